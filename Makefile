@@ -1,0 +1,57 @@
+# The project's verbs. `make help` lists them.
+SHELL := /bin/bash
+# The newest Python 3.11+ on the machine.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DEMO_DB := instance/demo.db
+DEMO_URL := sqlite:///$(CURDIR)/$(DEMO_DB)
+PYTEST_WORKERS ?= 2
+
+.PHONY: help demo test lint format bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11, python3.12 or python3.13)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DEMO_DB): | $(INSTALLED)
+	@mkdir -p instance
+	@rm -f $@.partial $@.partial-wal $@.partial-shm
+	DATABASE_URL=sqlite:///$(CURDIR)/$@.partial $(BIN)/minqing db init
+	DATABASE_URL=sqlite:///$(CURDIR)/$@.partial $(BIN)/minqing demo --seed 2015
+	@# Only a finished demo county takes the real name, so a run cut short starts over.
+	mv $@.partial $@
+
+demo: $(INSTALLED) $(DEMO_DB) ## Set up and serve the demo county on http://127.0.0.1:5000
+	@echo
+	@echo "  民情 Minqing demo: http://127.0.0.1:5000"
+	@echo "  Log in as county admin:  admin / minqing-demo"
+	@echo "  (town admins: town-<n> / minqing-demo; cadres use the phone app)"
+	@echo
+	DATABASE_URL=$(DEMO_URL) $(BIN)/minqing serve --host 127.0.0.1 --port 5000
+
+test: $(INSTALLED) ## Set up and run the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+lint: $(INSTALLED) ## ruff, ruff format --check and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(INSTALLED) ## Format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(INSTALLED) ## Run the benchmarks; results go to docs/benchmarks.md
+	$(BIN)/python -m bench
+
+clean: ## Remove the virtualenv and the demo database
+	rm -rf $(VENV) instance

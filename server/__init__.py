@@ -1,0 +1,36 @@
+"""The Minqing server: the central household ledger, its sync API and admin console."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from server import config as settings
+from server.api import api
+from server.db import db
+
+# Every console form carries a CSRF token; the API uses bearer tokens instead.
+csrf = CSRFProtect()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("MINQING_INSTANCE_PATH"))
+    app.config.from_mapping(settings.load(Path(app.instance_path)))
+    app.config.from_mapping(config or {})
+
+    db.init_app(app)
+    api.init_app(app)
+    csrf.init_app(app)
+
+    from server.accounts.views import blp as accounts_api
+    from server.console.views import bp as console
+
+    for blueprint in (accounts_api,):
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint)
+    app.register_blueprint(console)
+    return app

@@ -1,0 +1,172 @@
+"""``minqing accounts``: create, disable and unlock accounts; revoke a lost phone."""
+
+from __future__ import annotations
+
+import uuid
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.accounts import services
+from server.accounts.models import Account, Device
+from server.audit.services import SYSTEM
+from server.ledger.models import Cadre, Town
+from shared.vocab import AccountRole
+
+
+@click.group("accounts")
+def accounts_group() -> None:
+    """Manage accounts and their devices."""
+
+
+@accounts_group.command("create")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(AccountRole.codes()),
+    required=True,
+    help="county_admin, town_admin (needs --town), village_leader or cadre "
+    "(need --cadre-phone), inspector.",
+)
+@click.option("--town", "town_name", help="The town of a town admin (e.g. 前楼镇).")
+@click.option("--cadre-phone", help="The phone number of the cadre this account belongs to.")
+@click.option("--name", "display_name", default="", help="Name shown in the console.")
+@click.password_option(help="Asked for if not given.")
+def create(
+    username: str,
+    role: str,
+    town_name: str | None,
+    cadre_phone: str | None,
+    display_name: str,
+    password: str,
+) -> None:
+    """Create an account."""
+    from server.cli import cli_session
+    from shared.schemas import AccountSchema, ValidationError
+
+    with cli_session() as session:
+        town = _town(session, town_name) if town_name else None
+        cadre = _cadre(session, cadre_phone) if cadre_phone else None
+        try:
+            AccountSchema().load(
+                {
+                    "username": username,
+                    "password": password,
+                    "role": role,
+                    "display_name": display_name,
+                    "town_id": str(town.id) if town else None,
+                    "cadre_id": str(cadre.id) if cadre else None,
+                }
+            )
+            account = services.create_account(
+                session,
+                SYSTEM,
+                username=username,
+                password=password,
+                role=AccountRole(role),
+                display_name=display_name,
+                town=town,
+                cadre=cadre,
+            )
+        except ValidationError as invalid:
+            raise click.UsageError(_explain(invalid.messages)) from None
+        except services.AccountError as refused:
+            raise click.UsageError(str(refused)) from None
+    click.echo(f"已创建账号 / account created: {account.username} ({AccountRole(role).zh})")
+
+
+@accounts_group.command("disable")
+@click.argument("username")
+def disable(username: str) -> None:
+    """Disable an account and revoke all its phones."""
+    from server.cli import cli_session
+
+    with cli_session() as session:
+        services.set_active(session, SYSTEM, _account(session, username), False)
+    click.echo(f"已停用 / disabled: {username}")
+
+
+@accounts_group.command("enable")
+@click.argument("username")
+def enable(username: str) -> None:
+    """Enable a disabled account (its old phones stay revoked)."""
+    from server.cli import cli_session
+
+    with cli_session() as session:
+        services.set_active(session, SYSTEM, _account(session, username), True)
+    click.echo(f"已启用 / enabled: {username}")
+
+
+@accounts_group.command("unlock")
+@click.argument("username")
+def unlock(username: str) -> None:
+    """Lift the lock after too many wrong passwords."""
+    from server.cli import cli_session
+
+    with cli_session() as session:
+        services.unlock(session, SYSTEM, _account(session, username))
+    click.echo(f"已解锁 / unlocked: {username}")
+
+
+@accounts_group.command("devices")
+@click.argument("username")
+def devices(username: str) -> None:
+    """List an account's phones."""
+    from server.cli import cli_session
+
+    with cli_session() as session:
+        account = _account(session, username)
+        rows = session.scalars(
+            select(Device).where(Device.account_id == account.id).order_by(Device.created_at)
+        ).all()
+        for device in rows:
+            state = f"revoked {device.revoked_at:%Y-%m-%d}" if device.revoked_at else "active"
+            seen = f"{device.last_seen_at:%Y-%m-%d %H:%M}" if device.last_seen_at else "never"
+            click.echo(f"{device.id}  {device.name or '-':20}  last seen {seen}  {state}")
+
+
+@accounts_group.command("revoke-device")
+@click.argument("device_id")
+def revoke_device(device_id: str) -> None:
+    """Revoke a (lost) phone: its token stops working at once."""
+    from server.cli import cli_session
+
+    try:
+        key = uuid.UUID(device_id)
+    except ValueError:
+        raise click.UsageError(f"“{device_id}”不是设备编号 / not a device id") from None
+    with cli_session() as session:
+        device = session.get(Device, key)
+        if device is None:
+            raise click.UsageError(f"没有设备 {device_id} / no device {device_id}")
+        services.revoke_device(session, SYSTEM, device)
+    click.echo(f"已撤销 / revoked: {device_id}")
+
+
+def _account(session: Session, username: str) -> Account:
+    account = session.scalar(select(Account).where(Account.username == username))
+    if account is None:
+        raise click.UsageError(f"没有账号“{username}” / no account '{username}'")
+    return account
+
+
+def _town(session: Session, name: str) -> Town:
+    town = session.scalar(select(Town).where(Town.name == name))
+    if town is None:
+        known = "、".join(session.scalars(select(Town.name).order_by(Town.name)))
+        raise click.UsageError(f"没有“{name}” / no town '{name}'. 已有 / known: {known or '-'}")
+    return town
+
+
+def _cadre(session: Session, phone: str) -> Cadre:
+    cadre = session.scalar(select(Cadre).where(Cadre.phone == phone))
+    if cadre is None:
+        raise click.UsageError(f"没有电话为 {phone} 的干部 / no cadre with phone {phone}")
+    return cadre
+
+
+def _explain(messages: dict[str, list[str]] | list[str]) -> str:
+    if isinstance(messages, dict):
+        return "; ".join(f"{field}: {' '.join(map(str, errs))}" for field, errs in messages.items())
+    return " ".join(messages)

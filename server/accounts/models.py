@@ -1,0 +1,62 @@
+"""Accounts, their roles and scopes, and the phones (devices) they log in from."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, enum_column, new_id, utcnow
+from server.ledger.models import Cadre, Town
+from shared.vocab import AccountRole
+
+
+class Account(Base):
+    """Someone who logs in. Their role and town or cadre decide what they see."""
+
+    __tablename__ = "account"
+    __table_args__ = (
+        CheckConstraint("role != 'town_admin' OR town_id IS NOT NULL", name="town_admin_has_town"),
+        CheckConstraint(
+            "role NOT IN ('cadre', 'village_leader') OR cadre_id IS NOT NULL",
+            name="cadre_roles_have_cadre",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[AccountRole] = mapped_column(enum_column(AccountRole, "account_role"))
+    # A town admin's town; an inspector limited to one town has it too.
+    town_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("town.id"))
+    # The cadre behind a cadre or village-link-leader account.
+    cadre_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cadre.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    town: Mapped[Town | None] = relationship()
+    cadre: Mapped[Cadre | None] = relationship()
+
+
+class Device(Base):
+    """A phone registered to an account. Its token never expires on its own —
+    a cadre may be offline for weeks — but an admin can revoke it."""
+
+    __tablename__ = "device"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    # Only a SHA-256 of the token is kept: a stolen database grants no access.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()

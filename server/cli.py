@@ -1,0 +1,103 @@
+"""The ``minqing`` command: database, accounts, import/export, demo, check, serve.
+
+Every command runs in one transaction: it changes everything it was asked
+to or nothing. A user's mistake ends in a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import create_app
+from server.db import db, transaction
+from server.migrate import upgrade
+
+
+@contextmanager
+def cli_session() -> Iterator[Session]:
+    """The command's one transaction, committed only if the command succeeds."""
+    with transaction(db.factory(current_app)) as session:
+        yield session
+
+
+class MinqingGroup(click.Group):
+    """Runs every command inside the app's context, so it has the configured database."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        with create_app().app_context():
+            return super().invoke(ctx)
+
+
+@click.group(cls=MinqingGroup)
+def main() -> None:
+    """民情 Minqing: the central household ledger of 包村包户.
+
+    The database is DATABASE_URL (default: SQLite in ./instance).
+    """
+
+
+@main.group("db")
+def db_group() -> None:
+    """Create or upgrade the database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database (new or old) to the current schema."""
+    upgrade(db.engine)
+    click.echo(f"数据库已是最新结构 / database is up to date: {_where()}")
+
+
+@db_group.command("init")
+@click.option("--county", default="东山县", show_default=True, help="The county's name.")
+def db_init(county: str) -> None:
+    """Create the schema and the county record, if not there yet."""
+    from server.config import DEFAULT_SERVICE_NUMBERS
+    from server.ledger.models import County
+
+    upgrade(db.engine)
+    with cli_session() as session:
+        if session.scalar(select(County.id)) is None:
+            session.add(County(name=county, service_numbers=DEFAULT_SERVICE_NUMBERS))
+    click.echo(f"数据库已初始化 / database ready: {_where()}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API and admin console with gunicorn."""
+    upgrade(db.engine)
+    os.environ["DATABASE_URL"] = current_app.config["DATABASE_URL"]
+    args = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--access-logfile", "-",
+        "server.wsgi:app",
+    ]  # fmt: skip
+    os.execv(sys.executable, args)
+
+
+def _where() -> str:
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+def _register() -> None:
+    from server.accounts.commands import accounts_group
+    from server.ledger.commands import check
+
+    for command in (accounts_group, check):
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,44 @@
+"""Settings, from the environment with safe defaults for a single-county server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+# The numbers every contact card (联系服务卡) prints; a county sets its own.
+DEFAULT_SERVICE_NUMBERS = [
+    "便民服务热线 12345",
+    "报警 110",
+    "火警 119",
+    "急救 120",
+    "县效能办 0596-5880000",
+]
+
+
+def load(instance_path: Path) -> dict[str, Any]:
+    instance_path.mkdir(parents=True, exist_ok=True)
+    return {
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance_path / 'minqing.db'}"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
+        # A phone may send a week of work in one request; nothing legitimate
+        # comes near this, and refusing early protects the server's memory.
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+        "API_TITLE": "Minqing 民情",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A secret made once per installation and kept in the instance folder."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,169 @@
+"""The database: one declarative base, engines for SQLite and PostgreSQL, and
+the Flask extension that gives each request one session and one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g
+from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so Alembic migrations name the same things on
+# SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zones; without this a datetime read from it is naive
+    and compares wrongly with one read from PostgreSQL.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; timestamps must carry a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# JSON everywhere, JSONB on PostgreSQL (smaller, indexable).
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def enum_column(enum: type, name: str) -> Enum:
+    """A VARCHAR holding an enum's codes, checked by the database itself."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[str]: JSONType}
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the settings each backend needs for safe concurrent use."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets the console read
+    # while a sync writes; the busy timeout queues writers instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session, committed if the block ends normally, rolled back if not."""
+    with factory() as session, session.begin():
+        yield session
+
+
+class Database:
+    """Flask extension: an engine per app and a session per request.
+
+    Services never commit. The request's session is committed once after the
+    view returns without error (see ``init_app``) and rolled back otherwise.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+        app.extensions["minqing.db"] = sessionmaker(engine, expire_on_commit=False)
+
+        @app.after_request
+        def _end_transaction(response: Response) -> Response:
+            # Commit before the response leaves, so a client is never told
+            # "saved" about a write that then failed to commit.
+            session: Session | None = g.get("db_session")
+            if session is not None:
+                if response.status_code < 400:
+                    session.commit()
+                else:
+                    session.rollback()
+            return response
+
+        @app.teardown_appcontext
+        def _close_session(exc: BaseException | None) -> None:
+            session: Session | None = g.pop("db_session", None)
+            if session is not None:
+                session.close()  # rolls back whatever was not committed
+
+    @staticmethod
+    def factory(app: Flask) -> sessionmaker[Session]:
+        factory: sessionmaker[Session] = app.extensions["minqing.db"]
+        return factory
+
+    @property
+    def session(self) -> Session:
+        """The current request's session (opened on first use)."""
+        from flask import current_app
+
+        if "db_session" not in g:
+            g.db_session = self.factory(current_app)()
+        session: Session = g.db_session
+        return session
+
+    @property
+    def engine(self) -> Engine:
+        from flask import current_app
+
+        bind = self.factory(current_app).kw["bind"]
+        assert isinstance(bind, Engine)
+        return bind
+
+
+db = Database()

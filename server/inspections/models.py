@@ -1,0 +1,34 @@
+"""Spot checks by the efficiency and work-style offices (效能办/作风办督查)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, enum_column, utcnow
+from server.ledger.models import Household
+from shared.vocab import ProblemSolved, Satisfaction
+
+
+class Inspection(Base):
+    __tablename__ = "inspection"
+    __table_args__ = (Index("ix_inspection_household_date", "household_id", "inspected_on"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    inspector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), index=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"))
+    inspected_on: Mapped[date]
+    knows_cadre: Mapped[bool]
+    # When the household says its cadre last came; empty if it cannot say.
+    last_visit_reported: Mapped[date | None]
+    problem_solved: Mapped[ProblemSolved] = mapped_column(
+        enum_column(ProblemSolved, "problem_solved")
+    )
+    satisfaction: Mapped[Satisfaction] = mapped_column(enum_column(Satisfaction, "satisfaction"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    household: Mapped[Household] = relationship()

@@ -1,0 +1,72 @@
+"""Problems raised by households or villages (群众反映的问题) and how each moved."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, enum_column, utcnow
+from server.ledger.models import Cadre, Household, Village
+from shared.vocab import IssueCategory, IssueEventKind, IssueStatus
+
+
+class Issue(Base):
+    """A problem. ``household_id`` is empty when it concerns a whole village."""
+
+    __tablename__ = "issue"
+    __table_args__ = (
+        Index("ix_issue_village_status", "village_id", "status"),
+        CheckConstraint("aid_amount IS NULL OR aid_amount >= 0", name="aid_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    village_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("village.id"))
+    household_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("household.id"), index=True)
+    visit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"), index=True)
+    raised_by_cadre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cadre.id"))
+    raised_at: Mapped[datetime]
+    category: Mapped[IssueCategory] = mapped_column(enum_column(IssueCategory, "issue_category"))
+    description: Mapped[str] = mapped_column(Text)
+    # The current status and department; ``IssueEvent`` rows hold the history.
+    status: Mapped[IssueStatus] = mapped_column(enum_column(IssueStatus, "issue_status"))
+    department: Mapped[str] = mapped_column(String(100), default="")
+    # Aid in yuan (e.g. a 6,000 yuan student loan), where there is any.
+    aid_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    village: Mapped[Village] = relationship()
+    household: Mapped[Household | None] = relationship()
+    raised_by: Mapped[Cadre] = relationship()
+    events: Mapped[list[IssueEvent]] = relationship(
+        back_populates="issue", order_by="IssueEvent.at"
+    )
+
+
+class IssueEvent(Base):
+    """One step in a problem's timeline: a status change or a follow-up note."""
+
+    __tablename__ = "issue_event"
+    __table_args__ = (
+        Index("ix_issue_event_issue_time", "issue_id", "at"),
+        CheckConstraint("(kind = 'status') = (status IS NOT NULL)", name="status_iff_status_event"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    issue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("issue.id"))
+    at: Mapped[datetime]
+    kind: Mapped[IssueEventKind] = mapped_column(enum_column(IssueEventKind, "issue_event_kind"))
+    status: Mapped[IssueStatus | None] = mapped_column(
+        enum_column(IssueStatus, "issue_event_status")
+    )
+    department: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Who wrote it: a cadre from the phone, or an admin account in the console.
+    cadre_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cadre.id"))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="events")

@@ -1,0 +1,164 @@
+"""The ledger (包村包户台帐): places, households, work units, cadres and links."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, enum_column, new_id, utcnow
+from shared.vocab import LeaderRole, Rank, UnitKind
+
+
+class County(Base):
+    __tablename__ = "county"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The public-service numbers printed on every contact card (联系服务卡).
+    service_numbers: Mapped[list[str]] = mapped_column(default=list)
+
+    towns: Mapped[list[Town]] = relationship(back_populates="county", order_by="Town.name")
+
+
+class Town(Base):
+    __tablename__ = "town"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("county.id"))
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+    county: Mapped[County] = relationship(back_populates="towns")
+    villages: Mapped[list[Village]] = relationship(back_populates="town", order_by="Village.name")
+
+
+class Village(Base):
+    __tablename__ = "village"
+    __table_args__ = (Index("uq_village_town_name", "town_id", "name", unique=True),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    town_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("town.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+    town: Mapped[Town] = relationship(back_populates="villages")
+    grids: Mapped[list[Grid]] = relationship(back_populates="village", order_by="Grid.name")
+
+
+class Grid(Base):
+    """A cell of the county's grid management system (网格化管理)."""
+
+    __tablename__ = "grid"
+    __table_args__ = (Index("uq_grid_village_name", "village_id", "name", unique=True),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    village_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("village.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+    village: Mapped[Village] = relationship(back_populates="grids")
+
+
+class Household(Base):
+    __tablename__ = "household"
+    __table_args__ = (CheckConstraint("members >= 1", name="members_positive"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # The code the county office writes in its ledger, e.g. 前楼村-03-0127.
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    grid_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("grid.id"), index=True)
+    head_name: Mapped[str] = mapped_column(String(40))
+    members: Mapped[int]
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phones: Mapped[list[str]] = mapped_column(default=list)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # A household that moved away or was entered by mistake is kept as a
+    # tombstone, never erased: its visits and problems stay in the record.
+    deleted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    grid: Mapped[Grid] = relationship()
+
+
+class WorkUnit(Base):
+    """A cadre's work unit (单位): a county bureau or a town office."""
+
+    __tablename__ = "work_unit"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind, "unit_kind"))
+    # Set for a town office: the town it belongs to.
+    town_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("town.id"))
+
+
+class Cadre(Base):
+    __tablename__ = "cadre"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(40))
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_unit.id"), index=True)
+    # A cadre is known by their phone: it is printed on the contact card and
+    # is how the county office's spreadsheets identify them.
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    rank: Mapped[Rank] = mapped_column(enum_column(Rank, "rank"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[WorkUnit] = relationship()
+
+
+class HouseholdLink(Base):
+    """Who covered a household when. The row with no ``ended_at`` is current."""
+
+    __tablename__ = "household_link"
+    __table_args__ = (
+        # Exactly one current cadre per household, enforced by the database.
+        Index(
+            "uq_household_link_current",
+            "household_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index("ix_household_link_cadre_current", "cadre_id", "ended_at"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"))
+    cadre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cadre.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    household: Mapped[Household] = relationship()
+    cadre: Mapped[Cadre] = relationship()
+
+
+class VillageLink(Base):
+    """A village's link leaders: county, town and county-department (三级挂钩)."""
+
+    __tablename__ = "village_link"
+    __table_args__ = (
+        Index(
+            "uq_village_link_current",
+            "village_id",
+            "role",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    village_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("village.id"))
+    role: Mapped[LeaderRole] = mapped_column(enum_column(LeaderRole, "leader_role"))
+    cadre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cadre.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    village: Mapped[Village] = relationship()
+    cadre: Mapped[Cadre] = relationship()

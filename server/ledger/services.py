@@ -1,0 +1,233 @@
+"""Ledger services: linking households and villages, and checking the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.audit.services import Actor, record
+from server.db import utcnow
+from server.inspections.models import Inspection
+from server.issues.models import Issue
+from server.ledger.models import (
+    Cadre,
+    Grid,
+    Household,
+    HouseholdLink,
+    Town,
+    Village,
+    VillageLink,
+)
+from server.visits.models import Visit
+from shared.vocab import MAX_HOUSEHOLDS_PER_CADRE, LeaderRole
+
+
+class LinkError(Exception):
+    """A link change the ledger must refuse; the message is bilingual."""
+
+
+def link_household(
+    session: Session,
+    actor: Actor,
+    household: Household,
+    cadre: Cadre,
+    at: datetime | None = None,
+) -> HouseholdLink:
+    """Make ``cadre`` the household's linked cadre, closing the previous link."""
+    if not cadre.active:
+        raise LinkError(
+            f"干部{cadre.name}已停用，不能挂户 / {cadre.name} is disabled and cannot take households"
+        )
+    if household.deleted_at is not None:
+        raise LinkError(f"农户{household.code}已注销 / household {household.code} has been removed")
+    at = at or utcnow()
+    current = session.scalar(
+        select(HouseholdLink).where(
+            HouseholdLink.household_id == household.id, HouseholdLink.ended_at.is_(None)
+        )
+    )
+    if current is not None:
+        if current.cadre_id == cadre.id:
+            return current
+        current.ended_at = at
+        # The partial unique index allows one open link: close the old one first.
+        session.flush()
+    link = HouseholdLink(household_id=household.id, cadre_id=cadre.id, started_at=at)
+    session.add(link)
+    session.flush()
+    record(
+        session,
+        actor,
+        "link",
+        "household",
+        household.id,
+        {"cadre_id": [current.cadre_id if current else None, cadre.id]},
+    )
+    return link
+
+
+def set_village_leader(
+    session: Session,
+    actor: Actor,
+    village: Village,
+    role: LeaderRole,
+    cadre: Cadre,
+    at: datetime | None = None,
+) -> VillageLink:
+    """Make ``cadre`` the village's link leader for ``role``."""
+    if not cadre.active:
+        raise LinkError(f"干部{cadre.name}已停用 / {cadre.name} is disabled")
+    at = at or utcnow()
+    current = session.scalar(
+        select(VillageLink).where(
+            VillageLink.village_id == village.id,
+            VillageLink.role == role,
+            VillageLink.ended_at.is_(None),
+        )
+    )
+    if current is not None:
+        if current.cadre_id == cadre.id:
+            return current
+        current.ended_at = at
+        session.flush()
+    link = VillageLink(village_id=village.id, role=role, cadre_id=cadre.id, started_at=at)
+    session.add(link)
+    session.flush()
+    record(
+        session,
+        actor,
+        "link",
+        "village",
+        village.id,
+        {role.value: [current.cadre_id if current else None, cadre.id]},
+    )
+    return link
+
+
+@dataclass
+class IntegrityReport:
+    """What ``minqing check`` prints: the ledger's size and what breaks its rules."""
+
+    counts: dict[str, int]
+    problems: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.problems.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.counts,
+            **{name: len(rows) for name, rows in self.problems.items()},
+            "ok": self.ok,
+        }
+
+
+def check_integrity(session: Session) -> IntegrityReport:
+    live = Household.deleted_at.is_(None)
+    current = HouseholdLink.ended_at.is_(None)
+    counts = {
+        "towns": _count(session, select(Town.id)),
+        "villages": _count(session, select(Village.id)),
+        "grids": _count(session, select(Grid.id)),
+        "households": _count(session, select(Household.id).where(live)),
+        "cadres": _count(session, select(Cadre.id).where(Cadre.active)),
+        "visits": _count(session, select(Visit.id)),
+        "issues": _count(session, select(Issue.id)),
+        "inspections": _count(session, select(Inspection.id)),
+    }
+
+    unlinked = session.execute(
+        select(Household.code, Household.head_name)
+        .where(
+            live,
+            ~select(HouseholdLink.id)
+            .where(HouseholdLink.household_id == Household.id, current)
+            .exists(),
+        )
+        .order_by(Household.code)
+    ).all()
+
+    load = (
+        select(HouseholdLink.cadre_id, func.count().label("households"))
+        .join(Household, Household.id == HouseholdLink.household_id)
+        .where(current, live)
+        .group_by(HouseholdLink.cadre_id)
+        .subquery()
+    )
+    loads = session.execute(
+        select(Cadre.name, Cadre.phone, func.coalesce(load.c.households, 0))
+        .outerjoin(load, load.c.cadre_id == Cadre.id)
+        .where(Cadre.active)
+        .order_by(Cadre.phone)
+    ).all()
+    # Division-level leaders link villages, not households: no load expected.
+    leaders = set(
+        session.scalars(select(VillageLink.cadre_id).where(VillageLink.ended_at.is_(None)))
+    )
+    leader_phones = set(session.scalars(select(Cadre.phone).where(Cadre.id.in_(leaders))))
+
+    dangling = session.execute(
+        select(Household.code, Cadre.name, Cadre.phone)
+        .join(HouseholdLink, HouseholdLink.household_id == Household.id)
+        .join(Cadre, Cadre.id == HouseholdLink.cadre_id)
+        .where(current, (~Cadre.active) | Household.deleted_at.is_not(None))
+        .order_by(Household.code)
+    ).all()
+
+    dangling_leaders = session.execute(
+        select(Village.name, VillageLink.role, Cadre.name)
+        .join(VillageLink, VillageLink.village_id == Village.id)
+        .join(Cadre, Cadre.id == VillageLink.cadre_id)
+        .where(VillageLink.ended_at.is_(None), ~Cadre.active)
+    ).all()
+
+    led = session.execute(
+        select(VillageLink.village_id, VillageLink.role).where(VillageLink.ended_at.is_(None))
+    ).all()
+    led_roles: dict[Any, set[str]] = {}
+    for village_id, role in led:
+        led_roles.setdefault(village_id, set()).add(role)
+    villages = session.execute(
+        select(Village.id, Town.name, Village.name).join(Town).order_by(Town.name, Village.name)
+    ).all()
+
+    report = IntegrityReport(counts=counts)
+    report.problems = {
+        "households_without_cadre": [{"household": code, "head": head} for code, head in unlinked],
+        "cadres_without_households": [
+            {"cadre": name, "phone": phone}
+            for name, phone, n in loads
+            if n == 0 and phone not in leader_phones
+        ],
+        "cadres_over_limit": [
+            {"cadre": name, "phone": phone, "households": n}
+            for name, phone, n in loads
+            if n > MAX_HOUSEHOLDS_PER_CADRE
+        ],
+        "dangling_links": [
+            {"household": code, "cadre": name, "phone": phone} for code, name, phone in dangling
+        ]
+        + [
+            {"village": village, "role": role, "cadre": name}
+            for village, role, name in dangling_leaders
+        ],
+        "villages_missing_leaders": [
+            {
+                "town": town,
+                "village": name,
+                "missing": sorted(set(LeaderRole.codes()) - led_roles.get(village_id, set())),
+            }
+            for village_id, town, name in villages
+            if led_roles.get(village_id, set()) != set(LeaderRole.codes())
+        ],
+    }
+    return report
+
+
+def _count(session: Session, query: Any) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -1,0 +1,45 @@
+"""Visits: the pages of a cadre's notebook (民情记录本)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, enum_column, utcnow
+from server.ledger.models import Cadre, Household
+from shared.vocab import VisitKind
+
+
+class Visit(Base):
+    """One contact between a cadre and a household.
+
+    Visits are append-only: a correction is a new visit that ``amends`` the
+    old one, so what a cadre wrote in the field is never overwritten.
+    """
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        Index("ix_visit_household_time", "household_id", "visited_at"),
+        Index("ix_visit_cadre_time", "cadre_id", "visited_at"),
+        CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="location_complete"),
+    )
+
+    # Generated on the phone, so a visit has its identity before it is synced.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    cadre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cadre.id"))
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"))
+    visited_at: Mapped[datetime]
+    kind: Mapped[VisitKind] = mapped_column(enum_column(VisitKind, "visit_kind"))
+    roles: Mapped[list[str]] = mapped_column(default=list)
+    topics: Mapped[list[str]] = mapped_column(default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    amends_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cadre: Mapped[Cadre] = relationship()
+    household: Mapped[Household] = relationship()

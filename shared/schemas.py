@@ -1,0 +1,366 @@
+"""marshmallow schemas for every record: the wire format both sides validate.
+
+Every message says what is wrong in Chinese and in English ("中文 / English"),
+because the same errors reach a cadre's phone, the admin console and the CLI.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.vocab import (
+    AccountRole,
+    HouseholdTag,
+    IssueCategory,
+    IssueEventKind,
+    IssueStatus,
+    Labelled,
+    LeaderRole,
+    ProblemSolved,
+    Rank,
+    Satisfaction,
+    UnitKind,
+    VisitKind,
+    VisitRole,
+)
+
+# Chinese mobile numbers (11 digits from 13x–19x) and landlines with an area
+# code (Dongshan's is 0596), optionally with a dash.
+PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+MAX_NOTE_LENGTH = 2000
+MAX_NAME_LENGTH = 40
+
+FIELD_MESSAGES = {
+    "required": "必填项，不能为空 / this field is required",
+    "null": "不能为空 / this field may not be empty",
+    "invalid": "格式不正确 / not a valid value",
+}
+
+
+def _messages(**extra: str) -> dict[str, str]:
+    return {**FIELD_MESSAGES, **extra}
+
+
+def text(max_length: int, *, required: bool = True, allow_empty: bool = False) -> fields.String:
+    """A trimmed text field with a bilingual length message."""
+    minimum = 0 if allow_empty else 1
+    return fields.String(
+        **_presence(required, default=""),
+        validate=validate.Length(
+            min=minimum,
+            max=max_length,
+            error=f"长度应为 {minimum}–{max_length} 个字 / must be {minimum}–{max_length} characters",
+        ),
+        error_messages=_messages(invalid="应为文字 / must be text"),
+    )
+
+
+def enum_code(enum: type[Labelled], *, required: bool = True) -> fields.String:
+    codes = enum.codes()
+    return fields.String(
+        **_presence(required),
+        validate=validate.OneOf(codes, error="取值应为 {choices} 之一 / must be one of {choices}"),
+        error_messages=_messages(invalid="应为文字 / must be text"),
+    )
+
+
+def enum_codes(enum: type[Labelled]) -> fields.List:
+    return fields.List(
+        enum_code(enum),
+        load_default=list,
+        error_messages=_messages(invalid="应为列表 / must be a list"),
+    )
+
+
+def _presence(required: bool, default: Any = None) -> dict[str, Any]:
+    """marshmallow refuses a default on a required field; optional ones get one."""
+    if required:
+        return {"required": True}
+    return {"load_default": default, "allow_none": default is None}
+
+
+def record_id(*, required: bool = True) -> fields.UUID:
+    return fields.UUID(
+        **_presence(required),
+        error_messages=_messages(invalid_uuid="应为 UUID / must be a UUID"),
+    )
+
+
+def timestamp(*, required: bool = True) -> fields.AwareDateTime:
+    return fields.AwareDateTime(
+        **_presence(required),
+        error_messages=_messages(
+            invalid="应为 ISO 8601 时间，如 2026-05-27T08:36:00+08:00 "
+            "/ must be an ISO 8601 time such as 2026-05-27T08:36:00+08:00",
+            awareness="时间须带时区 / the time must carry a time zone",
+        ),
+    )
+
+
+def day(*, required: bool = True) -> fields.Date:
+    return fields.Date(
+        **_presence(required),
+        error_messages=_messages(
+            invalid="应为日期，如 2026-05-27 / must be a date such as 2026-05-27"
+        ),
+    )
+
+
+def validate_phone(value: str) -> None:
+    if not PHONE_PATTERN.match(value):
+        raise ValidationError(
+            f"“{value}”不是有效的电话号码（11 位手机号或带区号的固话）"
+            f" / '{value}' is not a phone number (11-digit mobile or landline with area code)"
+        )
+
+
+def phone(*, required: bool = True) -> fields.String:
+    return fields.String(
+        **_presence(required),
+        validate=validate_phone,
+        error_messages=_messages(invalid="应为文字 / must be text"),
+    )
+
+
+class RecordSchema(Schema):
+    """Base: unknown fields are refused, and said so in both languages."""
+
+    error_messages = {
+        "unknown": "未知字段 / unknown field",
+        "type": "应为 JSON 对象 / must be a JSON object",
+    }
+
+
+# --- the ledger -------------------------------------------------------------
+
+
+class TownSchema(RecordSchema):
+    id = record_id()
+    name = text(64)
+
+
+class VillageSchema(RecordSchema):
+    id = record_id()
+    town_id = record_id()
+    name = text(64)
+
+
+class GridSchema(RecordSchema):
+    id = record_id()
+    village_id = record_id()
+    name = text(64)
+
+
+class HouseholdSchema(RecordSchema):
+    id = record_id()
+    code = text(40)
+    grid_id = record_id()
+    head_name = text(MAX_NAME_LENGTH)
+    members = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(
+            min=1, max=50, error="家庭人口应为 1–50 / members must be between 1 and 50"
+        ),
+        error_messages=_messages(invalid="应为整数 / must be a whole number"),
+    )
+    address = text(200, required=False, allow_empty=True)
+    phones = fields.List(
+        phone(),
+        load_default=list,
+        validate=validate.Length(max=5, error="最多 5 个电话 / at most 5 phone numbers"),
+        error_messages=_messages(invalid="应为列表 / must be a list"),
+    )
+    tags = enum_codes(HouseholdTag)
+    notes = text(MAX_NOTE_LENGTH, required=False, allow_empty=True)
+
+
+class WorkUnitSchema(RecordSchema):
+    id = record_id()
+    name = text(64)
+    kind = enum_code(UnitKind)
+    town_id = record_id(required=False)
+
+
+class CadreSchema(RecordSchema):
+    id = record_id()
+    name = text(MAX_NAME_LENGTH)
+    unit_id = record_id()
+    phone = phone()
+    rank = enum_code(Rank)
+    active = fields.Boolean(load_default=True)
+
+
+class HouseholdLinkSchema(RecordSchema):
+    id = record_id()
+    household_id = record_id()
+    cadre_id = record_id()
+    started_at = timestamp()
+    ended_at = timestamp(required=False)
+
+
+class VillageLinkSchema(RecordSchema):
+    id = record_id()
+    village_id = record_id()
+    role = enum_code(LeaderRole)
+    cadre_id = record_id()
+    started_at = timestamp()
+    ended_at = timestamp(required=False)
+
+
+# --- the notebook -----------------------------------------------------------
+
+
+class VisitSchema(RecordSchema):
+    id = record_id()
+    cadre_id = record_id()
+    household_id = record_id()
+    visited_at = timestamp()
+    kind = enum_code(VisitKind)
+    roles = enum_codes(VisitRole)
+    topics = fields.List(text(100), load_default=list)
+    notes = text(MAX_NOTE_LENGTH, required=False, allow_empty=True)
+    latitude = fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(-90, 90, error="纬度应在 ±90 之间 / latitude must be within ±90"),
+    )
+    longitude = fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(
+            -180, 180, error="经度应在 ±180 之间 / longitude must be within ±180"
+        ),
+    )
+    amends_id = record_id(required=False)
+
+    @validates_schema
+    def _location_is_complete(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            raise ValidationError(
+                "经纬度须同时填写或同时留空 / give both latitude and longitude or neither",
+                "latitude",
+            )
+
+
+class IssueSchema(RecordSchema):
+    id = record_id()
+    village_id = record_id()
+    household_id = record_id(required=False)
+    visit_id = record_id(required=False)
+    raised_by_cadre_id = record_id()
+    raised_at = timestamp()
+    category = enum_code(IssueCategory)
+    description = text(MAX_NOTE_LENGTH)
+    status = enum_code(IssueStatus)
+    department = text(100, required=False, allow_empty=True)
+    aid_amount = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        places=2,
+        validate=validate.Range(
+            min=0,
+            max=10_000_000,
+            error="金额应在 0–10,000,000 元之间 / amount must be 0–10,000,000 yuan",
+        ),
+        error_messages=_messages(invalid="应为金额数字 / must be an amount in yuan"),
+    )
+
+    @validates_schema
+    def _passed_on_names_department(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("status") == IssueStatus.PASSED_TO_DEPARTMENT and not data.get("department"):
+            raise ValidationError(
+                "转交部门时须写明部门 / name the department the problem is passed to",
+                "department",
+            )
+
+
+class IssueEventSchema(RecordSchema):
+    id = record_id()
+    issue_id = record_id()
+    at = timestamp()
+    kind = enum_code(IssueEventKind)
+    status = enum_code(IssueStatus, required=False)
+    department = text(100, required=False, allow_empty=True)
+    note = text(MAX_NOTE_LENGTH, required=False, allow_empty=True)
+
+    @validates_schema
+    def _status_event_has_status(self, data: dict[str, Any], **_: Any) -> None:
+        has_status = data.get("status") is not None
+        if data.get("kind") == IssueEventKind.STATUS and not has_status:
+            raise ValidationError("状态变更须给出新状态 / a status change needs a status", "status")
+        if data.get("kind") == IssueEventKind.NOTE:
+            if has_status:
+                raise ValidationError(
+                    "跟进记录不能改变状态 / a follow-up note cannot change the status", "status"
+                )
+            if not data.get("note"):
+                raise ValidationError("跟进记录不能为空 / a follow-up note needs text", "note")
+
+
+class InspectionSchema(RecordSchema):
+    id = record_id()
+    household_id = record_id()
+    inspected_on = day()
+    knows_cadre = fields.Boolean(
+        required=True, error_messages=_messages(invalid="应为是或否 / must be true or false")
+    )
+    last_visit_reported = day(required=False)
+    problem_solved = enum_code(ProblemSolved)
+    satisfaction = enum_code(Satisfaction)
+    notes = text(MAX_NOTE_LENGTH, required=False, allow_empty=True)
+
+
+# --- accounts ---------------------------------------------------------------
+
+
+class AccountSchema(RecordSchema):
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_.\-]{3,64}$|^1[3-9]\d{9}$",
+            error="用户名应为 3–64 个字母、数字或 _.- / username must be 3–64 letters, digits or _.-",
+        ),
+    )
+    display_name = text(64, required=False, allow_empty=True)
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(
+            min=8, max=200, error="密码至少 8 个字符 / the password needs at least 8 characters"
+        ),
+    )
+    role = enum_code(AccountRole)
+    town_id = record_id(required=False)
+    cadre_id = record_id(required=False)
+
+    @validates_schema
+    def _scope_matches_role(self, data: dict[str, Any], **_: Any) -> None:
+        role = data.get("role")
+        if role == AccountRole.TOWN_ADMIN and not data.get("town_id"):
+            raise ValidationError("镇级管理员须指定镇 / a town admin needs a town", "town_id")
+        if role in (AccountRole.CADRE, AccountRole.VILLAGE_LEADER) and not data.get("cadre_id"):
+            raise ValidationError(
+                "干部账号须对应一名干部 / this role needs the cadre it belongs to", "cadre_id"
+            )
+
+
+class LoginSchema(RecordSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+    device_name = text(100, required=False, allow_empty=True)
+
+
+class AuditEntrySchema(RecordSchema):
+    id = record_id()
+    at = timestamp()
+    account_id = record_id(required=False)
+    device_id = record_id(required=False)
+    action = text(40)
+    entity = text(40)
+    entity_id = record_id(required=False)
+    changes = fields.Dict()

@@ -1,0 +1,113 @@
+"""Fixtures: every storage test runs on SQLite and on PostgreSQL, each test in a
+transaction rolled back at the end (Warehouse's pattern)."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from server import create_app
+from server.db import make_engine
+from server.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get("MINQING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def fresh_postgres_database(name: str) -> str:
+    """Drop and create database ``name``; its URL. Fails (in CI) or skips if no server."""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as down:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {down}")
+        pytest.skip(f"PostgreSQL not reachable: {down}")
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def fresh_database_url(backend: str, tmp_path: Path, label: str) -> str:
+    """A new, empty database of the given backend (not yet migrated)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / f'{label}.db'}"
+    safe = re.sub(r"[^a-z0-9_]", "_", label.lower())[:40]
+    return fresh_postgres_database(f"minqing_{safe}_{_worker()}")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A migrated database per backend, shared by the session's tests."""
+    url = fresh_database_url(backend, tmp_path_factory.mktemp("db"), "tests")
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    """Sessions whose commits are savepoints inside the test's transaction."""
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def app(engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+            "SECRET_KEY": "test",
+        }
+    )
+    # Requests share the test's transaction, so the test sees (and rolls back)
+    # whatever they committed.
+    app.extensions["minqing.db"] = session_factory
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_id() -> Any:
+    return uuid.uuid4
