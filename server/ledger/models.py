@@ -25,10 +25,11 @@ class County(Base):
 
 class Town(Base):
     __tablename__ = "town"
+    __table_args__ = (Index("uq_town_county_name", "county_id", "name", unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("county.id"))
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
 
     county: Mapped[County] = relationship(back_populates="towns")
     villages: Mapped[list[Village]] = relationship(back_populates="town", order_by="Village.name")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 13:07:52.784963
+Create Date: 2026-11-26 13:10:48.816729
 """
 
 from collections.abc import Sequence
@@ -40,8 +40,10 @@ def upgrade() -> None:
             ["county_id"], ["county.id"], name=op.f("fk_town_county_id_county")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_town")),
-        sa.UniqueConstraint("name", name=op.f("uq_town_name")),
     )
+    with op.batch_alter_table("town", schema=None) as batch_op:
+        batch_op.create_index("uq_town_county_name", ["county_id", "name"], unique=True)
+
     op.create_table(
         "village",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -616,5 +618,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_village_town_id"))
 
     op.drop_table("village")
+    with op.batch_alter_table("town", schema=None) as batch_op:
+        batch_op.drop_index("uq_town_county_name")
+
     op.drop_table("town")
     op.drop_table("county")
