@@ -96,7 +96,7 @@ def timestamp(*, required: bool = True) -> fields.AwareDateTime:
         error_messages=_messages(
             invalid="应为 ISO 8601 时间，如 2026-05-27T08:36:00+08:00 "
             "/ must be an ISO 8601 time such as 2026-05-27T08:36:00+08:00",
-            awareness="时间须带时区 / the time must carry a time zone",
+            invalid_awareness="时间须带时区 / the time must carry a time zone",
         ),
     )
 

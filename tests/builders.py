@@ -39,9 +39,14 @@ class LedgerBuilder:
         return town
 
     def village(self, name: str = "前楼村", town: Town | None = None) -> Village:
-        village = Village(town_id=(town or self.town()).id, name=name)
-        self.session.add(village)
-        self.session.flush()
+        town_id = (town or self.town()).id
+        village = self.session.scalar(
+            select(Village).where(Village.town_id == town_id, Village.name == name)
+        )
+        if village is None:
+            village = Village(town_id=town_id, name=name)
+            self.session.add(village)
+            self.session.flush()
         return village
 
     def grid(self, village: Village | None = None, name: str | None = None) -> Grid:

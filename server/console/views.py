@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -50,7 +51,7 @@ def _load_account() -> None:
         session["lang"] = request.args["lang"]
     account_id = session.get("account_id")
     if account_id:
-        account = db.session.get(Account, account_id)
+        account = db.session.get(Account, uuid.UUID(account_id))
         g.account = account if account is not None and account.active else None
 
 

@@ -1,0 +1,116 @@
+"""The wire schemas refuse bad records field by field, in Chinese and English."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from marshmallow import ValidationError
+
+from shared.schemas import (
+    HouseholdSchema,
+    IssueEventSchema,
+    IssueSchema,
+    VisitSchema,
+)
+
+
+def household(**overrides: object) -> dict[str, object]:
+    record: dict[str, object] = {
+        "id": str(uuid.uuid4()),
+        "code": "QL-01-0001",
+        "grid_id": str(uuid.uuid4()),
+        "head_name": "林春武",
+        "members": 5,
+        "phones": ["13905961234", "0596-5881234"],
+        "tags": ["poor", "student"],
+    }
+    return {**record, **overrides}
+
+
+def errors_of(schema: object, data: dict[str, object]) -> dict[str, object]:
+    with pytest.raises(ValidationError) as refused:
+        schema.load(data)  # type: ignore[attr-defined]
+    return refused.value.messages  # type: ignore[return-value]
+
+
+def test_a_valid_household_loads_with_defaults_for_optional_fields() -> None:
+    loaded = HouseholdSchema().load(household())
+    assert loaded["members"] == 5
+    assert loaded["address"] == ""
+    assert loaded["notes"] == ""
+
+
+def test_a_phone_number_that_is_not_one_is_named_in_both_languages() -> None:
+    errors = errors_of(HouseholdSchema(), household(phones=["13905961234", "12345"]))
+    message = errors["phones"][1][0]  # type: ignore[index]
+    assert "12345" in message
+    assert "不是有效的电话号码" in message
+    assert "is not a phone number" in message
+
+
+def test_each_wrong_field_gets_its_own_message() -> None:
+    errors = errors_of(
+        HouseholdSchema(),
+        household(members=0, tags=["rich"], head_name="", shoe_size=42),
+    )
+    assert set(errors) == {"members", "tags", "head_name", "shoe_size"}
+    assert "未知字段" in errors["shoe_size"][0]  # type: ignore[index]
+    assert "unknown field" in errors["shoe_size"][0]  # type: ignore[index]
+
+
+def test_members_must_be_a_whole_number_not_a_string() -> None:
+    errors = errors_of(HouseholdSchema(), household(members="5"))
+    assert "整数" in errors["members"][0]  # type: ignore[index]
+
+
+def test_a_visit_time_without_a_time_zone_is_refused() -> None:
+    visit = {
+        "id": str(uuid.uuid4()),
+        "cadre_id": str(uuid.uuid4()),
+        "household_id": str(uuid.uuid4()),
+        "visited_at": "2026-05-27T08:36:00",
+        "kind": "home_visit",
+    }
+    errors = errors_of(VisitSchema(), visit)
+    assert "时区" in errors["visited_at"][0]  # type: ignore[index]
+
+
+def test_a_visit_location_needs_both_coordinates() -> None:
+    visit = {
+        "id": str(uuid.uuid4()),
+        "cadre_id": str(uuid.uuid4()),
+        "household_id": str(uuid.uuid4()),
+        "visited_at": "2026-05-27T08:36:00+08:00",
+        "kind": "home_visit",
+        "latitude": 23.7,
+    }
+    assert "latitude" in errors_of(VisitSchema(), visit)
+
+
+def test_a_problem_passed_to_a_department_must_name_the_department() -> None:
+    issue = {
+        "id": str(uuid.uuid4()),
+        "village_id": str(uuid.uuid4()),
+        "raised_by_cadre_id": str(uuid.uuid4()),
+        "raised_at": "2015-05-20T10:00:00+08:00",
+        "category": "law_enforcement",
+        "description": "摆摊物品被城管收走",
+        "status": "passed_to_department",
+    }
+    errors = errors_of(IssueSchema(), issue)
+    assert "department" in errors
+    loaded = IssueSchema().load({**issue, "department": "城管铜陵中队", "aid_amount": "6000"})
+    assert str(loaded["aid_amount"]) == "6000.00"
+
+
+def test_a_follow_up_note_cannot_be_empty_or_change_the_status() -> None:
+    base = {
+        "id": str(uuid.uuid4()),
+        "issue_id": str(uuid.uuid4()),
+        "at": "2015-05-20T10:00:00+08:00",
+        "kind": "note",
+    }
+    assert "note" in errors_of(IssueEventSchema(), base)
+    assert "status" in errors_of(IssueEventSchema(), {**base, "note": "已协调", "status": "solved"})
+    assert "status" in errors_of(IssueEventSchema(), {**base, "kind": "status"})
