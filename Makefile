@@ -1,7 +1,7 @@
 # The project's verbs. `make help` lists them.
 SHELL := /bin/bash
-# The newest Python 3.11+ on the machine.
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+# The first Python 3.11+ found: python3 itself, else a versioned one.
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin

@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+import server.models  # noqa: F401 - every mapper and the seq numbering
+from server import compression
 from server import config as settings
 from server.api import api
 from server.db import db
@@ -28,8 +30,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from server.accounts.views import blp as accounts_api
     from server.console.views import bp as console
+    from server.sync.views import blp as sync_api
 
-    for blueprint in (accounts_api,):
+    compression.init_app(app)
+    for blueprint in (accounts_api, sync_api):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(console)

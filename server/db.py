@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g
-from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations name the same things on
@@ -78,7 +78,27 @@ def enum_column(enum: type, name: str) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[str]: JSONType}
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[str]: JSONType,
+        Any: JSONType,
+    }
+
+
+class Synced:
+    """A record phones receive. ``seq`` is the server's change sequence: every
+    insert or update takes the next number, in commit order (server/sync/sequence.py),
+    and a phone pulls what changed after the last number it saw.
+
+    Bulk loads (the demo county, imports of new records) leave it at 0: a
+    phone receives such records whole when their household enters its scope.
+    """
+
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+    def numbered(self, seq: int) -> None:
+        """Called when a change to this record has been given ``seq``."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -107,13 +127,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A writer takes SQLite's write lock at BEGIN: one that first read and
+    # then tried to write could fail at once if another wrote in between.
+    immediate = connection.get_execution_options().get("sqlite_immediate")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer. Call before any query."""
+    session.connection(execution_options={"sqlite_immediate": True})
 
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One session, committed if the block ends normally, rolled back if not."""
     with factory() as session, session.begin():
+        begin_write(session)
         yield session
 
 
@@ -158,10 +187,12 @@ class Database:
     @property
     def session(self) -> Session:
         """The current request's session (opened on first use)."""
-        from flask import current_app
+        from flask import current_app, request
 
         if "db_session" not in g:
             g.db_session = self.factory(current_app)()
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                begin_write(g.db_session)
         session: Session = g.db_session
         return session
 

@@ -1,5 +1,7 @@
-"""Every mapped class, imported once so the metadata (and Alembic) sees them all."""
+"""Every mapped class, imported once so the metadata (and Alembic) sees them all,
+and the change numbering every flush goes through."""
 
+import server.sync.sequence  # noqa: F401 - registers the seq numbering on every flush
 from server.accounts.models import Account, Device
 from server.audit.models import AuditEntry
 from server.db import Base
@@ -16,10 +18,14 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.sync.models import AppliedChange, Conflict, SyncCounter
 from server.visits.models import Visit
 
 __all__ = [
     "Account",
+    "AppliedChange",
+    "Conflict",
+    "SyncCounter",
     "AuditEntry",
     "Base",
     "Cadre",

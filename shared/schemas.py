@@ -41,7 +41,7 @@ FIELD_MESSAGES = {
 }
 
 
-def _messages(**extra: str) -> dict[str, str]:
+def _messages(**extra: str) -> dict[str, Any]:
     return {**FIELD_MESSAGES, **extra}
 
 
@@ -68,7 +68,7 @@ def enum_code(enum: type[Labelled], *, required: bool = True) -> fields.String:
     )
 
 
-def enum_codes(enum: type[Labelled]) -> fields.List:
+def enum_codes(enum: type[Labelled]) -> fields.List[str]:
     return fields.List(
         enum_code(enum),
         load_default=list,
@@ -285,6 +285,8 @@ class IssueEventSchema(RecordSchema):
     at = timestamp()
     kind = enum_code(IssueEventKind)
     status = enum_code(IssueStatus, required=False)
+    # For a status change: the status its author saw (see sync/merge.py).
+    base_status = enum_code(IssueStatus, required=False)
     department = text(100, required=False, allow_empty=True)
     note = text(MAX_NOTE_LENGTH, required=False, allow_empty=True)
 

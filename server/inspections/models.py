@@ -5,17 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, enum_column, utcnow
+from server.db import Base, Synced, enum_column, utcnow
 from server.ledger.models import Household
 from shared.vocab import ProblemSolved, Satisfaction
 
 
-class Inspection(Base):
+class Inspection(Synced, Base):
     __tablename__ = "inspection"
-    __table_args__ = (Index("ix_inspection_household_date", "household_id", "inspected_on"),)
+    __table_args__ = (
+        Index("ix_inspection_household_date", "household_id", "inspected_on"),
+        Index("ix_inspection_household_seq", "household_id", "seq"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     inspector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), index=True)
@@ -30,5 +33,10 @@ class Inspection(Base):
     satisfaction: Mapped[Satisfaction] = mapped_column(enum_column(Satisfaction, "satisfaction"))
     notes: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The recording device's clock stamp, and the device (empty if entered on the server).
+    stamp: Mapped[str | None] = mapped_column(String(80))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    # Entered by mistake: kept as a tombstone so every phone removes it too.
+    deleted_at: Mapped[datetime | None]
 
     household: Mapped[Household] = relationship()

@@ -9,17 +9,19 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, enum_column, utcnow
+from server.db import Base, Synced, enum_column, utcnow
 from server.ledger.models import Cadre, Household, Village
 from shared.vocab import IssueCategory, IssueEventKind, IssueStatus
 
 
-class Issue(Base):
+class Issue(Synced, Base):
     """A problem. ``household_id`` is empty when it concerns a whole village."""
 
     __tablename__ = "issue"
     __table_args__ = (
         Index("ix_issue_village_status", "village_id", "status"),
+        Index("ix_issue_household_seq", "household_id", "seq"),
+        Index("ix_issue_village_seq", "village_id", "seq"),
         CheckConstraint("aid_amount IS NULL OR aid_amount >= 0", name="aid_not_negative"),
     )
 
@@ -37,6 +39,9 @@ class Issue(Base):
     # Aid in yuan (e.g. a 6,000 yuan student loan), where there is any.
     aid_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stamp: Mapped[str | None] = mapped_column(String(80))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    deleted_at: Mapped[datetime | None]
 
     village: Mapped[Village] = relationship()
     household: Mapped[Household | None] = relationship()
@@ -46,12 +51,13 @@ class Issue(Base):
     )
 
 
-class IssueEvent(Base):
+class IssueEvent(Synced, Base):
     """One step in a problem's timeline: a status change or a follow-up note."""
 
     __tablename__ = "issue_event"
     __table_args__ = (
         Index("ix_issue_event_issue_time", "issue_id", "at"),
+        Index("ix_issue_event_issue_seq", "issue_id", "seq"),
         CheckConstraint("(kind = 'status') = (status IS NOT NULL)", name="status_iff_status_event"),
     )
 
@@ -68,5 +74,12 @@ class IssueEvent(Base):
     cadre_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cadre.id"))
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The status its author saw: only a change made on the current status
+    # may move a problem backwards (sync/merge.py fold_status).
+    base_status: Mapped[IssueStatus | None] = mapped_column(
+        enum_column(IssueStatus, "issue_event_base_status")
+    )
+    stamp: Mapped[str | None] = mapped_column(String(80))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
 
     issue: Mapped[Issue] = relationship(back_populates="events")

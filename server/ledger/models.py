@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, enum_column, new_id, utcnow
+from server.db import Base, Synced, enum_column, new_id, utcnow
 from shared.vocab import LeaderRole, Rank, UnitKind
 
 
-class County(Base):
+class County(Synced, Base):
     __tablename__ = "county"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -23,7 +24,7 @@ class County(Base):
     towns: Mapped[list[Town]] = relationship(back_populates="county", order_by="Town.name")
 
 
-class Town(Base):
+class Town(Synced, Base):
     __tablename__ = "town"
     __table_args__ = (Index("uq_town_county_name", "county_id", "name", unique=True),)
 
@@ -35,7 +36,7 @@ class Town(Base):
     villages: Mapped[list[Village]] = relationship(back_populates="town", order_by="Village.name")
 
 
-class Village(Base):
+class Village(Synced, Base):
     __tablename__ = "village"
     __table_args__ = (Index("uq_village_town_name", "town_id", "name", unique=True),)
 
@@ -47,7 +48,7 @@ class Village(Base):
     grids: Mapped[list[Grid]] = relationship(back_populates="village", order_by="Grid.name")
 
 
-class Grid(Base):
+class Grid(Synced, Base):
     """A cell of the county's grid management system (网格化管理)."""
 
     __tablename__ = "grid"
@@ -60,7 +61,7 @@ class Grid(Base):
     village: Mapped[Village] = relationship(back_populates="grids")
 
 
-class Household(Base):
+class Household(Synced, Base):
     __tablename__ = "household"
     __table_args__ = (CheckConstraint("members >= 1", name="members_positive"),)
 
@@ -74,6 +75,9 @@ class Household(Base):
     phones: Mapped[list[str]] = mapped_column(default=list)
     tags: Mapped[list[str]] = mapped_column(default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Per editable field (and "deleted"): the clock stamp and seq of the write
+    # that set it, for the field-by-field merge of sync/merge.py.
+    field_stamps: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # A household that moved away or was entered by mistake is kept as a
     # tombstone, never erased: its visits and problems stay in the record.
     deleted_at: Mapped[datetime | None]
@@ -82,8 +86,18 @@ class Household(Base):
 
     grid: Mapped[Grid] = relationship()
 
+    def numbered(self, seq: int) -> None:
+        # A field written in this change learns the seq of the version that
+        # wrote it, which tells later writers whether they saw it.
+        stamps = self.field_stamps or {}  # None on a new, unflushed household
+        if any(entry.get("seq") is None for entry in stamps.values()):
+            self.field_stamps = {
+                name: entry if entry.get("seq") is not None else {**entry, "seq": seq}
+                for name, entry in stamps.items()
+            }
 
-class WorkUnit(Base):
+
+class WorkUnit(Synced, Base):
     """A cadre's work unit (单位): a county bureau or a town office."""
 
     __tablename__ = "work_unit"
@@ -95,7 +109,7 @@ class WorkUnit(Base):
     town_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("town.id"))
 
 
-class Cadre(Base):
+class Cadre(Synced, Base):
     __tablename__ = "cadre"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -111,7 +125,7 @@ class Cadre(Base):
     unit: Mapped[WorkUnit] = relationship()
 
 
-class HouseholdLink(Base):
+class HouseholdLink(Synced, Base):
     """Who covered a household when. The row with no ``ended_at`` is current."""
 
     __tablename__ = "household_link"
@@ -138,7 +152,7 @@ class HouseholdLink(Base):
     cadre: Mapped[Cadre] = relationship()
 
 
-class VillageLink(Base):
+class VillageLink(Synced, Base):
     """A village's link leaders: county, town and county-department (三级挂钩)."""
 
     __tablename__ = "village_link"

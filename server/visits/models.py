@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, enum_column, utcnow
+from server.db import Base, Synced, enum_column, utcnow
 from server.ledger.models import Cadre, Household
 from shared.vocab import VisitKind
 
 
-class Visit(Base):
+class Visit(Synced, Base):
     """One contact between a cadre and a household.
 
     Visits are append-only: a correction is a new visit that ``amends`` the
@@ -24,6 +24,7 @@ class Visit(Base):
     __table_args__ = (
         Index("ix_visit_household_time", "household_id", "visited_at"),
         Index("ix_visit_cadre_time", "cadre_id", "visited_at"),
+        Index("ix_visit_household_seq", "household_id", "seq"),
         CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="location_complete"),
     )
 
@@ -40,6 +41,11 @@ class Visit(Base):
     longitude: Mapped[float | None]
     amends_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The recording device's clock stamp, and the device (empty if entered on the server).
+    stamp: Mapped[str | None] = mapped_column(String(80))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    # Entered by mistake: kept as a tombstone so every phone removes it too.
+    deleted_at: Mapped[datetime | None]
 
     cadre: Mapped[Cadre] = relationship()
     household: Mapped[Household] = relationship()

@@ -1,0 +1,83 @@
+"""Sync bookkeeping: the change counter, pushed changes already applied, conflicts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, new_id, utcnow
+
+
+class SyncCounter(Base):
+    """The one-row counter that numbers every change (``seq``).
+
+    A transaction that writes synced records holds this row's lock from its
+    first write until it commits, so seqs become visible in the order they
+    were given out, and a pull never skips a row that committed late.
+    """
+
+    __tablename__ = "sync_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AppliedChange(Base):
+    """A pushed change already processed, with the result the phone was given.
+
+    A phone that lost the response pushes the change again and receives the
+    same result, marked as already applied: nothing is stored twice.
+    """
+
+    __tablename__ = "applied_change"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("device.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Conflict(Base):
+    """Two concurrent writes to one household field: the loser, kept for review.
+
+    An admin keeps the winner or overturns it; an overturn is a new edit
+    that reaches every phone at its next sync.
+    """
+
+    __tablename__ = "conflict"
+    __table_args__ = (
+        # The same losing write is recorded once, however often it arrives.
+        Index("uq_conflict_loser", "entity_id", "field", "loser_stamp", unique=True),
+        Index(
+            "ix_conflict_open",
+            "status",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[uuid.UUID]
+    field: Mapped[str] = mapped_column(String(40))
+    # "hard" (same field, different values: one lost) or "soft" (an update
+    # made on an old version that touched other fields: both kept).
+    kind: Mapped[str] = mapped_column(String(8))
+    winner_value: Mapped[Any] = mapped_column(nullable=True)
+    winner_stamp: Mapped[str] = mapped_column(String(80))
+    loser_value: Mapped[Any] = mapped_column(nullable=True)
+    loser_stamp: Mapped[str] = mapped_column(String(80))
+    # Who wrote each side: a device (from a phone) or an account (console).
+    winner_device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    winner_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
+    loser_device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    loser_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # open → kept | overturned (hard); soft conflicts are "noted" at once.
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    resolved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
+    resolved_at: Mapped[datetime | None]

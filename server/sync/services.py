@@ -1,0 +1,931 @@
+"""Sync services: merge a phone's pushed changes, serve pages of a phone's scope.
+
+Push: every change is validated alone and applied in its own savepoint, so a
+bad record is rejected with its reason while the rest of the batch applies;
+the batch commits once. Every change id is remembered with its result, so a
+batch pushed again (its response lost) changes nothing and gets the same
+answers. The counter lock taken before the first write serialises pushes'
+writes, which is what keeps seqs in commit order (server/sync/sequence.py).
+
+Pull: stateless. The phone says which households it holds; the server sends
+whole the households it is missing, tells it which to drop, and otherwise
+pages through what changed in its scope after its cursor, in seq order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Account, Device
+from server.audit.services import Actor, record
+from server.db import Base
+from server.inspections.models import Inspection
+from server.issues.models import Issue, IssueEvent
+from server.ledger.models import (
+    Cadre,
+    County,
+    Grid,
+    Household,
+    HouseholdLink,
+    Town,
+    Village,
+    VillageLink,
+    WorkUnit,
+)
+from server.sync import records as wire
+from server.sync.models import AppliedChange, Conflict
+from server.sync.sequence import committed_high_water, take
+from server.visits.models import Visit
+from shared import protocol
+from shared.schemas import (
+    HouseholdSchema,
+    InspectionSchema,
+    IssueEventSchema,
+    IssueSchema,
+    VisitSchema,
+)
+from shared.vocab import AccountRole, IssueEventKind
+from sync.hlc import MAX_DRIFT_MS, ClockError, Stamp, wall_clock_ms
+from sync.merge import (
+    EDITABLE_HOUSEHOLD_FIELDS,
+    AppendOutcome,
+    ConflictKind,
+    Register,
+    StatusEvent,
+    compare_append_only,
+    fold_status,
+    merge_registers,
+)
+
+# Snapshots of newly assigned households go out this many at a time.
+SNAPSHOT_HOUSEHOLDS_PER_PAGE = 15
+
+
+class SyncRefused(Exception):
+    """The whole request is refused (e.g. an account with nothing to sync)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Rejected(Exception):
+    """One change is refused; the rest of the batch goes on."""
+
+    def __init__(self, message: str, errors: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+def now_ms() -> int:
+    return wall_clock_ms()
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+# --- scope -------------------------------------------------------------------
+
+
+def current_households(session: Session, cadre_id: uuid.UUID) -> set[uuid.UUID]:
+    """The live households a cadre covers now: what the cadre's phone holds."""
+    return set(
+        session.scalars(
+            select(HouseholdLink.household_id)
+            .join(Household, Household.id == HouseholdLink.household_id)
+            .where(
+                HouseholdLink.cadre_id == cadre_id,
+                HouseholdLink.ended_at.is_(None),
+                Household.deleted_at.is_(None),
+            )
+        )
+    )
+
+
+def covered_at(
+    session: Session, cadre_id: uuid.UUID, household_id: uuid.UUID, at: datetime
+) -> bool:
+    """Whether the cadre covered the household at ``at`` (or covers it now).
+
+    A visit recorded while its cadre was still linked is accepted after the
+    household has been reassigned. The clock drift allowance keeps a phone
+    with a slightly wrong clock from losing the first or last visit.
+    """
+    grace = timedelta(milliseconds=MAX_DRIFT_MS)
+    return (
+        session.scalar(
+            select(HouseholdLink.id)
+            .where(
+                HouseholdLink.cadre_id == cadre_id,
+                HouseholdLink.household_id == household_id,
+                or_(HouseholdLink.ended_at.is_(None), HouseholdLink.ended_at >= at - grace),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _device_cadre(device: Device) -> uuid.UUID:
+    cadre_id = device.account.cadre_id
+    if cadre_id is None:
+        raise SyncRefused(
+            403,
+            "该账号没有挂钩农户，无需同步 / this account covers no households: nothing to sync",
+        )
+    return cadre_id
+
+
+# --- pull --------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    cursor: str
+    more: bool
+    evict: list[str]
+
+
+def pull(
+    session: Session, device: Device, cursor: str | None, held: Iterable[uuid.UUID], limit: int
+) -> Page:
+    cadre_id = _device_cadre(device)
+    # Read before any data: every seq up to here has committed, so nothing at
+    # or below it can appear after this pull has looked.
+    high_water = committed_high_water(session)
+    since = _parse_cursor(cursor)
+    held = set(held)
+    scope = current_households(session, cadre_id)
+    evict = sorted(str(household_id) for household_id in held - scope)
+    missing = sorted(scope - held)
+    if missing:
+        batch = missing[:SNAPSHOT_HOUSEHOLDS_PER_PAGE]
+        records = _snapshot(session, cadre_id, batch)
+        # A first sync starts its cursor where the snapshot was taken.
+        return Page(records, str(high_water if since is None else since), True, evict)
+    records, more = _changes_since(session, cadre_id, scope, since or 0, limit)
+    new_cursor = records[-1]["seq"] if more else max(high_water, since or 0)
+    return Page(records, str(new_cursor), more, evict)
+
+
+def _parse_cursor(cursor: str | None) -> int | None:
+    if cursor in (None, ""):
+        return None
+    try:
+        value = int(cursor)  # type: ignore[arg-type]
+    except ValueError:
+        raise SyncRefused(
+            400, "游标无效，请清除后重新同步 / the cursor is invalid: sync again without it"
+        ) from None
+    if value < 0:
+        raise SyncRefused(400, "游标无效 / the cursor is invalid")
+    return value
+
+
+@dataclass
+class Context:
+    """What a phone shows around its households: places, leaders, the card."""
+
+    grids: set[uuid.UUID] = field(default_factory=set)
+    villages: set[uuid.UUID] = field(default_factory=set)
+    towns: set[uuid.UUID] = field(default_factory=set)
+    cadres: set[uuid.UUID] = field(default_factory=set)
+    units: set[uuid.UUID] = field(default_factory=set)
+
+
+def _context(session: Session, cadre_id: uuid.UUID, households: Iterable[uuid.UUID]) -> Context:
+    households = list(households)
+    context = Context(cadres={cadre_id})
+    for grid_id, village_id, town_id in session.execute(
+        select(Grid.id, Village.id, Village.town_id)
+        .join(Village, Village.id == Grid.village_id)
+        .join(Household, Household.grid_id == Grid.id)
+        .where(Household.id.in_(households))
+        .distinct()
+    ):
+        context.grids.add(grid_id)
+        context.villages.add(village_id)
+        context.towns.add(town_id)
+    context.cadres |= set(
+        session.scalars(
+            select(VillageLink.cadre_id).where(
+                VillageLink.village_id.in_(context.villages), VillageLink.ended_at.is_(None)
+            )
+        )
+    )
+    context.units = set(session.scalars(select(Cadre.unit_id).where(Cadre.id.in_(context.cadres))))
+    return context
+
+
+def _context_queries(context: Context) -> list[tuple[type[Base], Any]]:
+    """(model, where-clause) for the records around a set of households."""
+    return [
+        (County, County.id.is_not(None)),
+        (Town, Town.id.in_(context.towns)),
+        (Village, Village.id.in_(context.villages)),
+        (Grid, Grid.id.in_(context.grids)),
+        (Cadre, Cadre.id.in_(context.cadres)),
+        (WorkUnit, WorkUnit.id.in_(context.units)),
+        (
+            VillageLink,
+            and_(VillageLink.village_id.in_(context.villages), VillageLink.ended_at.is_(None)),
+        ),
+    ]
+
+
+def _household_queries(
+    households: Sequence[uuid.UUID], villages: set[uuid.UUID]
+) -> list[tuple[type[Base], Any]]:
+    """(model, where-clause) for the households and their notebooks' records."""
+    issues_in_scope = or_(
+        Issue.household_id.in_(households),
+        and_(Issue.household_id.is_(None), Issue.village_id.in_(villages)),
+    )
+    return [
+        (Household, Household.id.in_(households)),
+        (Visit, Visit.household_id.in_(households)),
+        (Issue, issues_in_scope),
+        (IssueEvent, IssueEvent.issue_id.in_(select(Issue.id).where(issues_in_scope))),
+    ]
+
+
+def _select(model: type[Base], where: Any) -> Select[Any]:
+    return select(*wire.columns(model)).where(where)
+
+
+def _snapshot(
+    session: Session, cadre_id: uuid.UUID, households: Sequence[uuid.UUID]
+) -> list[dict[str, Any]]:
+    """Everything a phone needs about households it does not hold yet."""
+    context = _context(session, cadre_id, households)
+    out: list[dict[str, Any]] = []
+    for model, where in _context_queries(context) + _household_queries(
+        households, context.villages
+    ):
+        out.extend(wire.to_wire(model, row) for row in session.execute(_select(model, where)))
+    return out
+
+
+def _changes_since(
+    session: Session, cadre_id: uuid.UUID, scope: set[uuid.UUID], since: int, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``limit`` records in scope changed after ``since``, in seq order."""
+    households = sorted(scope)
+    context = _context(session, cadre_id, households)
+    candidates: list[dict[str, Any]] = []
+    for model, where in _context_queries(context) + _household_queries(
+        households, context.villages
+    ):
+        query = (
+            _select(model, and_(where, model.seq > since))  # type: ignore[attr-defined]
+            .order_by(model.seq)  # type: ignore[attr-defined]
+            .limit(limit + 1)
+        )
+        candidates.extend(wire.to_wire(model, row) for row in session.execute(query))
+    # Each query returned its own first limit+1; the first limit+1 of the
+    # union are therefore the first limit+1 overall.
+    candidates.sort(key=lambda item: item["seq"])
+    return candidates[:limit], len(candidates) > limit
+
+
+# --- push --------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """One push: the device, its clock correction, and results so far."""
+
+    session: Session
+    device: Device
+    server_ms: int
+    # Added to the device's times: non-zero when its clock is off by more
+    # than the drift allowance.
+    correction_ms: int
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def account(self) -> Account:
+        return self.device.account
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(account_id=self.device.account_id, device_id=self.device.id)
+
+    def corrected(self, moment: datetime) -> datetime:
+        return moment + timedelta(milliseconds=self.correction_ms)
+
+
+def push(
+    session: Session, device: Device, device_time_ms: int, changes: list[Any]
+) -> dict[str, Any]:
+    server_ms = now_ms()
+    skew = device_time_ms - server_ms
+    batch = Batch(session, device, server_ms, -skew if abs(skew) > MAX_DRIFT_MS else 0)
+    validated = [_validate(raw) for raw in changes]
+    # From here on this push writes: take the counter's lock first, so pushes
+    # see each other's committed changes and seqs follow commit order.
+    take(session, 0)
+    for raw, parsed in zip(changes, validated, strict=True):
+        batch.results.append(_apply(batch, raw, parsed))
+    return {
+        "protocol": protocol.PROTOCOL_VERSION,
+        "server_time_ms": server_ms,
+        "clock_skew_ms": skew,
+        "results": batch.results,
+    }
+
+
+def _validate(raw: Any) -> dict[str, Any] | Rejected:
+    try:
+        if not isinstance(raw, dict):
+            raise ValidationError("应为 JSON 对象 / must be a JSON object")
+        parsed: dict[str, Any] = protocol.ChangeSchema().load(raw)
+        stamp = Stamp.parse(parsed["stamp"])
+    except ValidationError as invalid:
+        messages = invalid.messages
+        return Rejected(
+            "记录格式不正确 / the change is malformed",
+            messages if isinstance(messages, dict) else {"_schema": messages},
+        )
+    except ClockError as bad_stamp:
+        return Rejected("时钟戳格式不正确 / malformed clock stamp", {"stamp": [str(bad_stamp)]})
+    parsed["stamp"] = stamp
+    return parsed
+
+
+def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[str, Any]:
+    change_id = raw.get("change_id") if isinstance(raw, dict) else None
+    if isinstance(parsed, Rejected):
+        return _rejected(str(change_id), parsed)
+    session = batch.session
+    previous = session.get(AppliedChange, parsed["change_id"])
+    if previous is not None:
+        if previous.device_id != batch.device.id:
+            return _rejected(
+                str(change_id),
+                Rejected("该变更编号已被其他设备使用 / this change id belongs to another device"),
+            )
+        if previous.result["status"] == protocol.REJECTED:
+            return previous.result
+        return {**previous.result, "status": protocol.ALREADY_APPLIED}
+    handler = HANDLERS[(parsed["kind"], parsed["op"])]
+    try:
+        with session.begin_nested():
+            result = handler(batch, parsed)
+    except Rejected as refused:
+        result = _rejected(str(change_id), refused)
+    except IntegrityError:
+        result = _rejected(
+            str(change_id),
+            Rejected("与已有数据冲突，未保存 / clashes with existing data: not stored"),
+        )
+    result["change_id"] = str(change_id)
+    session.add(AppliedChange(id=parsed["change_id"], device_id=batch.device.id, result=result))
+    return result
+
+
+def _rejected(change_id: str, refused: Rejected) -> dict[str, Any]:
+    return {
+        "change_id": change_id,
+        "status": protocol.REJECTED,
+        "message": str(refused),
+        "errors": refused.errors,
+    }
+
+
+def _load(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ValidationError as invalid:
+        raise Rejected(
+            "记录内容不正确，见 errors / the record did not pass validation: see errors",
+            invalid.messages
+            if isinstance(invalid.messages, dict)
+            else {"_schema": invalid.messages},
+        ) from None
+    return loaded
+
+
+def _stamp(batch: Batch, parsed: dict[str, Any]) -> tuple[Stamp, list[str]]:
+    """The change's stamp, corrected for the device's clock; notes on what was done."""
+    notes: list[str] = []
+    stamp: Stamp = parsed["stamp"]
+    if stamp.node != str(batch.device.id):
+        raise Rejected("时钟戳不属于本设备 / the clock stamp names another device")
+    if batch.correction_ms:
+        stamp = stamp.shifted(batch.correction_ms)
+        hours = abs(batch.correction_ms) / 3_600_000
+        notes.append(
+            f"手机时钟偏差约 {hours:.1f} 小时，时间已按服务器时间校正"
+            f" / the phone's clock was off by about {hours:.1f} h: times were corrected"
+        )
+    if stamp.wall_ms > batch.server_ms + MAX_DRIFT_MS:
+        stamp = Stamp(batch.server_ms, 0, stamp.node)
+        notes.append(
+            "时钟戳超前于服务器时间，已改为服务器时间 / the clock stamp was ahead of the server: set to server time"
+        )
+    return stamp, notes
+
+
+def _not_in_future(batch: Batch, moment: datetime, what: str) -> datetime:
+    corrected = batch.corrected(moment)
+    if corrected > from_ms(batch.server_ms + MAX_DRIFT_MS):
+        raise Rejected(
+            f"{what}时间在将来，请检查手机时间 / the {what} time is in the future: check the phone's clock",
+            {"time": [corrected.isoformat()]},
+        )
+    return corrected
+
+
+def _cadre_of(batch: Batch) -> uuid.UUID:
+    cadre_id = batch.account.cadre_id
+    if cadre_id is None:
+        raise Rejected("该账号不是挂户干部 / this account is not a cadre")
+    return cadre_id
+
+
+def _own(batch: Batch, claimed: uuid.UUID) -> uuid.UUID:
+    cadre_id = _cadre_of(batch)
+    if claimed != cadre_id:
+        raise Rejected(
+            "只能提交本人的记录 / you can only submit your own records", {"cadre_id": ["not yours"]}
+        )
+    return cadre_id
+
+
+def _outcome(status: str, notes: list[str], **extra: Any) -> dict[str, Any]:
+    return {"status": status, "message": "；".join(notes), **extra}
+
+
+def _append_only(
+    batch: Batch, model: type[Base], record_id: uuid.UUID, content: dict[str, Any]
+) -> Any:
+    """The existing record if this is a harmless repeat; raises if it differs."""
+    existing = batch.session.get(model, record_id)
+    if existing is None:
+        return None
+    stored = {key: getattr(existing, key) for key in content}
+    if compare_append_only(stored, content) is AppendOutcome.DIFFERENT:
+        raise Rejected(
+            "同一编号的记录已存在且内容不同；如需更正请新增一条更正记录"
+            " / a record with this id exists with different content: add a correction instead"
+        )
+    return existing
+
+
+def _create_visit(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
+    data = _load(VisitSchema(), parsed["record"])
+    stamp, notes = _stamp(batch, parsed)
+    cadre_id = _own(batch, data["cadre_id"])
+    data["visited_at"] = _not_in_future(batch, data["visited_at"], "走访 / visit")
+    if _append_only(batch, Visit, data["id"], data) is not None:
+        return _outcome(protocol.ALREADY_APPLIED, notes)
+    if batch.session.get(Household, data["household_id"]) is None:
+        raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
+    if not covered_at(batch.session, cadre_id, data["household_id"], data["visited_at"]):
+        raise Rejected(
+            "走访时您不是该户的挂户干部 / you were not this household's cadre at the time of the visit"
+        )
+    amends = data.get("amends_id")
+    if amends is not None:
+        original = batch.session.get(Visit, amends)
+        if original is None or original.household_id != data["household_id"]:
+            raise Rejected(
+                "被更正的走访不存在 / the visit being corrected does not exist",
+                {"amends_id": ["unknown"]},
+            )
+    batch.session.add(Visit(**data, stamp=str(stamp), device_id=batch.device.id))
+    record(batch.session, batch.actor, "create", "visit", data["id"])
+    return _outcome(protocol.APPLIED, notes)
+
+
+def _issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Issue | dict[str, Any]) -> None:
+    household_id = issue.household_id if isinstance(issue, Issue) else issue.get("household_id")
+    village_id = issue.village_id if isinstance(issue, Issue) else issue["village_id"]
+    session = batch.session
+    if household_id is not None:
+        household = session.get(Household, household_id)
+        if household is None:
+            raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
+        if household.grid.village_id != village_id:
+            raise Rejected("农户不在该村 / the household is not in that village")
+        if not covered_at(session, cadre_id, household_id, from_ms(batch.server_ms)):
+            raise Rejected("不是您挂钩的农户 / not one of your households")
+        return
+    villages = set(
+        session.scalars(
+            select(Grid.village_id)
+            .join(Household, Household.grid_id == Grid.id)
+            .where(Household.id.in_(current_households(session, cadre_id)))
+        )
+    )
+    if village_id not in villages:
+        raise Rejected("不是您挂钩农户所在的村 / not a village where you cover households")
+
+
+def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
+    data = _load(IssueSchema(), parsed["record"])
+    stamp, notes = _stamp(batch, parsed)
+    cadre_id = _own(batch, data["raised_by_cadre_id"])
+    data["raised_at"] = _not_in_future(batch, data["raised_at"], "问题 / problem")
+    # Status and department move on after creation; the rest never changes.
+    fixed = {key: value for key, value in data.items() if key not in ("status", "department")}
+    if _append_only(batch, Issue, data["id"], fixed) is not None:
+        return _outcome(protocol.ALREADY_APPLIED, notes)
+    _issue_in_scope(batch, cadre_id, data)
+    if data.get("visit_id") is not None and batch.session.get(Visit, data["visit_id"]) is None:
+        raise Rejected(
+            "所属走访不存在 / the visit it was raised at is unknown", {"visit_id": ["unknown"]}
+        )
+    issue = Issue(**data, stamp=str(stamp), device_id=batch.device.id)
+    batch.session.add(issue)
+    # The status it was raised with is its first status event, so the
+    # timeline and the status fold start from the same place on every replica.
+    batch.session.add(
+        IssueEvent(
+            id=uuid.uuid5(data["id"], "raised"),
+            issue_id=data["id"],
+            at=data["raised_at"],
+            kind=IssueEventKind.STATUS,
+            status=data["status"],
+            base_status=None,
+            department=data.get("department", ""),
+            cadre_id=cadre_id,
+            stamp=str(stamp),
+            device_id=batch.device.id,
+        )
+    )
+    record(batch.session, batch.actor, "create", "issue", data["id"])
+    return _outcome(protocol.APPLIED, notes)
+
+
+def refold_issue(session: Session, issue: Issue) -> tuple[str, ...]:
+    """Recompute a problem's status from all its status events; the overruled ones."""
+    session.flush()
+    events = session.execute(
+        select(
+            IssueEvent.id,
+            IssueEvent.stamp,
+            IssueEvent.status,
+            IssueEvent.base_status,
+            IssueEvent.department,
+            IssueEvent.at,
+        ).where(IssueEvent.issue_id == issue.id, IssueEvent.kind == IssueEventKind.STATUS)
+    ).all()
+    state = fold_status(
+        "open",
+        "",
+        (
+            StatusEvent(
+                id=str(event_id),
+                stamp=Stamp.parse(stamp) if stamp else Stamp(int(at.timestamp() * 1000), 0, ""),
+                status=status,
+                base_status=base,
+                department=department,
+            )
+            for event_id, stamp, status, base, department, at in events
+        ),
+    )
+    if (issue.status, issue.department) != (state.status, state.department):
+        issue.status = state.status  # type: ignore[assignment]
+        issue.department = state.department
+    return state.overruled
+
+
+def _create_issue_event(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
+    data = _load(IssueEventSchema(), parsed["record"])
+    stamp, notes = _stamp(batch, parsed)
+    cadre_id = _cadre_of(batch)
+    data["at"] = _not_in_future(batch, data["at"], "跟进 / follow-up")
+    content = {**data, "cadre_id": cadre_id}
+    if _append_only(batch, IssueEvent, data["id"], content) is not None:
+        return _outcome(protocol.ALREADY_APPLIED, notes)
+    issue = batch.session.get(Issue, data["issue_id"])
+    if issue is None:
+        raise Rejected("没有该问题 / no such problem", {"issue_id": ["unknown"]})
+    _issue_in_scope(batch, cadre_id, issue)
+    batch.session.add(IssueEvent(**content, stamp=str(stamp), device_id=batch.device.id))
+    record(batch.session, batch.actor, "create", "issue_event", data["id"])
+    if data["kind"] == IssueEventKind.STATUS and str(data["id"]) in refold_issue(
+        batch.session, issue
+    ):
+        notes.append(
+            f"该问题已被他人改为“{issue.status.zh}”，您的状态变更已记录但未生效"
+            f" / someone else already moved this problem to '{issue.status.en}':"
+            " your status change is kept in its history but did not take effect"
+        )
+        return _outcome(protocol.CONFLICT, notes, issue_status=issue.status.value)
+    return _outcome(protocol.APPLIED, notes, issue_status=issue.status.value)
+
+
+def _create_inspection(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
+    if batch.account.role != AccountRole.INSPECTOR:
+        raise Rejected("只有督查员可以提交督查记录 / only inspectors submit inspections")
+    data = _load(InspectionSchema(), parsed["record"])
+    stamp, notes = _stamp(batch, parsed)
+    content = {**data, "inspector_id": batch.account.id}
+    if _append_only(batch, Inspection, data["id"], content) is not None:
+        return _outcome(protocol.ALREADY_APPLIED, notes)
+    household = batch.session.get(Household, data["household_id"])
+    if household is None:
+        raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
+    town_id = batch.account.town_id
+    if town_id is not None and household.grid.village.town_id != town_id:
+        raise Rejected("该户不在您督查的镇 / this household is outside your town")
+    batch.session.add(Inspection(**content, stamp=str(stamp), device_id=batch.device.id))
+    record(batch.session, batch.actor, "create", "inspection", data["id"])
+    return _outcome(protocol.APPLIED, notes)
+
+
+TOMBSTONED: dict[str, type[Base]] = {"visit": Visit, "issue": Issue, "inspection": Inspection}
+
+
+def _delete(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
+    """A record entered by mistake: its author turns it into a tombstone."""
+    model = TOMBSTONED.get(parsed["kind"])
+    if model is None:
+        raise Rejected("该类记录不能删除 / this kind of record cannot be deleted")
+    try:
+        record_id = uuid.UUID(str(parsed["record"].get("id")))
+    except ValueError:
+        raise Rejected("记录编号无效 / invalid record id", {"id": ["not a UUID"]}) from None
+    target = batch.session.get(model, record_id)
+    if target is None:
+        raise Rejected("没有该记录 / no such record", {"id": ["unknown"]})
+    if target.device_id is not None and target.device_id != batch.device.id:
+        author = batch.session.get(Device, target.device_id)
+        if author is None or author.account_id != batch.account.id:
+            raise Rejected("只能删除本人录入的记录 / you can only delete records you entered")
+    _stamp(batch, parsed)
+    if target.deleted_at is not None:
+        return _outcome(protocol.ALREADY_APPLIED, [])
+    target.deleted_at = from_ms(batch.server_ms)
+    record(batch.session, batch.actor, "delete", parsed["kind"], record_id)
+    return _outcome(protocol.APPLIED, [])
+
+
+# --- household facts: the field-by-field merge -------------------------------
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Whoever writes a household field: a phone's device, or a console account."""
+
+    device_id: uuid.UUID | None
+    account_id: uuid.UUID | None
+
+
+def registers(household: Household) -> dict[str, Register]:
+    return {
+        name: Register(getattr(household, name), Stamp.parse(entry["stamp"]), entry.get("seq") or 0)
+        for name, entry in household.field_stamps.items()
+        if name in EDITABLE_HOUSEHOLD_FIELDS
+    }
+
+
+def merge_household(
+    session: Session,
+    actor: Actor,
+    household: Household,
+    values: dict[str, Any],
+    stamp: Stamp,
+    base_seq: int,
+    writer: Writer,
+) -> list[dict[str, Any]]:
+    """Merge writes to a household's fields; report each field that conflicted.
+
+    Shared by phone pushes and console edits, so both follow the same rules.
+    """
+    incoming = {name: Register(value, stamp) for name, value in values.items()}
+    outcomes = merge_registers(registers(household), incoming, base_seq)
+    stamps = dict(household.field_stamps)
+    conflicts: list[dict[str, Any]] = []
+    changed: dict[str, Any] = {}
+    for outcome in outcomes:
+        name = outcome.field
+        if outcome.applied:
+            changed[name] = [getattr(household, name), values[name]]
+            setattr(household, name, values[name])
+            stamps[name] = {
+                "stamp": str(stamp),
+                "seq": None,  # filled in with this change's seq (Household.numbered)
+                "device": str(writer.device_id) if writer.device_id else None,
+                "account": str(writer.account_id) if writer.account_id else None,
+            }
+        if outcome.conflict is ConflictKind.HARD:
+            assert outcome.loser is not None
+            previous = household.field_stamps.get(name, {})
+            winner_writer = writer if outcome.applied else _writer_of(previous)
+            loser_writer = _writer_of(previous) if outcome.applied else writer
+            conflicts.append(
+                _record_conflict(
+                    session,
+                    household,
+                    name,
+                    ConflictKind.HARD,
+                    outcome,
+                    winner_writer,
+                    loser_writer,
+                )
+            )
+    concurrent = household.seq > base_seq
+    if concurrent and not conflicts and changed:
+        # Made on an old version, touching other fields: both survive. Noted
+        # (ODK's "soft conflict") so an admin can see parallel updates.
+        for name in sorted(changed):
+            _record_conflict(
+                session, household, name, ConflictKind.SOFT, None, writer, writer, status="noted"
+            )
+    if changed:
+        household.field_stamps = stamps
+        record(session, actor, "update", "household", household.id, changed)
+    return conflicts
+
+
+def _writer_of(entry: dict[str, Any]) -> Writer:
+    def as_id(value: Any) -> uuid.UUID | None:
+        return uuid.UUID(value) if value else None
+
+    return Writer(as_id(entry.get("device")), as_id(entry.get("account")))
+
+
+def _record_conflict(
+    session: Session,
+    household: Household,
+    name: str,
+    kind: ConflictKind,
+    outcome: Any,
+    winner: Writer,
+    loser: Writer,
+    status: str = "open",
+) -> dict[str, Any]:
+    winner_value = outcome.winner.value if outcome else getattr(household, name)
+    loser_value = outcome.loser.value if outcome else None
+    winner_stamp = (
+        str(outcome.winner.stamp)
+        if outcome
+        else household.field_stamps.get(name, {}).get("stamp", "")
+    )
+    loser_stamp = str(outcome.loser.stamp) if outcome else f"soft:{household.seq}:{uuid.uuid4()}"
+    exists = session.scalar(
+        select(Conflict.id).where(
+            Conflict.entity_id == household.id,
+            Conflict.field == name,
+            Conflict.loser_stamp == loser_stamp,
+        )
+    )
+    if exists is None:
+        session.add(
+            Conflict(
+                entity="household",
+                entity_id=household.id,
+                field=name,
+                kind=kind.value,
+                winner_value=winner_value,
+                winner_stamp=winner_stamp or "",
+                loser_value=loser_value,
+                loser_stamp=loser_stamp,
+                winner_device_id=winner.device_id,
+                winner_account_id=winner.account_id,
+                loser_device_id=loser.device_id,
+                loser_account_id=loser.account_id,
+                status=status,
+            )
+        )
+    return {
+        "field": name,
+        "kind": kind.value,
+        "kept": winner_value,
+        "lost": loser_value,
+        "yours_kept": outcome.applied if outcome else True,
+        "by": _describe_writer(session, winner),
+    }
+
+
+def _describe_writer(session: Session, writer: Writer) -> str:
+    """Who made the winning write, in words a cadre understands."""
+    account: Account | None = None
+    if writer.account_id is not None:
+        account = session.get(Account, writer.account_id)
+    elif writer.device_id is not None:
+        device = session.get(Device, writer.device_id)
+        account = device.account if device else None
+    if account is None:
+        return "未知 / unknown"
+    return (
+        f"{account.display_name}（{account.role.zh}）/ {account.display_name} ({account.role.en})"
+    )
+
+
+def _update_household(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
+    values = parsed["record"]
+    household_id = values.pop("id", None)
+    unknown = sorted(set(values) - EDITABLE_HOUSEHOLD_FIELDS)
+    if unknown:
+        raise Rejected(
+            "这些信息只能由县里修改 / these fields can only be changed by the county office",
+            {name: ["not editable from a phone"] for name in unknown},
+        )
+    if not values:
+        raise Rejected("没有要修改的内容 / nothing to change")
+    checked = _load(HouseholdSchema(only=tuple(values), partial=True), values)
+    try:
+        household = batch.session.get(Household, uuid.UUID(str(household_id)))
+    except ValueError:
+        household = None
+    if household is None:
+        raise Rejected("没有该农户 / no such household", {"id": ["unknown"]})
+    stamp, notes = _stamp(batch, parsed)
+    if not covered_at(batch.session, _cadre_of(batch), household.id, from_ms(stamp.wall_ms)):
+        raise Rejected("不是您挂钩的农户 / not one of your households")
+    conflicts = merge_household(
+        batch.session,
+        batch.actor,
+        household,
+        checked,
+        stamp,
+        parsed["base_seq"],
+        Writer(batch.device.id, None),
+    )
+    if household.deleted_at is not None:
+        notes.append(
+            "该户已被注销，您的修改已保存在档案中 / this household has been removed:"
+            " your change is kept in its record"
+        )
+        return _outcome(protocol.CONFLICT, notes, conflicts=conflicts)
+    return _outcome(
+        protocol.CONFLICT if conflicts else protocol.APPLIED, notes, conflicts=conflicts
+    )
+
+
+HANDLERS: dict[tuple[str, str], Callable[[Batch, dict[str, Any]], dict[str, Any]]] = {
+    ("visit", "create"): _create_visit,
+    ("issue", "create"): _create_issue,
+    ("issue_event", "create"): _create_issue_event,
+    ("inspection", "create"): _create_inspection,
+    ("household", "update"): _update_household,
+    ("visit", "delete"): _delete,
+    ("issue", "delete"): _delete,
+    ("issue_event", "delete"): _delete,
+    ("inspection", "delete"): _delete,
+}
+
+
+# --- the console's side: admins edit facts and decide conflicts ----------------
+
+
+def console_stamp(account: Account) -> Stamp:
+    """A stamp for an edit made on the server by an admin."""
+    return Stamp(now_ms(), 0, f"server:{account.id}")
+
+
+def edit_household(
+    session: Session, account: Account, household: Household, values: dict[str, Any], base_seq: int
+) -> list[dict[str, Any]]:
+    """An admin's edit of household facts, merged like a phone's (it may conflict)."""
+    checked = HouseholdSchema(only=tuple(values), partial=True).load(values)
+    return merge_household(
+        session,
+        Actor(account_id=account.id),
+        household,
+        checked,
+        console_stamp(account),
+        base_seq,
+        Writer(None, account.id),
+    )
+
+
+def resolve_conflict(session: Session, account: Account, conflict: Conflict, keep: bool) -> None:
+    """Keep the winning value, or overturn it: the losing value becomes a new
+    edit (seen after the winner, so it wins) that syncs out to every phone."""
+    if conflict.status != "open":
+        raise Rejected("该冲突已处理 / this conflict has already been decided")
+    household = session.get(Household, conflict.entity_id)
+    if household is None:
+        raise Rejected("没有该农户 / no such household")
+    if not keep:
+        edit_household(
+            session, account, household, {conflict.field: conflict.loser_value}, household.seq
+        )
+    conflict.status = "kept" if keep else "overturned"
+    conflict.resolved_by_id = account.id
+    conflict.resolved_at = from_ms(now_ms())
+    record(
+        session,
+        Actor(account_id=account.id),
+        conflict.status,
+        "conflict",
+        conflict.id,
+        {"field": conflict.field, "value": conflict.winner_value if keep else conflict.loser_value},
+    )

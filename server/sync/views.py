@@ -1,0 +1,77 @@
+"""The sync API: push a batch of changes, pull pages of records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from server.accounts.auth import current_device, device_required
+from server.db import db
+from server.sync import services
+from shared import protocol
+
+blp = Blueprint(
+    "sync",
+    __name__,
+    url_prefix="/api/v1/sync",
+    description="Offline sync: push changes, pull what changed (protocol version 1)",
+)
+
+
+@blp.route("/push")
+class Push(MethodView):
+    @device_required
+    @blp.arguments(protocol.PushRequestSchema)
+    @blp.response(200, protocol.PushResponseSchema)
+    @blp.alt_response(401, description="No live device token (revoked, or not logged in)")
+    @blp.alt_response(413, description="Batch over the size limit")
+    def post(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Push a batch of changes; each gets its own result.
+
+        Results: ``applied``, ``already_applied`` (sent before: nothing
+        changed), ``conflict`` (applied, and a concurrent change lost or won;
+        see ``conflicts``), or ``rejected`` (with ``message`` and ``errors``;
+        the rest of the batch still applies).
+        """
+        return _run(
+            lambda: services.push(
+                db.session, current_device(), request["device_time_ms"], request["changes"]
+            )
+        )
+
+
+@blp.route("/pull")
+class Pull(MethodView):
+    @device_required
+    @blp.arguments(protocol.PullRequestSchema)
+    @blp.response(200, protocol.PullResponseSchema)
+    @blp.alt_response(401, description="No live device token (revoked, or not logged in)")
+    def post(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Pull the next page of the device's scope.
+
+        Send back the ``cursor`` of the previous page and the ids of the
+        households the phone holds; repeat while ``more`` is true. Drop the
+        households in ``evict`` once their pending changes are pushed.
+        """
+        page = _run(
+            lambda: services.pull(
+                db.session, current_device(), request["cursor"], request["held"], request["limit"]
+            )
+        )
+        return {
+            "protocol": protocol.PROTOCOL_VERSION,
+            "cursor": page.cursor,
+            "more": page.more,
+            "server_time_ms": services.now_ms(),
+            "records": page.records,
+            "evict": page.evict,
+        }
+
+
+def _run(call: Any) -> Any:
+    try:
+        return call()
+    except services.SyncRefused as refused:
+        abort(refused.status, message=str(refused))

@@ -1,0 +1,148 @@
+"""The sync protocol's messages (version 1), as marshmallow schemas.
+
+A phone pushes batches of changes and pulls pages of records; docs/sync.md
+describes the exchange. The records inside changes are validated with the
+record schemas of shared/schemas.py, one by one, so one bad record is
+rejected alone and never blocks the rest of its batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from shared.schemas import RecordSchema
+
+PROTOCOL_VERSION = 1
+# A week of a cadre's work is about 50 changes; a batch is capped well above.
+MAX_PUSH_CHANGES = 500
+MAX_PULL_LIMIT = 2000
+DEFAULT_PULL_LIMIT = 500
+# A phone may hold at most this many households (the rule is 20–30 per cadre).
+MAX_HELD_HOUSEHOLDS = 200
+
+CHANGE_KINDS = ("visit", "issue", "issue_event", "inspection", "household")
+CHANGE_OPS = ("create", "update", "delete")
+
+# What a push does with each change.
+APPLIED = "applied"
+ALREADY_APPLIED = "already_applied"
+CONFLICT = "conflict"
+REJECTED = "rejected"
+
+
+def _protocol_field() -> fields.Integer:
+    return fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Equal(
+            PROTOCOL_VERSION,
+            error=f"不支持的协议版本，请更新应用（服务器使用版本 {PROTOCOL_VERSION}）"
+            f" / unsupported protocol version: update the app (the server speaks {PROTOCOL_VERSION})",
+        ),
+        error_messages={"required": "须给出协议版本 / the protocol version is required"},
+    )
+
+
+class ChangeSchema(RecordSchema):
+    """One change in a push. ``record`` is validated later, by its kind's schema."""
+
+    change_id = fields.UUID(required=True)
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(CHANGE_KINDS, error="未知的记录类型 / unknown kind of record"),
+    )
+    op = fields.String(
+        required=True,
+        validate=validate.OneOf(CHANGE_OPS, error="未知的操作 / unknown operation"),
+    )
+    # The device's hybrid logical clock stamp for this change (sync/hlc.py).
+    stamp = fields.String(required=True, validate=validate.Length(min=18, max=80))
+    record = fields.Dict(required=True)
+    # For a household update: the household's seq when the phone last saw it.
+    base_seq = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+    @validates_schema
+    def _op_fits_kind(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("kind") == "household" and data.get("op") != "update":
+            raise ValidationError(
+                "手机只能修改农户信息，不能新增或删除 / phones may only update households", "op"
+            )
+        if data.get("kind") != "household" and data.get("op") == "update":
+            raise ValidationError(
+                "走访、问题和督查记录不能修改，请补充一条更正记录"
+                " / visits, problems and inspections cannot be edited: add a correction",
+                "op",
+            )
+
+
+class PushRequestSchema(RecordSchema):
+    protocol = _protocol_field()
+    # The phone's clock when sending (ms since the epoch): the server measures
+    # how far off it is and corrects the batch's times.
+    device_time_ms = fields.Integer(required=True, strict=True)
+    # Each change is checked on its own (ChangeSchema), so one malformed
+    # change is rejected alone instead of failing the whole batch.
+    changes = fields.List(
+        fields.Raw(),
+        required=True,
+        validate=validate.Length(
+            max=MAX_PUSH_CHANGES,
+            error=f"一批最多 {MAX_PUSH_CHANGES} 条，请分批发送"
+            f" / at most {MAX_PUSH_CHANGES} changes per batch: send smaller batches",
+        ),
+    )
+
+
+class PushResultSchema(RecordSchema):
+    change_id = fields.String()
+    status = fields.String()
+    message = fields.String()
+    errors = fields.Dict()
+    conflicts = fields.List(fields.Dict())
+
+
+class PushResponseSchema(RecordSchema):
+    protocol = fields.Integer()
+    server_time_ms = fields.Integer()
+    clock_skew_ms = fields.Integer()
+    results = fields.List(fields.Nested(PushResultSchema))
+
+
+class PullRequestSchema(RecordSchema):
+    protocol = _protocol_field()
+    # Opaque to the phone: send back what the last page returned, or nothing.
+    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    # The households the phone holds now: the server sends whole any it is
+    # missing and tells it which to drop, without keeping state per phone.
+    held = fields.List(
+        fields.UUID(),
+        load_default=list,
+        validate=validate.Length(max=MAX_HELD_HOUSEHOLDS),
+    )
+    limit = fields.Integer(
+        load_default=DEFAULT_PULL_LIMIT,
+        validate=validate.Range(
+            min=1,
+            max=MAX_PULL_LIMIT,
+            error=f"每页 1–{MAX_PULL_LIMIT} 条 / limit must be 1–{MAX_PULL_LIMIT}",
+        ),
+    )
+
+
+class PulledRecordSchema(RecordSchema):
+    kind = fields.String()
+    id = fields.String()
+    seq = fields.Integer()
+    data = fields.Dict()
+
+
+class PullResponseSchema(RecordSchema):
+    protocol = fields.Integer()
+    cursor = fields.String()
+    more = fields.Boolean()
+    server_time_ms = fields.Integer()
+    records = fields.List(fields.Nested(PulledRecordSchema))
+    # Households the phone must drop once its changes to them are pushed.
+    evict = fields.List(fields.String())

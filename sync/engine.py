@@ -1,0 +1,170 @@
+"""The client side of sync: push the outbox, pull the scope, retry with backoff.
+
+Every step is safe to interrupt. The outbox keeps a change until the
+server's answer for it is stored; a pushed batch whose answer was lost is
+pushed again and the server answers "already applied". A pulled page is
+stored with its cursor in one transaction, so a cut sync resumes at the
+page it had reached.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.hlc import Clock, ClockError, Stamp
+from sync.store import Store
+from sync.transport import AuthError, NetworkError, ServerError, Transport
+
+# How far a pulled stamp may be ahead of this phone's clock before it is
+# ignored for the clock: the server is trusted, but not beyond a day.
+TRUSTED_DRIFT_MS = 24 * 3600 * 1000
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SyncReport:
+    """What one sync did, in numbers and in sentences for the cadre."""
+
+    sent: int = 0
+    applied: int = 0
+    already_applied: int = 0
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    received: int = 0
+    evicted: int = 0
+    # Households to drop that still have unsent changes: dropped next time.
+    kept_until_pushed: list[str] = field(default_factory=list)
+    error: str | None = None
+    revoked: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        store: Store,
+        transport: Transport,
+        clock: Clock,
+        *,
+        push_batch: int = 100,
+        pull_limit: int = 500,
+        progress: Progress | None = None,
+        wall_ms: Callable[[], int] | None = None,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+        self.push_batch = push_batch
+        self.pull_limit = pull_limit
+        self.progress = progress or (lambda stage, done, total: None)
+        self._wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
+
+    @property
+    def token(self) -> str:
+        token = self.store.get_meta("token")
+        if not token:
+            raise AuthError("this phone has not logged in")
+        return token
+
+    def sync(self) -> SyncReport:
+        """Push everything pending, then pull until up to date. Raises on failure."""
+        report = SyncReport()
+        self.push(report)
+        self.pull(report)
+        self.store.set_meta({"last_sync_ms": str(self._wall_ms())})
+        return report
+
+    def sync_with_retry(
+        self,
+        attempts: int = 5,
+        base_delay: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> SyncReport:
+        """``sync``, retrying network and server failures with exponential backoff.
+
+        A revoked device is not retried: its report says so, and the outbox
+        keeps every unsent change for after the cadre logs in again.
+        """
+        for attempt in range(attempts):
+            try:
+                return self.sync()
+            except AuthError as revoked:
+                return SyncReport(error=str(revoked), revoked=True)
+            except (NetworkError, ServerError) as failure:
+                if attempt == attempts - 1:
+                    return SyncReport(error=str(failure))
+                sleep(base_delay * 2**attempt * (1 + random.random() / 2))
+        raise AssertionError("unreachable")
+
+    def push(self, report: SyncReport) -> None:
+        total = self.store.pending_count()
+        while True:
+            batch = self.store.pending(self.push_batch)
+            if not batch:
+                return
+            sent_at = self._wall_ms()
+            answer = self.transport.push(
+                self.token, self.clock.physical_ms(), [entry.to_wire() for entry in batch]
+            )
+            self._learn_offset(sent_at, answer["server_time_ms"])
+            results = answer["results"]
+            self.store.acknowledge(results)
+            report.sent += len(batch)
+            for result in results:
+                status = result.get("status")
+                if status == "applied":
+                    report.applied += 1
+                elif status == "already_applied":
+                    report.already_applied += 1
+                elif status == "conflict":
+                    report.conflicts.append(result)
+                else:
+                    report.rejected.append(result)
+            self.progress("push", report.sent, total)
+
+    def pull(self, report: SyncReport) -> None:
+        while True:
+            sent_at = self._wall_ms()
+            page = self.transport.pull(
+                self.token,
+                self.store.get_meta("cursor"),
+                self.store.held_households(),
+                self.pull_limit,
+            )
+            self._learn_offset(sent_at, page["server_time_ms"])
+            self._observe(page["records"])
+            kept = self.store.apply_page(page["records"], page["evict"], page["cursor"])
+            report.received += len(page["records"])
+            report.evicted += len(page["evict"]) - len(kept)
+            report.kept_until_pushed = kept
+            self.progress("pull", report.received, report.received)
+            if not page["more"]:
+                return
+
+    def _learn_offset(self, sent_at_ms: int, server_ms: int) -> None:
+        """Correct this phone's clock by the server's (halfway through the exchange)."""
+        local = (sent_at_ms + self._wall_ms()) // 2
+        self.clock.offset_ms = server_ms - local
+        self.store.set_meta({"clock_offset_ms": str(self.clock.offset_ms)})
+
+    def _observe(self, records: list[dict[str, Any]]) -> None:
+        """Move this phone's clock past every stamp it receives (causality)."""
+        for item in records:
+            data = item["data"]
+            stamps = [data.get("stamp")]
+            stamps += [entry.get("stamp") for entry in (data.get("field_stamps") or {}).values()]
+            for text in stamps:
+                if not text:
+                    continue
+                try:
+                    self.clock.observe(Stamp.parse(text), max_drift_ms=TRUSTED_DRIFT_MS)
+                except ClockError:
+                    continue  # a malformed or absurd stamp must not stop the sync

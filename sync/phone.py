@@ -1,0 +1,365 @@
+"""A cadre's phone without the screen: the notebook, the outbox and sync.
+
+The Kivy app drives one of these; tests and benchmarks run hundreds of them
+headless ("virtual phones"). Everything is saved locally first, validated
+by the same schemas the server uses, and sent when the server is reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shared.schemas import (
+    HouseholdSchema,
+    InspectionSchema,
+    IssueEventSchema,
+    IssueSchema,
+    VisitSchema,
+)
+from sync.engine import Progress, SyncEngine, SyncReport
+from sync.hlc import Clock, Stamp, wall_clock_ms
+from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
+from sync.sqlite_store import SQLiteStore
+from sync.store import OutboxEntry
+from sync.transport import HttpTransport, Transport
+
+
+class NotLoggedIn(Exception):
+    """The phone has no device token yet: log in once, with signal."""
+
+
+class Phone:
+    def __init__(
+        self,
+        path: str | Path,
+        server_url: str | None = None,
+        *,
+        transport: Transport | None = None,
+        wall_ms: Callable[[], int] = wall_clock_ms,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = SQLiteStore(path)
+        url = server_url or self.store.get_meta("server_url") or ""
+        self.transport = transport or HttpTransport(url)
+        if server_url:
+            self.store.set_meta({"server_url": server_url})
+        self._wall_ms = wall_ms
+        last = self.store.get_meta("last_stamp")
+        self.clock = Clock(
+            self.store.get_meta("device_id") or "unregistered",
+            now_ms=wall_ms,
+            offset_ms=int(self.store.get_meta("clock_offset_ms") or 0),
+            last=Stamp.parse(last) if last else None,
+        )
+        self.engine = SyncEngine(
+            self.store, self.transport, self.clock, progress=progress, wall_ms=wall_ms
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- account -------------------------------------------------------------
+
+    def login(self, username: str, password: str, device_name: str = "") -> dict[str, Any]:
+        """Register this phone (needs signal once); the login survives restarts."""
+        answer = self.transport.login(username, password, device_name)
+        self.store.set_meta(
+            {
+                "token": answer["token"],
+                "device_id": answer["device_id"],
+                "account": json.dumps(answer["account"], ensure_ascii=False),
+                # A new login starts a new scope: pull it whole.
+                "cursor": None,
+            }
+        )
+        self.clock.node = answer["device_id"]
+        account: dict[str, Any] = answer["account"]
+        return account
+
+    @property
+    def logged_in(self) -> bool:
+        return bool(self.store.get_meta("token"))
+
+    @property
+    def account(self) -> dict[str, Any]:
+        raw = self.store.get_meta("account")
+        if not raw:
+            raise NotLoggedIn("请先登录 / log in first")
+        account: dict[str, Any] = json.loads(raw)
+        return account
+
+    @property
+    def device_id(self) -> str:
+        device_id = self.store.get_meta("device_id")
+        if not device_id:
+            raise NotLoggedIn("请先登录 / log in first")
+        return device_id
+
+    # --- reading the notebook ------------------------------------------------
+
+    def households(self) -> list[dict[str, Any]]:
+        return [h for h in self.store.records("household") if not h.get("deleted_at")]
+
+    def household(self, household_id: str) -> dict[str, Any] | None:
+        return self.store.record("household", household_id)
+
+    def visits(self, household_id: str | None = None) -> list[dict[str, Any]]:
+        visits = self.store.records("visit", household_id)
+        return sorted((v for v in visits if not v.get("deleted_at")), key=lambda v: v["visited_at"])
+
+    def issues(self, household_id: str | None = None) -> list[dict[str, Any]]:
+        issues = self.store.records("issue", household_id)
+        return sorted((i for i in issues if not i.get("deleted_at")), key=lambda i: i["raised_at"])
+
+    def issue_events(self, issue_id: str) -> list[dict[str, Any]]:
+        events = [e for e in self.store.records("issue_event") if e["issue_id"] == issue_id]
+        return sorted(events, key=lambda e: e["at"])
+
+    def pending_count(self) -> int:
+        return self.store.pending_count()
+
+    # --- writing the notebook ------------------------------------------------
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.physical_ms() / 1000, UTC)
+
+    def record_visit(
+        self,
+        household_id: str,
+        *,
+        kind: str = "home_visit",
+        roles: Iterable[str] = (),
+        topics: Iterable[str] = (),
+        notes: str = "",
+        visited_at: datetime | None = None,
+        location: tuple[float, float] | None = None,
+        problems: Iterable[Mapping[str, Any]] = (),
+        amends: str | None = None,
+    ) -> str:
+        """Save a visit and the problems raised at it, locally and at once.
+
+        Raises marshmallow's ValidationError (nothing saved) on bad input.
+        """
+        household = self._household(household_id)
+        visit_id = str(uuid.uuid4())
+        visit = _checked(
+            VisitSchema(),
+            {
+                "id": visit_id,
+                "cadre_id": self._cadre_id(),
+                "household_id": household_id,
+                "visited_at": (visited_at or self.now()).isoformat(),
+                "kind": kind,
+                "roles": list(roles),
+                "topics": list(topics),
+                "notes": notes,
+                "latitude": location[0] if location else None,
+                "longitude": location[1] if location else None,
+                "amends_id": amends,
+            },
+        )
+        rows = [Row("visit", visit_id, household_id, visit, visit)]
+        for problem in problems:
+            issue_id = str(uuid.uuid4())
+            village_level = bool(problem.get("village_level"))
+            issue = _checked(
+                IssueSchema(),
+                {
+                    "id": issue_id,
+                    "village_id": self._village_of(household),
+                    "household_id": None if village_level else household_id,
+                    "visit_id": visit_id,
+                    "raised_by_cadre_id": self._cadre_id(),
+                    "raised_at": visit["visited_at"],
+                    "category": problem.get("category"),
+                    "description": problem.get("description"),
+                    "status": problem.get("status", "open"),
+                    "department": problem.get("department", ""),
+                    "aid_amount": problem.get("aid_amount"),
+                },
+            )
+            rows.append(Row("issue", issue_id, issue["household_id"], issue, issue))
+        self._save(rows, household_id)
+        return visit_id
+
+    def edit_household(self, household_id: str, **changes: Any) -> None:
+        """Change household facts; they merge field by field on the server."""
+        household = self._household(household_id)
+        not_editable = sorted(set(changes) - EDITABLE_HOUSEHOLD_FIELDS)
+        if not_editable:
+            raise ValueError(f"not editable on the phone: {', '.join(not_editable)}")
+        _checked(HouseholdSchema(only=tuple(changes), partial=True), dict(changes))
+        stamp = str(self.clock.now())
+        change = OutboxEntry(
+            change_id=str(uuid.uuid4()),
+            kind="household",
+            op="update",
+            record_id=household_id,
+            household_id=household_id,
+            stamp=stamp,
+            base_seq=int(household["seq"]),
+            record={"id": household_id, **changes},
+        )
+        data = {k: v for k, v in household.items() if k not in ("id", "seq")}
+        data.update(changes)
+        self.store.commit_local(
+            [("household", household_id, household_id, data)], [change], {"last_stamp": stamp}
+        )
+
+    def follow_up(
+        self,
+        issue_id: str,
+        *,
+        note: str | None = None,
+        status: str | None = None,
+        department: str = "",
+        at: datetime | None = None,
+    ) -> str:
+        """Add a follow-up note or a status change to a problem."""
+        issue = self.store.record("issue", issue_id)
+        if issue is None:
+            raise KeyError(f"no problem {issue_id} on this phone")
+        event_id = str(uuid.uuid4())
+        event = _checked(
+            IssueEventSchema(),
+            {
+                "id": event_id,
+                "issue_id": issue_id,
+                "at": (at or self.now()).isoformat(),
+                "kind": "status" if status else "note",
+                "status": status,
+                "base_status": issue["status"] if status else None,
+                "department": department,
+                "note": note or "",
+            },
+        )
+        household_id = issue.get("household_id")
+        rows: list[Row] = [
+            Row(
+                "issue_event",
+                event_id,
+                household_id,
+                {**event, "cadre_id": self._cadre_id()},
+                event,
+            )
+        ]
+        if status:
+            # Shown at once on the phone; the server folds the status itself.
+            shown = {k: v for k, v in issue.items() if k not in ("id", "seq")}
+            shown.update(status=status, department=department or issue["department"])
+            rows.append(Row("issue", issue_id, household_id, shown, None))
+        self._save(rows, household_id)
+        return event_id
+
+    def record_inspection(self, household_id: str, **answers: Any) -> str:
+        """An inspector's spot check of a household."""
+        inspection_id = str(uuid.uuid4())
+        inspection = _checked(
+            InspectionSchema(),
+            {
+                "id": inspection_id,
+                "household_id": household_id,
+                "inspected_on": answers.pop("inspected_on", self.now().date().isoformat()),
+                **answers,
+            },
+        )
+        self._save(
+            [Row("inspection", inspection_id, household_id, inspection, inspection)], household_id
+        )
+        return inspection_id
+
+    def delete(self, kind: str, record_id: str) -> None:
+        """Remove a record entered by mistake (it becomes a tombstone everywhere)."""
+        existing = self.store.record(kind, record_id)
+        if existing is None:
+            raise KeyError(f"no {kind} {record_id} on this phone")
+        stamp = str(self.clock.now())
+        household_id = existing.get("household_id")
+        shown = {k: v for k, v in existing.items() if k not in ("id", "seq")}
+        shown["deleted_at"] = self.now().isoformat()
+        self.store.commit_local(
+            [(kind, record_id, household_id, shown)],
+            [
+                OutboxEntry(
+                    str(uuid.uuid4()),
+                    kind,
+                    "delete",
+                    record_id,
+                    household_id,
+                    stamp,
+                    0,
+                    {"id": record_id},
+                )
+            ],
+            {"last_stamp": stamp},
+        )
+
+    # --- sync ----------------------------------------------------------------
+
+    def sync(self) -> SyncReport:
+        return self.engine.sync()
+
+    def sync_with_retry(self, **options: Any) -> SyncReport:
+        return self.engine.sync_with_retry(**options)
+
+    # --- helpers -------------------------------------------------------------
+
+    def _cadre_id(self) -> str:
+        cadre_id = self.account.get("cadre_id")
+        if not cadre_id:
+            raise NotLoggedIn("该账号不是挂户干部 / this account is not a cadre")
+        return str(cadre_id)
+
+    def _household(self, household_id: str) -> dict[str, Any]:
+        household = self.store.record("household", household_id)
+        if household is None:
+            raise KeyError(f"household {household_id} is not on this phone")
+        return household
+
+    def _village_of(self, household: dict[str, Any]) -> str:
+        grid = self.store.record("grid", household["grid_id"])
+        if grid is None:
+            raise KeyError("the household's grid is not on this phone: sync first")
+        return str(grid["village_id"])
+
+    def _save(self, rows: list[Row], household_id: str | None) -> None:
+        """Store the rows as shown locally, and queue those with a wire form."""
+        changes = []
+        stamp = ""
+        for row in rows:
+            if row.wire is None:
+                continue
+            stamp = str(self.clock.now())
+            changes.append(
+                OutboxEntry(
+                    str(uuid.uuid4()), row.kind, "create", row.id, household_id, stamp, 0, row.wire
+                )
+            )
+        self.store.commit_local(
+            [(row.kind, row.id, row.household_id, row.shown) for row in rows],
+            changes,
+            {"last_stamp": stamp},
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    """A record saved on the phone: as shown locally, and as sent (if it is sent)."""
+
+    kind: str
+    id: str
+    household_id: str | None
+    shown: dict[str, Any]
+    wire: dict[str, Any] | None
+
+
+def _checked(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate with the shared schema; return the record as sent on the wire."""
+    schema.load(data)  # raises ValidationError with bilingual messages
+    return data

@@ -1,0 +1,285 @@
+"""The phone's local store on SQLite (the standard library's sqlite3).
+
+One file holds the pulled records, the outbox and a few settings. Writes
+are short transactions in WAL mode with full fsync, so a phone that is
+killed or loses power keeps every operation it finished and none it did not.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sync.store import OutboxEntry
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS record (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
+    household_id TEXT,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS record_by_household ON record (household_id, kind);
+CREATE TABLE IF NOT EXISTS outbox (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    change_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    op TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    household_id TEXT,
+    stamp TEXT NOT NULL,
+    base_seq INTEGER NOT NULL DEFAULT 0,
+    record TEXT NOT NULL,
+    -- pending until the server answers, then done or rejected (kept to show)
+    state TEXT NOT NULL DEFAULT 'pending',
+    result TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, position);
+"""
+
+# Records that belong to one household (the rest are villages, cadres, ...).
+HOUSEHOLD_KINDS = ("household", "visit", "issue", "issue_event", "inspection")
+
+
+class SQLiteStore:
+    """The store of sync/store.py on one SQLite file, safe to share across threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        with self._transaction() as db:
+            for statement in _statements(SCHEMA):
+                db.execute(statement)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cursor = self._db.execute(sql, params)
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    # --- settings ----------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0]["value"] if rows and rows[0]["value"] is not None else default
+
+    def set_meta(self, values: dict[str, str | None]) -> None:
+        with self._transaction() as db:
+            _set_meta(db, values)
+
+    # --- local writes --------------------------------------------------------
+
+    def commit_local(
+        self,
+        records: Sequence[tuple[str, str, str | None, dict[str, Any]]],
+        changes: Sequence[OutboxEntry],
+        meta: dict[str, str | None],
+    ) -> None:
+        """Save records made on the phone and their outbox entries, atomically."""
+        with self._transaction() as db:
+            for kind, record_id, household_id, data in records:
+                db.execute(
+                    "INSERT INTO record (kind, id, seq, household_id, data) VALUES (?, ?, 0, ?, ?)"
+                    " ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
+                    (kind, record_id, household_id, json.dumps(data, ensure_ascii=False)),
+                )
+            for change in changes:
+                db.execute(
+                    "INSERT INTO outbox (change_id, kind, op, record_id, household_id, stamp,"
+                    " base_seq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        change.change_id,
+                        change.kind,
+                        change.op,
+                        change.record_id,
+                        change.household_id,
+                        change.stamp,
+                        change.base_seq,
+                        json.dumps(change.record, ensure_ascii=False),
+                    ),
+                )
+            _set_meta(db, meta)
+
+    # --- reads for the app ---------------------------------------------------
+
+    def record(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        rows = self._query(
+            "SELECT seq, data FROM record WHERE kind = ? AND id = ?", (kind, record_id)
+        )
+        if not rows:
+            return None
+        return {"id": record_id, "seq": rows[0]["seq"], **json.loads(rows[0]["data"])}
+
+    def records(self, kind: str, household_id: str | None = None) -> list[dict[str, Any]]:
+        if household_id is None:
+            rows = self._query("SELECT id, seq, data FROM record WHERE kind = ?", (kind,))
+        else:
+            rows = self._query(
+                "SELECT id, seq, data FROM record WHERE kind = ? AND household_id = ?",
+                (kind, household_id),
+            )
+        return [{"id": row["id"], "seq": row["seq"], **json.loads(row["data"])} for row in rows]
+
+    def outbox(self, state: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT change_id, kind, op, record_id, household_id, record, result FROM outbox"
+            " WHERE state = ? ORDER BY position",
+            (state,),
+        )
+        return [
+            {
+                **dict(row),
+                "record": json.loads(row["record"]),
+                "result": json.loads(row["result"]) if row["result"] else None,
+            }
+            for row in rows
+        ]
+
+    # --- the engine's side ---------------------------------------------------
+
+    def pending(self, limit: int) -> list[OutboxEntry]:
+        rows = self._query(
+            "SELECT change_id, kind, op, record_id, household_id, stamp, base_seq, record"
+            " FROM outbox WHERE state = 'pending' ORDER BY position LIMIT ?",
+            (limit,),
+        )
+        return [
+            OutboxEntry(
+                change_id=row["change_id"],
+                kind=row["kind"],
+                op=row["op"],
+                record_id=row["record_id"],
+                household_id=row["household_id"],
+                stamp=row["stamp"],
+                base_seq=row["base_seq"],
+                record=json.loads(row["record"]),
+            )
+            for row in rows
+        ]
+
+    def pending_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM outbox WHERE state = 'pending'")[0][0])
+
+    def acknowledge(self, results: Sequence[dict[str, Any]]) -> None:
+        with self._transaction() as db:
+            for result in results:
+                state = "rejected" if result.get("status") == "rejected" else "done"
+                db.execute(
+                    "UPDATE outbox SET state = ?, result = ? WHERE change_id = ? AND state = 'pending'",
+                    (state, json.dumps(result, ensure_ascii=False), result.get("change_id")),
+                )
+            # Acknowledged changes are in the server's ledger now; only their
+            # outcome messages are worth keeping, and only the latest ones.
+            db.execute(
+                "DELETE FROM outbox WHERE state = 'done' AND position NOT IN"
+                " (SELECT position FROM outbox WHERE state = 'done' ORDER BY position DESC LIMIT 200)"
+            )
+
+    def held_households(self) -> list[str]:
+        return [row[0] for row in self._query("SELECT id FROM record WHERE kind = 'household'")]
+
+    def apply_page(
+        self, records: Sequence[dict[str, Any]], evict: Sequence[str], cursor: str
+    ) -> list[str]:
+        with self._transaction() as db:
+            # Issues before their events, so an event finds its household.
+            for item in sorted(records, key=lambda r: r["kind"] == "issue_event"):
+                _upsert_pulled(db, item)
+            kept = []
+            for household_id in evict:
+                if _has_pending(db, household_id):
+                    kept.append(household_id)
+                else:
+                    db.execute("DELETE FROM record WHERE household_id = ?", (household_id,))
+            _set_meta(db, {"cursor": cursor})
+        return kept
+
+
+def _statements(script: str) -> list[str]:
+    return [statement for statement in script.split(";") if statement.strip()]
+
+
+def _set_meta(db: sqlite3.Connection, values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _has_pending(db: sqlite3.Connection, household_id: str) -> bool:
+    return (
+        db.execute(
+            "SELECT 1 FROM outbox WHERE household_id = ? AND state = 'pending' LIMIT 1",
+            (household_id,),
+        ).fetchone()
+        is not None
+    )
+
+
+def _household_of(db: sqlite3.Connection, item: dict[str, Any]) -> str | None:
+    kind, data = item["kind"], item["data"]
+    if kind == "household":
+        return str(item["id"])
+    if kind == "issue_event":
+        row = db.execute(
+            "SELECT household_id FROM record WHERE kind = 'issue' AND id = ?", (data["issue_id"],)
+        ).fetchone()
+        return str(row[0]) if row and row[0] else None
+    if kind in HOUSEHOLD_KINDS and data.get("household_id"):
+        return str(data["household_id"])
+    return None
+
+
+def _upsert_pulled(db: sqlite3.Connection, item: dict[str, Any]) -> None:
+    data = dict(item["data"])
+    if item["kind"] == "household":
+        # Never overwrite what the cadre changed and has not yet sent: lay the
+        # pending edits over the server's version (they win or lose on push).
+        for (pending,) in db.execute(
+            "SELECT record FROM outbox WHERE kind = 'household' AND record_id = ?"
+            " AND state = 'pending' ORDER BY position",
+            (item["id"],),
+        ).fetchall():
+            data.update({k: v for k, v in json.loads(pending).items() if k != "id"})
+    db.execute(
+        "INSERT INTO record (kind, id, seq, household_id, data) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq,"
+        " household_id = excluded.household_id, data = excluded.data"
+        " WHERE excluded.seq >= record.seq",
+        (
+            item["kind"],
+            item["id"],
+            item["seq"],
+            _household_of(db, item),
+            json.dumps(data, ensure_ascii=False),
+        ),
+    )

@@ -1,0 +1,65 @@
+"""What the sync engine needs from a phone's local store.
+
+The store keeps two things: the records pulled from the server (with the
+phone's own pending changes laid over them), and the outbox of changes not
+yet acknowledged by the server. Every method is one local transaction, so a
+phone killed at any moment keeps either all of an operation or none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A change recorded on the phone and not yet acknowledged by the server."""
+
+    change_id: str
+    kind: str
+    op: str
+    record_id: str
+    household_id: str | None
+    stamp: str
+    base_seq: int
+    record: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "change_id": self.change_id,
+            "kind": self.kind,
+            "op": self.op,
+            "stamp": self.stamp,
+            "record": self.record,
+            "base_seq": self.base_seq,
+        }
+
+
+class Store(Protocol):
+    def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+
+    def set_meta(self, values: dict[str, str | None]) -> None: ...
+
+    def pending(self, limit: int) -> list[OutboxEntry]:
+        """The oldest unacknowledged changes, in the order they were made."""
+        ...
+
+    def pending_count(self) -> int: ...
+
+    def acknowledge(self, results: Sequence[dict[str, Any]]) -> None:
+        """Record the server's results: acknowledged changes leave the outbox."""
+        ...
+
+    def held_households(self) -> list[str]: ...
+
+    def apply_page(
+        self, records: Sequence[dict[str, Any]], evict: Sequence[str], cursor: str
+    ) -> list[str]:
+        """Store a pulled page and its cursor in one transaction.
+
+        Returns the evicted households it could not drop yet because they
+        still have pending changes.
+        """
+        ...

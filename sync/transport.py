@@ -1,0 +1,116 @@
+"""Talking to the server: JSON over HTTP(S), gzip both ways, standard library only."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import urllib.error
+import urllib.request
+from typing import Any, Protocol
+
+from shared.protocol import PROTOCOL_VERSION
+
+
+class TransportError(Exception):
+    """The request did not get a usable answer."""
+
+
+class NetworkError(TransportError):
+    """No connection, a timeout, or a dropped response: worth retrying."""
+
+
+class AuthError(TransportError):
+    """401: the device's access was revoked (or it never logged in)."""
+
+
+class RequestRefused(TransportError):
+    """A 4xx other than 401: retrying the same request will not help."""
+
+    def __init__(self, status: int, message: str, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class ServerError(TransportError):
+    """A 5xx: the server failed; worth retrying later."""
+
+
+class Transport(Protocol):
+    def login(self, username: str, password: str, device_name: str) -> dict[str, Any]: ...
+
+    def push(
+        self, token: str, device_time_ms: int, changes: list[dict[str, Any]]
+    ) -> dict[str, Any]: ...
+
+    def pull(
+        self, token: str, cursor: str | None, held: list[str], limit: int
+    ) -> dict[str, Any]: ...
+
+
+class HttpTransport:
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def login(self, username: str, password: str, device_name: str) -> dict[str, Any]:
+        body = {"username": username, "password": password, "device_name": device_name}
+        return self._post("/api/v1/devices", body, token=None)
+
+    def push(
+        self, token: str, device_time_ms: int, changes: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        body = {"protocol": PROTOCOL_VERSION, "device_time_ms": device_time_ms, "changes": changes}
+        return self._post("/api/v1/sync/push", body, token)
+
+    def pull(self, token: str, cursor: str | None, held: list[str], limit: int) -> dict[str, Any]:
+        body = {"protocol": PROTOCOL_VERSION, "cursor": cursor, "held": held, "limit": limit}
+        return self._post("/api/v1/sync/pull", body, token)
+
+    def _post(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
+        payload = gzip.compress(json.dumps(body, ensure_ascii=False).encode())
+        headers = {
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "Accept-Encoding": "gzip",
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.base_url + path, payload, headers, method="POST")
+        self.bytes_sent += len(payload)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return self._decode(response.read(), response.headers.get("Content-Encoding"))
+        except urllib.error.HTTPError as error:
+            with error:
+                answer = self._decode_error(error)
+            message = (
+                str(answer.get("message") or error.reason)
+                if isinstance(answer, dict)
+                else str(error.reason)
+            )
+            if error.code == 401:
+                raise AuthError(message) from None
+            if error.code >= 500:
+                raise ServerError(f"{error.code}: {message}") from None
+            raise RequestRefused(error.code, message, answer) from None
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as down:
+            raise NetworkError(str(down)) from None
+
+    def _decode(self, raw: bytes, encoding: str | None) -> dict[str, Any]:
+        self.bytes_received += len(raw)
+        if encoding == "gzip":
+            raw = gzip.decompress(raw)
+        try:
+            decoded: dict[str, Any] = json.loads(raw)
+        except ValueError:
+            raise ServerError("the server's answer is not JSON") from None
+        return decoded
+
+    def _decode_error(self, error: urllib.error.HTTPError) -> Any:
+        try:
+            return self._decode(error.read(), error.headers.get("Content-Encoding"))
+        except (ServerError, OSError, EOFError):
+            return None
