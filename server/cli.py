@@ -14,11 +14,12 @@ from contextlib import contextmanager
 import click
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from server import create_app
 from server.db import db, transaction
-from server.migrate import upgrade
+from server.migrate import current_revision, head_revision, upgrade
 
 
 @contextmanager
@@ -36,12 +37,30 @@ class MinqingGroup(click.Group):
             return super().invoke(ctx)
 
 
+def _require_current_schema() -> None:
+    try:
+        revision = current_revision(db.engine)
+    except OperationalError as unreachable:
+        raise click.ClickException(
+            f"无法连接数据库 / cannot reach the database ({_where()}): {unreachable.orig}"
+        ) from None
+    if revision != head_revision():
+        raise click.ClickException(
+            "数据库尚未初始化或需要升级，请先运行 minqing db init（或 minqing db upgrade）"
+            f" / the database is not set up or is out of date: run `minqing db init`"
+            f" (or `minqing db upgrade`) first ({_where()})"
+        )
+
+
 @click.group(cls=MinqingGroup)
 def main() -> None:
     """民情 Minqing: the central household ledger of 包村包户.
 
     The database is DATABASE_URL (default: SQLite in ./instance).
     """
+    # Commands other than these need the schema made by `minqing db init`.
+    if click.get_current_context().invoked_subcommand not in ("db", "serve"):
+        _require_current_schema()
 
 
 @main.group("db")
@@ -94,9 +113,10 @@ def _where() -> str:
 
 def _register() -> None:
     from server.accounts.commands import accounts_group
-    from server.ledger.commands import check
+    from server.demo.commands import demo
+    from server.ledger.commands import check, export_group, import_group
 
-    for command in (accounts_group, check):
+    for command in (accounts_group, check, import_group, export_group, demo):
         main.add_command(command)
 
 

@@ -46,7 +46,7 @@ def _messages(**extra: str) -> dict[str, Any]:
 
 
 def text(max_length: int, *, required: bool = True, allow_empty: bool = False) -> fields.String:
-    """A trimmed text field with a bilingual length message."""
+    """A text field with a bilingual length message."""
     minimum = 0 if allow_empty else 1
     return fields.String(
         **_presence(required, default=""),

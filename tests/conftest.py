@@ -29,8 +29,17 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+# Databases this test process made, dropped when it ends. The process id in
+# their names keeps two test runs on one server from dropping each other's.
+_created: list[str] = []
+
+
 def fresh_postgres_database(name: str) -> str:
-    """Drop and create database ``name``; its URL. Fails (in CI) or skips if no server."""
+    """Create an empty database named after ``name``; its URL.
+
+    Fails the test in CI, and skips it elsewhere, if PostgreSQL is down.
+    """
+    name = f"{name}_{os.getpid()}"[:63]
     try:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -39,7 +48,16 @@ def fresh_postgres_database(name: str) -> str:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI and is not reachable: {down}")
         pytest.skip(f"PostgreSQL not reachable: {down}")
+    _created.append(name)
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not _created:
+        return
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
+        for name in _created:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def fresh_database_url(backend: str, tmp_path: Path, label: str) -> str:

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
+from server.audit.services import Actor
+from server.ledger.exporting import ExportError, export_ledger
+from server.ledger.importing import (
+    CADRES,
+    HOUSEHOLDS,
+    IMPORTERS,
+    LEADERS,
+    LINKS,
+    VILLAGES,
+    ImportRefused,
+    ImportReport,
+    Layout,
+    read_table,
+)
 from server.ledger.services import check_integrity
 
 PROBLEM_LABELS = {
@@ -37,3 +52,132 @@ def check(as_json: bool, limit: int) -> None:
                 click.echo("    " + ", ".join(f"{k}={v}" for k, v in row.items()))
     if not report.ok:
         raise SystemExit(1)
+
+
+# --- import and export ----------------------------------------------------------
+
+# Imports are recorded in the audit trail as done by the system, via an import.
+IMPORT = Actor(via="import")
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import villages, cadres, households, links or village leaders from .xlsx or .csv.
+
+    The header is row 1; Chinese headers or their English aliases. Import in
+    this order: villages, cadres, households, leaders (links to reassign).
+    Nothing is imported if any row is bad, unless --skip-bad-rows is given.
+    """
+
+
+def _import_command(layout: Layout, summary: str) -> click.Command:
+    columns = "\n".join(
+        f"  {column.header} ({column.english}){'' if column.required else ' — optional'}"
+        for column in layout.columns
+    )
+
+    @click.command(
+        layout.kind,
+        help=f"{summary}\n\n\b\nColumns (sheet {layout.sheet} in a workbook):\n{columns}",
+    )
+    @click.argument("path", metavar="FILE", type=click.Path(path_type=Path))
+    @click.option("--sheet", help=f"The workbook's sheet to read (default: {layout.sheet}).")
+    @click.option(
+        "--skip-bad-rows", is_flag=True, help="Import the good rows; still report the bad ones."
+    )
+    def command(path: Path, sheet: str | None, skip_bad_rows: bool) -> None:
+        from server.cli import cli_session
+
+        _require_schema()
+        try:
+            table = read_table(path, layout, sheet)
+            with cli_session() as session:
+                report = IMPORTERS[layout.kind](session, IMPORT, table, skip_bad_rows=skip_bad_rows)
+        except ImportRefused as refused:
+            raise click.ClickException(str(refused)) from None
+        _print_report(report)
+        if not report.imported:
+            raise SystemExit(1)
+
+    return command
+
+
+for _layout, _summary in (
+    (VILLAGES, "Create towns, villages and grids (those already there are left as they are)."),
+    (CADRES, "Create cadres and their work units; a known phone updates that cadre."),
+    (
+        HOUSEHOLDS,
+        "Add households, linked to their cadre; a code already in the ledger is an error.",
+    ),
+    (LINKS, "Link households to cadres (a reassignment keeps the old link as history)."),
+    (LEADERS, "Set villages' link leaders; an empty phone leaves that leader as it is."),
+):
+    import_group.add_command(_import_command(_layout, _summary))
+
+
+def _require_schema() -> None:
+    """Refuse, with a message rather than a database error, a database not set up yet."""
+    from server.db import db
+    from server.migrate import current_revision, head_revision
+
+    if current_revision(db.engine) != head_revision():
+        raise click.ClickException(
+            "数据库还没有建好或不是最新结构，请先运行 minqing db init"
+            " / the database is not set up or not up to date: run `minqing db init` first"
+        )
+
+
+def _print_report(report: ImportReport) -> None:
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    if report.ignored_columns:
+        ignored = "、".join(report.ignored_columns)
+        click.echo(f"已忽略不认识的列 / ignored unknown columns: {ignored}", err=True)
+    click.echo(
+        f"{report.source}: 读取 {report.read} 行，新建 {report.created}，更新 {report.updated}，"
+        f"未变 {report.unchanged}，跳过 {report.skipped}"
+        f" / read {report.read} rows: created {report.created}, updated {report.updated},"
+        f" unchanged {report.unchanged}, skipped {report.skipped}"
+    )
+    if not report.imported:
+        bad = len({error.row for error in report.errors})
+        click.echo(
+            f"有 {bad} 行有误，未导入任何数据；改正后重新导入，或加 --skip-bad-rows 只导入正确的行"
+            f" / {bad} rows have errors, so nothing was imported; fix them and import again,"
+            " or use --skip-bad-rows to import only the good rows",
+            err=True,
+        )
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export the ledger to .xlsx."""
+
+
+@export_group.command("ledger")
+@click.argument("path", metavar="FILE.xlsx", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--town", help="Only this town (e.g. 前楼镇).")
+@click.option("--village", help="Only this village (e.g. 前楼村); add --town if the name repeats.")
+def export_ledger_command(path: Path, town: str | None, village: str | None) -> None:
+    """Write the 包村包户台帐: sheets 村挂钩领导, 农户, 干部 and 村网格.
+
+    Each sheet has the columns of its import, so the file imports again.
+    """
+    from server.cli import cli_session
+
+    if path.suffix.lower() != ".xlsx":
+        raise click.UsageError(
+            f"导出文件应以 .xlsx 结尾：{path.name} / the export file must end in .xlsx: {path.name}"
+        )
+    _require_schema()
+    try:
+        with cli_session() as session:
+            report = export_ledger(session, path, town=town, village=village)
+    except ExportError as refused:
+        raise click.ClickException(str(refused)) from None
+    except OSError as error:
+        raise click.ClickException(
+            f"无法写入 {path}（{error.strerror}） / cannot write {path} ({error.strerror})"
+        ) from None
+    counts = "，".join(f"{sheet} {rows}" for sheet, rows in report.rows.items())
+    click.echo(f"已导出 / exported {path}: {counts}")

@@ -23,9 +23,18 @@ def take(session: Session, count: int) -> range:
         update(SyncCounter)
         .where(SyncCounter.id == 1)
         .values(value=SyncCounter.value + count)
-        .returning(SyncCounter.value)
+        .returning(SyncCounter.value),
+        # The counter is never loaded as an object: nothing in the session to update.
+        execution_options={"synchronize_session": False},
     ).scalar_one()
     return range(top - count + 1, top + 1)
+
+
+def numbered(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give rows about to be bulk-inserted (bypassing the ORM) their seqs."""
+    for row, seq in zip(rows, take(session, len(rows)), strict=True):
+        row["seq"] = seq
+    return rows
 
 
 def committed_high_water(session: Session) -> int:

@@ -112,16 +112,22 @@ def current_households(session: Session, cadre_id: uuid.UUID) -> set[uuid.UUID]:
     )
 
 
+# A phone may be offline for weeks after its cadre's household was given to
+# someone else; what it recorded there meanwhile is still accepted.
+REASSIGNMENT_GRACE = timedelta(days=30)
+
+
 def covered_at(
     session: Session, cadre_id: uuid.UUID, household_id: uuid.UUID, at: datetime
 ) -> bool:
     """Whether the cadre covered the household at ``at`` (or covers it now).
 
     A visit recorded while its cadre was still linked is accepted after the
-    household has been reassigned. The clock drift allowance keeps a phone
-    with a slightly wrong clock from losing the first or last visit.
+    household has been reassigned, and so is one recorded within the grace
+    period after, by a phone that could not yet know: nothing recorded in
+    good faith is lost.
     """
-    grace = timedelta(milliseconds=MAX_DRIFT_MS)
+    grace = REASSIGNMENT_GRACE
     return (
         session.scalar(
             select(HouseholdLink.id)
@@ -304,14 +310,13 @@ def _changes_since(
 
 @dataclass
 class Batch:
-    """One push: the device, its clock correction, and results so far."""
+    """One push: the device, how far its clock runs ahead, and results so far."""
 
     session: Session
     device: Device
     server_ms: int
-    # Added to the device's times: non-zero when its clock is off by more
-    # than the drift allowance.
-    correction_ms: int
+    # The device's clock minus the server's, measured as the batch arrived.
+    ahead_ms: int
     results: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -322,8 +327,29 @@ class Batch:
     def actor(self) -> Actor:
         return Actor(account_id=self.device.account_id, device_id=self.device.id)
 
-    def corrected(self, moment: datetime) -> datetime:
-        return moment + timedelta(milliseconds=self.correction_ms)
+    def believable_ms(self, ms: int) -> tuple[int, str | None]:
+        """A device's time, brought back from the future; and a note if it was.
+
+        A time not later than the server's (plus the drift allowance) is kept
+        as it is: the phone's clock may have gone wrong only after it was
+        taken. A later one cannot be true: it is moved back by how far the
+        phone's clock runs ahead now or, if that is not enough, set to the
+        server's time.
+        """
+        limit = self.server_ms + MAX_DRIFT_MS
+        if ms <= limit:
+            return ms, None
+        if self.ahead_ms > MAX_DRIFT_MS and ms - self.ahead_ms <= limit:
+            hours = self.ahead_ms / 3_600_000
+            return ms - self.ahead_ms, (
+                f"手机时钟快了约 {hours:.1f} 小时，时间已按服务器时间校正"
+                f" / the phone's clock was about {hours:.1f} h ahead: times were corrected"
+            )
+        return self.server_ms, (
+            "记录时间晚于服务器时间，已改为服务器时间，请检查手机时间"
+            " / the record's time was later than the server's: set to the server's time;"
+            " check the phone's clock"
+        )
 
 
 def push(
@@ -331,7 +357,7 @@ def push(
 ) -> dict[str, Any]:
     server_ms = now_ms()
     skew = device_time_ms - server_ms
-    batch = Batch(session, device, server_ms, -skew if abs(skew) > MAX_DRIFT_MS else 0)
+    batch = Batch(session, device, server_ms, skew)
     validated = [_validate(raw) for raw in changes]
     # From here on this push writes: take the counter's lock first, so pushes
     # see each other's committed changes and seqs follow commit order.
@@ -418,34 +444,24 @@ def _load(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stamp(batch: Batch, parsed: dict[str, Any]) -> tuple[Stamp, list[str]]:
-    """The change's stamp, corrected for the device's clock; notes on what was done."""
-    notes: list[str] = []
+    """The change's stamp, brought back from the future; notes on what was done."""
     stamp: Stamp = parsed["stamp"]
     if stamp.node != str(batch.device.id):
         raise Rejected("时钟戳不属于本设备 / the clock stamp names another device")
-    if batch.correction_ms:
-        stamp = stamp.shifted(batch.correction_ms)
-        hours = abs(batch.correction_ms) / 3_600_000
-        notes.append(
-            f"手机时钟偏差约 {hours:.1f} 小时，时间已按服务器时间校正"
-            f" / the phone's clock was off by about {hours:.1f} h: times were corrected"
-        )
-    if stamp.wall_ms > batch.server_ms + MAX_DRIFT_MS:
-        stamp = Stamp(batch.server_ms, 0, stamp.node)
-        notes.append(
-            "时钟戳超前于服务器时间，已改为服务器时间 / the clock stamp was ahead of the server: set to server time"
-        )
-    return stamp, notes
+    wall_ms, note = batch.believable_ms(stamp.wall_ms)
+    if note is None:
+        return stamp, []
+    return Stamp(wall_ms, stamp.counter, stamp.node), [note]
 
 
-def _not_in_future(batch: Batch, moment: datetime, what: str) -> datetime:
-    corrected = batch.corrected(moment)
-    if corrected > from_ms(batch.server_ms + MAX_DRIFT_MS):
-        raise Rejected(
-            f"{what}时间在将来，请检查手机时间 / the {what} time is in the future: check the phone's clock",
-            {"time": [corrected.isoformat()]},
-        )
-    return corrected
+def _believable(batch: Batch, moment: datetime, notes: list[str]) -> datetime:
+    """A time the phone wrote in a record, brought back from the future."""
+    ms, note = batch.believable_ms(int(moment.timestamp() * 1000))
+    if note is None:
+        return moment
+    if note not in notes:
+        notes.append(note)
+    return from_ms(ms)
 
 
 def _cadre_of(batch: Batch) -> uuid.UUID:
@@ -488,7 +504,7 @@ def _create_visit(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     data = _load(VisitSchema(), parsed["record"])
     stamp, notes = _stamp(batch, parsed)
     cadre_id = _own(batch, data["cadre_id"])
-    data["visited_at"] = _not_in_future(batch, data["visited_at"], "走访 / visit")
+    data["visited_at"] = _believable(batch, data["visited_at"], notes)
     if _append_only(batch, Visit, data["id"], data) is not None:
         return _outcome(protocol.ALREADY_APPLIED, notes)
     if batch.session.get(Household, data["household_id"]) is None:
@@ -538,7 +554,7 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     data = _load(IssueSchema(), parsed["record"])
     stamp, notes = _stamp(batch, parsed)
     cadre_id = _own(batch, data["raised_by_cadre_id"])
-    data["raised_at"] = _not_in_future(batch, data["raised_at"], "问题 / problem")
+    data["raised_at"] = _believable(batch, data["raised_at"], notes)
     # Status and department move on after creation; the rest never changes.
     fixed = {key: value for key, value in data.items() if key not in ("status", "department")}
     if _append_only(batch, Issue, data["id"], fixed) is not None:
@@ -607,7 +623,7 @@ def _create_issue_event(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     data = _load(IssueEventSchema(), parsed["record"])
     stamp, notes = _stamp(batch, parsed)
     cadre_id = _cadre_of(batch)
-    data["at"] = _not_in_future(batch, data["at"], "跟进 / follow-up")
+    data["at"] = _believable(batch, data["at"], notes)
     content = {**data, "cadre_id": cadre_id}
     if _append_only(batch, IssueEvent, data["id"], content) is not None:
         return _outcome(protocol.ALREADY_APPLIED, notes)

@@ -14,6 +14,7 @@ from server.sync import services
 from server.sync.models import AppliedChange, Conflict
 from server.visits.models import Visit
 from sync.engine import SyncReport
+from sync.hlc import Stamp
 from sync.store import OutboxEntry
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
@@ -179,23 +180,50 @@ def test_the_same_field_changed_by_the_town_office_later_wins_and_the_phone_is_t
     assert phone.household(household_id)["phones"] == ["13905961111"]
 
 
-def test_a_phone_with_a_clock_days_wrong_has_its_times_corrected_and_told(
+def test_a_phone_whose_clock_is_days_behind_learns_the_servers_time_and_records_right(
     county: County, transport: FlaskTransport
 ) -> None:
     username = county.cadres[0]
-    household_id = county.households[username][0]
+    behind = county.phone(username, transport, skew_ms=-3 * DAY_MS)
+    behind.sync()
+    visit_id = behind.record_visit(county.households[username][0])
+    assert behind.sync().applied == 1
+    with county.session() as session:
+        visit = session.get(Visit, uuid.UUID(visit_id))
+        assert abs(visit.visited_at - services.from_ms(services.now_ms())) < timedelta(minutes=5)
+
+
+def test_a_phone_whose_clock_ran_days_ahead_has_its_times_brought_back_and_is_told(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
     ahead = county.phone(username, transport, skew_ms=2 * DAY_MS)
     ahead.sync()
-    # Its clock went wrong after the last sync (the learned offset is stale).
+    # Its clock went wrong after the last sync: the learned offset is stale.
     ahead.clock.offset_ms = 0
-    visit_id = ahead.record_visit(household_id)
+    visit_id = ahead.record_visit(county.households[username][0])
     report = ahead.sync()
     assert report.applied == 1
     with county.session() as session:
         visit = session.get(Visit, uuid.UUID(visit_id))
         assert abs(visit.visited_at - services.from_ms(services.now_ms())) < timedelta(minutes=5)
+        assert Stamp.parse(visit.stamp).wall_ms < services.now_ms() + 60_000
     answer = ahead.store.outbox("done")[-1]["result"]
-    assert "corrected" in answer["message"]
+    assert "ahead: times were corrected" in answer["message"]
+
+
+def test_a_record_made_before_the_clock_went_wrong_keeps_its_time(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    visit_id = phone.record_visit(county.households[username][0])
+    recorded = phone.visits()[0]["visited_at"]
+    phone.clock.offset_ms = -3 * DAY_MS  # the clock jumps back before the sync
+    assert phone.sync().applied == 1
+    with county.session() as session:
+        assert session.get(Visit, uuid.UUID(visit_id)).visited_at.isoformat()[:19] == recorded[:19]
 
 
 def test_a_reassigned_household_moves_to_the_new_phone_and_leaves_the_old_after_its_visits_are_pushed(
@@ -237,3 +265,21 @@ def test_a_revoked_phone_gets_told_and_keeps_its_unsent_records(
     assert phone.pending_count() == 1
     with county.session() as session:
         assert session.scalar(select(func.count()).select_from(AppliedChange)) == 0
+
+
+def test_a_pull_never_overwrites_an_edit_the_phone_has_not_sent_yet(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    household_id = county.households[username][0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    phone.edit_household(household_id, phones=["13905961111"])
+    with county.session() as session, session.begin():
+        household = session.get(Household, uuid.UUID(household_id))
+        services.edit_household(
+            session, county.admin_account(session), household, {"members": 7}, household.seq
+        )
+    phone.engine.pull(SyncReport())
+    shown = phone.household(household_id)
+    assert shown["phones"] == ["13905961111"] and shown["members"] == 7

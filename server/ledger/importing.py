@@ -1,0 +1,1130 @@
+"""Importing the county office's spreadsheets into the ledger.
+
+Five kinds, each with a fixed column layout (``LAYOUTS``): villages, cadres,
+households, links and village leaders. ``read_table`` turns an .xlsx or .csv
+file into rows keyed by column; the ``import_*`` functions check every row
+against the ledger, loaded once up front (no query per row), and write the
+good rows in bulk. By default one bad row refuses the whole import; with
+``skip_bad_rows`` the good rows go in and the bad ones are still reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+import warnings
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from server.audit.services import Actor, record
+from server.db import new_id, utcnow
+from server.ledger.models import (
+    Cadre,
+    County,
+    Grid,
+    Household,
+    HouseholdLink,
+    Town,
+    Village,
+    VillageLink,
+    WorkUnit,
+)
+from server.ledger.services import link_household, set_village_leader
+from server.sync.sequence import numbered
+from shared.schemas import (
+    FIELD_MESSAGES,
+    CadreSchema,
+    GridSchema,
+    HouseholdSchema,
+    TownSchema,
+    VillageSchema,
+    WorkUnitSchema,
+    validate_phone,
+)
+from shared.vocab import HouseholdTag, Labelled, LeaderRole, Rank, UnitKind
+
+REQUIRED = FIELD_MESSAGES["required"]
+
+# What a county office writes between several phones or tags in one cell.
+SEPARATORS = re.compile(r"[、，,;；\s]+")
+
+
+# --- layouts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a layout: its Chinese header, accepted aliases, and whether it must be there.
+
+    ``required`` is about the column being in the file; whether a cell may be
+    empty is each importer's rule.
+    """
+
+    key: str
+    header: str
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+
+    @property
+    def english(self) -> str:
+        """The column's English name: its first alias in plain ASCII."""
+        return next((alias for alias in self.aliases if alias.isascii()), self.key)
+
+
+@dataclass(frozen=True)
+class Layout:
+    kind: str
+    # The sheet an .xlsx export names for this kind.
+    sheet: str
+    columns: tuple[Column, ...]
+
+    def column(self, key: str) -> Column:
+        return next(column for column in self.columns if column.key == key)
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Every accepted header, normalized, to its column key."""
+        return {
+            _normal(name): column.key
+            for column in self.columns
+            for name in (column.header, *column.aliases)
+        }
+
+    def missing(self, headers: Iterable[object]) -> list[Column]:
+        present = {self.names.get(_normal(_text(header))) for header in headers}
+        return [c for c in self.columns if c.required and c.key not in present]
+
+
+def _leader_columns(role: LeaderRole) -> tuple[Column, ...]:
+    # The 台帐 shows each leader's name and unit beside the phone; only the
+    # phone identifies the cadre, the name is checked against it.
+    return (
+        Column(f"{role.value}_name", role.zh, (f"{role.value} leader",), required=False),
+        Column(
+            f"{role.value}_unit", f"{role.zh}单位", (f"{role.value} leader unit",), required=False
+        ),
+        Column(f"{role.value}_phone", f"{role.zh}电话", (f"{role.value} leader phone",)),
+    )
+
+
+VILLAGES = Layout(
+    "villages",
+    "村网格",
+    (
+        Column("town", "镇", ("乡镇", "town")),
+        Column("village", "村", ("行政村", "village")),
+        Column("grid", "网格", ("grid",), required=False),
+    ),
+)
+
+CADRES = Layout(
+    "cadres",
+    "干部",
+    (
+        Column("name", "姓名", ("干部姓名", "name")),
+        Column("unit", "单位", ("工作单位", "unit", "work unit")),
+        Column("unit_kind", "单位类别", ("单位类型", "unit kind")),
+        Column("unit_town", "所属镇", ("unit town",), required=False),
+        Column("rank", "职级", ("rank",)),
+        Column("phone", "电话", ("手机", "联系电话", "phone")),
+        Column("active", "状态", ("status",), required=False),
+    ),
+)
+
+HOUSEHOLDS = Layout(
+    "households",
+    "农户",
+    (
+        Column("code", "户编号", ("户号", "code", "household code")),
+        Column("town", "镇", ("乡镇", "town")),
+        Column("village", "村", ("行政村", "village")),
+        Column("grid", "网格", ("grid",)),
+        Column("head_name", "户主", ("户主姓名", "head of household", "head", "head name")),
+        Column("members", "人口", ("家庭人口", "人数", "members")),
+        Column("address", "地址", ("住址", "address"), required=False),
+        Column("phones", "电话", ("联系电话", "phones", "phone"), required=False),
+        Column("tags", "标签", ("tags",), required=False),
+        Column("notes", "备注", ("notes",), required=False),
+        Column("cadre_name", "挂户干部", ("cadre", "cadre name"), required=False),
+        Column("cadre_unit", "挂户干部单位", ("单位", "cadre unit"), required=False),
+        Column("cadre_phone", "挂户干部电话", ("干部电话", "cadre phone"), required=False),
+    ),
+)
+
+LINKS = Layout(
+    "links",
+    "挂户",
+    (
+        Column("code", "户编号", ("户号", "code", "household code")),
+        Column("cadre_name", "挂户干部", ("cadre", "cadre name"), required=False),
+        Column("cadre_phone", "挂户干部电话", ("干部电话", "cadre phone")),
+    ),
+)
+
+LEADERS = Layout(
+    "leaders",
+    "村挂钩领导",
+    (
+        Column("town", "镇", ("乡镇", "town")),
+        Column("village", "村", ("行政村", "village")),
+        *(column for role in LeaderRole for column in _leader_columns(role)),
+    ),
+)
+
+LAYOUTS = {layout.kind: layout for layout in (VILLAGES, CADRES, HOUSEHOLDS, LINKS, LEADERS)}
+
+# The cadre status column: empty means in post.
+ACTIVE_WORDS = {"在岗": True, "active": True, "停用": False, "disabled": False}
+
+
+# --- reading files --------------------------------------------------------------
+
+
+class ImportRefused(Exception):
+    """The file cannot be imported at all; the message is bilingual."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the sheet, by the number Excel shows for it (the header is row 1)."""
+
+    number: int
+    cells: dict[str, str]
+
+    def __getitem__(self, key: str) -> str:
+        return self.cells.get(key, "")
+
+
+@dataclass
+class Table:
+    layout: Layout
+    source: str
+    # Column key -> the header as the file spells it, for error messages.
+    headers: dict[str, str]
+    rows: list[Row]
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def header(self, key: str) -> str:
+        if key in self.headers:
+            return self.headers[key]
+        return next((c.header for c in self.layout.columns if c.key == key), key)
+
+
+def read_table(path: Path, layout: Layout, sheet: str | None = None) -> Table:
+    """Read an .xlsx or .csv file in ``layout``: the header on row 1, one record a row.
+
+    In a workbook the sheet is ``sheet`` if given, else the one named like the
+    layout (so a whole exported ledger can be imported kind by kind), else the
+    first whose header has the layout's required columns, else the first.
+    """
+    if not path.is_file():
+        raise ImportRefused(f"找不到文件 {path} / no such file: {path}")
+    suffix = path.suffix.lower()
+    raw: Sequence[Sequence[Any]]
+    if suffix in (".xlsx", ".xlsm"):
+        raw = _xlsx_rows(path, layout, sheet)
+    elif suffix == ".csv":
+        raw = _csv_rows(path)
+    elif suffix == ".xls":
+        raise ImportRefused(
+            f"不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx：{path.name}"
+            f" / old .xls files are not supported; save {path.name} as .xlsx in Excel"
+        )
+    else:
+        raise ImportRefused(
+            f"只能导入 .xlsx 或 .csv 文件：{path.name} / only .xlsx and .csv files can be imported: {path.name}"
+        )
+    return _table(layout, path.name, raw)
+
+
+def _xlsx_rows(path: Path, layout: Layout, sheet: str | None) -> list[tuple[Any, ...]]:
+    # openpyxl warns when it drops what it cannot read (data validation,
+    # conditional formatting, a missing default style); only cell values are
+    # imported, so those warnings are not the user's concern.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+            raise ImportRefused(
+                f"无法作为 Excel 工作簿读取：{path.name}（{error}）"
+                f" / cannot read {path.name} as an Excel workbook ({error})"
+            ) from None
+        try:
+            worksheet = _pick_sheet(workbook.worksheets, layout, sheet)
+            return list(worksheet.iter_rows(values_only=True))
+        finally:
+            workbook.close()
+
+
+def _pick_sheet(worksheets: Sequence[Any], layout: Layout, wanted: str | None) -> Any:
+    by_title = {worksheet.title: worksheet for worksheet in worksheets}
+    if wanted is not None and wanted not in by_title:
+        raise ImportRefused(
+            f"工作簿中没有“{wanted}”工作表，现有：{'、'.join(by_title)}"
+            f" / the workbook has no sheet '{wanted}'; it has: {', '.join(by_title)}"
+        )
+    for worksheet in worksheets:
+        # Some writers record a wrong sheet size; read what is really there.
+        worksheet.reset_dimensions()
+    chosen = by_title.get(wanted or layout.sheet)
+    if chosen is None:
+        chosen = next(
+            (
+                worksheet
+                for worksheet in worksheets
+                if not layout.missing(next(worksheet.iter_rows(max_row=1, values_only=True), ()))
+            ),
+            worksheets[0],
+        )
+    return chosen
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ImportRefused(
+            f"无法读取文件 {path.name}（{error.strerror}） / cannot read {path.name} ({error.strerror})"
+        ) from None
+    # Excel on a Chinese Windows saves "CSV" as GB18030 (GBK); "CSV UTF-8"
+    # starts with a byte-order mark.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportRefused(
+            f"{path.name} 既不是 UTF-8 也不是 GB18030 编码的 CSV"
+            f" / {path.name} is not a CSV file in UTF-8 or GB18030"
+        )
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise ImportRefused(
+            f"{path.name} 不是有效的 CSV 文件（{error}） / {path.name} is not a valid CSV file ({error})"
+        ) from None
+
+
+def _table(layout: Layout, source: str, raw: Sequence[Sequence[Any]]) -> Table:
+    if not raw or not any(_text(cell) for cell in raw[0]):
+        raise ImportRefused(
+            f"{source} 的第 1 行应为表头，但它是空的 / row 1 of {source} must be the header, and it is empty"
+        )
+    positions: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    ignored: list[str] = []
+    for position, cell in enumerate(raw[0]):
+        header = _text(cell)
+        if not header:
+            continue
+        key = layout.names.get(_normal(header))
+        if key is None:
+            ignored.append(header)
+            continue
+        if key in positions:
+            raise ImportRefused(
+                f"“{headers[key]}”和“{header}”是同一列，请删去一个"
+                f" / '{headers[key]}' and '{header}' are the same column; remove one"
+            )
+        positions[key] = position
+        headers[key] = header
+    missing = layout.missing(raw[0])
+    if missing:
+        names = [f"{column.header} ({column.english})" for column in missing]
+        raise ImportRefused(
+            f"{source} 缺少必需的列：{'、'.join(names)}（表头应在第 1 行）"
+            f" / {source} lacks the required columns: {', '.join(names)} (the header goes on row 1)"
+        )
+    rows = []
+    for number, values in enumerate(raw[1:], start=2):
+        cells = {
+            key: _text(values[position]) if position < len(values) else ""
+            for key, position in positions.items()
+        }
+        if any(cells.values()):
+            rows.append(Row(number, cells))
+    return Table(layout, source, headers, rows, ignored)
+
+
+def _text(value: object) -> str:
+    """A cell as trimmed text; whole numbers without ".0" (Excel stores phones as numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[\s_]+", " ", name.strip()).casefold()
+
+
+# --- reports --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """What is wrong with one cell: row as Excel numbers it, column as the file heads it."""
+
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"第 {self.row} 行 / row {self.row} [{self.column}]: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What an import read, wrote and refused."""
+
+    kind: str
+    source: str
+    read: int = 0
+    # Records created and updated, and those found as they were (rows; for
+    # links and leaders, links).
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    # False when bad rows refused the whole import: nothing was written.
+    imported: bool = False
+
+
+class _Problems:
+    """The errors found in a table, at most one per cell (the first found)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.errors: list[RowError] = []
+        self.rows: set[int] = set()
+        self._cells: set[tuple[int, str]] = set()
+
+    def add(self, row: Row, key: str, message: str) -> None:
+        if (row.number, key) in self._cells:
+            return
+        self._cells.add((row.number, key))
+        self.rows.add(row.number)
+        self.errors.append(RowError(row.number, self.table.header(key), message))
+
+    def validate(
+        self,
+        row: Row,
+        schema: Schema,
+        data: Mapping[str, object],
+        columns: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Load ``data`` with a shared schema; its errors go to the cells the fields came from.
+
+        Empty cells are left out, so the schema says "required" for them.
+        """
+        try:
+            given = {name: value for name, value in data.items() if value not in ("", [], None)}
+            loaded: dict[str, Any] = schema.load(given)
+            return loaded
+        except ValidationError as invalid:
+            assert isinstance(invalid.messages, dict)
+            for name, messages in invalid.messages.items():
+                key = (columns or {}).get(name, name)
+                self.add(row, key, "；".join(_flatten(messages)))
+            return {}
+
+    def required(self, row: Row, *keys: str) -> bool:
+        """Whether all these cells are filled; the empty ones are reported."""
+        for key in keys:
+            if not row[key]:
+                self.add(row, key, REQUIRED)
+        return all(row[key] for key in keys)
+
+    def repeated(self, rows: Sequence[Row], *keys: str, message: str) -> None:
+        """Report every row whose cells at ``keys`` are the same as another row's.
+
+        All of them, not only the later ones: which row is right is for the
+        user to say.
+        """
+        seen: dict[tuple[str, ...], list[int]] = {}
+        for row in rows:
+            if all(row[key] for key in keys):
+                seen.setdefault(tuple(row[key] for key in keys), []).append(row.number)
+        for row in rows:
+            numbers = seen.get(tuple(row[key] for key in keys), [])
+            if len(numbers) > 1:
+                zh, en = "、".join(map(str, numbers)), ", ".join(map(str, numbers))
+                self.add(row, keys[-1], message.format(rows=zh, rows_en=en))
+
+    def good(self, rows: Iterable[Row]) -> list[Row]:
+        return [row for row in rows if row.number not in self.rows]
+
+    def finish(self, report: ImportReport, skip_bad_rows: bool) -> bool:
+        """Put the errors in the report; whether the import goes ahead."""
+        report.errors = sorted(self.errors, key=lambda error: error.row)
+        report.imported = skip_bad_rows or not self.errors
+        report.skipped = len(self.rows) if report.imported else report.read
+        return report.imported
+
+
+def _flatten(messages: object) -> list[str]:
+    if isinstance(messages, str):
+        return [messages]
+    if isinstance(messages, dict):
+        return [text for value in messages.values() for text in _flatten(value)]
+    if isinstance(messages, list):
+        return [text for value in messages for text in _flatten(value)]
+    return [str(messages)]
+
+
+def _report(table: Table) -> ImportReport:
+    return ImportReport(
+        table.layout.kind,
+        table.source,
+        read=len(table.rows),
+        ignored_columns=table.ignored_columns,
+    )
+
+
+def _summarize(session: Session, actor: Actor, report: ImportReport) -> None:
+    record(
+        session,
+        actor,
+        "import",
+        report.kind,
+        None,
+        {
+            "file": report.source,
+            "rows": report.read,
+            "created": report.created,
+            "updated": report.updated,
+            "skipped": report.skipped,
+        },
+    )
+
+
+# --- vocabulary and lookups -------------------------------------------------------
+
+
+@cache
+def _codes(enum: type[Labelled]) -> dict[str, str]:
+    """Every way a sheet may name a code: the code, its Chinese or its English label."""
+    return {_normal(name): m.value for m in enum for name in (m.value, m.zh, m.en)}
+
+
+def _choices(enum: type[Labelled]) -> str:
+    return f"应为 {'、'.join(m.zh for m in enum)} 之一 / must be one of {', '.join(enum.codes())}"
+
+
+def _labelled(problems: _Problems, row: Row, key: str, enum: type[Labelled]) -> str:
+    """The code a cell names; an unknown one is reported and returned as written."""
+    value = row[key]
+    code = _codes(enum).get(_normal(value))
+    if value and code is None:
+        problems.add(row, key, f"“{value}”: {_choices(enum)}")
+    return code or value
+
+
+def _county(session: Session) -> uuid.UUID:
+    county: uuid.UUID | None = session.scalar(select(County.id))
+    if county is None:
+        raise ImportRefused(
+            "数据库中还没有县，请先运行 minqing db init / the database has no county yet: run `minqing db init` first"
+        )
+    return county
+
+
+@dataclass(frozen=True)
+class _CadreFacts:
+    id: uuid.UUID
+    name: str
+    active: bool
+
+
+def _cadre_by_phone(
+    problems: _Problems,
+    row: Row,
+    cadres: Mapping[str, _CadreFacts],
+    phone_key: str,
+    name_key: str,
+) -> _CadreFacts | None:
+    """The active cadre a row's phone names, checked against the name beside it."""
+    phone, name = row[phone_key], row[name_key]
+    if not phone:
+        if name:
+            problems.add(
+                row,
+                phone_key,
+                "只写姓名无法确定干部，请填电话 / a name alone does not identify a cadre: give the phone",
+            )
+        return None
+    try:
+        validate_phone(phone)
+    except ValidationError as invalid:
+        problems.add(row, phone_key, "；".join(_flatten(invalid.messages)))
+        return None
+    cadre = cadres.get(phone)
+    if cadre is None:
+        problems.add(
+            row,
+            phone_key,
+            f"没有电话为 {phone} 的干部（请先导入干部） / no cadre has the phone {phone} (import the cadres first)",
+        )
+        return None
+    if not cadre.active:
+        problems.add(
+            row,
+            phone_key,
+            f"干部{cadre.name}（{phone}）已停用，不能挂钩 / {cadre.name} ({phone}) is disabled and cannot be linked",
+        )
+        return None
+    if name and name != cadre.name:
+        problems.add(
+            row,
+            name_key,
+            f"电话 {phone} 登记的干部是{cadre.name}，不是{name} / the phone {phone} belongs to {cadre.name}, not {name}",
+        )
+        return None
+    return cadre
+
+
+def _cadre_facts(session: Session) -> dict[str, _CadreFacts]:
+    return {
+        phone: _CadreFacts(cadre_id, name, active)
+        for phone, cadre_id, name, active in session.execute(
+            select(Cadre.phone, Cadre.id, Cadre.name, Cadre.active)
+        )
+    }
+
+
+# --- villages ---------------------------------------------------------------------
+
+
+def import_villages(
+    session: Session, actor: Actor, table: Table, *, skip_bad_rows: bool = False
+) -> ImportReport:
+    """Create the towns, villages and grids the rows name that are not there yet."""
+    county_id = _county(session)
+    report = _report(table)
+    problems = _Problems(table)
+    town_schema = TownSchema(partial=("id",))
+    village_schema = VillageSchema(partial=("id", "town_id"))
+    grid_schema = GridSchema(partial=("id", "village_id"))
+    for row in table.rows:
+        problems.validate(row, town_schema, {"name": row["town"]}, {"name": "town"})
+        if row["village"]:
+            problems.validate(row, village_schema, {"name": row["village"]}, {"name": "village"})
+        if row["grid"]:
+            if not row["village"]:
+                problems.add(row, "village", "写了网格须写明所属的村 / a grid needs its village")
+            problems.validate(row, grid_schema, {"name": row["grid"]}, {"name": "grid"})
+    if not problems.finish(report, skip_bad_rows):
+        return report
+
+    towns = dict(
+        session.execute(select(Town.name, Town.id).where(Town.county_id == county_id)).all()
+    )
+    villages = {
+        (town_id, name): village_id
+        for town_id, name, village_id in session.execute(
+            select(Village.town_id, Village.name, Village.id)
+        )
+    }
+    grids = {
+        (village_id, name): grid_id
+        for village_id, name, grid_id in session.execute(
+            select(Grid.village_id, Grid.name, Grid.id)
+        )
+    }
+
+    def place(
+        known: dict[Any, uuid.UUID],
+        key: Any,
+        entity: str,
+        model: type[Town | Village | Grid],
+        facts: dict[str, Any],
+    ) -> tuple[uuid.UUID, bool]:
+        """The place's id, made if it is new; and whether it was."""
+        if key in known:
+            return known[key], False
+        made = model(id=new_id(), **facts)
+        session.add(made)
+        record(session, actor, "create", entity, made.id, facts)
+        known[key] = made.id
+        report.created += 1
+        return made.id, True
+
+    for row in problems.good(table.rows):
+        town_id, new = place(
+            towns, row["town"], "town", Town, {"county_id": county_id, "name": row["town"]}
+        )
+        if row["village"]:
+            village_id, new = place(
+                villages,
+                (town_id, row["village"]),
+                "village",
+                Village,
+                {"town_id": town_id, "name": row["village"]},
+            )
+            if row["grid"]:
+                _, new = place(
+                    grids,
+                    (village_id, row["grid"]),
+                    "grid",
+                    Grid,
+                    {"village_id": village_id, "name": row["grid"]},
+                )
+        # The row asks for its most specific place; whether that was new says
+        # whether the row changed anything.
+        report.unchanged += not new
+    _summarize(session, actor, report)
+    return report
+
+
+# --- cadres -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Unit:
+    kind: str
+    town_id: uuid.UUID | None
+    town: str
+
+
+def import_cadres(
+    session: Session, actor: Actor, table: Table, *, skip_bad_rows: bool = False
+) -> ImportReport:
+    """Create cadres, or update those whose phone is already known; create their work units."""
+    report = _report(table)
+    problems = _Problems(table)
+    towns = dict(session.execute(select(Town.name, Town.id)).all())
+    units = {
+        unit.name: unit
+        for unit in session.scalars(select(WorkUnit))  # a county has a few hundred
+    }
+    town_names: dict[uuid.UUID | None, str] = {town_id: name for name, town_id in towns.items()}
+    # A new unit is defined by the first row that names it; later rows must agree.
+    wanted_units: dict[str, _Unit] = {}
+    cadre_schema = CadreSchema(partial=("id", "unit_id"))
+    unit_schema = WorkUnitSchema(partial=("id", "town_id"))
+    problems.repeated(
+        table.rows,
+        "phone",
+        message="电话在本文件中重复（第 {rows} 行） / the phone appears more than once in this file (rows {rows_en})",
+    )
+    checked: list[tuple[Row, dict[str, Any], str]] = []
+    for row in table.rows:
+        rank = _labelled(problems, row, "rank", Rank)
+        kind = _labelled(problems, row, "unit_kind", UnitKind)
+        active = ACTIVE_WORDS.get(_normal(row["active"] or "在岗"))
+        if active is None:
+            problems.add(
+                row, "active", "应为 在岗 或 停用 / must be 在岗 (active) or 停用 (disabled)"
+            )
+        facts = problems.validate(
+            row,
+            cadre_schema,
+            {"name": row["name"], "phone": row["phone"], "rank": rank, "active": active},
+        )
+        problems.validate(
+            row,
+            unit_schema,
+            {"name": row["unit"], "kind": kind},
+            {"name": "unit", "kind": "unit_kind"},
+        )
+        unit = _unit_of_row(problems, row, kind, towns)
+        if unit is None or not row["unit"]:
+            continue
+        existing = units.get(row["unit"])
+        known = (
+            _Unit(existing.kind, existing.town_id, town_names.get(existing.town_id, ""))
+            if existing is not None
+            else wanted_units.setdefault(row["unit"], unit)
+        )
+        if known != unit:
+            where = f"（{known.town}）" if known.town else ""
+            problems.add(
+                row,
+                "unit_kind",
+                f"单位“{row['unit']}”已是{UnitKind(known.kind).zh}{where}，与本行不符"
+                f" / the unit '{row['unit']}' is already a {UnitKind(known.kind).en}"
+                f"{f' of {known.town}' if known.town else ''}, which this row contradicts",
+            )
+        checked.append((row, facts, row["unit"]))
+    if not problems.finish(report, skip_bad_rows):
+        return report
+
+    cadres = {cadre.phone: cadre for cadre in session.scalars(select(Cadre))}
+    new_cadres = []
+    for row, facts, unit_name in checked:
+        if row.number in problems.rows:
+            continue
+        if unit_name not in units:
+            wanted = wanted_units[unit_name]
+            unit_facts = {
+                "name": unit_name,
+                "kind": UnitKind(wanted.kind),
+                "town_id": wanted.town_id,
+            }
+            units[unit_name] = WorkUnit(id=new_id(), **unit_facts)
+            session.add(units[unit_name])
+            record(session, actor, "create", "work_unit", units[unit_name].id, unit_facts)
+        facts = {**facts, "rank": Rank(facts["rank"]), "unit_id": units[unit_name].id}
+        cadre = cadres.get(facts["phone"])
+        if cadre is None:
+            new_cadres.append({"id": new_id(), "created_at": utcnow(), **facts})
+            record(session, actor, "create", "cadre", new_cadres[-1]["id"], facts)
+            report.created += 1
+            continue
+        changes = {
+            name: [getattr(cadre, name), value]
+            for name, value in facts.items()
+            if getattr(cadre, name) != value
+        }
+        if changes:
+            for name, (_, value) in changes.items():
+                setattr(cadre, name, value)
+            record(session, actor, "update", "cadre", cadre.id, changes)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    session.flush()  # the new units, before the cadres that refer to them
+    if new_cadres:
+        session.execute(insert(Cadre), numbered(session, new_cadres))
+    _summarize(session, actor, report)
+    return report
+
+
+def _unit_of_row(
+    problems: _Problems, row: Row, kind: str, towns: Mapping[str, uuid.UUID]
+) -> _Unit | None:
+    """The unit kind and town a row gives; a town office needs its town, a department none."""
+    town = row["unit_town"]
+    if kind == UnitKind.TOWN_OFFICE:
+        if not town:
+            problems.add(
+                row, "unit_town", "镇机关须填所属镇 / a town office needs the town it belongs to"
+            )
+            return None
+        if town not in towns:
+            problems.add(row, "unit_town", _unknown_town(town))
+            return None
+        return _Unit(kind, towns[town], town)
+    if kind == UnitKind.COUNTY_DEPARTMENT:
+        if town:
+            problems.add(
+                row,
+                "unit_town",
+                "县直单位不属于镇，所属镇应留空 / a county department belongs to no town: leave it empty",
+            )
+            return None
+        return _Unit(kind, None, "")
+    return None
+
+
+def _unknown_town(town: str) -> str:
+    return f"没有名为“{town}”的镇（请先导入村网格） / no town named '{town}' (import the villages first)"
+
+
+# --- households ---------------------------------------------------------------------
+
+
+def import_households(
+    session: Session, actor: Actor, table: Table, *, skip_bad_rows: bool = False
+) -> ImportReport:
+    """Add new households, each linked to the cadre whose phone the row gives.
+
+    A code already in the ledger is an error: importing the same file twice
+    must not double the county's households, and changes to existing ones go
+    through the console or ``import links``.
+    """
+    report = _report(table)
+    problems = _Problems(table)
+    grids = {
+        (town, village, grid): grid_id
+        for town, village, grid, grid_id in session.execute(
+            select(Town.name, Village.name, Grid.name, Grid.id)
+            .join(Village, Village.town_id == Town.id)
+            .join(Grid, Grid.village_id == Village.id)
+        )
+    }
+    towns = set(session.scalars(select(Town.name)))
+    villages = {
+        (town, village)
+        for town, village in session.execute(
+            select(Town.name, Village.name).join(Village, Village.town_id == Town.id)
+        )
+    }
+    cadres = _cadre_facts(session)
+    existing = set(session.scalars(select(Household.code)))
+    schema = HouseholdSchema(partial=("id", "grid_id"))
+    problems.repeated(
+        table.rows,
+        "code",
+        message="户编号在本文件中重复（第 {rows} 行） / the household code appears more than once in this file (rows {rows_en})",
+    )
+    now = utcnow()
+    households: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    for row in table.rows:
+        if row["code"] in existing:
+            problems.add(
+                row,
+                "code",
+                f"户编号 {row['code']} 已在台帐中（重复导入？）"
+                f" / the household code {row['code']} is already in the ledger (imported twice?)",
+            )
+        facts = problems.validate(
+            row,
+            schema,
+            {
+                "code": row["code"],
+                "head_name": row["head_name"],
+                "members": _whole_number(row["members"]),
+                "address": row["address"],
+                "phones": _split(row["phones"]),
+                "tags": _tags(problems, row),
+                "notes": row["notes"],
+            },
+        )
+        grid_id = _grid_of_row(problems, row, towns, villages, grids)
+        cadre = _cadre_by_phone(problems, row, cadres, "cadre_phone", "cadre_name")
+        if row.number in problems.rows or grid_id is None:
+            continue
+        households.append({"id": new_id(), "grid_id": grid_id, **facts})
+        if cadre is not None:
+            links.append({"household_id": households[-1]["id"], "cadre_id": cadre.id})
+    if not problems.finish(report, skip_bad_rows):
+        return report
+
+    if households:
+        session.execute(
+            insert(Household),
+            numbered(session, [{**h, "created_at": now, "updated_at": now} for h in households]),
+        )
+    if links:
+        session.execute(
+            insert(HouseholdLink),
+            numbered(session, [{"id": new_id(), "started_at": now, **link} for link in links]),
+        )
+    cadre_of = {link["household_id"]: link["cadre_id"] for link in links}
+    for household in households:
+        # One entry per household: its facts and the cadre it was linked to.
+        facts = {**household, "cadre_id": cadre_of.get(household["id"])}
+        record(session, actor, "create", "household", household["id"], facts)
+    report.created = len(households)
+    _summarize(session, actor, report)
+    return report
+
+
+def _whole_number(value: str) -> int | str:
+    """A whole number as an int ("4" or "4.0"); anything else stays text for the schema to refuse."""
+    if re.fullmatch(r"\d+(\.0*)?", value):
+        return int(float(value))
+    return value
+
+
+def _split(cell: str) -> list[str]:
+    return [part for part in SEPARATORS.split(cell) if part]
+
+
+def _tags(problems: _Problems, row: Row) -> list[str]:
+    names = _split(row["tags"])
+    codes = _codes(HouseholdTag)
+    unknown = [name for name in names if _normal(name) not in codes]
+    if unknown:
+        problems.add(row, "tags", f"未知标签“{'、'.join(unknown)}”，{_choices(HouseholdTag)}")
+    # Once each, in the order written.
+    return list(dict.fromkeys(codes[_normal(n)] for n in names if _normal(n) in codes))
+
+
+def _grid_of_row(
+    problems: _Problems,
+    row: Row,
+    towns: set[str],
+    villages: set[tuple[str, str]],
+    grids: Mapping[tuple[str, str, str], uuid.UUID],
+) -> uuid.UUID | None:
+    if not problems.required(row, "town", "village", "grid"):
+        return None
+    town, village, grid = row["town"], row["village"], row["grid"]
+    if town not in towns:
+        problems.add(row, "town", _unknown_town(town))
+    elif (town, village) not in villages:
+        problems.add(
+            row,
+            "village",
+            f"{town}没有名为“{village}”的村 / {town} has no village named '{village}'",
+        )
+    elif (town, village, grid) not in grids:
+        problems.add(
+            row, "grid", f"{village}没有名为“{grid}”的网格 / {village} has no grid named '{grid}'"
+        )
+    return grids.get((town, village, grid))
+
+
+# --- links ----------------------------------------------------------------------------
+
+
+def import_links(
+    session: Session, actor: Actor, table: Table, *, skip_bad_rows: bool = False
+) -> ImportReport:
+    """(Re)assign households to cadres, keeping the history of who covered each.
+
+    An empty phone leaves the household as it is, so the 农户 sheet of an
+    export, with its households not yet linked, imports as links too.
+    """
+    report = _report(table)
+    problems = _Problems(table)
+    households = {
+        code: (household_id, deleted_at is not None)
+        for code, household_id, deleted_at in session.execute(
+            select(Household.code, Household.id, Household.deleted_at)
+        )
+    }
+    cadres = _cadre_facts(session)
+    problems.repeated(
+        table.rows,
+        "code",
+        message="农户在本文件中出现多次（第 {rows} 行），不能同时挂给几名干部"
+        " / the household appears more than once in this file (rows {rows_en}): it can have one cadre only",
+    )
+    wanted: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for row in table.rows:
+        household = households.get(row["code"])
+        if problems.required(row, "code") and household is None:
+            problems.add(
+                row,
+                "code",
+                f"台帐中没有户编号 {row['code']} / no household in the ledger has the code {row['code']}",
+            )
+        elif household is not None and household[1]:
+            problems.add(
+                row, "code", f"农户 {row['code']} 已注销 / household {row['code']} has been removed"
+            )
+        cadre = _cadre_by_phone(problems, row, cadres, "cadre_phone", "cadre_name")
+        if household is not None and cadre is not None and row.number not in problems.rows:
+            wanted.append((household[0], cadre.id))
+    if not problems.finish(report, skip_bad_rows):
+        return report
+
+    current = dict(
+        session.execute(
+            select(HouseholdLink.household_id, HouseholdLink.cadre_id).where(
+                HouseholdLink.ended_at.is_(None)
+            )
+        ).all()
+    )
+    changes = [(h, c) for h, c in wanted if current.get(h) != c]
+    report.unchanged = report.read - report.skipped - len(changes)
+    cadre_rows = {cadre.id: cadre for cadre in session.scalars(select(Cadre))}
+    at = utcnow()
+    # Only the changed households are loaded, a chunk at a time (bound
+    # parameters are limited, on SQLite to a few thousand per statement).
+    for start in range(0, len(changes), 500):
+        chunk = dict(changes[start : start + 500])
+        for linked in session.scalars(select(Household).where(Household.id.in_(chunk))):
+            link_household(session, actor, linked, cadre_rows[chunk[linked.id]], at)
+            if linked.id in current:
+                report.updated += 1
+            else:
+                report.created += 1
+    _summarize(session, actor, report)
+    return report
+
+
+# --- village leaders ----------------------------------------------------------------------
+
+
+def import_leaders(
+    session: Session, actor: Actor, table: Table, *, skip_bad_rows: bool = False
+) -> ImportReport:
+    """Set each village's county, town and county-department link leaders.
+
+    An empty phone leaves that leader as it is; counts are per leader.
+    """
+    report = _report(table)
+    problems = _Problems(table)
+    villages = {
+        (town, village.name): village
+        for town, village in session.execute(
+            select(Town.name, Village).join(Village, Village.town_id == Town.id)
+        )
+    }
+    towns = set(session.scalars(select(Town.name)))
+    cadres = _cadre_facts(session)
+    problems.repeated(
+        table.rows,
+        "town",
+        "village",
+        message="村在本文件中出现多次（第 {rows} 行） / the village appears more than once in this file (rows {rows_en})",
+    )
+    wanted: list[tuple[Village, LeaderRole, uuid.UUID]] = []
+    for row in table.rows:
+        village = villages.get((row["town"], row["village"]))
+        if problems.required(row, "town", "village") and village is None:
+            if row["town"] not in towns:
+                problems.add(row, "town", _unknown_town(row["town"]))
+            else:
+                problems.add(
+                    row,
+                    "village",
+                    f"{row['town']}没有名为“{row['village']}”的村"
+                    f" / {row['town']} has no village named '{row['village']}'",
+                )
+        leaders = [
+            (
+                role,
+                _cadre_by_phone(problems, row, cadres, f"{role.value}_phone", f"{role.value}_name"),
+            )
+            for role in LeaderRole
+        ]
+        if village is not None and row.number not in problems.rows:
+            wanted += [(village, role, cadre.id) for role, cadre in leaders if cadre is not None]
+    if not problems.finish(report, skip_bad_rows):
+        return report
+
+    current = {
+        (village_id, role): cadre_id
+        for village_id, role, cadre_id in session.execute(
+            select(VillageLink.village_id, VillageLink.role, VillageLink.cadre_id).where(
+                VillageLink.ended_at.is_(None)
+            )
+        )
+    }
+    cadre_rows = {cadre.id: cadre for cadre in session.scalars(select(Cadre))}
+    at = utcnow()
+    for village, role, cadre_id in wanted:
+        before = current.get((village.id, role))
+        if before == cadre_id:
+            report.unchanged += 1
+            continue
+        set_village_leader(session, actor, village, role, cadre_rows[cadre_id], at)
+        if before is None:
+            report.created += 1
+        else:
+            report.updated += 1
+    _summarize(session, actor, report)
+    return report
+
+
+IMPORTERS = {
+    "villages": import_villages,
+    "cadres": import_cadres,
+    "households": import_households,
+    "links": import_links,
+    "leaders": import_leaders,
+}

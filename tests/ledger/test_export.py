@@ -1,0 +1,211 @@
+"""Exporting the ledger to .xlsx, and importing the export again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.audit.services import SYSTEM
+from server.db import make_engine, transaction
+from server.ledger.exporting import ExportError, export_ledger
+from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES
+from server.ledger.models import County
+from server.ledger.services import link_household, set_village_leader
+from server.migrate import upgrade
+from shared.vocab import LeaderRole
+from tests.conftest import fresh_database_url
+from tests.ledger.fixtures import SmallCounty, counts, ledger_facts, load, small_county
+
+
+def sheets(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Each sheet's rows, padded to the header's width (empty cells are not stored)."""
+    workbook = load_workbook(path, read_only=True)
+    try:
+        book = {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in workbook}
+    finally:
+        workbook.close()
+    return {
+        title: [row + (None,) * (len(rows[0]) - len(row)) for row in rows]
+        for title, rows in book.items()
+    }
+
+
+def linked_county(session: Session) -> SmallCounty:
+    """The small county with households in three villages, their cadres and leaders."""
+    county = small_county(session)
+    ledger = county.ledger
+    first = ledger.household(county.qianlou_2, "林春武", members=5, phones=["13912345678", "0596-5881234"], tags=["poor", "student"], notes="两个孩子上大学")  # fmt: skip
+    first.code = "QL-02-001"
+    second = ledger.household(county.qianlou_1, "林光荣", address="前楼村3号")
+    second.code = "QL-01-002"
+    third = ledger.household(county.kangmei_1, "陈秀英", notes="=先联系村委")
+    third.code = "KM-01-001"
+    unlinked = ledger.household(county.qianlou_1, "林无挂")
+    unlinked.code = "QL-01-009"
+    link_household(session, SYSTEM, first, county.teacher)
+    link_household(session, SYSTEM, second, county.clerk)
+    link_household(session, SYSTEM, third, county.teacher)
+    qianlou = county.qianlou_1.village
+    for role, cadre in zip(LeaderRole, (county.leader, county.clerk, county.teacher), strict=True):
+        set_village_leader(session, SYSTEM, qianlou, role, cadre)
+    return county
+
+
+def test_the_export_has_the_ledger_sheets_each_headed_like_its_import(
+    session: Session, tmp_path: Path
+) -> None:
+    linked_county(session)
+    report = export_ledger(session, tmp_path / "ledger.xlsx")
+
+    book = sheets(tmp_path / "ledger.xlsx")
+    assert list(book) == ["村挂钩领导", "农户", "干部", "村网格"]
+    for layout in (LEADERS, HOUSEHOLDS, CADRES, VILLAGES):
+        assert book[layout.sheet][0] == tuple(column.header for column in layout.columns)
+        assert report.rows[layout.sheet] == len(book[layout.sheet]) - 1
+
+
+def test_households_are_listed_by_town_village_grid_and_code_with_their_cadre(
+    session: Session, tmp_path: Path
+) -> None:
+    county = linked_county(session)
+    export_ledger(session, tmp_path / "ledger.xlsx")
+
+    rows = [row for row in sheets(tmp_path / "ledger.xlsx")["农户"][1:] if row[1] != "樟塘镇"]
+    # Sorted by code point: 前 (U+524D) before 康 (U+5EB7).
+    assert [row[0] for row in rows] == ["QL-01-002", "QL-01-009", "QL-02-001", "KM-01-001"]
+    assert rows[2] == (
+        "QL-02-001", "前楼镇", "前楼村", "第2网格", "林春武", 5, None,
+        "13912345678、0596-5881234", "贫困户、有在校学生", "两个孩子上大学",
+        "陈志明", "县教育局", county.teacher.phone,
+    )  # fmt: skip
+    assert rows[1][10:] == (None, None, None)  # no cadre yet: the ledger shows the gap
+    # A note that looks like a formula stays text.
+    assert rows[3][9] == "=先联系村委"
+
+
+def test_the_leaders_sheet_lists_every_village_with_its_three_leaders(
+    session: Session, tmp_path: Path
+) -> None:
+    county = linked_county(session)
+    export_ledger(session, tmp_path / "ledger.xlsx")
+
+    leaders = sheets(tmp_path / "ledger.xlsx")["村挂钩领导"][1:]
+    assert [row[:2] for row in leaders] == [("前楼镇", "前楼村"), ("康美镇", "康美村"), ("樟塘镇", "后马村")]  # fmt: skip
+    assert leaders[0][2:] == (
+        "林处长", "县政府", county.leader.phone,
+        "黄丽华", "前楼镇政府", county.clerk.phone,
+        "陈志明", "县教育局", county.teacher.phone,
+    )  # fmt: skip
+    assert leaders[1][2:] == (None,) * 9
+
+
+def test_exporting_one_village_gives_only_its_rows_and_the_cadres_it_links(
+    session: Session, tmp_path: Path
+) -> None:
+    county = linked_county(session)
+    report = export_ledger(session, tmp_path / "village.xlsx", town="前楼镇", village="前楼村")
+
+    book = sheets(tmp_path / "village.xlsx")
+    assert report.rows == {"村挂钩领导": 1, "农户": 3, "干部": 3, "村网格": 2}
+    assert {row[2] for row in book["农户"][1:]} == {"前楼村"}
+    assert {row[5] for row in book["干部"][1:]} == {
+        county.leader.phone,
+        county.clerk.phone,
+        county.teacher.phone,
+    }
+    assert export_ledger(session, tmp_path / "town.xlsx", town="康美镇").rows["农户"] == 1
+
+
+@pytest.mark.parametrize(
+    ("town", "village", "reason"),
+    [
+        ("西门镇", None, "没有名为“西门镇”的镇"),
+        (None, "东沈村", "没有名为“东沈村”的村"),
+        ("康美镇", "前楼村", "康美镇没有名为“前楼村”的村"),
+        (None, "新村", "有几个镇都有“新村”，请用 --town 指明"),
+    ],
+)
+def test_an_export_of_a_place_that_is_not_there_is_refused(
+    session: Session, tmp_path: Path, town: str | None, village: str | None, reason: str
+) -> None:
+    county = small_county(session)
+    county.ledger.village("新村", county.ledger.town("前楼镇"))
+    county.ledger.village("新村", county.ledger.town("康美镇"))
+    with pytest.raises(ExportError, match=reason):
+        export_ledger(session, tmp_path / "ledger.xlsx", town=town, village=village)
+
+
+def test_an_export_to_a_folder_that_is_not_there_fails_before_writing_anything(
+    session: Session, tmp_path: Path
+) -> None:
+    small_county(session)
+    with pytest.raises(FileNotFoundError):
+        export_ledger(session, tmp_path / "missing" / "ledger.xlsx")
+
+
+def test_an_export_cut_short_leaves_no_file_behind(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_county(session)
+
+    def broken(*_: object) -> Iterator[list[object]]:
+        yield ["QL-1", "前楼镇"]
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("server.ledger.exporting._household_rows", broken)
+    with pytest.raises(RuntimeError):
+        export_ledger(session, tmp_path / "ledger.xlsx")
+    assert not (tmp_path / "ledger.xlsx").exists()
+
+
+@pytest.fixture
+def fresh_session(backend: str, tmp_path: Path) -> Iterator[Session]:
+    """A session on a new, empty database (migrated, with its county), committed at the end."""
+    engine = make_engine(fresh_database_url(backend, tmp_path, "round_trip"))
+    try:
+        upgrade(engine)
+        with transaction(sessionmaker(engine)) as session:
+            session.add(County(name="东山县"))
+            session.flush()
+            yield session
+    finally:
+        engine.dispose()
+
+
+def test_an_export_imported_kind_by_kind_into_an_empty_database_gives_the_same_ledger(
+    session: Session, fresh_session: Session, tmp_path: Path
+) -> None:
+    linked_county(session)
+    path = tmp_path / "ledger.xlsx"
+    export_ledger(session, path)
+
+    for kind in ("villages", "cadres", "households", "leaders"):
+        report = load(fresh_session, kind, path)
+        assert report.imported and not report.errors, report.errors
+
+    assert ledger_facts(fresh_session) == ledger_facts(session)
+
+
+def test_importing_an_export_into_its_own_database_changes_nothing(
+    session: Session, tmp_path: Path
+) -> None:
+    linked_county(session)
+    path = tmp_path / "ledger.xlsx"
+    export_ledger(session, path)
+    before = counts(session)
+
+    # Rows (leaders: links) found as they are: 4 places, 4 cadres, 4 households, 3 leaders.
+    for kind, unchanged in (("villages", 4), ("cadres", 4), ("links", 4), ("leaders", 3)):
+        report = load(session, kind, path)
+        assert (report.created, report.updated, report.unchanged) == (0, 0, unchanged), kind
+    households = load(session, "households", path)
+    assert not households.imported
+    assert {error.column for error in households.errors} == {"户编号"}
+
+    after = counts(session)
+    assert after.pop("audit_entry") == before.pop("audit_entry") + 4  # one per import
+    assert after == before
