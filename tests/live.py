@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -55,7 +56,8 @@ class LiveServer:
         return self.instance_path / "server.log"
 
     def start(self) -> None:
-        self.port = free_port()
+        """Start the server (on the same port again, after a stop)."""
+        self.port = self.port or free_port()
         self.instance_path.mkdir(parents=True, exist_ok=True)
         command = [str(BIN / "minqing"), "serve", "--port", str(self.port)]
         with self.log_path.open("ab") as log:
@@ -97,3 +99,65 @@ class LiveServer:
         except urllib.error.HTTPError as error:
             with error:
                 return error.code, json.loads(error.read() or b"null")
+
+
+class DroppingProxy:
+    """A TCP proxy in front of a server that can lose answers on the way back.
+
+    With ``drop_next`` set, the request reaches the server and the server
+    answers (and commits), but the client's connection is closed before it
+    hears anything: the "sync cut after the server committed" case.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.drop_next = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.listener.close()
+        self._thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with client:
+                self._relay(client)
+
+    def _relay(self, client: socket.socket) -> None:
+        request = _read_http_message(client)
+        with socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
+            upstream.sendall(request)
+            response = b"".join(iter(lambda: upstream.recv(65536), b""))
+        if self.drop_next:
+            self.drop_next -= 1
+            return  # the answer is lost: close without a word
+        client.sendall(response)
+
+
+def _read_http_message(connection: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head + b"\r\n\r\n" + body

@@ -231,3 +231,21 @@ def check_integrity(session: Session) -> IntegrityReport:
 
 def _count(session: Session, query: Any) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def remove_household(session: Session, actor: Actor, household: Household, reason: str) -> None:
+    """Remove a household (moved away, or entered by mistake) as a tombstone.
+
+    Its record, visits and problems stay; phones drop it at their next sync.
+    A phone's concurrent edit is still merged into the record but does not
+    bring the household back: only ``restore_household`` does.
+    """
+    if household.deleted_at is None:
+        household.deleted_at = utcnow()
+        record(session, actor, "remove", "household", household.id, {"reason": reason})
+
+
+def restore_household(session: Session, actor: Actor, household: Household) -> None:
+    if household.deleted_at is not None:
+        household.deleted_at = None
+        record(session, actor, "restore", "household", household.id)

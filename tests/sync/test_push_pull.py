@@ -283,3 +283,48 @@ def test_a_pull_never_overwrites_an_edit_the_phone_has_not_sent_yet(
     phone.engine.pull(SyncReport())
     shown = phone.household(household_id)
     assert shown["phones"] == ["13905961111"] and shown["members"] == 7
+
+
+def test_a_removed_household_stays_removed_despite_a_concurrent_edit_until_restored(
+    county: County, transport: FlaskTransport
+) -> None:
+    from server.audit.services import SYSTEM
+    from server.ledger.services import remove_household, restore_household
+
+    username = county.cadres[0]
+    household_id = county.households[username][0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    phone.edit_household(household_id, notes="搬去县城了")
+    with county.session() as session, session.begin():
+        remove_household(
+            session, SYSTEM, session.get(Household, uuid.UUID(household_id)), "moved away"
+        )
+    report = phone.sync()
+    assert report.conflicts and "removed" in report.conflicts[0]["message"]
+    assert household_id not in {h["id"] for h in phone.households()}
+    with county.session() as session, session.begin():
+        household = session.get(Household, uuid.UUID(household_id))
+        assert household.deleted_at is not None and household.notes == "搬去县城了"
+        restore_household(session, SYSTEM, household)
+    phone.sync()
+    assert phone.household(household_id)["notes"] == "搬去县城了"
+
+
+def test_a_visit_entered_by_mistake_is_removed_everywhere_as_a_tombstone(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    household_id = county.households[username][0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    mistaken = phone.record_visit(household_id, notes="录错了")
+    phone.sync()
+    phone.delete("visit", mistaken)
+    assert phone.visits(household_id) == []
+    assert phone.sync().applied == 1
+    with county.session() as session:
+        assert session.get(Visit, uuid.UUID(mistaken)).deleted_at is not None
+    other = county.phone(username, transport, name="second phone")
+    other.sync()
+    assert other.visits(household_id) == []

@@ -1,0 +1,137 @@
+"""Bad requests to the sync API get a clear 4xx and change nothing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from server.sync.models import AppliedChange
+from shared.protocol import MAX_PUSH_CHANGES, PROTOCOL_VERSION
+from sync.phone import Phone
+from tests.sync.transport import FlaskTransport
+from tests.sync.world import PASSWORD, County
+
+
+@pytest.fixture
+def phone(county: County, transport: FlaskTransport) -> Phone:
+    return county.phone(county.cadres[0], transport)
+
+
+@pytest.fixture
+def client(sync_app: Flask) -> FlaskClient:
+    return sync_app.test_client()
+
+
+def auth(phone: Phone) -> dict[str, str]:
+    return {"Authorization": f"Bearer {phone.store.get_meta('token')}"}
+
+
+def push_body(changes: list[object], **overrides: object) -> dict[str, object]:
+    return {"protocol": PROTOCOL_VERSION, "device_time_ms": 0, "changes": changes, **overrides}
+
+
+def test_an_unknown_protocol_version_is_refused_with_a_message_to_update_the_app(
+    client: FlaskClient, phone: Phone
+) -> None:
+    response = client.post("/api/v1/sync/pull", json={"protocol": 99}, headers=auth(phone))
+    assert response.status_code == 422
+    assert "update the app" in str(response.get_json()["errors"])
+
+
+def test_a_batch_over_the_size_limit_is_refused_whole_with_the_limit_named(
+    county: County, client: FlaskClient, phone: Phone
+) -> None:
+    changes = [{"change_id": str(uuid.uuid4())}] * (MAX_PUSH_CHANGES + 1)
+    response = client.post("/api/v1/sync/push", json=push_body(changes), headers=auth(phone))
+    assert response.status_code == 422
+    assert str(MAX_PUSH_CHANGES) in str(response.get_json()["errors"])
+    with county.session() as session:
+        assert session.scalar(select(func.count()).select_from(AppliedChange)) == 0
+
+
+def test_unknown_fields_and_wrong_types_name_the_field(client: FlaskClient, phone: Phone) -> None:
+    response = client.post(
+        "/api/v1/sync/push",
+        json=push_body([], device_time_ms="noon", admin=True),
+        headers=auth(phone),
+    )
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]["json"]
+    assert set(errors) == {"device_time_ms", "admin"}
+
+
+def test_malformed_json_and_corrupt_gzip_get_400(client: FlaskClient, phone: Phone) -> None:
+    broken = client.post(
+        "/api/v1/sync/push", data="{oops", content_type="application/json", headers=auth(phone)
+    )
+    assert broken.status_code == 400
+    corrupt = client.post(
+        "/api/v1/sync/push",
+        data=b"\x1f\x8b not really gzip",
+        content_type="application/json",
+        headers={**auth(phone), "Content-Encoding": "gzip"},
+    )
+    assert corrupt.status_code == 400
+    assert "gzip" in corrupt.get_json()["message"]
+
+
+def test_a_compressed_push_is_accepted_and_a_large_answer_comes_back_compressed(
+    client: FlaskClient, phone: Phone
+) -> None:
+    body = gzip.compress(json.dumps({"protocol": PROTOCOL_VERSION}).encode())
+    response = client.post(
+        "/api/v1/sync/pull",
+        data=body,
+        content_type="application/json",
+        headers={**auth(phone), "Content-Encoding": "gzip", "Accept-Encoding": "gzip"},
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(response.get_data()))["records"]
+
+
+def test_an_account_without_households_is_told_it_has_nothing_to_sync(
+    county: County, transport: FlaskTransport, client: FlaskClient
+) -> None:
+    token = transport.login(county.admin, PASSWORD, "office pc")["token"]
+    response = client.post(
+        "/api/v1/sync/pull",
+        json={"protocol": PROTOCOL_VERSION},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 403
+    assert "nothing to sync" in response.get_json()["message"]
+
+
+def test_a_forged_cursor_is_refused_not_a_server_error(client: FlaskClient, phone: Phone) -> None:
+    response = client.post(
+        "/api/v1/sync/pull",
+        json={"protocol": PROTOCOL_VERSION, "cursor": "abc"},
+        headers=auth(phone),
+    )
+    assert response.status_code == 400
+    assert "cursor" in response.get_json()["message"]
+
+
+def test_a_change_id_reused_by_another_device_is_rejected_for_that_record_only(
+    county: County, transport: FlaskTransport, phone: Phone
+) -> None:
+    phone.sync()
+    phone.record_visit(county.households[county.cadres[0]][0])
+    change = phone.store.pending(1)[0].to_wire()
+    phone.sync()
+    intruder = county.phone(county.cadres[1], transport)
+    answer = transport.push(intruder.store.get_meta("token") or "", 0, [change])
+    assert answer["results"][0]["status"] == "rejected"
+    assert "another device" in answer["results"][0]["message"]
+
+
+def test_the_openapi_document_describes_push_and_pull(client: FlaskClient) -> None:
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert {"/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/devices"} <= set(paths)
