@@ -22,6 +22,8 @@ from sync.transport import AuthError, NetworkError, ServerError, Transport
 # How far a pulled stamp may be ahead of this phone's clock before it is
 # ignored for the clock: the server is trusted, but not beyond a day.
 TRUSTED_DRIFT_MS = 24 * 3600 * 1000
+# Clock differences below this are left alone (see SyncEngine._learn_offset).
+OFFSET_TOLERANCE_MS = 1000
 
 Progress = Callable[[str, int, int], None]
 
@@ -150,10 +152,17 @@ class SyncEngine:
                 return
 
     def _learn_offset(self, sent_at_ms: int, server_ms: int) -> None:
-        """Correct this phone's clock by the server's (halfway through the exchange)."""
-        local = (sent_at_ms + self._wall_ms()) // 2
-        self.clock.offset_ms = server_ms - local
-        self.store.set_meta({"clock_offset_ms": str(self.clock.offset_ms)})
+        """Correct this phone's clock by the server's, when it is clearly off.
+
+        The server's time is known only to within half the round trip; a
+        difference smaller than that (plus a second) is noise, not a wrong clock.
+        """
+        received_ms = self._wall_ms()
+        estimate = server_ms - (sent_at_ms + received_ms) // 2
+        uncertainty = (received_ms - sent_at_ms) // 2 + OFFSET_TOLERANCE_MS
+        if abs(estimate - self.clock.offset_ms) > uncertainty:
+            self.clock.offset_ms = estimate
+            self.store.set_meta({"clock_offset_ms": str(estimate)})
 
     def _observe(self, records: list[dict[str, Any]]) -> None:
         """Move this phone's clock past every stamp it receives (causality)."""
