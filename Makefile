@@ -34,7 +34,7 @@ demo: $(INSTALLED) $(DEMO_DB) ## Set up and serve the demo county on http://127.
 	@echo
 	@echo "  民情 Minqing demo: http://127.0.0.1:5000"
 	@echo "  Log in as county admin:  admin / minqing-demo"
-	@echo "  (town admins: town-<n> / minqing-demo; cadres use the phone app)"
+	@echo "  Town admins: town-qianlou, town-kangmei, ... / minqing-demo; cadres use the phone app"
 	@echo
 	DATABASE_URL=$(DEMO_URL) $(BIN)/minqing serve --host 127.0.0.1 --port 5000
 
