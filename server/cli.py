@@ -24,7 +24,12 @@ from server.migrate import current_revision, head_revision, upgrade
 
 @contextmanager
 def cli_session() -> Iterator[Session]:
-    """The command's one transaction, committed only if the command succeeds."""
+    """The command's one transaction, committed only if the command succeeds.
+
+    Refuses, with a message rather than a database error, a database that
+    `minqing db init` has not set up (or `db upgrade` brought up to date).
+    """
+    _require_current_schema()
     with transaction(db.factory(current_app)) as session:
         yield session
 
@@ -58,9 +63,6 @@ def main() -> None:
 
     The database is DATABASE_URL (default: SQLite in ./instance).
     """
-    # Commands other than these need the schema made by `minqing db init`.
-    if click.get_current_context().invoked_subcommand not in ("db", "serve"):
-        _require_current_schema()
 
 
 @main.group("db")
@@ -93,7 +95,14 @@ def db_init(county: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    help="Threads per worker; above 1, gunicorn's gthread workers (requests that wait on"
+    " the database overlap without another process's memory).",
+)
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the API and admin console with gunicorn."""
     upgrade(db.engine)
     os.environ["DATABASE_URL"] = current_app.config["DATABASE_URL"]
@@ -101,6 +110,7 @@ def serve(host: str, port: int, workers: int) -> None:
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
+        "--threads", str(threads),
         "--access-logfile", "-",
         "server.wsgi:app",
     ]  # fmt: skip

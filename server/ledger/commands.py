@@ -88,7 +88,6 @@ def _import_command(layout: Layout, summary: str) -> click.Command:
     def command(path: Path, sheet: str | None, skip_bad_rows: bool) -> None:
         from server.cli import cli_session
 
-        _require_schema()
         try:
             table = read_table(path, layout, sheet)
             with cli_session() as session:
@@ -113,18 +112,6 @@ for _layout, _summary in (
     (LEADERS, "Set villages' link leaders; an empty phone leaves that leader as it is."),
 ):
     import_group.add_command(_import_command(_layout, _summary))
-
-
-def _require_schema() -> None:
-    """Refuse, with a message rather than a database error, a database not set up yet."""
-    from server.db import db
-    from server.migrate import current_revision, head_revision
-
-    if current_revision(db.engine) != head_revision():
-        raise click.ClickException(
-            "数据库还没有建好或不是最新结构，请先运行 minqing db init"
-            " / the database is not set up or not up to date: run `minqing db init` first"
-        )
 
 
 def _print_report(report: ImportReport) -> None:
@@ -169,7 +156,6 @@ def export_ledger_command(path: Path, town: str | None, village: str | None) -> 
         raise click.UsageError(
             f"导出文件应以 .xlsx 结尾：{path.name} / the export file must end in .xlsx: {path.name}"
         )
-    _require_schema()
     try:
         with cli_session() as session:
             report = export_ledger(session, path, town=town, village=village)
