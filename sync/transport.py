@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -78,39 +79,35 @@ class HttpTransport:
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(self.base_url + path, payload, headers, method="POST")
         self.bytes_sent += len(payload)
+        status, encoding, raw = self._exchange(path, payload, headers)
+        self.bytes_received += len(raw)
+        try:
+            answer: Any = json.loads(gzip.decompress(raw) if encoding == "gzip" else raw)
+        except (ValueError, OSError, EOFError):
+            if status < 400:
+                raise ServerError("the server's answer is not JSON") from None
+            answer = None
+        if status < 400:
+            return dict(answer)
+        message = str(answer.get("message")) if isinstance(answer, dict) else f"HTTP {status}"
+        if status == 401:
+            raise AuthError(message)
+        if status >= 500:
+            raise ServerError(f"{status}: {message}")
+        raise RequestRefused(status, message, answer)
+
+    def _exchange(
+        self, path: str, payload: bytes, headers: dict[str, str]
+    ) -> tuple[int, str | None, bytes]:
+        """Send one request; its status, Content-Encoding and raw body."""
+        request = urllib.request.Request(self.base_url + path, payload, headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return self._decode(response.read(), response.headers.get("Content-Encoding"))
+                return response.status, response.headers.get("Content-Encoding"), response.read()
         except urllib.error.HTTPError as error:
             with error:
-                answer = self._decode_error(error)
-            message = (
-                str(answer.get("message") or error.reason)
-                if isinstance(answer, dict)
-                else str(error.reason)
-            )
-            if error.code == 401:
-                raise AuthError(message) from None
-            if error.code >= 500:
-                raise ServerError(f"{error.code}: {message}") from None
-            raise RequestRefused(error.code, message, answer) from None
-        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as down:
+                return error.code, error.headers.get("Content-Encoding"), error.read()
+        except (OSError, http.client.HTTPException) as down:
+            # No connection, a timeout, or an answer cut off on the way.
             raise NetworkError(str(down)) from None
-
-    def _decode(self, raw: bytes, encoding: str | None) -> dict[str, Any]:
-        self.bytes_received += len(raw)
-        if encoding == "gzip":
-            raw = gzip.decompress(raw)
-        try:
-            decoded: dict[str, Any] = json.loads(raw)
-        except ValueError:
-            raise ServerError("the server's answer is not JSON") from None
-        return decoded
-
-    def _decode_error(self, error: urllib.error.HTTPError) -> Any:
-        try:
-            return self._decode(error.read(), error.headers.get("Content-Encoding"))
-        except (ServerError, OSError, EOFError):
-            return None
