@@ -51,25 +51,27 @@ class Result:
 
 def run(scales: list[int], backends: list[str]) -> str:
     """Measure every backend at every scale; the section's markdown."""
-    results = []
     notes = []
+    software = []
+    if "postgresql" in backends:
+        try:
+            software.append(f"PostgreSQL {_pg_version()}")
+        except psycopg.OperationalError as down:
+            backends = [backend for backend in backends if backend != "postgresql"]
+            notes.append(f"PostgreSQL was not reachable ({str(down).strip()}): not measured.")
+    # Taken before the first run, so the load average is the machine's other work.
+    measured_on = machine(*software)
+    results = []
     for backend in backends:
         for scale in scales:
             print(f"demo: {backend}, scale {scale} …", file=sys.stderr, flush=True)
-            try:
-                results.append(measure(backend, scale))
-            except psycopg.OperationalError as down:
-                notes.append(f"PostgreSQL was not reachable ({str(down).strip()}): not measured.")
-                break
-            done = results[-1]
+            done = measure(backend, scale)
+            results.append(done)
             print(
                 f"  {done.seconds:.1f} s, {done.peak_mb:.0f} MB peak, {done.size_mb:.0f} MB on disk",
                 file=sys.stderr,
                 flush=True,
             )
-    versions = machine()
-    if "postgresql" in backends and not notes:
-        versions += f", PostgreSQL {_pg_version()}"
     header = ["backend", "scale", "households", "seconds", "peak memory (MB)", "database (MB)"]
     return "\n".join(
         [
@@ -81,7 +83,7 @@ def run(scales: list[int], backends: list[str]) -> str:
             " Peak memory is the `minqing demo` process's maximum RSS; the SQLite size"
             " includes any WAL file; the PostgreSQL size is `pg_database_size`.",
             "",
-            versions + ".",
+            measured_on + ".",
             "",
             table(header, [result.row() for result in results]),
             *notes,

@@ -11,13 +11,16 @@ from pathlib import Path
 TITLE = "# Benchmarks\n\nMeasured by `make bench` (`python -m bench`). Each section is rewritten by its own benchmark only.\n"
 
 
-def machine() -> str:
-    """One line naming what the numbers were measured on."""
+def machine(*software: str) -> str:
+    """One line naming what the numbers were measured on (and with)."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    # On a shared machine, other work explains slow numbers.
+    load = os.getloadavg()[1]
     return (
         f"Measured {date.today().isoformat()} on {os.cpu_count()} CPUs, {memory:.0f} GB RAM,"
         f" {platform.system()} {platform.machine()}, Python {platform.python_version()},"
-        f" SQLite {sqlite3.sqlite_version}"
+        f" {', '.join([f'SQLite {sqlite3.sqlite_version}', *software])};"
+        f" 5-minute load average {load:.1f}"
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from server.demo.activity import Notebook, Step
-from server.demo.context import Covering, VillageLedger
+from server.demo.context import VillageLedger
 from server.demo.writer import Row
 from shared.vocab import HouseholdTag, IssueCategory, IssueStatus, VisitKind, VisitRole
 
@@ -125,7 +125,7 @@ def kangmei(notebook: Notebook, ledger: VillageLedger) -> None:
     household["head_name"] = "林光荣"
     household["notes"] = "与儿子在铜陵镇摆摊卖花生、西瓜"
     # Peanuts and watermelons: the summer of the gaokao year.
-    day = date(notebook.calendar.gaokao_year, 7, 16)
+    day = date(calendar.gaokao_year, 7, 16)
     call = calendar.at(day, 10 * 60 + 5)
     visit_id = notebook.visit(
         ledger,
@@ -171,8 +171,8 @@ def houma(notebook: Notebook, ledger: VillageLedger) -> None:
     town and village, which re-lay 200-odd metres underground within a month."""
     rng = notebook.rng
     calendar = notebook.calendar
-    covering: Covering = rng.choice(ledger.department_coverings())
-    household: Row = rng.choice(covering.households)
+    covering = rng.choice(ledger.department_coverings())
+    household = rng.choice(covering.households)
     day = calendar.as_of - timedelta(days=100)
     raised = calendar.at(day, 10 * 60)
     complaint = "村里排水沟经常堵塞，且是明沟，下雨天污水横流，夏天蚊蝇滋生，臭味很大。"
