@@ -10,7 +10,7 @@ DEMO_DB := instance/demo.db
 DEMO_URL := sqlite:///$(CURDIR)/$(DEMO_DB)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help demo test lint format bench clean
+.PHONY: help demo mobile test lint format bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ demo: $(INSTALLED) $(DEMO_DB) ## Set up and serve the demo county on http://127.
 	@echo "  Town admins: town-qianlou, town-kangmei, ... / minqing-demo; cadres use the phone app"
 	@echo
 	DATABASE_URL=$(DEMO_URL) $(BIN)/minqing serve --host 127.0.0.1 --port 5000
+
+mobile: $(INSTALLED) ## Open the cadre's phone app in a window, against `make demo`'s server
+	$(BIN)/python -m mobile --server http://127.0.0.1:5000
 
 test: $(INSTALLED) ## Set up and run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest -n $(PYTEST_WORKERS)

@@ -13,6 +13,7 @@ same order as the stamps.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,7 +69,11 @@ def wall_clock_ms() -> int:
 
 
 class Clock:
-    """One replica's clock. ``offset_ms`` corrects a device clock known to be off."""
+    """One replica's clock. ``offset_ms`` corrects a device clock known to be off.
+
+    Safe to share between threads: the phone app stamps records on one
+    thread while a sync observes the server's stamps on another.
+    """
 
     def __init__(
         self,
@@ -82,18 +87,20 @@ class Clock:
         self.offset_ms = offset_ms
         self._wall = last.wall_ms if last else 0
         self._counter = last.counter if last else 0
+        self._lock = threading.Lock()
 
     def physical_ms(self) -> int:
         return self._now_ms() + self.offset_ms
 
     def now(self) -> Stamp:
         """A stamp for a local event, later than every stamp seen so far."""
-        physical = self.physical_ms()
-        if physical > self._wall:
-            self._wall, self._counter = physical, 0
-        else:
-            self._advance_counter()
-        return Stamp(self._wall, self._counter, self.node)
+        with self._lock:
+            physical = self.physical_ms()
+            if physical > self._wall:
+                self._wall, self._counter = physical, 0
+            else:
+                self._advance_counter()
+            return Stamp(self._wall, self._counter, self.node)
 
     def observe(self, remote: Stamp, max_drift_ms: int = MAX_DRIFT_MS) -> None:
         """Move past a stamp received from another replica.
@@ -101,19 +108,20 @@ class Clock:
         Refuses a stamp further ahead of this clock than ``max_drift_ms``, so
         one phone with a wrong clock cannot drag everyone's time forward.
         """
-        physical = self.physical_ms()
-        if remote.wall_ms - physical > max_drift_ms:
-            raise ClockError(
-                f"clock stamp {remote} is {(remote.wall_ms - physical) // 1000} s in the future"
-            )
-        if remote.wall_ms > self._wall:
-            self._wall, self._counter = remote.wall_ms, remote.counter
-        elif remote.wall_ms == self._wall:
-            self._counter = max(self._counter, remote.counter)
-        if physical > self._wall:
-            self._wall, self._counter = physical, 0
-        else:
-            self._advance_counter()
+        with self._lock:
+            physical = self.physical_ms()
+            if remote.wall_ms - physical > max_drift_ms:
+                raise ClockError(
+                    f"clock stamp {remote} is {(remote.wall_ms - physical) // 1000} s in the future"
+                )
+            if remote.wall_ms > self._wall:
+                self._wall, self._counter = remote.wall_ms, remote.counter
+            elif remote.wall_ms == self._wall:
+                self._counter = max(self._counter, remote.counter)
+            if physical > self._wall:
+                self._wall, self._counter = physical, 0
+            else:
+                self._advance_counter()
 
     def _advance_counter(self) -> None:
         if self._counter == MAX_COUNTER:

@@ -1,0 +1,280 @@
+"""The phone's words, in Simplified Chinese (the default) and English.
+
+Screens ask for a string by key with ``tr(key, lang, **values)``; kv rules
+call ``app.t(key, app.lang)`` so that switching language redraws them.
+Messages that come from the schemas or the server are already bilingual
+("中文 / English"): ``pick`` keeps the half in the reader's language.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# The slash between the halves; the server writes "…）/ …" as well as "… / …".
+_HALVES = re.compile(r"\s*/\s+")
+
+LANGUAGES = ("zh", "en")
+NO_BREAK_SPACE = "\u00a0"
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "app.title": ("民情记录本", "Minqing notebook"),
+    "lang.switch": ("English", "中文"),
+    "back": ("‹ 返回", "‹ Back"),
+    "save": ("保存", "Save"),
+    "cancel": ("取消", "Cancel"),
+    "loading": ("正在打开…", "Opening…"),
+    # login
+    "login.title": ("登录", "Log in"),
+    "login.intro": (
+        "第一次使用需要有信号：登录后会下载您挂钩的农户和走访记录，之后没有信号也能使用。",
+        "The first time needs signal: after logging in, your households and their history"
+        " are downloaded; from then on the app works without signal.",
+    ),
+    "login.server": ("服务器地址", "Server address"),
+    "login.username": ("用户名（手机号）", "Username (phone number)"),
+    "login.password": ("密码", "Password"),
+    "login.button": ("登录并下载", "Log in and download"),
+    "login.working": ("正在登录…", "Logging in…"),
+    "login.downloading": ("正在下载：已收到 {received} 条", "Downloading: {received} received"),
+    "login.no_server": (
+        "连不上服务器——请检查地址，或到有信号的地方再试",
+        "Cannot reach the server — check the address, or try again where there is signal",
+    ),
+    "login.revoked_note": (
+        "本机的授权已被撤销，请重新登录。未发送的 {count} 条记录仍保存在手机上。",
+        "This phone's access was revoked: log in again. Your {count} unsent records are"
+        " kept on the phone.",
+    ),
+    # status bar
+    "status.pending": ("待同步 {count} 条", "{count} waiting to sync"),
+    "status.never_synced": ("尚未同步", "never synced"),
+    "status.last_sync": ("上次同步 {when}", "last sync {when}"),
+    "status.syncing": ("同步中…", "syncing…"),
+    # households
+    "households.title": ("我的农户", "My households"),
+    "households.search": ("搜索户主、村或网格", "Search name, village or grid"),
+    "households.count": ("共 {count} 户", "{count} household{s}"),
+    "households.empty": (
+        "手机上还没有农户。有信号时请同步。",
+        "No households on this phone yet. Sync when there is signal.",
+    ),
+    "households.none_match": ("没有符合的农户", "No household matches"),
+    "households.never": ("从未走访", "never visited"),
+    "households.days": ("{days} 天前走访", "visited {days} days ago"),
+    "households.today": ("今天走访", "visited today"),
+    "households.problems": ("{count} 个问题未解决", "{count} open problem{s}"),
+    "households.no_problems": ("无未解决问题", "no open problems"),
+    "households.inspector_note": (
+        "督查员账号：服务器暂不下发督查范围的农户；手机上已有的农户可以督查。",
+        "Inspector account: the server does not yet send the households you inspect;"
+        " households already on this phone can be spot-checked.",
+    ),
+    "nav.notebook": ("记录本", "Notebook"),
+    "nav.sync": ("同步", "Sync"),
+    # household
+    "household.title": ("农户", "Household"),
+    "household.facts": ("基本情况", "Facts"),
+    "household.code": ("户号", "Code"),
+    "household.place": ("村 / 网格", "Village / grid"),
+    "household.head_name": ("户主", "Head of household"),
+    "household.phones": ("电话", "Phones"),
+    "household.phones_hint": ("每行一个号码", "One number per line"),
+    "household.members": ("家庭人口", "Members"),
+    "household.address": ("住址", "Address"),
+    "household.tags": ("标签", "Tags"),
+    "household.notes": ("备注", "Notes"),
+    "household.edit": ("修改基本情况", "Edit facts"),
+    "household.saved": ("已保存，待同步", "Saved; waiting to sync"),
+    "household.unchanged": ("没有修改", "Nothing changed"),
+    "household.card": ("联系服务卡", "Contact card"),
+    "household.card_cadre": ("挂户干部", "Your cadre"),
+    "household.card_services": ("便民服务电话", "Public-service numbers"),
+    "household.history": ("走访记录", "Visits"),
+    "household.no_visits": ("还没有走访记录", "No visits yet"),
+    "household.all_visits": ("在记录本中查看全部 {count} 次", "See all {count} in the notebook"),
+    "household.problems": ("群众反映的问题", "Problems raised"),
+    "household.no_problems": ("没有问题", "No problems"),
+    "household.new_visit": ("＋ 新增走访", "+ New visit"),
+    "household.inspect": ("督查抽查", "Spot check"),
+    "none": ("—", "—"),
+    # visit
+    "visit.title": ("新增走访：{name}", "New visit: {name}"),
+    "visit.when": ("走访时间", "When"),
+    "visit.when_hint": ("如 2026-05-27 08:30", "e.g. 2026-05-27 08:30"),
+    "visit.kind": ("方式", "Kind"),
+    "visit.roles": ("做了什么", "Roles performed"),
+    "visit.topics": ("走访主题", "Topics"),
+    "visit.topics_hint": ("多个主题用逗号分开", "Separate topics with commas"),
+    "visit.notes": ("走访情况", "Notes"),
+    "visit.problems": ("反映的问题", "Problems raised"),
+    "visit.add_problem": ("＋ 添加问题", "+ Add a problem"),
+    "visit.location": ("位置：{where}", "Location: {where}"),
+    "visit.no_location": ("未获取（保存不受影响）", "none (saving is not affected)"),
+    "visit.saved": ("走访已保存，待同步", "Visit saved; waiting to sync"),
+    "visit.fix_errors": (
+        "请先改正标红的内容，未保存",
+        "Fix the fields marked in red: nothing saved",
+    ),
+    "visit.future": (
+        "走访时间不能晚于现在",
+        "The visit cannot be in the future",
+    ),
+    "visit.bad_time": (
+        "时间格式应如 2026-05-27 08:30",
+        "Write the time like 2026-05-27 08:30",
+    ),
+    "problem.category": ("类别", "Category"),
+    "problem.choose_category": ("请选择类别", "Choose a category"),
+    "problem.description": ("问题描述", "Description"),
+    "problem.outcome": ("处理", "Outcome"),
+    "problem.open": ("待处理", "To follow up"),
+    "problem.solved_on_spot": ("当场解决", "Solved on the spot"),
+    "problem.passed": ("转交部门", "Pass to a department"),
+    "problem.department": ("转交部门名称", "Department"),
+    "problem.remove": ("删除此问题", "Remove this problem"),
+    "problem.number": ("问题 {number}", "Problem {number}"),
+    # follow-up
+    "followup.title": ("问题跟进", "Problem follow-up"),
+    "followup.status": ("当前状态：{status}", "Status: {status}"),
+    "followup.department": ("转交：{department}", "Passed to: {department}"),
+    "followup.raised": ("{when} 提出", "raised {when}"),
+    "followup.history": ("跟进记录", "Follow-up history"),
+    "followup.no_history": ("还没有跟进记录", "No follow-up yet"),
+    "followup.note": ("跟进情况", "Follow-up note"),
+    "followup.new_status": ("改变状态（可不选）", "Change the status (optional)"),
+    "followup.informed": ("已把结果告知群众", "The household was told the outcome"),
+    "followup.need_something": (
+        "请写下跟进情况或选择新状态",
+        "Write a note or choose a new status",
+    ),
+    "followup.saved": ("已记录，待同步", "Recorded; waiting to sync"),
+    # notebook
+    "notebook.title": ("民情记录本", "Notebook"),
+    "notebook.household": ("农户", "Household"),
+    "notebook.all": ("全部农户", "All households"),
+    "notebook.from": ("从（日期）", "From (date)"),
+    "notebook.to": ("到（日期）", "To (date)"),
+    "notebook.date_hint": ("如 2026-05-01", "e.g. 2026-05-01"),
+    "notebook.bad_date": ("日期格式应如 2026-05-27", "Write the date like 2026-05-27"),
+    "notebook.apply": ("筛选", "Filter"),
+    "notebook.count": ("{count} 次走访，最新的在前", "{count} visit{s}, newest first"),
+    "notebook.problems": ("{count} 个问题", "{count} problem{s}"),
+    # sync
+    "sync.title": ("同步", "Sync"),
+    "sync.now": ("立即同步", "Sync now"),
+    "sync.server": ("服务器：{url}", "Server: {url}"),
+    "sync.account": ("账号：{name}", "Account: {name}"),
+    "sync.auto": (
+        "有信号时会自动同步，也可以随时按上面的按钮。",
+        "The phone syncs by itself whenever the server can be reached; you can also press"
+        " the button above.",
+    ),
+    "sync.pushing": ("正在发送：{done} / {total}", "Sending: {done} of {total}"),
+    "sync.pulling": ("正在接收：已收到 {received} 条", "Receiving: {received} received"),
+    "sync.rejected_title": ("服务器未接受的记录", "Records the server refused"),
+    "sync.log_in_again": ("重新登录", "Log in again"),
+    # sync outcomes
+    "outcome.nothing": ("已同步，没有新内容", "Synced: nothing new"),
+    "outcome.sent": ("已发送 {what}", "{what} sent"),
+    "outcome.received": ("收到 {count} 条更新", "{count} update{s} received"),
+    "outcome.evicted": (
+        "{count} 户已转给其他干部，已从手机移除",
+        "{count} household{s} moved to another cadre removed from this phone",
+    ),
+    "outcome.conflict_lost": (
+        "您对{name}的{field}的修改被{by}更新的修改取代",
+        "your change to {name}'s {field} was replaced by a newer one from {by}",
+    ),
+    "outcome.conflict_won": (
+        "您对{name}的{field}的修改取代了{by}同时做的修改",
+        "your change to {name}'s {field} replaced one made at the same time by {by}",
+    ),
+    "outcome.rejected": (
+        "{count} 条记录未被服务器接受，原因见同步页",
+        "{count} record{s} refused by the server: see the reasons on the Sync page",
+    ),
+    "outcome.no_signal": (
+        "没有信号，连不上服务器——稍后会自动重试；{count} 条记录保存在手机上",
+        "No signal, the server cannot be reached — will retry by itself; {count} records"
+        " are kept on the phone",
+    ),
+    "outcome.revoked": (
+        "本机授权已被撤销——请重新登录；您未发送的 {count} 条记录已保留",
+        "Device access revoked — log in again; your {count} unsent records are kept",
+    ),
+    "outcome.refused": ("服务器拒绝了同步：{message}", "The server refused the sync: {message}"),
+    "outcome.push_only": (
+        "督查记录已发送；服务器暂不向督查员下发农户",
+        "Inspections sent; the server does not yet send households to inspectors",
+    ),
+    "outcome.failed": (
+        "同步出错：{message}——稍后会自动重试",
+        "Sync failed: {message} — will retry by itself",
+    ),
+    "outcome.joiner": ("；", "; "),
+    "kind.visit": ("{count} 次走访", "{count} visit{s}"),
+    "kind.issue": ("{count} 个问题", "{count} problem{s}"),
+    "kind.issue_event": ("{count} 条跟进", "{count} follow-up{s}"),
+    "kind.household": ("{count} 处农户信息修改", "{count} household edit{s}"),
+    "kind.inspection": ("{count} 份督查记录", "{count} inspection{s}"),
+    "list.and": ("、", ", "),
+    "record.visit": ("走访", "Visit"),
+    "record.issue": ("问题", "Problem"),
+    "record.issue_event": ("跟进", "Follow-up"),
+    "record.household": ("农户信息修改", "Household edit"),
+    "record.inspection": ("督查记录", "Spot check"),
+    "field.head_name": ("户主姓名", "name"),
+    "field.members": ("家庭人口", "number of members"),
+    "field.address": ("住址", "address"),
+    "field.phones": ("电话号码", "phone number"),
+    "field.tags": ("标签", "tags"),
+    "field.notes": ("备注", "notes"),
+    # inspection
+    "inspection.title": ("督查抽查：{name}", "Spot check: {name}"),
+    "inspection.knows_cadre": ("群众是否认识挂户干部", "Does the household know its cadre?"),
+    "inspection.yes": ("认识", "Yes"),
+    "inspection.no": ("不认识", "No"),
+    "inspection.last_visit": ("群众说的最近一次走访日期", "Last visit, as the household says"),
+    "inspection.problem_solved": ("反映的问题是否解决", "Were the problems solved?"),
+    "inspection.satisfaction": ("群众满意度", "Satisfaction"),
+    "inspection.notes": ("督查意见", "Findings"),
+    "inspection.choose": ("请选择一项", "Choose one"),
+    "inspection.saved": ("督查记录已保存，待同步", "Spot check saved; waiting to sync"),
+    # errors
+    "error.unexpected": (
+        "出错了：{message}。已保存的记录不受影响。",
+        "Something went wrong: {message}. Saved records are not affected.",
+    ),
+    "error.household_gone": (
+        "该户已不在本机（可能已转给其他干部）",
+        "This household is no longer on this phone (it may have moved to another cadre)",
+    ),
+}
+
+
+def tr(key: str, lang: str = "zh", **values: Any) -> str:
+    """The string ``key`` in ``lang``, with ``values`` filled in.
+
+    English strings write a plural as "visit{s}"; ``count`` decides it.
+    """
+    zh, en = STRINGS[key]
+    # Kivy breaks lines only at spaces: in Chinese, the spaces around numbers
+    # must not strand "1" at a line's end, so they do not break.
+    text = zh.replace(" ", NO_BREAK_SPACE) if lang == "zh" else en
+    if "count" in values:
+        values.setdefault("s", "" if values["count"] == 1 else "s")
+    return text.format(**values) if values else text
+
+
+def pick(message: str, lang: str) -> str:
+    """One language's half of a bilingual "中文 / English" message."""
+    halves = _HALVES.split(message, maxsplit=1)
+    if len(halves) == 1:
+        return message
+    return halves[0].strip() if lang == "zh" else halves[1].strip()
+
+
+def join(items: list[str], lang: str) -> str:
+    """A list in running text: 甲、乙 / a, b."""
+    return tr("list.and", lang).join(items)

@@ -1,0 +1,356 @@
+"""The cadre's notebook on this phone: what the screens show, read from the Phone.
+
+Everything here blocks on SQLite or the network, so the app calls it from
+its worker threads only (mobile/worker.py); screens get back plain
+dataclasses and dicts and never touch the store. It composes
+sync/phone.py's queries into the views the screens need.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from shared.vocab import SOLVED_STATUSES
+from sync.engine import Progress, SyncReport
+from sync.phone import Phone
+from sync.transport import AuthError, HttpTransport, RequestRefused, TransportError
+
+# More than a phone ever holds pending; counting them all by kind is cheap.
+ALL_PENDING = 1_000_000
+# A household not visited for this long stands out in the list.
+OVERDUE_DAYS = 30
+# Attempts per sync before waiting for the next automatic try.
+SYNC_ATTEMPTS = 3
+# The app keeps its one setting beside the sync engine's, in the store.
+LANGUAGE_KEY = "app_language"
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the status bar shows, and whether the phone is logged in."""
+
+    logged_in: bool
+    account: dict[str, Any]
+    server_url: str
+    pending: int
+    last_sync_ms: int
+    # The language the cadre chose for the app.
+    lang: str
+
+
+@dataclass(frozen=True)
+class HouseholdRow:
+    """One line of "My households"."""
+
+    id: str
+    head_name: str
+    code: str
+    village: str
+    grid: str
+    # None when the household was never visited.
+    days_since_visit: int | None
+    open_problems: int
+
+    @property
+    def state(self) -> str:
+        if self.days_since_visit is None:
+            return "never"
+        return "overdue" if self.days_since_visit > OVERDUE_DAYS else "ok"
+
+    def matches(self, query: str) -> bool:
+        query = query.strip().lower()
+        return not query or any(
+            query in text.lower() for text in (self.head_name, self.village, self.grid, self.code)
+        )
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    """The 联系服务卡: the cadre's unit, name and phone, and public-service numbers."""
+
+    unit: str
+    cadre_name: str
+    cadre_phone: str
+    service_numbers: list[str]
+
+
+@dataclass(frozen=True)
+class HouseholdView:
+    household: dict[str, Any]
+    village: str
+    grid: str
+    card: ContactCard
+    # Newest first.
+    visits: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ProblemView:
+    issue: dict[str, Any]
+    head_name: str
+    # Oldest first, as the story of the problem unfolded.
+    events: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """One visit in the notebook, with its household's name and its problems."""
+
+    id: str
+    household_id: str
+    head_name: str
+    visited_at: datetime
+    kind: str
+    roles: list[str]
+    topics: list[str]
+    notes: str
+    problems: int
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """A finished sync, with what the phone knows to put it into words."""
+
+    report: SyncReport
+    # Records that left the outbox, by kind.
+    sent: dict[str, int]
+    # change id -> the head of the household a conflicting change was about.
+    names: dict[str, str]
+    status: Status
+    # Set when the server refused the sync as a whole (not worth retrying as is).
+    refused: str | None = None
+    # An account with no households of its own: its records go up, nothing comes down.
+    push_only: bool = False
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def local_time(text: str) -> datetime:
+    """An ISO time from the store, in the phone's time zone."""
+    return datetime.fromisoformat(text).astimezone()
+
+
+class Notebook:
+    """The phone's store and sync engine, behind the questions the screens ask."""
+
+    def __init__(self, path: Path, server_url: str | None = None) -> None:
+        self.phone = Phone(path, server_url)
+
+    def close(self) -> None:
+        self.phone.close()
+
+    # --- account ---------------------------------------------------------------
+
+    def status(self) -> Status:
+        store = self.phone.store
+        return Status(
+            logged_in=self.phone.logged_in,
+            account=self.phone.account if self.phone.logged_in else {},
+            server_url=store.get_meta("server_url") or "",
+            pending=self.phone.pending_count(),
+            last_sync_ms=int(store.get_meta("last_sync_ms") or 0),
+            lang=store.get_meta(LANGUAGE_KEY) or "zh",
+        )
+
+    def set_language(self, lang: str) -> None:
+        self.phone.store.set_meta({LANGUAGE_KEY: lang})
+
+    def login(self, server_url: str, username: str, password: str) -> Status:
+        """Register this phone with the server (needs signal)."""
+        server_url = server_url.strip().rstrip("/")
+        if server_url != self.phone.store.get_meta("server_url"):
+            transport = HttpTransport(server_url)
+            self.phone.transport = self.phone.engine.transport = transport
+            self.phone.store.set_meta({"server_url": server_url})
+        self.phone.login(username.strip(), password, f"Minqing on {platform.node() or 'phone'}")
+        return self.status()
+
+    @property
+    def push_only(self) -> bool:
+        """Accounts without a cadre (inspectors) have no pull scope on the server."""
+        return not self.phone.account.get("cadre_id")
+
+    # --- reading ---------------------------------------------------------------
+
+    def households(self) -> list[HouseholdRow]:
+        """The cadre's households, those waiting longest for a visit first."""
+        places = self._places()
+        today = self.phone.now().astimezone().date()
+        last_visit: dict[str, str] = {}
+        for visit in self.phone.visits():  # oldest first: the last one wins
+            last_visit[visit["household_id"]] = visit["visited_at"]
+        open_problems = Counter(
+            issue["household_id"]
+            for issue in self.phone.issues()
+            if issue.get("household_id") and issue["status"] not in SOLVED_STATUSES
+        )
+        rows = []
+        for household in self.phone.households():
+            village, grid = places.get(household["grid_id"], ("", ""))
+            visited = last_visit.get(household["id"])
+            rows.append(
+                HouseholdRow(
+                    id=household["id"],
+                    head_name=household["head_name"],
+                    code=household.get("code", ""),
+                    village=village,
+                    grid=grid,
+                    days_since_visit=(
+                        None if visited is None else (today - local_time(visited).date()).days
+                    ),
+                    open_problems=open_problems[household["id"]],
+                )
+            )
+        never = float("inf")
+        rows.sort(
+            key=lambda row: (
+                -(never if row.days_since_visit is None else row.days_since_visit),
+                row.head_name,
+            )
+        )
+        return rows
+
+    def household(self, household_id: str) -> HouseholdView | None:
+        household = self.phone.household(household_id)
+        if household is None or household.get("deleted_at"):
+            return None
+        village, grid = self._places().get(household["grid_id"], ("", ""))
+        return HouseholdView(
+            household=household,
+            village=village,
+            grid=grid,
+            card=self._card(),
+            visits=list(reversed(self.phone.visits(household_id))),
+            problems=list(reversed(self.phone.issues(household_id))),
+        )
+
+    def problem(self, issue_id: str) -> ProblemView | None:
+        issue = self.phone.store.record("issue", issue_id)
+        if issue is None:
+            return None
+        household = self.phone.household(issue["household_id"]) if issue["household_id"] else None
+        return ProblemView(
+            issue=issue,
+            head_name=household["head_name"] if household else "",
+            events=self.phone.issue_events(issue_id),
+        )
+
+    def visits(
+        self, household_id: str | None = None, start: date | None = None, end: date | None = None
+    ) -> list[VisitRow]:
+        """The notebook: visits newest first, optionally one household's, between two days."""
+        names = {h["id"]: h["head_name"] for h in self.phone.households()}
+        problems = Counter(issue.get("visit_id") for issue in self.phone.issues(household_id))
+        rows = []
+        for visit in reversed(self.phone.visits(household_id)):
+            when = local_time(visit["visited_at"])
+            if (start and when.date() < start) or (end and when.date() > end):
+                continue
+            rows.append(
+                VisitRow(
+                    id=visit["id"],
+                    household_id=visit["household_id"],
+                    head_name=names.get(visit["household_id"], ""),
+                    visited_at=when,
+                    kind=visit["kind"],
+                    roles=visit.get("roles") or [],
+                    topics=visit.get("topics") or [],
+                    notes=visit.get("notes") or "",
+                    problems=problems[visit["id"]],
+                )
+            )
+        return rows
+
+    def now(self) -> datetime:
+        """The phone's time, corrected by what it learnt from the server."""
+        return self.phone.now()
+
+    def _places(self) -> dict[str, tuple[str, str]]:
+        """grid id -> (village name, grid name)."""
+        villages = {v["id"]: v["name"] for v in self.phone.store.records("village")}
+        return {
+            grid["id"]: (villages.get(grid["village_id"], ""), grid["name"])
+            for grid in self.phone.store.records("grid")
+        }
+
+    def _card(self) -> ContactCard:
+        store = self.phone.store
+        cadre = store.record("cadre", str(self.phone.account.get("cadre_id") or "")) or {}
+        unit = store.record("work_unit", str(cadre.get("unit_id") or "")) or {}
+        numbers = [n for county in store.records("county") for n in county["service_numbers"]]
+        return ContactCard(
+            unit=unit.get("name", ""),
+            cadre_name=cadre.get("name", ""),
+            cadre_phone=cadre.get("phone", ""),
+            service_numbers=numbers,
+        )
+
+    # --- writing (each is one atomic local commit) ----------------------------
+
+    def record_visit(self, household_id: str, **visit: Any) -> str:
+        return self.phone.record_visit(household_id, **visit)
+
+    def edit_household(self, household_id: str, changes: Mapping[str, Any]) -> None:
+        self.phone.edit_household(household_id, **changes)
+
+    def follow_up(self, issue_id: str, **event: Any) -> str:
+        return self.phone.follow_up(issue_id, **event)
+
+    def record_inspection(self, household_id: str, answers: Mapping[str, Any]) -> str:
+        return self.phone.record_inspection(household_id, **answers)
+
+    # --- sync --------------------------------------------------------------------
+
+    def sync(
+        self, progress: Progress, sleep: Callable[[float], Any], retry_delay: float
+    ) -> SyncOutcome:
+        """Push the outbox and pull the scope, retrying a few times; never raises
+        for a network or server failure (the outcome says what went wrong)."""
+        self.phone.engine.progress = progress
+        before = self._pending_kinds()
+        refused = None
+        push_only = self.push_only
+        try:
+            if push_only:
+                report = SyncReport()
+                self.phone.engine.push(report)
+            else:
+                report = self.phone.sync_with_retry(
+                    attempts=SYNC_ATTEMPTS, base_delay=retry_delay, sleep=sleep
+                )
+        except AuthError as revoked:
+            report = SyncReport(error=str(revoked), revoked=True)
+        except RequestRefused as refusal:
+            refused = str(refusal)
+            report = SyncReport(error=refused)
+        except TransportError as failure:
+            report = SyncReport(error=str(failure))
+        sent = before - self._pending_kinds()
+        return SyncOutcome(
+            report=report,
+            sent=dict(sent),
+            names=self._conflict_names(report.conflicts),
+            status=self.status(),
+            refused=refused,
+            push_only=push_only,
+            rejected=self.phone.store.outbox("rejected"),
+        )
+
+    def _pending_kinds(self) -> Counter[str]:
+        return Counter(entry.kind for entry in self.phone.store.pending(ALL_PENDING))
+
+    def _conflict_names(self, conflicts: Iterable[dict[str, Any]]) -> dict[str, str]:
+        """Which household each conflicting change was about, by its head's name."""
+        wanted = {result.get("change_id") for result in conflicts}
+        names = {}
+        for entry in self.phone.store.outbox("done"):
+            if entry["change_id"] in wanted and entry["household_id"]:
+                household = self.phone.household(entry["household_id"]) or {}
+                names[entry["change_id"]] = household.get("head_name", "")
+        return names

@@ -1,0 +1,77 @@
+"""A finished sync in one plain sentence, and what happens next when it failed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mobile.i18n import join, pick, tr
+from mobile.notebook import SyncOutcome
+
+# The order kinds are named in: what the cadre did most, first.
+KINDS = ("visit", "issue", "issue_event", "household", "inspection")
+
+
+def describe(outcome: SyncOutcome, lang: str) -> str:
+    """ "12 visits sent; your change to 林光荣's phone number was replaced by …"."""
+    report = outcome.report
+    parts = []
+    sent = [
+        tr(f"kind.{kind}", lang, count=outcome.sent[kind])
+        for kind in KINDS
+        if outcome.sent.get(kind)
+    ]
+    if sent:
+        parts.append(tr("outcome.sent", lang, what=join(sent, lang)))
+    for result in report.conflicts:
+        parts.extend(_conflicts(result, outcome.names.get(result.get("change_id", ""), ""), lang))
+    if report.rejected:
+        parts.append(tr("outcome.rejected", lang, count=len(report.rejected)))
+    if report.received:
+        parts.append(tr("outcome.received", lang, count=report.received))
+    if report.evicted:
+        parts.append(tr("outcome.evicted", lang, count=report.evicted))
+    pending = outcome.status.pending
+    if report.revoked:
+        parts.append(tr("outcome.revoked", lang, count=pending))
+    elif outcome.refused:
+        parts.append(tr("outcome.refused", lang, message=pick(outcome.refused, lang)))
+    elif report.error:
+        parts.append(tr("outcome.no_signal", lang, count=pending))
+    elif outcome.push_only:
+        parts.append(tr("outcome.push_only", lang))
+    if not parts:
+        parts.append(tr("outcome.nothing", lang))
+    sentence = tr("outcome.joiner", lang).join(parts)
+    return sentence[:1].upper() + sentence[1:]
+
+
+def _conflicts(result: dict[str, Any], name: str, lang: str) -> list[str]:
+    """Each field of a change that met a concurrent change, or the server's note."""
+    fields = result.get("conflicts") or []
+    if not fields:
+        return [pick(result["message"], lang)] if result.get("message") else []
+    return [
+        tr(
+            "outcome.conflict_won" if conflict.get("yours_kept") else "outcome.conflict_lost",
+            lang,
+            name=name,
+            field=tr(f"field.{conflict['field']}", lang),
+            by=pick(conflict.get("by") or "", lang),
+        )
+        for conflict in fields
+        if conflict.get("kind", "hard") == "hard"
+    ]
+
+
+def rejected_lines(outcome: SyncOutcome, lang: str) -> list[str]:
+    """Why each refused record was refused, one line each."""
+    lines = []
+    for entry in outcome.rejected:
+        result = entry.get("result") or {}
+        reasons = [
+            f"{name}: {pick(str(messages[0] if isinstance(messages, list) else messages), lang)}"
+            for name, messages in (result.get("errors") or {}).items()
+        ]
+        kind = tr(f"record.{entry['kind']}", lang)
+        lines.append(" — ".join([kind, pick(result.get("message", ""), lang), *reasons]))
+    return lines

@@ -1,0 +1,119 @@
+"""Problem follow-up: a note, a new status, and telling the household the outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import StringProperty
+from marshmallow import ValidationError
+
+from mobile.forms import check_follow_up, flatten, show_time
+from mobile.notebook import ProblemView, local_time
+from mobile.widgets import Card, Note, Page, Text
+from shared.vocab import IssueStatus
+
+# The moves a cadre makes after the visit; "household informed" has its own button.
+NEXT_STATUSES = (
+    IssueStatus.IN_PROGRESS,
+    IssueStatus.PASSED_TO_DEPARTMENT,
+    IssueStatus.SOLVED,
+)
+
+
+class ProblemScreen(Page):
+    issue_id = StringProperty("")
+    message = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.view: ProblemView | None = None
+        self.app.bind(lang=lambda *_: self.render())
+
+    def show(self, **params: Any) -> None:
+        self.issue_id = params["issue_id"]
+        self.ids.note.text = ""
+        self.ids.department.text = ""
+        self.ids.status.selected = []
+        self.message = ""
+        self._show_errors({})
+        self.app.call(lambda notebook: notebook.problem(self.issue_id), self._loaded)
+
+    def _loaded(self, view: ProblemView | None) -> None:
+        self.view = view
+        self.render()
+
+    def render(self) -> None:
+        app = self.app
+        self.ids.status.options = [(s.value, s.label(app.lang)) for s in NEXT_STATUSES]
+        if self.view is None:
+            return
+        issue = self.view.issue
+        head = self.ids.header
+        head.clear_widgets()
+        head.add_widget(
+            Text(
+                text=f"{self.view.head_name} · {app.label('IssueCategory', issue['category'])}",
+                bold=True,
+            )
+        )
+        head.add_widget(Text(text=issue["description"]))
+        head.add_widget(
+            Text(
+                text=app.t("followup.status", status=app.label("IssueStatus", issue["status"])),
+                bold=True,
+            )
+        )
+        if issue.get("department"):
+            head.add_widget(Text(text=app.t("followup.department", department=issue["department"])))
+        raised = show_time(local_time(issue["raised_at"]))
+        head.add_widget(Note(text=app.t("followup.raised", when=raised)))
+        box = self.ids.events
+        box.clear_widgets()
+        if not self.view.events:
+            box.add_widget(Note(text=app.t("followup.no_history")))
+        for event in self.view.events:
+            card = Card()
+            when = show_time(local_time(event["at"]))
+            status = (
+                f" · {app.label('IssueStatus', event['status'])}" if event.get("status") else ""
+            )
+            card.add_widget(Text(text=f"{when}{status}", bold=True))
+            if event.get("department"):
+                card.add_widget(Note(text=event["department"]))
+            if event.get("note"):
+                card.add_widget(Text(text=event["note"]))
+            box.add_widget(card)
+
+    def save(self, status: str | None = None) -> None:
+        """Record the note and the chosen status (or ``status``, for the informed button)."""
+        status = status or self.ids.status.value
+        event, errors = check_follow_up(self.ids.note.text, status, self.ids.department.text)
+        if self._show_errors(errors):
+            return
+        issue_id = self.issue_id
+        self.app.call(
+            lambda notebook: notebook.follow_up(issue_id, **event),
+            lambda _event_id: self._saved(),
+            self._refused,
+        )
+
+    def told_household(self) -> None:
+        self.save(IssueStatus.HOUSEHOLD_INFORMED.value)
+
+    def _saved(self) -> None:
+        self.app.saved("followup.saved")
+        self.show(issue_id=self.issue_id)
+
+    def _refused(self, error: BaseException) -> None:
+        if isinstance(error, ValidationError):
+            self._show_errors(flatten(error.messages))
+        else:
+            self.app.show_error(error)
+
+    def _show_errors(self, errors: dict[str, str]) -> bool:
+        pick = self.app.pick
+        self.ids.note.error = pick(errors["note"]) if "note" in errors else ""
+        self.ids.department.error = pick(errors["department"]) if "department" in errors else ""
+        self.ids.status.error = pick(errors["status"]) if "status" in errors else ""
+        self.message = self.app.t("visit.fix_errors") if errors else ""
+        return bool(errors)

@@ -1,0 +1,161 @@
+"""New visit: what was done, and any number of problems raised. Saved locally at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock, ClockEvent
+from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from marshmallow import ValidationError
+
+from mobile.forms import ProblemInput, VisitInput, check_visit, flatten, show_time
+from mobile.widgets import Page
+from shared.vocab import IssueCategory, IssueStatus, VisitKind, VisitRole
+
+# How a problem stands when it is written down.
+OUTCOMES = (IssueStatus.OPEN, IssueStatus.SOLVED_ON_SPOT, IssueStatus.PASSED_TO_DEPARTMENT)
+OUTCOME_KEYS = ("problem.open", "problem.solved_on_spot", "problem.passed")
+
+
+class ProblemForm(BoxLayout):
+    number = NumericProperty(1)
+
+    def value(self) -> ProblemInput:
+        return ProblemInput(
+            category=self.ids.category.value,
+            description=self.ids.description.text,
+            status=self.ids.outcome.value or IssueStatus.OPEN.value,
+            department=self.ids.department.text,
+        )
+
+    def show_errors(self, errors: dict[str, str], pick: Any) -> None:
+        for name in ("category", "description", "department"):
+            self.ids[name].error = pick(errors[name]) if name in errors else ""
+        self.ids.outcome.error = pick(errors["status"]) if "status" in errors else ""
+
+
+class VisitScreen(Page):
+    household_id = StringProperty("")
+    head_name = StringProperty("")
+    location_text = StringProperty("")
+    message = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._watch_location: ClockEvent | None = None
+        self.app.bind(lang=lambda *_: self._label_choices())
+
+    def show(self, **params: Any) -> None:
+        self.household_id = params["household_id"]
+        self.head_name = params.get("head_name", "")
+        ids = self.ids
+        ids.when.text = show_time(self.app.now())
+        ids.kind.selected = [VisitKind.HOME_VISIT.value]
+        ids.roles.selected = []
+        ids.topics.text = ""
+        ids.notes.text = ""
+        ids.problems.clear_widgets()
+        self.message = ""
+        self._show_errors({})
+        self._label_choices()
+        self.app.locator.start()
+        self._watch_location = Clock.schedule_interval(lambda _dt: self._locate(), 2)
+        self._locate()
+
+    def on_leave(self, *_: Any) -> None:
+        if self._watch_location is not None:
+            self._watch_location.cancel()
+        self.app.locator.stop()
+
+    def _locate(self) -> None:
+        fix = self.app.locator.fix
+        where = f"{fix[0]:.5f}, {fix[1]:.5f}" if fix else self.app.t("visit.no_location")
+        self.location_text = self.app.t("visit.location", where=where)
+
+    def _label_choices(self) -> None:
+        lang = self.app.lang
+        self.ids.kind.options = [(kind.value, kind.label(lang)) for kind in VisitKind]
+        self.ids.roles.options = [(role.value, role.label(lang)) for role in VisitRole]
+        for form in self.ids.problems.children:
+            self._label_problem(form)
+        self._locate()
+
+    def _label_problem(self, form: ProblemForm) -> None:
+        lang = self.app.lang
+        form.ids.category.options = [(c.value, c.label(lang)) for c in IssueCategory]
+        form.ids.outcome.options = [
+            (status.value, self.app.t(key))
+            for status, key in zip(OUTCOMES, OUTCOME_KEYS, strict=True)
+        ]
+
+    def add_problem(self) -> None:
+        form = ProblemForm(number=len(self.ids.problems.children) + 1)
+        self._label_problem(form)
+        form.ids.outcome.selected = [IssueStatus.OPEN.value]
+        self.ids.problems.add_widget(form)
+        self.ids.scroller.scroll_to(form, animate=False)
+
+    def remove_problem(self, form: ProblemForm) -> None:
+        self.ids.problems.remove_widget(form)
+        for number, remaining in enumerate(self._problem_forms(), start=1):
+            remaining.number = number
+
+    def _problem_forms(self) -> list[ProblemForm]:
+        return list(reversed(self.ids.problems.children))
+
+    def save(self) -> None:
+        ids = self.ids
+        typed = VisitInput(
+            when=ids.when.text,
+            kind=ids.kind.value or VisitKind.HOME_VISIT.value,
+            roles=list(ids.roles.selected),
+            topics=ids.topics.text,
+            notes=ids.notes.text,
+            problems=[form.value() for form in self._problem_forms()],
+        )
+        visit, errors = check_visit(typed, self.app.now())
+        if self._show_errors(errors):
+            return
+        fix = self.app.locator.fix
+        household_id = self.household_id
+        self.app.call(
+            lambda notebook: notebook.record_visit(household_id, location=fix, **visit),
+            lambda _visit_id: self._saved(),
+            self._refused,
+        )
+
+    def _saved(self) -> None:
+        self.app.saved("visit.saved")
+        self.app.back()
+
+    def _refused(self, error: BaseException) -> None:
+        if isinstance(error, ValidationError):
+            self._show_errors(flatten(error.messages) or {"_schema": str(error)})
+        elif isinstance(error, KeyError):
+            self.message = self.app.t("error.household_gone")
+        else:
+            self.app.show_error(error)
+
+    def _show_errors(self, errors: dict[str, str]) -> bool:
+        """Put each message next to its field; True if there were any."""
+        pick = self.app.pick
+        for name in ("when", "topics", "notes"):
+            key = "visited_at" if name == "when" else name
+            self.ids[name].error = pick(errors[key]) if key in errors else ""
+        self.ids.kind.error = pick(errors["kind"]) if "kind" in errors else ""
+        self.ids.roles.error = pick(errors["roles"]) if "roles" in errors else ""
+        for number, form in enumerate(self._problem_forms()):
+            prefix = f"problems.{number}."
+            form.show_errors(
+                {
+                    key[len(prefix) :]: text
+                    for key, text in errors.items()
+                    if key.startswith(prefix)
+                },
+                pick,
+            )
+        self.message = self.app.t("visit.fix_errors") if errors else ""
+        if errors:
+            self.app.say(self.message)
+        return bool(errors)

@@ -1,0 +1,159 @@
+"""The building blocks every screen uses: made for one thumb, outdoors.
+
+Touch targets are at least 48dp (most 56dp), text at least 16sp, and
+colours dark on white with a contrast well above WCAG AA, because phones
+are read in the sun. Their look is in widgets.kv.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.metrics import dp
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.label import Label
+from kivy.uix.screenmanager import Screen
+from kivy.uix.togglebutton import ToggleButton
+
+INK = (0.07, 0.07, 0.07, 1)
+MUTED = (0.27, 0.27, 0.27, 1)
+PAPER = (1, 1, 1, 1)
+PRIMARY = (0.02, 0.27, 0.58, 1)
+LIGHT = (0.9, 0.91, 0.93, 1)
+DANGER = (0.69, 0.0, 0.13, 1)
+DANGER_BG = (1, 0.9, 0.91, 1)
+WARN = (0.45, 0.28, 0.0, 1)
+WARN_BG = (1, 0.93, 0.72, 1)
+OK = (0.0, 0.4, 0.18, 1)
+BAR = (0.93, 0.95, 0.98, 1)
+
+
+class Text(Label):
+    """Body text that wraps to its width and is as tall as it needs."""
+
+    # Room below the text.
+    gap = NumericProperty(dp(6))
+
+
+class Heading(Text):
+    pass
+
+
+class Note(Text):
+    """Secondary text: still 16sp and dark enough to read in sunlight."""
+
+
+class ErrorText(Text):
+    """An inline message under a field; takes no room while empty."""
+
+
+class BigButton(Button):
+    tint = ColorProperty(PRIMARY)
+
+
+class QuietButton(BigButton):
+    pass
+
+
+class Choice(ToggleButton):
+    """One option of a vocabulary; ``code`` is what gets saved."""
+
+    code = StringProperty("")
+
+
+class Card(BoxLayout):
+    """A tinted block that groups related lines."""
+
+
+class Tappable(ButtonBehavior, BoxLayout):
+    """A row that opens something when tapped."""
+
+
+class Field(BoxLayout):
+    """A labelled text input with its inline error underneath."""
+
+    label = StringProperty("")
+    text = StringProperty("")
+    hint = StringProperty("")
+    error = StringProperty("")
+    multiline = BooleanProperty(False)
+    password = BooleanProperty(False)
+    input_type = StringProperty("text")
+
+
+class ChoiceGroup(BoxLayout):
+    """Toggle buttons for a vocabulary: one choice (``group`` set) or several."""
+
+    options = ListProperty()  # [(code, label), ...]
+    group = StringProperty("")
+    selected = ListProperty()  # codes
+    error = StringProperty("")
+    label = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        # True while the buttons are being set to match ``selected``.
+        self._showing = False
+        super().__init__(**kwargs)
+
+    def on_options(self, *_: Any) -> None:
+        box = self.ids.choices
+        box.clear_widgets()
+        for code, label in self.options:
+            choice = Choice(code=code, text=label, group=self.group or None)
+            choice.bind(state=self._chosen)
+            box.add_widget(choice)
+        self.on_selected()
+
+    def on_selected(self, *_: Any) -> None:
+        self._showing = True
+        try:
+            for choice in self.ids.choices.children:
+                choice.state = "down" if choice.code in self.selected else "normal"
+        finally:
+            self._showing = False
+
+    def _chosen(self, _choice: Choice, _state: str) -> None:
+        if not self._showing:
+            self.selected = [
+                c.code for c in reversed(self.ids.choices.children) if c.state == "down"
+            ]
+
+    @property
+    def value(self) -> str | None:
+        """The one chosen code, for a single-choice group."""
+        return self.selected[0] if self.selected else None
+
+
+class TopBar(BoxLayout):
+    title = StringProperty("")
+    back = BooleanProperty(True)
+
+
+class StatusBar(Tappable):
+    """Records waiting to sync and the last sync time, on every main screen."""
+
+
+class Page(Screen):
+    """A screen of the app. ``show`` is called with its parameters on the way in."""
+
+    app = ObjectProperty(None)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app = App.get_running_app()
+        # What the screen was last shown with, to come back to it.
+        self.params: dict[str, Any] = {}
+
+    def show(self, **params: Any) -> None:
+        """Fill the screen (by asking the app's workers) for ``params``."""

@@ -1,0 +1,229 @@
+"""Driving the phone app like a thumb does: touches on widgets, frames in between."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.base import EventLoop
+from kivy.core.window import Window
+from kivy.lang.parser import global_idmap
+from kivy.tests.common import UnitTestTouch
+from kivy.uix.scrollview import ScrollView
+from kivy.uix.widget import Widget
+
+from mobile.app import MinqingApp
+from mobile.i18n import NO_BREAK_SPACE
+from mobile.widgets import ChoiceGroup, Field, Page
+from tests.sync.world import PASSWORD
+
+# A ScrollView hands a touch to its children once it is sure it is no
+# scroll: after scroll_timeout (20 ms in these tests, see conftest.py).
+SCROLLVIEW_HOLD = 0.03
+
+
+class Phone:
+    """One app instance on one phone's data folder, with a thumb and a camera."""
+
+    def __init__(self, data_dir: Path, server_url: str, artifacts: Path) -> None:
+        self.data_dir = data_dir
+        self.server_url = server_url
+        self.artifacts = artifacts
+        self.app: MinqingApp | None = None
+
+    # --- life cycle ---------------------------------------------------------------
+
+    def start(self) -> MinqingApp:
+        """Open the app as a cadre does, and wait until it shows its first screen."""
+        self.app = MinqingApp(self.data_dir, server_url=self.server_url, auto_sync_seconds=0)
+        self.app._run_prepare()
+        self.wait_until(lambda: self.app is not None and self.app.notebook is not None)
+        self.settle()
+        return self.app
+
+    def stop(self, closing: bool = True) -> None:
+        """Leave the app. Without ``closing``, it is dropped as a killed app would be."""
+        app = self.app
+        if app is None:
+            return
+        if closing:
+            app.dispatch("on_stop")
+            self.wait_until(lambda: app.store.idle)
+        else:
+            app.runner.stop()
+            # kv's ``app`` keeps the running app until it stops; a killed one
+            # never does, and a real kill starts a new process: forget it.
+            object.__setattr__(global_idmap["app"], "_obj", None)
+        for child in list(Window.children):
+            Window.remove_widget(child)
+        App._running_app = None
+        self.app = None
+
+    def restart(self, closing: bool = True) -> MinqingApp:
+        self.stop(closing)
+        return self.start()
+
+    # --- time passing ----------------------------------------------------------------
+
+    def frames(self, seconds: float = 0.0, count: int = 2) -> None:
+        """Turn the event loop at least ``count`` times and for ``seconds``."""
+        end = time.monotonic() + seconds
+        done = 0
+        while done < count or time.monotonic() < end:
+            EventLoop.idle()
+            done += 1
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {condition}")
+            EventLoop.idle()
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Until both workers have answered and the screen has been laid out."""
+        app = self.running
+        self.wait_until(lambda: app.store.idle and app.runner.worker.idle, timeout)
+        self.frames(count=3)
+
+    # --- looking ---------------------------------------------------------------------
+
+    @property
+    def running(self) -> MinqingApp:
+        assert self.app is not None, "the app is not running"
+        return self.app
+
+    @property
+    def screen(self) -> Page:
+        page: Page = self.running.root.ids.screens.current_screen
+        return page
+
+    def ids(self, name: str) -> Any:
+        return self.screen.ids[name]
+
+    def texts(self, root: Widget | None = None) -> str:
+        """Every text shown under ``root`` (the whole app by default), one per line."""
+        found = []
+        for widget in (root or self.running.root).walk(restrict=True):
+            text = getattr(widget, "text", None)
+            if isinstance(text, str) and text and widget.opacity > 0:
+                found.append(text)
+        return plain("\n".join(found))
+
+    def read(self, name: str, attribute: str = "text") -> str:
+        """What the widget with id ``name`` shows (its text, or its ``error``)."""
+        return plain(str(getattr(self.ids(name), attribute)))
+
+    def screenshot(self, name: str) -> Path:
+        self.frames(count=2)
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        path = self.artifacts / f"{name}.png"
+        # Kivy numbers its screenshots (name0001.png); give it its plain name.
+        taken = Window.screenshot(name=str(self.artifacts / f"{name}.png"))
+        Path(taken).replace(path)
+        return path
+
+    # --- touching ----------------------------------------------------------------------
+
+    def tap(self, widget: Widget) -> None:
+        """Put a finger on the widget's centre and lift it; wait for what it started."""
+        scroller = _scroller_of(widget)
+        # A RecycleView only lays out the rows on screen: no scroll_to. (Its
+        # class is compared by name: Kivy's Factory imports the module twice.)
+        if scroller is not None and type(scroller).__name__ != "RecycleView":
+            scroller.scroll_to(widget, padding=40, animate=False)
+            self.frames(count=3)
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        self.frames(SCROLLVIEW_HOLD if scroller is not None else 0.0, count=1)
+        touch.touch_up()
+        self.settle()
+
+    def press(self, text: str, root: Widget | None = None) -> None:
+        """Tap the button showing ``text``."""
+        self.tap(self.find(text, root))
+
+    def find(self, text: str, root: Widget | None = None) -> Widget:
+        matches = [
+            widget
+            for widget in (root or self.screen).walk(restrict=True)
+            if getattr(widget, "text", None) == text and hasattr(widget, "on_release")
+        ]
+        assert matches, f"no button {text!r} on {self.screen.name}"
+        return matches[0]
+
+    def type(self, field: Field | Widget, text: str) -> None:
+        """Tap a field and type into it, replacing what was there."""
+        box = field.ids.input if isinstance(field, Field) else field
+        self.tap(box)
+        box.select_all()
+        box.delete_selection()
+        box.insert_text(text)
+        self.frames(count=1)
+
+    def choose(self, group: ChoiceGroup, code: str) -> None:
+        choice = next(c for c in group.ids.choices.children if c.code == code)
+        self.tap(choice)
+
+    # --- a cadre's usual moves -------------------------------------------------------------
+
+    def log_in(self, username: str, password: str = PASSWORD) -> None:
+        """From the login screen to the downloaded household list."""
+        assert self.screen.name == "login"
+        self.type(self.ids("username"), username)
+        self.type(self.ids("password"), password)
+        self.tap(self.ids("log_in"))
+        self.wait_until(lambda: self.screen.name == "households")
+        self.settle()
+
+    def open_household(self, name: str) -> None:
+        """Search "My households" for ``name`` and tap its row."""
+        if self.screen.name != "households":
+            self.running.go("households", remember=False)
+            self.settle()
+        self.type(self.ids("search"), name)
+        line = next(view for view in self.ids("list").layout_manager.children if view.name == name)
+        self.tap(line)
+        assert self.screen.name == "household"
+
+    def record_visit(
+        self, name: str, notes: str, problems: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        """A visit to household ``name`` with (category, description) problems, left open."""
+        self.open_household(name)
+        self.tap(self.ids("new_visit"))
+        self.type(self.ids("notes"), notes)
+        for category, description in problems:
+            self.tap(self.ids("add_problem"))
+            form = self.screen._problem_forms()[-1]
+            self.choose(form.ids.category, category)
+            self.type(form.ids.description, description)
+        self.tap(self.ids("save"))
+        assert self.screen.name == "household", self.texts()
+
+    def sync(self) -> str:
+        """Press "Sync now" on the sync screen; the outcome sentence."""
+        self.running.go("sync")
+        self.settle()
+        self.tap(self.ids("sync_now"))
+        self.wait_until(lambda: not self.running.runner.busy)
+        self.settle()
+        return self.read("sentence")
+
+
+def plain(text: str) -> str:
+    """Text as a test writes it: the app's Chinese uses no-break spaces."""
+    return text.replace(NO_BREAK_SPACE, " ")
+
+
+def _scroller_of(widget: Widget) -> ScrollView | None:
+    parent = widget.parent
+    while parent is not None and parent is not parent.parent:
+        if isinstance(parent, ScrollView):
+            return parent
+        parent = parent.parent
+    return None
