@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import demo
+from bench import console, demo, mobile, sync
 from bench.report import write_section
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -21,8 +21,25 @@ def _demo(options: argparse.Namespace) -> str:
     return demo.run(options.scales, options.backends)
 
 
+def _sync(options: argparse.Namespace) -> str:
+    return sync.run(options.scales)
+
+
+def _mobile(options: argparse.Namespace) -> str:
+    return mobile.run()
+
+
+def _console(options: argparse.Namespace) -> str:
+    return console.run(options.backends, options.console_scale)
+
+
 # Each benchmark: its name (and section) and what runs it.
-BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {"demo": _demo}
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {
+    "demo": _demo,
+    "sync": _sync,
+    "mobile": _mobile,
+    "console": _console,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,6 +61,12 @@ def main(argv: list[str] | None = None) -> None:
         type=_backends,
         default=list(BACKENDS),
         help="Comma-separated: sqlite, postgresql (default: both).",
+    )
+    parser.add_argument(
+        "--console-scale",
+        type=int,
+        help="Also time the console on PostgreSQL at this ledger scale, e.g. 30"
+        " (its demo county takes over ten minutes to generate the first time).",
     )
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"Default: {OUTPUT}.")
     options = parser.parse_args(argv)

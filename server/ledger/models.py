@@ -139,6 +139,8 @@ class HouseholdLink(Synced, Base):
             postgresql_where=text("ended_at IS NULL"),
         ),
         Index("ix_household_link_cadre_current", "cadre_id", "ended_at"),
+        # A household's whole link history (the partial index above has only the current).
+        Index("ix_household_link_household", "household_id", "started_at"),
         CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
     )
 

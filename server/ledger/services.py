@@ -45,11 +45,7 @@ def link_household(
     if household.deleted_at is not None:
         raise LinkError(f"农户{household.code}已注销 / household {household.code} has been removed")
     at = at or utcnow()
-    current = session.scalar(
-        select(HouseholdLink).where(
-            HouseholdLink.household_id == household.id, HouseholdLink.ended_at.is_(None)
-        )
-    )
+    current = _current_link(session, household)
     if current is not None:
         if current.cadre_id == cadre.id:
             return current
@@ -236,16 +232,45 @@ def _count(session: Session, query: Any) -> int:
 def remove_household(session: Session, actor: Actor, household: Household, reason: str) -> None:
     """Remove a household (moved away, or entered by mistake) as a tombstone.
 
-    Its record, visits and problems stay; phones drop it at their next sync.
-    A phone's concurrent edit is still merged into the record but does not
-    bring the household back: only ``restore_household`` does.
+    Its record, visits and problems stay, and so does the history of who
+    covered it; its current link ends, and phones drop it at their next sync.
+    A phone's concurrent edit is still merged into its record but does not
+    bring it back: only ``restore_household`` does.
     """
-    if household.deleted_at is None:
-        household.deleted_at = utcnow()
-        record(session, actor, "remove", "household", household.id, {"reason": reason})
+    if household.deleted_at is not None:
+        return
+    household.deleted_at = utcnow()
+    link = _current_link(session, household)
+    if link is not None:
+        link.ended_at = household.deleted_at
+    record(session, actor, "remove", "household", household.id, {"reason": reason})
 
 
 def restore_household(session: Session, actor: Actor, household: Household) -> None:
-    if household.deleted_at is not None:
-        household.deleted_at = None
-        record(session, actor, "restore", "household", household.id)
+    """Bring a removed household back, to the cadre who covered it last if still active.
+
+    Otherwise it comes back with no cadre, and ``check_integrity`` lists it
+    until someone is linked.
+    """
+    if household.deleted_at is None:
+        return
+    household.deleted_at = None
+    last = session.scalar(
+        select(HouseholdLink)
+        .where(HouseholdLink.household_id == household.id)
+        .order_by(HouseholdLink.started_at.desc())
+        .limit(1)
+    )
+    record(session, actor, "restore", "household", household.id)
+    if last is not None and _current_link(session, household) is None:
+        cadre = session.get(Cadre, last.cadre_id)
+        if cadre is not None and cadre.active:
+            link_household(session, actor, household, cadre)
+
+
+def _current_link(session: Session, household: Household) -> HouseholdLink | None:
+    return session.scalar(
+        select(HouseholdLink).where(
+            HouseholdLink.household_id == household.id, HouseholdLink.ended_at.is_(None)
+        )
+    )

@@ -77,7 +77,8 @@ class Conflict(Base):
     loser_device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
     loser_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # open → kept | overturned (hard); soft conflicts are "noted" at once.
+    # open → kept | overturned | replaced (by another value) for hard ones;
+    # soft conflicts are "noted" at once.
     status: Mapped[str] = mapped_column(String(12), default="open")
     resolved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
     resolved_at: Mapped[datetime | None]

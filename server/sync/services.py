@@ -1,11 +1,15 @@
 """Sync services: merge a phone's pushed changes, serve pages of a phone's scope.
 
-Push: every change is validated alone and applied in its own savepoint, so a
-bad record is rejected with its reason while the rest of the batch applies;
-the batch commits once. Every change id is remembered with its result, so a
-batch pushed again (its response lost) changes nothing and gets the same
-answers. The counter lock taken before the first write serialises pushes'
-writes, which is what keeps seqs in commit order (server/sync/sequence.py).
+Push: every change is validated alone, so a bad record is rejected with its
+reason while the rest of the batch applies; the batch commits once. Every
+change id is remembered with its result, so a batch pushed again (its
+response lost) changes nothing and gets the same answers. The counter lock
+taken before the first write serialises pushes' writes, which is what keeps
+seqs in commit order (server/sync/sequence.py). While it is held, a batch
+looks up what its changes refer to in a few queries and writes in one flush
+under one savepoint; only if the database then refuses something is the
+batch applied again, each change in its own savepoint, to reject just the
+change at fault.
 
 Pull: stateless. The phone says which households it holds; the server sends
 whole the households it is missing, tells it which to drop, and otherwise
@@ -14,16 +18,19 @@ pages through what changed in its scope after its cursor, in seq order.
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from marshmallow import ValidationError
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.accounts.models import Account, Device
 from server.audit.services import Actor, record
@@ -53,7 +60,7 @@ from shared.schemas import (
     IssueSchema,
     VisitSchema,
 )
-from shared.vocab import AccountRole, IssueEventKind
+from shared.vocab import AccountRole, IssueEventKind, IssueStatus
 from sync.hlc import MAX_DRIFT_MS, ClockError, Stamp, wall_clock_ms
 from sync.merge import (
     EDITABLE_HOUSEHOLD_FIELDS,
@@ -66,8 +73,20 @@ from sync.merge import (
     merge_registers,
 )
 
+logger = logging.getLogger(__name__)
+
 # Snapshots of newly assigned households go out this many at a time.
 SNAPSHOT_HOUSEHOLDS_PER_PAGE = 15
+
+# Schemas keep no state between loads, and building one copies all its
+# fields: one of each serves every change.
+CHANGE_SCHEMA = protocol.ChangeSchema()
+NEW_RECORD_SCHEMAS = {
+    "visit": VisitSchema(),
+    "issue": IssueSchema(),
+    "issue_event": IssueEventSchema(),
+    "inspection": InspectionSchema(),
+}
 
 
 class SyncRefused(Exception):
@@ -251,18 +270,21 @@ def _context_queries(context: Context) -> list[tuple[type[Base], Any]]:
 
 
 def _household_queries(
-    households: Sequence[uuid.UUID], villages: set[uuid.UUID]
+    session: Session, households: Sequence[uuid.UUID], villages: set[uuid.UUID]
 ) -> list[tuple[type[Base], Any]]:
     """(model, where-clause) for the households and their notebooks' records."""
     issues_in_scope = or_(
         Issue.household_id.in_(households),
         and_(Issue.household_id.is_(None), Issue.village_id.in_(villages)),
     )
+    # The problems' ids, not a subquery: given a subquery, PostgreSQL may
+    # scan every event in the ledger instead of looking up the few in scope.
+    issues = list(session.scalars(select(Issue.id).where(issues_in_scope)))
     return [
         (Household, Household.id.in_(households)),
         (Visit, Visit.household_id.in_(households)),
         (Issue, issues_in_scope),
-        (IssueEvent, IssueEvent.issue_id.in_(select(Issue.id).where(issues_in_scope))),
+        (IssueEvent, IssueEvent.issue_id.in_(issues)),
     ]
 
 
@@ -277,7 +299,7 @@ def _snapshot(
     context = _context(session, cadre_id, households)
     out: list[dict[str, Any]] = []
     for model, where in _context_queries(context) + _household_queries(
-        households, context.villages
+        session, households, context.villages
     ):
         out.extend(wire.to_wire(model, row) for row in session.execute(_select(model, where)))
     return out
@@ -291,7 +313,7 @@ def _changes_since(
     context = _context(session, cadre_id, households)
     candidates: list[dict[str, Any]] = []
     for model, where in _context_queries(context) + _household_queries(
-        households, context.villages
+        session, households, context.villages
     ):
         query = (
             _select(model, and_(where, model.seq > since))  # type: ignore[attr-defined]
@@ -308,16 +330,48 @@ def _changes_since(
 # --- push --------------------------------------------------------------------
 
 
+R = TypeVar("R", bound=Base)
+
+# The record a change creates, updates or deletes, by kind (a deleted issue
+# event is refused without a lookup).
+CHANGED: dict[tuple[str, str], type[Base]] = {
+    ("visit", "create"): Visit,
+    ("issue", "create"): Issue,
+    ("issue_event", "create"): IssueEvent,
+    ("inspection", "create"): Inspection,
+    ("household", "update"): Household,
+    ("visit", "delete"): Visit,
+    ("issue", "delete"): Issue,
+    ("inspection", "delete"): Inspection,
+}
+# The records a change's record may name, by field.
+REFERENCES: dict[str, type[Base]] = {
+    "household_id": Household,
+    "amends_id": Visit,
+    "visit_id": Visit,
+    "issue_id": Issue,
+}
+
+
 @dataclass
 class Batch:
-    """One push: the device, how far its clock runs ahead, and results so far."""
+    """One push: the device, how far its clock runs ahead, what it looked up."""
 
     session: Session
     device: Device
     server_ms: int
     # The device's clock minus the server's, measured as the batch arrived.
     ahead_ms: int
-    results: list[dict[str, Any]] = field(default_factory=list)
+    # Applied without a savepoint per change (the fast path, see push).
+    together: bool = False
+    # Records by id, fetched for the whole batch by prefetch; None: absent.
+    known: dict[type[Base], dict[uuid.UUID, Any]] = field(default_factory=dict)
+    # When each of the cadre's links to a household ended (None: it has not).
+    link_ends: dict[uuid.UUID, list[datetime | None]] | None = None
+    # The status events of the problems the batch names, its own included.
+    status_events: dict[uuid.UUID, list[tuple[Any, ...]]] | None = None
+    # Households this batch has edited.
+    edited: set[uuid.UUID] = field(default_factory=set)
 
     @property
     def account(self) -> Account:
@@ -326,6 +380,116 @@ class Batch:
     @property
     def actor(self) -> Actor:
         return Actor(account_id=self.device.account_id, device_id=self.device.id)
+
+    def prefetch(self, changes: Iterable[dict[str, Any] | Rejected]) -> None:
+        """Fetch, a query per table, every record the changes name, and the
+        cadre's links: applying a change then costs no query of its own."""
+        wanted: dict[type[Base], set[uuid.UUID]] = defaultdict(set)
+        for change in changes:
+            if isinstance(change, Rejected):
+                continue
+            wanted[AppliedChange].add(change["change_id"])
+            record = change["record"]
+            model = CHANGED.get((change["kind"], change["op"]))
+            if model is not None:
+                wanted[model] |= _ids(record.get("id"))
+            for name, referred in REFERENCES.items():
+                wanted[referred] |= _ids(record.get(name))
+        for model in (AppliedChange, Visit, Issue, IssueEvent, Inspection):
+            self._fetch(model, wanted[model])
+        self.status_events = defaultdict(list)
+        if wanted[Issue]:
+            for row in self.session.execute(
+                select(IssueEvent.issue_id, *STATUS_EVENT_COLUMNS).where(
+                    IssueEvent.issue_id.in_(wanted[Issue]),
+                    IssueEvent.kind == IssueEventKind.STATUS,
+                )
+            ):
+                self.status_events[row[0]].append(tuple(row[1:]))
+        # A follow-up names only its problem; the problem names the household.
+        issues = self.known[Issue].values()
+        wanted[Household] |= {
+            issue.household_id for issue in issues if issue and issue.household_id
+        }
+        self._fetch(Household, wanted[Household], joinedload(Household.grid))
+        cadre_id = self.account.cadre_id
+        if cadre_id is not None:
+            self.link_ends = defaultdict(list)
+            for household_id, ended_at in self.session.execute(
+                select(HouseholdLink.household_id, HouseholdLink.ended_at).where(
+                    HouseholdLink.cadre_id == cadre_id
+                )
+            ):
+                self.link_ends[household_id].append(ended_at)
+
+    def _fetch(self, model: type[Base], ids: set[uuid.UUID], *options: Any) -> None:
+        known: dict[uuid.UUID, Any] = dict.fromkeys(ids)
+        if ids:
+            query = select(model).where(model.id.in_(ids)).options(*options)  # type: ignore[attr-defined]
+            for record in self.session.scalars(query):
+                known[record.id] = record  # type: ignore[attr-defined]
+        self.known[model] = known
+
+    def find(self, model: type[R], record_id: uuid.UUID) -> R | None:
+        """``session.get``, answered from the prefetched records when it can be."""
+        known = self.known.get(model, {})
+        if record_id in known:
+            found: R | None = known[record_id]
+            return found
+        return self.session.get(model, record_id)
+
+    def add(self, record: Base) -> None:
+        """Add a new record, where later changes of the batch will find it."""
+        self.session.add(record)
+        known = self.known.get(type(record))
+        if known is not None:
+            known[record.id] = record  # type: ignore[attr-defined]
+        if (
+            self.status_events is not None
+            and isinstance(record, IssueEvent)
+            and record.kind == IssueEventKind.STATUS
+        ):
+            # As the database would give it back: statuses as IssueStatus.
+            self.status_events[record.issue_id].append(
+                (
+                    record.id,
+                    record.stamp,
+                    IssueStatus(record.status),
+                    IssueStatus(record.base_status) if record.base_status else None,
+                    record.department,
+                    record.at,
+                )
+            )
+
+    def status_events_of(self, issue_id: uuid.UUID) -> list[tuple[Any, ...]] | None:
+        """All the problem's status events, if the batch has them."""
+        return None if self.status_events is None else self.status_events[issue_id]
+
+    def number(self, household: Household) -> None:
+        """Give an edited household its seq now, as a flush would (without one)."""
+        (seq,) = take(self.session, 1)
+        household.seq = seq
+        household.numbered(seq)
+
+    def flush(self) -> None:
+        """Write everything the batch added, new problems and their events last.
+
+        No relationship tells the unit of work that a problem's row needs
+        the visit it was raised at, so problems wait for a second flush.
+        """
+        later = [new for new in self.session.new if isinstance(new, Issue | IssueEvent)]
+        for new in later:
+            self.session.expunge(new)
+        self.session.flush()
+        self.session.add_all(later)
+        self.session.flush()
+
+    def covers(self, cadre_id: uuid.UUID, household_id: uuid.UUID, at: datetime) -> bool:
+        """``covered_at``, from the prefetched links when they are the cadre's."""
+        if self.link_ends is None or cadre_id != self.account.cadre_id:
+            return covered_at(self.session, cadre_id, household_id, at)
+        since = at - REASSIGNMENT_GRACE
+        return any(end is None or end >= since for end in self.link_ends.get(household_id, ()))
 
     def believable_ms(self, ms: int) -> tuple[int, str | None]:
         """A device's time, brought back from the future; and a note if it was.
@@ -357,18 +521,33 @@ def push(
 ) -> dict[str, Any]:
     server_ms = now_ms()
     skew = device_time_ms - server_ms
-    batch = Batch(session, device, server_ms, skew)
     validated = [_validate(raw) for raw in changes]
     # From here on this push writes: take the counter's lock first, so pushes
     # see each other's committed changes and seqs follow commit order.
     take(session, 0)
-    for raw, parsed in zip(changes, validated, strict=True):
-        batch.results.append(_apply(batch, raw, parsed))
+    batch = Batch(session, device, server_ms, skew, together=True)
+    batch.prefetch(validated)
+    try:
+        with session.begin_nested():
+            # Every record a change needs is in the batch: nothing is written
+            # until the end, in one go.
+            with session.no_autoflush:
+                results = [
+                    _apply(batch, raw, parsed)
+                    for raw, parsed in zip(changes, validated, strict=True)
+                ]
+            batch.flush()
+    except IntegrityError as refused:
+        # The database refused something, and the savepoint undid the whole
+        # batch: apply it again change by change, to reject only the culprit.
+        logger.warning("push of device %s: applied change by change: %s", device.id, refused.orig)
+        batch = Batch(session, device, server_ms, skew)
+        results = [_apply(batch, raw, _validate(raw)) for raw in changes]
     return {
         "protocol": protocol.PROTOCOL_VERSION,
         "server_time_ms": server_ms,
         "clock_skew_ms": skew,
-        "results": batch.results,
+        "results": results,
     }
 
 
@@ -376,7 +555,7 @@ def _validate(raw: Any) -> dict[str, Any] | Rejected:
     try:
         if not isinstance(raw, dict):
             raise ValidationError("应为 JSON 对象 / must be a JSON object")
-        parsed: dict[str, Any] = protocol.ChangeSchema().load(raw)
+        parsed: dict[str, Any] = CHANGE_SCHEMA.load(raw)
         stamp = Stamp.parse(parsed["stamp"])
     except ValidationError as invalid:
         messages = invalid.messages
@@ -387,6 +566,14 @@ def _validate(raw: Any) -> dict[str, Any] | Rejected:
     except ClockError as bad_stamp:
         return Rejected("时钟戳格式不正确 / malformed clock stamp", {"stamp": [str(bad_stamp)]})
     parsed["stamp"] = stamp
+    # A new record is checked here, before the counter's lock is taken; its
+    # handler raises what was found at the point where it checks (_new_record).
+    schema = NEW_RECORD_SCHEMAS.get(parsed["kind"]) if parsed["op"] == "create" else None
+    if schema is not None:
+        try:
+            parsed["new_record"] = _load(schema, parsed["record"])
+        except Rejected as invalid:
+            parsed["new_record"] = invalid
     return parsed
 
 
@@ -394,8 +581,7 @@ def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[st
     change_id = raw.get("change_id") if isinstance(raw, dict) else None
     if isinstance(parsed, Rejected):
         return _rejected(str(change_id), parsed)
-    session = batch.session
-    previous = session.get(AppliedChange, parsed["change_id"])
+    previous = batch.find(AppliedChange, parsed["change_id"])
     if previous is not None:
         if previous.device_id != batch.device.id:
             return _rejected(
@@ -407,18 +593,33 @@ def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[st
         return {**previous.result, "status": protocol.ALREADY_APPLIED}
     handler = HANDLERS[(parsed["kind"], parsed["op"])]
     try:
-        with session.begin_nested():
+        if batch.together:
+            # Handlers refuse a change before they touch anything, so a
+            # refusal needs no savepoint of its own.
             result = handler(batch, parsed)
+        else:
+            with batch.session.begin_nested():
+                result = handler(batch, parsed)
     except Rejected as refused:
         result = _rejected(str(change_id), refused)
     except IntegrityError:
+        if batch.together:
+            raise  # push applies the batch again, change by change
         result = _rejected(
             str(change_id),
             Rejected("与已有数据冲突，未保存 / clashes with existing data: not stored"),
         )
     result["change_id"] = str(change_id)
-    session.add(AppliedChange(id=parsed["change_id"], device_id=batch.device.id, result=result))
+    batch.add(AppliedChange(id=parsed["change_id"], device_id=batch.device.id, result=result))
     return result
+
+
+def _ids(value: Any) -> set[uuid.UUID]:
+    """The record id a change names, if it is one (the schemas reject the rest)."""
+    try:
+        return {uuid.UUID(str(value))} if value is not None else set()
+    except ValueError:
+        return set()
 
 
 def _rejected(change_id: str, refused: Rejected) -> dict[str, Any]:
@@ -428,6 +629,19 @@ def _rejected(change_id: str, refused: Rejected) -> dict[str, Any]:
         "message": str(refused),
         "errors": refused.errors,
     }
+
+
+def _new_record(parsed: dict[str, Any]) -> dict[str, Any]:
+    """The record a change creates, as its schema loaded it in _validate."""
+    loaded: dict[str, Any] | Rejected = parsed["new_record"]
+    if isinstance(loaded, Rejected):
+        raise loaded
+    return loaded
+
+
+@lru_cache(maxsize=256)
+def _household_schema(names: tuple[str, ...]) -> HouseholdSchema:
+    return HouseholdSchema(only=names, partial=True)
 
 
 def _load(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -488,7 +702,7 @@ def _append_only(
     batch: Batch, model: type[Base], record_id: uuid.UUID, content: dict[str, Any]
 ) -> Any:
     """The existing record if this is a harmless repeat; raises if it differs."""
-    existing = batch.session.get(model, record_id)
+    existing = batch.find(model, record_id)
     if existing is None:
         return None
     stored = {key: getattr(existing, key) for key in content}
@@ -501,27 +715,27 @@ def _append_only(
 
 
 def _create_visit(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
-    data = _load(VisitSchema(), parsed["record"])
+    data = _new_record(parsed)
     stamp, notes = _stamp(batch, parsed)
     cadre_id = _own(batch, data["cadre_id"])
     data["visited_at"] = _believable(batch, data["visited_at"], notes)
     if _append_only(batch, Visit, data["id"], data) is not None:
         return _outcome(protocol.ALREADY_APPLIED, notes)
-    if batch.session.get(Household, data["household_id"]) is None:
+    if batch.find(Household, data["household_id"]) is None:
         raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
-    if not covered_at(batch.session, cadre_id, data["household_id"], data["visited_at"]):
+    if not batch.covers(cadre_id, data["household_id"], data["visited_at"]):
         raise Rejected(
             "走访时您不是该户的挂户干部 / you were not this household's cadre at the time of the visit"
         )
     amends = data.get("amends_id")
     if amends is not None:
-        original = batch.session.get(Visit, amends)
+        original = batch.find(Visit, amends)
         if original is None or original.household_id != data["household_id"]:
             raise Rejected(
                 "被更正的走访不存在 / the visit being corrected does not exist",
                 {"amends_id": ["unknown"]},
             )
-    batch.session.add(Visit(**data, stamp=str(stamp), device_id=batch.device.id))
+    batch.add(Visit(**data, stamp=str(stamp), device_id=batch.device.id))
     record(batch.session, batch.actor, "create", "visit", data["id"])
     return _outcome(protocol.APPLIED, notes)
 
@@ -531,12 +745,12 @@ def _issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Issue | dict[str, 
     village_id = issue.village_id if isinstance(issue, Issue) else issue["village_id"]
     session = batch.session
     if household_id is not None:
-        household = session.get(Household, household_id)
+        household = batch.find(Household, household_id)
         if household is None:
             raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
         if household.grid.village_id != village_id:
             raise Rejected("农户不在该村 / the household is not in that village")
-        if not covered_at(session, cadre_id, household_id, from_ms(batch.server_ms)):
+        if not batch.covers(cadre_id, household_id, from_ms(batch.server_ms)):
             raise Rejected("不是您挂钩的农户 / not one of your households")
         return
     villages = set(
@@ -551,7 +765,7 @@ def _issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Issue | dict[str, 
 
 
 def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
-    data = _load(IssueSchema(), parsed["record"])
+    data = _new_record(parsed)
     stamp, notes = _stamp(batch, parsed)
     cadre_id = _own(batch, data["raised_by_cadre_id"])
     data["raised_at"] = _believable(batch, data["raised_at"], notes)
@@ -560,15 +774,15 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     if _append_only(batch, Issue, data["id"], fixed) is not None:
         return _outcome(protocol.ALREADY_APPLIED, notes)
     _issue_in_scope(batch, cadre_id, data)
-    if data.get("visit_id") is not None and batch.session.get(Visit, data["visit_id"]) is None:
+    if data.get("visit_id") is not None and batch.find(Visit, data["visit_id"]) is None:
         raise Rejected(
             "所属走访不存在 / the visit it was raised at is unknown", {"visit_id": ["unknown"]}
         )
     issue = Issue(**data, stamp=str(stamp), device_id=batch.device.id)
-    batch.session.add(issue)
+    batch.add(issue)
     # The status it was raised with is its first status event, so the
     # timeline and the status fold start from the same place on every replica.
-    batch.session.add(
+    batch.add(
         IssueEvent(
             id=uuid.uuid5(data["id"], "raised"),
             issue_id=data["id"],
@@ -586,19 +800,32 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     return _outcome(protocol.APPLIED, notes)
 
 
-def refold_issue(session: Session, issue: Issue) -> tuple[str, ...]:
-    """Recompute a problem's status from all its status events; the overruled ones."""
-    session.flush()
-    events = session.execute(
-        select(
-            IssueEvent.id,
-            IssueEvent.stamp,
-            IssueEvent.status,
-            IssueEvent.base_status,
-            IssueEvent.department,
-            IssueEvent.at,
-        ).where(IssueEvent.issue_id == issue.id, IssueEvent.kind == IssueEventKind.STATUS)
-    ).all()
+# A status event as the fold needs it: id, stamp, status, base status, department, time.
+STATUS_EVENT_COLUMNS = (
+    IssueEvent.id,
+    IssueEvent.stamp,
+    IssueEvent.status,
+    IssueEvent.base_status,
+    IssueEvent.department,
+    IssueEvent.at,
+)
+
+
+def refold_issue(
+    session: Session, issue: Issue, events: Iterable[Sequence[Any]] | None = None
+) -> tuple[str, ...]:
+    """Recompute a problem's status from all its status events; the overruled ones.
+
+    ``events`` are all of them (STATUS_EVENT_COLUMNS), when the caller has
+    them; otherwise they are read from the database.
+    """
+    if events is None:
+        session.flush()
+        events = session.execute(
+            select(*STATUS_EVENT_COLUMNS).where(
+                IssueEvent.issue_id == issue.id, IssueEvent.kind == IssueEventKind.STATUS
+            )
+        ).all()
     state = fold_status(
         "open",
         "",
@@ -620,21 +847,21 @@ def refold_issue(session: Session, issue: Issue) -> tuple[str, ...]:
 
 
 def _create_issue_event(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
-    data = _load(IssueEventSchema(), parsed["record"])
+    data = _new_record(parsed)
     stamp, notes = _stamp(batch, parsed)
     cadre_id = _cadre_of(batch)
     data["at"] = _believable(batch, data["at"], notes)
     content = {**data, "cadre_id": cadre_id}
     if _append_only(batch, IssueEvent, data["id"], content) is not None:
         return _outcome(protocol.ALREADY_APPLIED, notes)
-    issue = batch.session.get(Issue, data["issue_id"])
+    issue = batch.find(Issue, data["issue_id"])
     if issue is None:
         raise Rejected("没有该问题 / no such problem", {"issue_id": ["unknown"]})
     _issue_in_scope(batch, cadre_id, issue)
-    batch.session.add(IssueEvent(**content, stamp=str(stamp), device_id=batch.device.id))
+    batch.add(IssueEvent(**content, stamp=str(stamp), device_id=batch.device.id))
     record(batch.session, batch.actor, "create", "issue_event", data["id"])
     if data["kind"] == IssueEventKind.STATUS and str(data["id"]) in refold_issue(
-        batch.session, issue
+        batch.session, issue, batch.status_events_of(issue.id)
     ):
         notes.append(
             f"该问题已被他人改为“{issue.status.zh}”，您的状态变更已记录但未生效"
@@ -648,18 +875,18 @@ def _create_issue_event(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
 def _create_inspection(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     if batch.account.role != AccountRole.INSPECTOR:
         raise Rejected("只有督查员可以提交督查记录 / only inspectors submit inspections")
-    data = _load(InspectionSchema(), parsed["record"])
+    data = _new_record(parsed)
     stamp, notes = _stamp(batch, parsed)
     content = {**data, "inspector_id": batch.account.id}
     if _append_only(batch, Inspection, data["id"], content) is not None:
         return _outcome(protocol.ALREADY_APPLIED, notes)
-    household = batch.session.get(Household, data["household_id"])
+    household = batch.find(Household, data["household_id"])
     if household is None:
         raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
     town_id = batch.account.town_id
     if town_id is not None and household.grid.village.town_id != town_id:
         raise Rejected("该户不在您督查的镇 / this household is outside your town")
-    batch.session.add(Inspection(**content, stamp=str(stamp), device_id=batch.device.id))
+    batch.add(Inspection(**content, stamp=str(stamp), device_id=batch.device.id))
     record(batch.session, batch.actor, "create", "inspection", data["id"])
     return _outcome(protocol.APPLIED, notes)
 
@@ -676,7 +903,7 @@ def _delete(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
         record_id = uuid.UUID(str(parsed["record"].get("id")))
     except ValueError:
         raise Rejected("记录编号无效 / invalid record id", {"id": ["not a UUID"]}) from None
-    target = batch.session.get(model, record_id)
+    target = batch.find(model, record_id)
     if target is None:
         raise Rejected("没有该记录 / no such record", {"id": ["unknown"]})
     if target.device_id is not None and target.device_id != batch.device.id:
@@ -845,7 +1072,7 @@ def _describe_writer(session: Session, writer: Writer) -> str:
 
 
 def _update_household(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
-    values = parsed["record"]
+    values = dict(parsed["record"])
     household_id = values.pop("id", None)
     unknown = sorted(set(values) - EDITABLE_HOUSEHOLD_FIELDS)
     if unknown:
@@ -855,16 +1082,21 @@ def _update_household(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
         )
     if not values:
         raise Rejected("没有要修改的内容 / nothing to change")
-    checked = _load(HouseholdSchema(only=tuple(values), partial=True), values)
+    checked = _load(_household_schema(tuple(values)), values)
     try:
-        household = batch.session.get(Household, uuid.UUID(str(household_id)))
+        household = batch.find(Household, uuid.UUID(str(household_id)))
     except ValueError:
         household = None
     if household is None:
         raise Rejected("没有该农户 / no such household", {"id": ["unknown"]})
     stamp, notes = _stamp(batch, parsed)
-    if not covered_at(batch.session, _cadre_of(batch), household.id, from_ms(stamp.wall_ms)):
+    if not batch.covers(_cadre_of(batch), household.id, from_ms(stamp.wall_ms)):
         raise Rejected("不是您挂钩的农户 / not one of your households")
+    if batch.together and household.id in batch.edited:
+        # Its earlier edit takes its own seq first, as when each change is
+        # applied alone: the merge below sees that version as newer.
+        batch.number(household)
+    batch.edited.add(household.id)
     conflicts = merge_household(
         batch.session,
         batch.actor,
@@ -922,19 +1154,26 @@ def edit_household(
     )
 
 
-def resolve_conflict(session: Session, account: Account, conflict: Conflict, keep: bool) -> None:
+def resolve_conflict(
+    session: Session, account: Account, conflict: Conflict, keep: bool, entered: Any = None
+) -> None:
     """Keep the winning value, or overturn it: the losing value becomes a new
-    edit (seen after the winner, so it wins) that syncs out to every phone."""
+    edit (seen after the winner, so it wins) that syncs out to every phone.
+    A value the admin ``entered`` instead replaces both the same way."""
     if conflict.status != "open":
         raise Rejected("该冲突已处理 / this conflict has already been decided")
     household = session.get(Household, conflict.entity_id)
     if household is None:
         raise Rejected("没有该农户 / no such household")
-    if not keep:
-        edit_household(
-            session, account, household, {conflict.field: conflict.loser_value}, household.seq
-        )
-    conflict.status = "kept" if keep else "overturned"
+    if entered is not None:
+        status, value = "replaced", entered
+    elif keep:
+        status, value = "kept", conflict.winner_value
+    else:
+        status, value = "overturned", conflict.loser_value
+    if status != "kept":
+        edit_household(session, account, household, {conflict.field: value}, household.seq)
+    conflict.status = status
     conflict.resolved_by_id = account.id
     conflict.resolved_at = from_ms(now_ms())
     record(
@@ -943,5 +1182,5 @@ def resolve_conflict(session: Session, account: Account, conflict: Conflict, kee
         conflict.status,
         "conflict",
         conflict.id,
-        {"field": conflict.field, "value": conflict.winner_value if keep else conflict.loser_value},
+        {"field": conflict.field, "value": value},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, Synced, enum_column, utcnow
@@ -22,8 +22,22 @@ class Visit(Synced, Base):
 
     __tablename__ = "visit"
     __table_args__ = (
-        Index("ix_visit_household_time", "household_id", "visited_at"),
-        Index("ix_visit_cadre_time", "cadre_id", "visited_at"),
+        # Only live visits: the console's coverage reads each household's and
+        # cadre's latest visit straight from these (max per group, no table reads).
+        Index(
+            "ix_visit_household_live_time",
+            "household_id",
+            "visited_at",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_visit_cadre_live_time",
+            "cadre_id",
+            "visited_at",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         Index("ix_visit_household_seq", "household_id", "seq"),
         CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="location_complete"),
     )

@@ -1,0 +1,1049 @@
+"""Offline sync under load, on PostgreSQL behind gunicorn (the issue "Offline sync", point 5).
+
+* Return to town: every cadre's phone of the demo county pushes a week of
+  work and pulls, 50 phones at a time.
+* Ingest and pull against the limit: the push and pull paths beside plain
+  inserts (executemany, COPY) and a plain paged SELECT of the same rows.
+* A cadre's first sync: bytes on the wire and time.
+* An incremental pull of the same changes in ledgers of different sizes.
+
+Each benchmark runs in a copy of a demo county database. The demo counties
+themselves are generated once (scale 30 takes over ten minutes) and kept as
+template databases named ``minqing_bench_sync_tpl_<scale>``; drop them to
+regenerate. Phones live in /dev/shm: a real phone's flash is not the
+server's cost, and 50 phones fsyncing one disk would measure that disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.demo import AS_OF, MINQING, PG_ADMIN_URL, SEED
+from bench.report import machine, table
+from server.accounts.models import Account, Device
+from server.accounts.services import register_device
+from server.db import begin_write, make_engine
+from server.ledger.models import Household, HouseholdLink
+from server.sync import services
+from server.sync.records import WIRE_FIELDS
+from server.sync.sequence import numbered
+from server.visits.models import Visit
+from shared.vocab import AccountRole, IssueCategory, VisitRole
+from sync.engine import SyncReport
+from sync.hlc import Stamp, wall_clock_ms
+from sync.phone import Phone
+from sync.transport import HttpTransport, TransportError
+
+# The server: gunicorn workers (processes) and threads in each.
+WORKERS = 2
+THREADS = 1
+# Phones syncing at once, driven from this many client processes.
+CONCURRENT = 50
+CLIENT_PROCESSES = 2
+# A week of a cadre's work, made on the phone before it comes back to town.
+VISITS = 30
+PROBLEM_RATE = 0.1  # of visits that raise a new problem
+ISSUE_UPDATES = 5
+HOUSEHOLD_EDITS = 10
+# Ingest: phones each pushing this many visits, in batches of the protocol's maximum.
+INGEST_PHONES = 40
+INGEST_VISITS = 500
+PLAIN_BATCH = 500
+# Pull: records waiting for one phone, and its page size (the engine's default).
+PULL_RECORDS = 50_000
+# Incremental pulls measured per ledger scale.
+INCREMENTAL_PHONES = 20
+SHM = Path("/dev/shm")
+
+
+# --- databases ---------------------------------------------------------------
+
+
+def _url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _admin() -> psycopg.Connection[Any]:
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+
+
+def _minqing(url: str, *args: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run([str(MINQING), *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"minqing {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+
+
+def template(scale: int) -> str:
+    """The demo county database at ``scale``, generated if not there yet."""
+    name = f"minqing_bench_sync_tpl_{scale}"
+    # Set only once the demo is complete, so a cut generation is redone.
+    marker = f"minqing demo --seed {SEED} --as-of {AS_OF} --scale {scale}"
+    with _admin() as admin:
+        row = admin.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [name],
+        ).fetchone()
+        if row is not None and row[0] == marker:
+            return name
+        _progress(f"generating the scale-{scale} demo county (kept as {name}) …")
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        _minqing(_url(name), "db", "init")
+        _minqing(_url(name), "demo", "--seed", str(SEED), "--as-of", AS_OF, "--scale", str(scale))
+        admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{marker}'")
+    return name
+
+
+@contextmanager
+def scratch(scale: int, label: str) -> Iterator[str]:
+    """A copy of the demo county at ``scale``, at the current schema; its URL."""
+    source = template(scale)
+    name = f"minqing_bench_sync_{label}"
+    with _admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    try:
+        # A template made before the latest migration gets it here.
+        _minqing(_url(name), "db", "upgrade")
+        yield _url(name)
+    finally:
+        with _admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_version() -> str:
+    with _admin() as admin:
+        return str(admin.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]
+
+
+# --- the server --------------------------------------------------------------
+
+
+def _proc_stat(pid: int) -> list[str]:
+    # The command may contain spaces: fields start after its closing parenthesis.
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU of these processes so far (those still alive)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = _proc_stat(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def machine_busy() -> tuple[float, float]:
+    """The whole machine's (busy, total) CPU seconds so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+class Server:
+    """``minqing serve`` (gunicorn) on a free port, against ``url``."""
+
+    def __init__(self, url: str, workers: int = WORKERS, threads: int = THREADS) -> None:
+        self.database_url = url
+        self.workers = workers
+        self.threads = threads
+        self.folder = Path(tempfile.mkdtemp(prefix="minqing-bench-server-"))
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "MINQING_INSTANCE_PATH": str(self.folder),
+        }
+        with (self.folder / "server.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(MINQING),
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                    "--threads",
+                    str(self.threads),
+                ],  # fmt: skip
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError((self.folder / "server.log").read_text()[-3000:])
+            try:
+                urllib.request.urlopen(f"{self.url}/login", timeout=1).close()
+                if len(self.pids()) > self.workers:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the server did not start within 60 s")
+
+    def __exit__(self, *_: object) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=60)
+
+    def pids(self) -> list[int]:
+        """The gunicorn master and its workers."""
+        assert self.process is not None
+        master = self.process.pid
+        pids = [master]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if int(_proc_stat(int(entry.name))[1]) == master:
+                        pids.append(int(entry.name))
+                except (FileNotFoundError, ProcessLookupError, IndexError):
+                    continue
+        return pids
+
+
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the database at ``url`` (by their titles)."""
+    title = f" {url.rsplit('/', 1)[1]} "
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if command.startswith("postgres:") and title in command:
+                pids.append(int(entry.name))
+    return pids
+
+
+class Meter:
+    """CPU and memory while a block runs: the server's, the database's, the machine's."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.peak_rss = 0.0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak_rss = max(self.peak_rss, rss_mb(self.server.pids()))
+
+    def __enter__(self) -> Meter:
+        self._database = backend_pids(self.server.database_url)
+        self._db_cpu = cpu_seconds(self._database)
+        self._server_cpu = cpu_seconds(self.server.pids())
+        self._machine = machine_busy()
+        self.started = time.perf_counter()
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.seconds = time.perf_counter() - self.started
+        self._stop.set()
+        self._sampler.join()
+        self.rss_after = rss_mb(self.server.pids())
+        self.peak_rss = max(self.peak_rss, self.rss_after)
+        self.server_cpu = cpu_seconds(self.server.pids()) - self._server_cpu
+        # Connections opened during the block count from zero.
+        now = backend_pids(self.server.database_url)
+        self.database_cpu = cpu_seconds(now) - cpu_seconds([p for p in self._database if p in now])
+        busy, total = machine_busy()
+        self.machine_busy = busy - self._machine[0]
+        self.machine_total = total - self._machine[1]
+
+
+# --- phones ------------------------------------------------------------------
+
+
+def register_phones(url: str, usernames: list[str], folder: Path, server_url: str) -> list[Path]:
+    """A logged-in virtual phone for each account (tokens made directly: argon2
+    logins would cost ~60 ms each)."""
+    engine = make_engine(url)
+    logins = []
+    with Session(engine) as session, session.begin():
+        begin_write(session)
+        accounts = {
+            account.username: account
+            for account in session.scalars(select(Account).where(Account.username.in_(usernames)))
+        }
+        for username in usernames:
+            account = accounts[username]
+            issued = register_device(session, account, f"bench phone of {username}")
+            # What a login answers, as Phone.login stores it.
+            answer = {
+                "id": str(account.id),
+                "username": account.username,
+                "display_name": account.display_name,
+                "role": account.role.value,
+                "town_id": str(account.town_id) if account.town_id else None,
+                "cadre_id": str(account.cadre_id) if account.cadre_id else None,
+            }
+            logins.append((username, issued.token, str(issued.device.id), answer))
+    engine.dispose()
+    paths = []
+    for username, token, device_id, answer in logins:
+        path = folder / f"{username}-{uuid.uuid4().hex[:6]}.db"
+        phone = Phone(path, server_url)
+        phone.store.set_meta(
+            {
+                "token": token,
+                "device_id": device_id,
+                "account": json.dumps(answer, ensure_ascii=False),
+                "cursor": None,
+            }
+        )
+        phone.close()
+        paths.append(path)
+    return paths
+
+
+def phone_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="minqing-bench-phones-", dir=SHM if SHM.is_dir() else None))
+
+
+def make_week(path: Path) -> dict[str, Any]:
+    """A week of a cadre's work, made offline on the phone (not timed)."""
+    rng = random.Random(f"week:{path.name.rsplit('-', 1)[0]}")
+    phone = Phone(path)
+    try:
+        households = sorted(h["id"] for h in phone.households())
+        start = phone.now() - timedelta(days=7)
+        for number in range(VISITS):
+            problems = []
+            if rng.random() < PROBLEM_RATE:
+                problems.append(
+                    {
+                        "category": rng.choice(list(IssueCategory)).value,
+                        "description": "屋后排水沟堵塞，雨天积水 / the ditch behind the house is blocked",
+                    }
+                )
+            phone.record_visit(
+                rng.choice(households),
+                roles=rng.sample([role.value for role in VisitRole], 2),
+                topics=["医保政策"],
+                notes="入户走访，了解家庭近况 / home visit: how the family is doing",
+                visited_at=start + timedelta(hours=4 * number),
+                problems=problems,
+            )
+        issues = sorted(
+            (issue for issue in phone.issues() if issue.get("household_id")),
+            key=lambda issue: issue["id"],
+        )
+        for issue in rng.sample(issues, min(ISSUE_UPDATES, len(issues))):
+            if issue["status"] in ("open", "passed_to_department"):
+                phone.follow_up(issue["id"], status="in_progress", department="县民政局")
+            else:
+                phone.follow_up(
+                    issue["id"], note="回访，群众满意 / followed up: the family is satisfied"
+                )
+        for _ in range(HOUSEHOLD_EDITS):
+            household = rng.choice(households)
+            if rng.random() < 0.5:
+                phone.edit_household(household, phones=[f"139{rng.randrange(10**8):08d}"])
+            else:
+                phone.edit_household(household, notes=f"{rng.randrange(1, 9)} 口人在外务工")
+        return {"changes": phone.pending_count()}
+    finally:
+        phone.close()
+
+
+class TimedTransport(HttpTransport):
+    """HTTP that also sums how long the phone waited for answers."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
+        self.requests = 0
+        self.waited = 0.0
+        self._sent_at = 0.0
+
+    def _post(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
+        self.requests += 1
+        self._sent_at = time.perf_counter()
+        return super()._post(path, body, token)
+
+    def _decode(self, raw: bytes, encoding: str | None) -> dict[str, Any]:
+        self.waited += time.perf_counter() - self._sent_at
+        return super()._decode(raw, encoding)
+
+
+def sync_phone(path: Path) -> dict[str, Any]:
+    """One sync of a phone: push everything, pull until up to date."""
+    phone = Phone(path)
+    transport = TimedTransport(phone.store.get_meta("server_url") or "")
+    phone.transport = phone.engine.transport = transport
+    error = None
+    try:
+        started = time.perf_counter()
+        try:
+            report = phone.sync()
+        except TransportError as failed:
+            report, error = SyncReport(), str(failed)
+        seconds = time.perf_counter() - started
+    finally:
+        phone.close()
+    return {
+        "error": error,
+        "seconds": seconds,
+        "waited": transport.waited,
+        "requests": transport.requests,
+        "bytes_sent": transport.bytes_sent,
+        "bytes_received": transport.bytes_received,
+        "sent": report.sent,
+        "received": report.received,
+        "conflicts": len(report.conflicts),
+        "rejected": len(report.rejected),
+    }
+
+
+ACTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {"week": make_week, "sync": sync_phone}
+
+
+def _client(job: tuple[str, list[Path], int]) -> tuple[list[dict[str, Any]], float]:
+    """A client process: its phones, ``threads`` at a time; its results and CPU seconds."""
+    action, paths, threads = job
+    started = time.process_time()
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(ACTIONS[action], paths))
+    return results, time.process_time() - started
+
+
+@dataclass
+class Crowd:
+    """Many phones driven from client processes, ``CONCURRENT`` at a time."""
+
+    paths: list[Path]
+    processes: int = CLIENT_PROCESSES
+    concurrent: int = CONCURRENT
+    client_cpu: float = 0.0
+    _pool: Any = field(default=None, repr=False)
+
+    def __enter__(self) -> Crowd:
+        self._pool = get_context("spawn").Pool(self.processes)
+        # Start (and import everything in) the client processes before any timing.
+        self._pool.map(time.sleep, [0.5] * self.processes)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._pool.close()
+        self._pool.join()
+
+    def run(self, action: str) -> list[dict[str, Any]]:
+        threads = self.concurrent // self.processes
+        jobs = [(action, self.paths[i :: self.processes], threads) for i in range(self.processes)]
+        results: list[dict[str, Any]] = []
+        self.client_cpu = 0.0
+        for part, cpu in self._pool.map(_client, jobs):
+            results.extend(part)
+            self.client_cpu += cpu
+        return results
+
+
+def cadres(url: str, limit: int | None = None, households: int | None = None) -> list[str]:
+    """Usernames of cadres of the first county who cover households, in a fixed order.
+
+    The first county is the same at every scale (it is generated first from
+    the same seed), so the same phones do the same work at every scale.
+    """
+    engine = make_engine(url)
+    covered = func.count(HouseholdLink.id)
+    query = (
+        select(Account.username)
+        .join(HouseholdLink, HouseholdLink.cadre_id == Account.cadre_id)
+        .where(
+            Account.role == AccountRole.CADRE,
+            HouseholdLink.ended_at.is_(None),
+            Account.username.not_like("%-%"),
+        )
+        .group_by(Account.username)
+        .order_by(Account.username)
+    )
+    if households is not None:
+        query = query.having(covered == households)
+    with Session(engine) as session:
+        names = list(session.scalars(query.limit(limit)))
+    engine.dispose()
+    return names
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _progress(message: str) -> None:
+    print(f"sync: {message}", file=sys.stderr, flush=True)
+
+
+# --- return to town ----------------------------------------------------------
+
+
+@dataclass
+class Burst:
+    phones: int
+    seconds: float
+    records: int
+    pushed: int
+    pulled: int
+    p50: float
+    p99: float
+    conflicts: int
+    rejected: int
+    failed: int
+    peak_rss: float
+    server_cpu: float
+    database_cpu: float
+    client_cpu: float
+    machine_busy: float
+    machine_total: float
+
+
+def return_to_town(url: str, workers: int, threads: int) -> tuple[Burst, Burst]:
+    """Every cadre's phone: first sync, a week of work, then the timed burst."""
+    usernames = cadres(url)
+    folder = phone_folder()
+    with Server(url, workers, threads) as server:
+        _progress(f"return to town: {len(usernames)} phones …")
+        paths = register_phones(url, usernames, folder, server.url)
+        with Crowd(paths) as crowd:
+            first = _burst(server, crowd)
+            _progress(f"  first syncs: {first.seconds:.1f} s")
+            weeks = crowd.run("week")
+            _progress(f"  a week of work: {sum(w['changes'] for w in weeks):,} changes")
+            burst = _burst(server, crowd)
+            _progress(f"  burst: {burst.seconds:.1f} s, p99 {burst.p99 * 1000:.0f} ms")
+    return first, burst
+
+
+def _burst(server: Server, crowd: Crowd) -> Burst:
+    with Meter(server) as meter:
+        results = crowd.run("sync")
+    seconds = [result["seconds"] for result in results]
+    pushed = sum(result["sent"] for result in results)
+    pulled = sum(result["received"] for result in results)
+    return Burst(
+        phones=len(results),
+        seconds=meter.seconds,
+        records=pushed + pulled,
+        pushed=pushed,
+        pulled=pulled,
+        p50=statistics.median(seconds),
+        p99=_percentile(seconds, 0.99),
+        conflicts=sum(result["conflicts"] for result in results),
+        rejected=sum(result["rejected"] for result in results),
+        failed=sum(1 for result in results if result["error"]),
+        peak_rss=meter.peak_rss,
+        server_cpu=meter.server_cpu,
+        database_cpu=meter.database_cpu,
+        client_cpu=crowd.client_cpu,
+        machine_busy=meter.machine_busy,
+        machine_total=meter.machine_total,
+    )
+
+
+# --- ingest against the limit ------------------------------------------------
+
+
+@dataclass
+class Ingest:
+    records: int
+    push: float
+    executemany: float
+    copy: float
+
+
+def ingest(url: str) -> Ingest:
+    """The push path beside plain inserts of the same visits into the same database."""
+    usernames = cadres(url, INGEST_PHONES + 1)
+    engine = make_engine(url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    batches = _visit_batches(factory, usernames)
+    # The first batch warms the server's caches (compiled SQL) and is not counted.
+    _push(factory, *batches[0])
+    started = time.perf_counter()
+    for device_id, changes in batches[1:]:
+        _push(factory, device_id, changes)
+    push_seconds = time.perf_counter() - started
+    pushed = [uuid.UUID(change["record"]["id"]) for _, changes in batches[1:] for change in changes]
+    engine.dispose()
+
+    with psycopg.connect(url) as connection:
+        columns = [c.name for c in Visit.__table__.columns]
+        rows = connection.execute(
+            f"SELECT {', '.join(columns)} FROM visit WHERE id = ANY(%s)", [pushed]
+        ).fetchall()
+        json_columns = {columns.index("roles"), columns.index("topics")}
+
+        def fresh() -> list[list[Any]]:
+            # The same rows under new ids (and new seqs, as the push gives).
+            top = connection.execute("SELECT max(seq) FROM visit").fetchone()[0]  # type: ignore[index]
+            return [
+                [
+                    uuid.uuid4() if name == "id" else top + n + 1 if name == "seq" else
+                    Jsonb(value) if i in json_columns else value
+                    for i, (name, value) in enumerate(zip(columns, row, strict=True))
+                ]
+                for n, row in enumerate(rows)
+            ]  # fmt: skip
+
+        statement = (
+            f"INSERT INTO visit ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+        )
+
+        def executemany(batch: list[list[Any]]) -> None:
+            with connection.cursor() as cursor:
+                cursor.executemany(statement, batch)
+
+        def copy(batch: list[list[Any]]) -> None:
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY visit ({', '.join(columns)}) FROM STDIN") as writer,
+            ):
+                for row in batch:
+                    writer.write_row(row)
+
+        timings = {}
+        for name, method in (("executemany", executemany), ("copy", copy)):
+            data = fresh()
+            started = time.perf_counter()
+            for start in range(0, len(data), PLAIN_BATCH):
+                method(data[start : start + PLAIN_BATCH])
+                connection.commit()
+            timings[name] = time.perf_counter() - started
+    count = len(pushed)
+    return Ingest(
+        count, count / push_seconds, count / timings["executemany"], count / timings["copy"]
+    )
+
+
+def _visit_batches(
+    factory: sessionmaker[Session], usernames: list[str]
+) -> list[tuple[uuid.UUID, list[dict[str, Any]]]]:
+    """For each cadre, a new device and a full batch of visits to its households."""
+    rng = random.Random("ingest")
+    now = wall_clock_ms()
+    batches = []
+    with factory() as session, session.begin():
+        begin_write(session)
+        for username in usernames:
+            account = session.scalars(select(Account).where(Account.username == username)).one()
+            device = register_device(session, account, "bench ingest").device
+            households = list(
+                session.scalars(
+                    select(HouseholdLink.household_id).where(
+                        HouseholdLink.cadre_id == account.cadre_id, HouseholdLink.ended_at.is_(None)
+                    )
+                )
+            )
+            changes = []
+            for number in range(INGEST_VISITS):
+                at = datetime.fromtimestamp((now - number * 60_000) / 1000, UTC)
+                changes.append(
+                    {
+                        "change_id": str(uuid.uuid4()),
+                        "kind": "visit",
+                        "op": "create",
+                        "stamp": str(Stamp(now, number, str(device.id))),
+                        "base_seq": 0,
+                        "record": {
+                            "id": str(uuid.uuid4()),
+                            "cadre_id": str(account.cadre_id),
+                            "household_id": str(rng.choice(households)),
+                            "visited_at": at.isoformat(),
+                            "kind": "home_visit",
+                            "roles": ["policy", "opinions"],
+                            "topics": ["医保政策"],
+                            "notes": "入户走访，了解家庭近况",
+                            "latitude": None,
+                            "longitude": None,
+                            "amends_id": None,
+                        },
+                    }
+                )
+            batches.append((device.id, changes))
+    return batches
+
+
+def _push(factory: sessionmaker[Session], device_id: uuid.UUID, changes: list[Any]) -> None:
+    """One push as the API runs it: one transaction, committed after the answer is made."""
+    with factory() as session:
+        begin_write(session)
+        device = session.get(Device, device_id)
+        assert device is not None
+        answer = services.push(session, device, wall_clock_ms(), changes)
+        session.commit()
+    statuses = {result["status"] for result in answer["results"]}
+    assert statuses == {"applied"}, statuses
+
+
+# --- pull against the limit --------------------------------------------------
+
+
+@dataclass
+class Pull:
+    records: int
+    pull: float
+    plain: float
+    page: int
+
+
+def pull_limit(url: str, server: Server, username: str) -> Pull:
+    """A phone pulling many new records beside a plain paged SELECT of them."""
+    folder = phone_folder()
+    (path,) = register_phones(url, [username], folder, server.url)
+    sync_phone(path)  # its households, first (not timed)
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        begin_write(session)
+        account = session.scalars(select(Account).where(Account.username == username)).one()
+        households = list(
+            session.scalars(
+                select(HouseholdLink.household_id).where(
+                    HouseholdLink.cadre_id == account.cadre_id, HouseholdLink.ended_at.is_(None)
+                )
+            )
+        )
+        since = _add_visits(session, account.cadre_id, households, PULL_RECORDS)
+    engine.dispose()
+    page = Phone(path).engine.pull_limit
+    plain = _plain_pull(url, households, since, page)
+    done = sync_phone(path)
+    assert done["received"] >= PULL_RECORDS, done
+    return Pull(done["received"], done["received"] / done["seconds"], plain, page)
+
+
+def _add_visits(session: Session, cadre_id: Any, households: list[uuid.UUID], count: int) -> int:
+    """``count`` visits by the cadre to its households, each with its seq; the seq before."""
+    rng = random.Random("pull")
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "cadre_id": cadre_id,
+            "household_id": rng.choice(households),
+            "visited_at": now - timedelta(minutes=number),
+            "kind": "home_visit",
+            "roles": ["policy"],
+            "topics": ["医保政策"],
+            "notes": "入户走访，了解家庭近况",
+            "stamp": str(Stamp(wall_clock_ms(), number, "server:bench")),
+        }
+        for number in range(count)
+    ]
+    session.execute(insert(Visit), numbered(session, rows))
+    return int(rows[0]["seq"]) - 1
+
+
+def _plain_pull(url: str, households: list[uuid.UUID], since: int, page: int) -> float:
+    """Rows per second of a keyset-paged SELECT of the same columns a pull sends."""
+    columns = ["id", "seq", *WIRE_FIELDS[Visit]]
+    query = (
+        f"SELECT {', '.join(columns)} FROM visit WHERE household_id = ANY(%s) AND seq > %s"
+        " ORDER BY seq LIMIT %s"
+    )
+    rows = 0
+    started = time.perf_counter()
+    with psycopg.connect(url) as connection:
+        cursor = since
+        while True:
+            found = connection.execute(query, [households, cursor, page]).fetchall()
+            rows += len(found)
+            if len(found) < page:
+                break
+            cursor = found[-1][1]
+    return rows / (time.perf_counter() - started)
+
+
+# --- a cadre's first sync ----------------------------------------------------
+
+
+def first_sync(url: str, server: Server, username: str) -> dict[str, Any]:
+    (path,) = register_phones(url, [username], phone_folder(), server.url)
+    return sync_phone(path)
+
+
+# --- incremental pull at every scale -----------------------------------------
+
+
+@dataclass
+class Incremental:
+    scale: int
+    households: int
+    records: float
+    p50: float
+    p90: float
+
+
+def incremental(scale: int, workers: int, threads: int) -> Incremental:
+    """Phones pulling the same week of changes from ledgers of different sizes.
+
+    Each cadre has two phones, both synced; one makes a week of work and
+    syncs (so do the other cadres'), then the other pulls it: timed.
+    """
+    with scratch(scale, f"incremental_{scale}") as url, Server(url, workers, threads) as server:
+        _progress(f"incremental pull at scale {scale} …")
+        usernames = cadres(url, INCREMENTAL_PHONES)
+        folder = phone_folder()
+        writers = register_phones(url, usernames, folder, server.url)
+        readers = register_phones(url, usernames, folder, server.url)
+        for path in writers + readers:
+            sync_phone(path)
+        for path in writers:
+            make_week(path)
+            sync_phone(path)
+        pulls = [sync_phone(path) for path in readers]
+        engine = make_engine(url)
+        with Session(engine) as session:
+            households = session.scalar(select(func.count()).select_from(Household)) or 0
+        engine.dispose()
+    seconds = [pull["seconds"] for pull in pulls]
+    return Incremental(
+        scale,
+        households,
+        statistics.mean(pull["received"] for pull in pulls),
+        statistics.median(seconds),
+        _percentile(seconds, 0.9),
+    )
+
+
+# --- the section -------------------------------------------------------------
+
+
+def run(scales: list[int], workers: int = WORKERS, threads: int = THREADS) -> str:
+    software = [f"PostgreSQL {_pg_version()}"]
+    measured_on = machine(*software)
+    with scratch(1, "town") as url:
+        first, burst = return_to_town(url, workers, threads)
+    with scratch(1, "limits") as url:
+        with Server(url, workers, threads) as server:
+            _progress("a cadre's first sync …")
+            thirty = cadres(url, 2, households=30)
+            one = first_sync(url, server, thirty[0])
+            _progress("pull against the limit …")
+            pulled = pull_limit(url, server, thirty[1])
+        _progress("ingest against the limit …")
+        ingested = ingest(url)
+    steps = [incremental(scale, workers, threads) for scale in scales]
+    return _section(measured_on, workers, threads, first, burst, ingested, pulled, one, steps)
+
+
+def _section(
+    measured_on: str,
+    workers: int,
+    threads: int,
+    first: Burst,
+    burst: Burst,
+    ingested: Ingest,
+    pulled: Pull,
+    one: dict[str, Any],
+    steps: list[Incremental],
+) -> str:
+    def burst_row(name: str, done: Burst) -> list[str]:
+        cores = done.machine_total / done.seconds
+        return [
+            name,
+            f"{done.phones:,}",
+            str(done.failed),
+            f"{done.seconds:.1f}",
+            f"{done.pushed:,}",
+            f"{done.pulled:,}",
+            f"{done.records / done.seconds:,.0f}",
+            f"{done.p50 * 1000:.0f}",
+            f"{done.p99 * 1000:.0f}",
+            f"{done.peak_rss:.0f}",
+            f"{done.server_cpu:.0f}",
+            f"{done.database_cpu:.0f}",
+            f"{done.client_cpu:.0f}",
+            f"{100 * done.machine_busy / done.machine_total:.0f}% of {cores:.0f}",
+        ]
+
+    server = f"`minqing serve --workers {workers}" + (
+        f" --threads {threads}`" if threads > 1 else "`"
+    )
+    slowest = max(steps, key=lambda step: step.p50)
+    fastest = min(steps, key=lambda step: step.p50)
+    return "\n".join(
+        [
+            "## Offline sync",
+            "",
+            f"PostgreSQL behind gunicorn ({server}); the virtual phones of sync/phone.py over"
+            " HTTP with gzip, their SQLite stores in /dev/shm. Every run starts from a copy of"
+            f" the demo county (`minqing demo --seed {SEED} --as-of {AS_OF}`). The phones share"
+            " the machine with the server: they run in"
+            f" {CLIENT_PROCESSES} client processes, {CONCURRENT // CLIENT_PROCESSES} threads each.",
+            "",
+            measured_on + ".",
+            "",
+            "### Return to town",
+            "",
+            f"All the cadres' phones of the scale-1 county sync, {CONCURRENT} at a time: first"
+            f" their first sync, then — after a week of work made offline on each ({VISITS}"
+            f" visits, about {PROBLEM_RATE:.0%} raising a problem, {ISSUE_UPDATES} problem"
+            f" follow-ups, {HOUSEHOLD_EDITS} household edits) — the timed burst, each phone"
+            " pushing its week and pulling. Records are changes pushed plus records pulled;"
+            " times per sync are the whole `Phone.sync()`; memory is the peak sum of the RSS"
+            " of gunicorn's master and workers; CPU is seconds used by the server (gunicorn),"
+            " the database (PostgreSQL's processes for this database) and the client"
+            " processes, beside how busy the whole machine was (other work included).",
+            "Target: the burst in under 60 s, the server under 500 MB.",
+            "",
+            table(
+                [
+                    "run",
+                    "phones",
+                    "seconds",
+                    "pushed",
+                    "pulled",
+                    "records/s",
+                    "p50 ms",
+                    "p99 ms",
+                    "server MB",
+                    "server CPU s",
+                    "database CPU s",
+                    "clients CPU s",
+                    "machine busy",
+                ],
+                [burst_row("first sync", first), burst_row("burst: a week each", burst)],
+            ),  # fmt: skip
+            f"In the burst: {burst.conflicts:,} changes answered with a conflict (household"
+            f" edits concurrent with their own earlier edit or a neighbour's), {burst.rejected}"
+            " rejected.",
+            "",
+            "### Ingest and pull against the limit",
+            "",
+            f"Push: {INGEST_PHONES} devices each push {INGEST_VISITS} new visits in one batch"
+            " through `services.push` in-process (validation, merge, audit and"
+            " applied-change rows, one transaction per batch, as the API runs it, without"
+            f" HTTP). Beside it the same visit rows under new ids, {PLAIN_BATCH} per"
+            " transaction, with psycopg's `executemany` and with `COPY`. Pull: a phone that"
+            f" has its households pulls {PULL_RECORDS:,} new visits over HTTP into its SQLite"
+            f" store in pages of {pulled.page}; beside it a plain keyset-paged SELECT of the"
+            " same rows and columns, pages of the same size, in one connection.",
+            "Target: push at least half of executemany's rate; pull at least half of the"
+            " plain SELECT's.",
+            "",
+            table(
+                ["path", "records", "records/s", "plain records/s", "ratio"],
+                [
+                    [
+                        "push vs executemany",
+                        f"{ingested.records:,}",
+                        f"{ingested.push:,.0f}",
+                        f"{ingested.executemany:,.0f}",
+                        f"{ingested.push / ingested.executemany:.2f}",
+                    ],
+                    [
+                        "push vs COPY",
+                        f"{ingested.records:,}",
+                        f"{ingested.push:,.0f}",
+                        f"{ingested.copy:,.0f}",
+                        f"{ingested.push / ingested.copy:.2f}",
+                    ],
+                    [
+                        "pull vs paged SELECT",
+                        f"{pulled.records:,}",
+                        f"{pulled.pull:,.0f}",
+                        f"{pulled.plain:,.0f}",
+                        f"{pulled.pull / pulled.plain:.2f}",
+                    ],
+                ],
+            ),
+            "### A cadre's first sync",
+            "",
+            "A new phone of a cadre with 30 households and the demo's year of history."
+            " Bytes are as sent (gzip); server time is how long the phone waited for answers.",
+            "Target: under 100 KB on the wire.",
+            "",
+            table(
+                ["requests", "records", "bytes sent", "bytes received", "server ms", "total ms"],
+                [
+                    [
+                        str(one["requests"]),
+                        f"{one['received']:,}",
+                        f"{one['bytes_sent']:,}",
+                        f"{one['bytes_received']:,}",
+                        f"{one['waited'] * 1000:.0f}",
+                        f"{one['seconds'] * 1000:.0f}",
+                    ]
+                ],
+            ),
+            "### Incremental pull and ledger size",
+            "",
+            f"{INCREMENTAL_PHONES} cadres of the first county (the same at every scale) each"
+            " have two synced phones; one makes a week of work and syncs, then the other"
+            " pulls it (its `sync()`, timed). Target: within 1.5x of each other across scales.",
+            "",
+            table(
+                ["scale", "households", "records per pull", "p50 ms", "p90 ms"],
+                [
+                    [
+                        str(step.scale),
+                        f"{step.households:,}",
+                        f"{step.records:.0f}",
+                        f"{step.p50 * 1000:.0f}",
+                        f"{step.p90 * 1000:.0f}",
+                    ]
+                    for step in steps
+                ],
+            ),
+            f"Slowest over fastest (p50): {slowest.p50 / fastest.p50:.2f}x.",
+        ]
+    )

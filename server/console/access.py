@@ -1,0 +1,127 @@
+"""Guarding pages: signed in, allowed by role, and records only from the account's scope.
+
+The rules themselves are in ``server.accounts.scope``; this applies them to
+requests. A record outside the scope answers 404, exactly like one that does
+not exist, so ids from another town reveal nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, g, redirect, request, url_for
+
+from server.accounts.models import Account
+from server.accounts.scope import Capability, Scope, scope_for
+from server.db import db
+from server.issues.models import Issue
+from server.ledger.models import Cadre, Grid, Household, Town, Village
+from server.sync.models import Conflict
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_account() -> Account:
+    account: Account = g.account
+    return account
+
+
+def current_scope() -> Scope:
+    if "scope" not in g:
+        g.scope = scope_for(db.session, current_account())
+    scope: Scope = g.scope
+    return scope
+
+
+def requires(capability: Capability) -> Callable[[F], F]:
+    """Signed in (else to the login page), and the role has ``capability`` (else 403)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if g.get("account") is None:
+                return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+            if not current_scope().can(capability):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+# --- records, only from the scope ---------------------------------------------------
+
+
+def town_or_404(town_id: uuid.UUID) -> Town:
+    town = db.session.get(Town, town_id)
+    if town is None or not current_scope().has_town(town.id):
+        abort(404)
+    return town
+
+
+def whole_town_or_404(town_id: uuid.UUID) -> Town:
+    """A town the account sees all of (a leader sees only their villages of it)."""
+    town = town_or_404(town_id)
+    if current_scope().village_ids is not None:
+        abort(404)
+    return town
+
+
+def village_or_404(village_id: uuid.UUID) -> Village:
+    village = db.session.get(Village, village_id)
+    if village is None or not current_scope().has_village(village):
+        abort(404)
+    return village
+
+
+def grid_or_404(grid_id: uuid.UUID) -> Grid:
+    grid = db.session.get(Grid, grid_id)
+    if grid is None or not current_scope().has_village(grid.village):
+        abort(404)
+    return grid
+
+
+def household_or_404(household_id: uuid.UUID) -> Household:
+    household = db.session.get(Household, household_id)
+    if household is None or not current_scope().has_household(household):
+        abort(404)
+    return household
+
+
+def cadre_or_404(cadre_id: uuid.UUID) -> Cadre:
+    cadre = db.session.get(Cadre, cadre_id)
+    if cadre is None or not current_scope().has_cadre(db.session, cadre):
+        abort(404)
+    return cadre
+
+
+def issue_or_404(issue_id: uuid.UUID) -> Issue:
+    issue = db.session.get(Issue, issue_id)
+    if issue is None or issue.deleted_at is not None:
+        abort(404)
+    if not current_scope().has_village(issue.village):
+        abort(404)
+    return issue
+
+
+def conflict_or_404(conflict_id: uuid.UUID) -> Conflict:
+    conflict = db.session.get(Conflict, conflict_id)
+    household = None if conflict is None else db.session.get(Household, conflict.entity_id)
+    if conflict is None or household is None or not current_scope().has_household(household):
+        abort(404)
+    return conflict
+
+
+def optional_uuid(name: str) -> uuid.UUID | None:
+    """A query-string id, or None when absent; a malformed one is a 404."""
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        abort(404)

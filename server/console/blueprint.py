@@ -1,0 +1,149 @@
+"""The console's blueprint and what every page shares: the language, the signed-in
+account, template helpers and the friendly error pages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, g, render_template, request, session
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from server.accounts.models import Account
+from server.api import api
+from server.console.access import current_scope
+from server.console.reports import CHINA
+from server.db import db
+from shared.vocab import HouseholdTag, Labelled
+
+# The console's files need their own address: at /static the app's own
+# (empty) static folder answers first.
+bp = Blueprint(
+    "console",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/console/static",
+)
+
+
+def lang() -> str:
+    return str(session.get("lang", "zh"))
+
+
+def localized(message: str) -> str:
+    """One language of a bilingual "中文 / English" message, as the page is shown in."""
+    zh, separator, en = message.partition(" / ")
+    if not separator:
+        return message
+    return zh if lang() == "zh" else en
+
+
+@bp.before_app_request
+def _load_account() -> None:
+    if request.path.startswith("/api/"):
+        return
+    if request.args.get("lang") in ("zh", "en"):
+        session["lang"] = request.args["lang"]
+    account_id = session.get("account_id")
+    if account_id:
+        account = db.session.get(Account, uuid.UUID(account_id))
+        g.account = account if account is not None and account.active else None
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    def t(zh: str, en: str) -> str:
+        return zh if lang() == "zh" else en
+
+    account = g.get("account")
+    return {
+        "t": t,
+        "lang": lang(),
+        "account": account,
+        "scope": current_scope() if account is not None else None,
+        "localized": localized,
+    }
+
+
+@bp.app_template_filter("label")
+def _label(value: Labelled | None) -> str:
+    """A code's label in the page's language."""
+    return "" if value is None else value.label(lang())
+
+
+@bp.app_template_filter("tag_label")
+def _tag_label(code: str) -> str:
+    """A household tag's label; a code this version does not know, as it is."""
+    return HouseholdTag(code).label(lang()) if code in HouseholdTag.codes() else code
+
+
+@bp.app_template_filter("percent")
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+@bp.app_template_filter("day")
+def _day(value: Any) -> str:
+    """A date or time as the county reads it: the day, in China's time."""
+    if value is None:
+        return ""
+    if hasattr(value, "astimezone"):
+        value = value.astimezone(CHINA)
+    return str(value.strftime("%Y-%m-%d"))
+
+
+@bp.app_template_filter("moment")
+def _moment(value: Any) -> str:
+    return "" if value is None else str(value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"))
+
+
+# --- error pages -------------------------------------------------------------------
+
+ERRORS: dict[int, tuple[str, str]] = {
+    400: (
+        "请求有误，请返回上一页重试 / the request was not right: go back and try again",
+        "错误的请求 / bad request",
+    ),
+    403: (
+        "您的账号无权查看或进行此操作 / your account may not see or do this",
+        "无权访问 / not allowed",
+    ),
+    404: (
+        "找不到该页面或记录，或它不在您负责的范围内 / no such page or record, or it is outside your area",
+        "找不到 / not found",
+    ),
+    405: ("不支持该操作 / this action is not supported here", "不支持 / not supported"),
+    413: (
+        "提交的内容过大，请缩小后再试 / what you sent is too large: make it smaller and try again",
+        "内容过大 / too large",
+    ),
+    500: (
+        "服务器出错，已记录；请稍后再试 / the server failed; it has been logged: try again later",
+        "服务器错误 / server error",
+    ),
+}
+CSRF_MESSAGE = (
+    "表单已过期或不是从本站提交，请刷新页面后重试"
+    " / the form has expired or was not sent from this site: reload the page and try again"
+)
+
+
+def _error_page(error: HTTPException) -> Any:
+    # The API answers its own errors in JSON.
+    if request.path.startswith("/api/"):
+        return api.handle_http_exception(error)
+    code = error.code or 500
+    message, title = ERRORS.get(code, ERRORS[500])
+    if isinstance(error, CSRFError):
+        message = CSRF_MESSAGE
+    return render_template(
+        "console/error.html", code=code, title=localized(title), message=localized(message)
+    ), code
+
+
+# By code, so they come before the API's handler of every HTTPException, and
+# 500 also catches unhandled exceptions.
+for _code in ERRORS:
+    bp.app_errorhandler(_code)(_error_page)

@@ -1,0 +1,251 @@
+"""Print-ready PDFs (fpdf2): contact cards (联系服务卡), eight to an A4 sheet, and a
+cadre's notebook (民情记录本).
+
+The Chinese font is Droid Sans Fallback, which has no Latin letters or digits;
+DejaVu Sans fills those in (fpdf2's fallback fonts), so a phone number prints.
+Both fonts ship in server/assets/fonts with their licences. Printed outputs
+are in Chinese, the county's working language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from itertools import groupby
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from server.console.reports import CHINA
+from server.console.reports.outputs import Card, Notebook
+from shared.vocab import HouseholdTag, IssueEventKind, VisitRole
+
+FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+CJK_FONT = FONTS / "DroidSansFallbackFull.ttf"
+LATIN_FONT = FONTS / "DejaVuSans.ttf"
+
+# The card grid on an A4 sheet (mm): two across, four down, with room to cut.
+CARD_WIDTH, CARD_HEIGHT = 90.0, 66.0
+CARD_COLUMNS, CARD_ROWS = 2, 4
+CARD_LEFT, CARD_TOP, CARD_GAP_X, CARD_GAP_Y = 10.0, 10.5, 10.0, 5.0
+CARDS_PER_PAGE = CARD_COLUMNS * CARD_ROWS
+
+
+class Document(FPDF):  # type: ignore[misc]
+    """An A4 document with the fonts set up for Chinese and Latin."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(unit="mm", format="A4")
+        self.add_font("cjk", fname=str(CJK_FONT))
+        self.add_font("latin", fname=str(LATIN_FONT))
+        self.set_fallback_fonts(["latin"], exact_match=False)
+        self.set_font("cjk", size=10)
+        self.set_title(title)
+        self.set_creator("民情 Minqing")
+        self.set_compression(True)
+        self._cjk_glyphs = self.fonts["cjk"].cmap
+
+    def font_for(self, char: str) -> str:
+        """The font that has a glyph for ``char``: Droid's CJK, else DejaVu's Latin."""
+        return "cjk" if ord(char) in self._cjk_glyphs else "latin"
+
+
+def contact_cards(cards: Iterable[Card], county: str, service_numbers: list[str]) -> bytes:
+    """One card per household: the household, its cadre's unit, name and phone, and
+    the county's public-service numbers."""
+    pdf = Document(f"{county}联系服务卡")
+    pdf.set_auto_page_break(False)
+    pdf.set_draw_color(120)
+    for index, card in enumerate(cards):
+        slot = index % CARDS_PER_PAGE
+        if slot == 0:
+            pdf.add_page()
+        column, row = slot % CARD_COLUMNS, slot // CARD_COLUMNS
+        _card(
+            pdf,
+            CARD_LEFT + column * (CARD_WIDTH + CARD_GAP_X),
+            CARD_TOP + row * (CARD_HEIGHT + CARD_GAP_Y),
+            card,
+            county,
+            service_numbers,
+        )
+    if pdf.page == 0:
+        pdf.add_page()
+        _write(pdf, CARD_LEFT, CARD_TOP, "没有农户 / no households", 12)
+    return bytes(pdf.output())
+
+
+def _write(pdf: Document, x: float, y: float, text: str, size: float, center: float = 0) -> None:
+    """``text`` with its baseline at ``y``, centred in ``center`` mm if given.
+
+    Cards use plain text runs, each in the font that has its glyphs: a town
+    prints thousands, and fpdf2's cells with fallback fonts are several times slower.
+    """
+    runs = [
+        (font, "".join(chars)) for font, chars in groupby(text, key=lambda char: pdf.font_for(char))
+    ]
+    if center:
+        width = 0.0
+        for font, run in runs:
+            pdf.set_font(font, size=size)
+            width += pdf.get_string_width(run)
+        x += (center - width) / 2
+    for font, run in runs:
+        pdf.set_font(font, size=size)
+        pdf.text(x, y, run)
+        x += pdf.get_string_width(run)
+
+
+def _card(pdf: Document, x: float, y: float, card: Card, county: str, numbers: list[str]) -> None:
+    pdf.rect(x, y, CARD_WIDTH, CARD_HEIGHT)
+    _write(pdf, x, y + 7.5, "联系服务卡", 14, center=CARD_WIDTH)
+    _write(pdf, x, y + 12, f"{county} · 重心下移访民情 · 包村包户全覆盖", 7.5, center=CARD_WIDTH)
+    lines = [
+        (9, f"户主：{card.head_name}    户号：{card.code}"),
+        (8, f"地址：{card.address or card.village}"),
+        (10, f"挂户干部：{card.cadre or '（待落实）'}"),
+        (9, f"单位：{card.unit}"),
+        (10, f"电话：{card.phone}"),
+    ]
+    baseline = y + 18.5
+    for size, text in lines:
+        _write(pdf, x + 4, baseline, text, size)
+        baseline += 5.4
+    pdf.line(x + 4, baseline - 2.6, x + CARD_WIDTH - 4, baseline - 2.6)
+    _write(pdf, x + 4, baseline + 0.8, "公共服务电话", 7.5)
+    width = (CARD_WIDTH - 8) / 2
+    for number, text in enumerate(numbers[:8]):
+        _write(pdf, x + 4 + (number % 2) * width, baseline + 4.8 + (number // 2) * 4, text, 7.5)
+
+
+# --- the notebook ---------------------------------------------------------------------
+
+
+def _day(moment: datetime | date | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(CHINA)
+    return moment.strftime("%Y-%m-%d")
+
+
+class NotebookDocument(Document):
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font_size(8)
+        self.cell(0, 6, f"第 {self.page_no()} 页", align="C")
+
+
+def notebook_pdf(notebook: Notebook, printed: date) -> bytes:
+    """A cadre's notebook: a cover, the households at a glance, then each one's page."""
+    cadre = notebook.cadre
+    pdf = NotebookDocument(f"民情记录本 {cadre.name}")
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.set_margins(15, 15, 15)
+    pdf.add_page()
+    pdf.set_font_size(24)
+    pdf.cell(0, 30, "民情记录本", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(12)
+    for label, value in (
+        ("挂户干部", cadre.name),
+        ("单位", notebook.unit.name),
+        ("电话", cadre.phone),
+        ("挂钩农户", f"{len(notebook.households)} 户"),
+        ("打印日期", printed.isoformat()),
+    ):
+        pdf.cell(0, 9, f"{label}：{value}", align="C", new_x="LMARGIN", new_y="NEXT")
+
+    labels = {tag.value: tag.zh for tag in HouseholdTag}
+    pdf.add_page()
+    pdf.set_font_size(14)
+    pdf.cell(0, 10, "挂钩农户一览", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(9)
+    # Droid Sans has no bold: headings are shaded instead.
+    headings = FontFace(emphasis="NONE", fill_color=(230, 230, 230))
+    with pdf.table(
+        col_widths=(30, 18, 10, 52, 30, 40), line_height=5.5, headings_style=headings
+    ) as table:
+        table.row(["户编号", "户主", "人口", "地址", "电话", "情况"])
+        for page in notebook.households:
+            household = page.household
+            table.row(
+                [
+                    household.code,
+                    household.head_name,
+                    str(household.members),
+                    household.address,
+                    "、".join(household.phones),
+                    "、".join(labels.get(tag, tag) for tag in household.tags),
+                ]
+            )
+
+    roles = {role.value: role.zh for role in VisitRole}
+    pdf.add_page()
+    for page in notebook.households:
+        household = page.household
+        # Households follow one another; one starts a new sheet only near the bottom.
+        if pdf.get_y() > pdf.h - 60:
+            pdf.add_page()
+        elif pdf.get_y() > pdf.t_margin + 1:
+            pdf.ln(3)
+            pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+            pdf.ln(3)
+        pdf.set_font_size(14)
+        pdf.cell(0, 9, f"{household.head_name}  {household.code}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font_size(9)
+        pdf.multi_cell(
+            0,
+            5,
+            f"{page.village} · {household.address} · 人口 {household.members} · "
+            f"电话 {'、'.join(household.phones) or '无'}"
+            + (f"\n备注：{household.notes}" if household.notes else ""),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.ln(2)
+        pdf.set_font_size(11)
+        pdf.cell(0, 7, f"走访记录（{len(page.visits)} 次）", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font_size(9)
+        for visit in page.visits:
+            what = "、".join(roles.get(role, role) for role in visit.roles)
+            topics = "、".join(visit.topics)
+            pdf.multi_cell(
+                0,
+                5,
+                f"{_day(visit.visited_at)}  {visit.kind.zh}"
+                + (f"  {what}" if what else "")
+                + (f"  话题：{topics}" if topics else "")
+                + (f"\n    {visit.notes}" if visit.notes else ""),
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+        pdf.ln(2)
+        pdf.set_font_size(11)
+        pdf.cell(0, 7, f"反映的问题（{len(page.issues)} 个）", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font_size(9)
+        for issue, events in page.issues:
+            pdf.multi_cell(
+                0,
+                5,
+                f"{_day(issue.raised_at)}  【{issue.category.zh}】{issue.description}"
+                f"  —— {issue.status.zh}" + (f"（{issue.department}）" if issue.department else ""),
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+            for event in events:
+                step = (
+                    event.status.zh
+                    if event.kind == IssueEventKind.STATUS and event.status
+                    else "跟进"
+                )
+                pdf.multi_cell(
+                    0,
+                    5,
+                    f"    {_day(event.at)}  {step}"
+                    + (f"（{event.department}）" if event.department else "")
+                    + (f"：{event.note}" if event.note else ""),
+                    new_x="LMARGIN",
+                    new_y="NEXT",
+                )
+    return bytes(pdf.output())

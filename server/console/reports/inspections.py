@@ -1,0 +1,164 @@
+"""Inspections (督查): random samples of households to check, and what checks found,
+per town and per cadre: did households know their cadre, were problems
+solved, were they satisfied."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from server.accounts.scope import Scope
+from server.inspections.models import Inspection
+from server.ledger.models import Cadre, Grid, Household, HouseholdLink, Town, Village, WorkUnit
+from shared.vocab import ProblemSolved, Satisfaction
+
+MAX_SAMPLE = 50
+
+
+@dataclass(frozen=True)
+class Result:
+    """A group's inspections and the shares that matter."""
+
+    inspections: int
+    knew_cadre: int
+    # Problems raised: solved, of those where there was one.
+    with_problems: int
+    solved: int
+    satisfied: int  # satisfied or basically satisfied
+    unsatisfied: int
+
+    def share(self, part: int, whole: int | None = None) -> float | None:
+        whole = self.inspections if whole is None else whole
+        return part / whole if whole else None
+
+
+def _result_columns() -> list[ColumnElement[Any]]:
+    return [
+        func.count().label("inspections"),
+        func.count(case((Inspection.knows_cadre.is_(True), 1))).label("knew_cadre"),
+        func.count(case((Inspection.problem_solved != ProblemSolved.NONE_RAISED, 1))).label(
+            "with_problems"
+        ),
+        func.count(case((Inspection.problem_solved == ProblemSolved.YES, 1))).label("solved"),
+        func.count(case((Inspection.satisfaction != Satisfaction.UNSATISFIED, 1))).label(
+            "satisfied"
+        ),
+        func.count(case((Inspection.satisfaction == Satisfaction.UNSATISFIED, 1))).label(
+            "unsatisfied"
+        ),
+    ]
+
+
+def _inspected(scope: Scope, *columns: Any) -> Select[Any]:
+    return (
+        select(*columns, *_result_columns())
+        .select_from(Inspection)
+        .join(Household, Household.id == Inspection.household_id)
+        .join(Grid, Grid.id == Household.grid_id)
+        .join(Village, Village.id == Grid.village_id)
+        .where(Inspection.deleted_at.is_(None), scope.villages())
+    )
+
+
+def _result(row: Any) -> Result:
+    return Result(
+        row.inspections,
+        row.knew_cadre,
+        row.with_problems,
+        row.solved,
+        row.satisfied,
+        row.unsatisfied,
+    )
+
+
+def by_town(session: Session, scope: Scope) -> tuple[Result, list[tuple[Any, Result]]]:
+    """All inspections in scope, and per town."""
+    total = _result(session.execute(_inspected(scope)).one())
+    rows = session.execute(
+        _inspected(scope, Town.id, Town.name)
+        .join(Town, Town.id == Village.town_id)
+        .group_by(Town.id, Town.name)
+        .order_by(Town.name)
+    ).all()
+    return total, [(row, _result(row)) for row in rows]
+
+
+def by_cadre(session: Session, scope: Scope, town_id: uuid.UUID | None) -> list[tuple[Any, Result]]:
+    """Per cadre now covering the inspected households: the weakest first."""
+    query = (
+        _inspected(scope, Cadre.id, Cadre.name, WorkUnit.name.label("unit"))
+        .join(
+            HouseholdLink,
+            and_(HouseholdLink.household_id == Household.id, HouseholdLink.ended_at.is_(None)),
+        )
+        .join(Cadre, Cadre.id == HouseholdLink.cadre_id)
+        .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
+        .group_by(Cadre.id, Cadre.name, WorkUnit.name)
+    )
+    if town_id is not None:
+        query = query.where(Village.town_id == town_id)
+    results = [(row, _result(row)) for row in session.execute(query)]
+    return sorted(
+        results,
+        key=lambda item: (
+            item[1].share(item[1].knew_cadre) or 0,
+            item[1].share(item[1].satisfied) or 0,
+            item[0].name,
+        ),
+    )
+
+
+def sample(
+    session: Session, village_ids: list[uuid.UUID], size: int, seed: int
+) -> dict[uuid.UUID, list[Any]]:
+    """``size`` households drawn at random from each village, the same for the same seed.
+
+    The seed is printed on the list, so a list can be drawn again exactly.
+    """
+    codes: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = defaultdict(list)
+    for household_id, code, village_id in session.execute(
+        select(Household.id, Household.code, Grid.village_id)
+        .join(Grid, Grid.id == Household.grid_id)
+        .where(Household.deleted_at.is_(None), Grid.village_id.in_(village_ids))
+    ):
+        codes[village_id].append((code, household_id))
+    drawn: list[uuid.UUID] = []
+    for village_id, households in codes.items():
+        households.sort()
+        rng = random.Random(f"{seed}:{village_id}")
+        drawn += [
+            household_id for _, household_id in rng.sample(households, min(size, len(households)))
+        ]
+    rows = session.execute(
+        select(
+            Household.id,
+            Household.code,
+            Household.head_name,
+            Household.address,
+            Household.phones,
+            Grid.village_id,
+            Grid.name.label("grid"),
+            Cadre.name.label("cadre"),
+            WorkUnit.name.label("unit"),
+            Cadre.phone.label("cadre_phone"),
+        )
+        .join(Grid, Grid.id == Household.grid_id)
+        .outerjoin(
+            HouseholdLink,
+            and_(HouseholdLink.household_id == Household.id, HouseholdLink.ended_at.is_(None)),
+        )
+        .outerjoin(Cadre, Cadre.id == HouseholdLink.cadre_id)
+        .outerjoin(WorkUnit, WorkUnit.id == Cadre.unit_id)
+        .where(Household.id.in_(drawn))
+        .order_by(Household.code)
+    ).all()
+    by_village: dict[uuid.UUID, list[Any]] = {village_id: [] for village_id in village_ids}
+    for row in rows:
+        by_village[row.village_id].append(row)
+    return by_village

@@ -1,0 +1,178 @@
+"""The problems board, its lists, and a problem's page where admins act on it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+
+from server.accounts.scope import Capability
+from server.console.access import (
+    current_account,
+    current_scope,
+    issue_or_404,
+    optional_uuid,
+    requires,
+    town_or_404,
+    village_or_404,
+)
+from server.console.blueprint import bp, localized
+from server.console.forms import NoteForm, PassForm, StatusForm
+from server.console.reports import problems
+from server.db import db, utcnow
+from server.issues import services
+from server.issues.models import Issue
+from server.ledger.models import Cadre
+from shared.vocab import IssueCategory, IssueStatus
+
+
+@bp.get("/problems")
+@requires(Capability.VIEW)
+def problem_board() -> str:
+    return render_template(
+        "console/problems/board.html",
+        board=problems.board(db.session, current_scope(), utcnow()),
+        overdue_days=services.OVERDUE_AFTER.days,
+        now=utcnow(),
+    )
+
+
+def _filter() -> problems.ProblemFilter:
+    args = request.args
+    status, category = args.get("status"), args.get("category")
+    if (status and status not in IssueStatus.codes()) or (
+        category and category not in IssueCategory.codes()
+    ):
+        abort(404)
+    town_id, village_id = optional_uuid("town"), optional_uuid("village")
+    if town_id is not None:
+        town_or_404(town_id)
+    if village_id is not None:
+        village_or_404(village_id)
+    return problems.ProblemFilter(
+        status=IssueStatus(status) if status else None,
+        category=IssueCategory(category) if category else None,
+        town_id=town_id,
+        village_id=village_id,
+        department=args.get("department"),
+        unsolved=args.get("unsolved") == "1",
+        overdue=args.get("overdue") == "1",
+    )
+
+
+@bp.get("/problems/list")
+@requires(Capability.VIEW)
+def problem_list() -> str:
+    where = _filter()
+    page = problems.problems(
+        db.session,
+        current_scope(),
+        utcnow(),
+        where,
+        max(1, request.args.get("page", type=int, default=1)),
+    )
+    return render_template("console/problems/list.html", page=page, where=where, now=utcnow())
+
+
+@bp.get("/problems/<uuid:issue_id>")
+@requires(Capability.VIEW)
+def problem(issue_id: uuid.UUID) -> ResponseReturnValue:
+    return problem_page(issue_or_404(issue_id))
+
+
+def problem_page(
+    issue: Issue,
+    form: FlaskForm | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    seen = issue.status.value
+    forms = {
+        "pass": PassForm(seen_status=seen),
+        "status": StatusForm(seen_status=seen),
+        "note": NoteForm(),
+    }
+    # The form that failed comes back as it was sent, with its message.
+    for name, blank in forms.items():
+        if form is not None and type(form) is type(blank):
+            forms[name] = form
+    return render_template(
+        "console/problems/problem.html",
+        issue=issue,
+        raised_by=db.session.get(Cadre, issue.raised_by_cadre_id),
+        timeline=problems.timeline(db.session, issue),
+        since=problems.waiting(db.session, issue),
+        now=utcnow(),
+        forms=forms,
+        statuses=[code for code in services.CONSOLE_STATUSES if code != issue.status],
+        error=error,
+    ), status
+
+
+def _act(
+    issue_id: uuid.UUID, form: FlaskForm, act: Callable[[Issue], object], done: str
+) -> ResponseReturnValue:
+    """Run one of the admin's steps on a problem; its refusal shows on the page."""
+    issue = issue_or_404(issue_id)
+    if not form.validate_on_submit():
+        first = next(iter(form.errors.values()), [""])
+        return problem_page(issue, form, localized(str(first[0])), 400)
+    try:
+        act(issue)
+    except services.IssueActionError as refused:
+        return problem_page(issue, form, localized(str(refused)), 400)
+    flash(done)
+    return redirect(url_for("console.problem", issue_id=issue.id))
+
+
+@bp.post("/problems/<uuid:issue_id>/pass")
+@requires(Capability.MANAGE)
+def problem_pass(issue_id: uuid.UUID) -> ResponseReturnValue:
+    form = PassForm()
+    return _act(
+        issue_id,
+        form,
+        lambda issue: services.pass_to_department(
+            db.session,
+            current_account(),
+            issue,
+            form.department.data,
+            form.note.data or "",
+            form.seen_status.data,
+        ),
+        "已转交部门，手机下次同步时可见 / passed to the department; phones see it at their next sync",
+    )
+
+
+@bp.post("/problems/<uuid:issue_id>/status")
+@requires(Capability.MANAGE)
+def problem_status(issue_id: uuid.UUID) -> ResponseReturnValue:
+    form = StatusForm()
+    return _act(
+        issue_id,
+        form,
+        lambda issue: services.record_status(
+            db.session,
+            current_account(),
+            issue,
+            form.status.data,
+            form.note.data or "",
+            form.seen_status.data,
+        ),
+        "已记录办理情况 / the progress has been recorded",
+    )
+
+
+@bp.post("/problems/<uuid:issue_id>/note")
+@requires(Capability.MANAGE)
+def problem_note(issue_id: uuid.UUID) -> ResponseReturnValue:
+    form = NoteForm()
+    return _act(
+        issue_id,
+        form,
+        lambda issue: services.add_note(db.session, current_account(), issue, form.note.data),
+        "已添加跟进记录 / the follow-up note has been added",
+    )

@@ -1,0 +1,181 @@
+"""Handling problems from the console: passing them to a department, following
+them up, recording how they ended; and when a problem counts as overdue.
+
+Each step is an ``IssueEvent`` written by the admin's account with a server
+clock stamp. The status is then refolded from every status event, the fold
+phones run too, and the new event's seq carries it to phones at their next sync.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Subquery, and_, func, select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Account
+from server.audit.services import Actor, record
+from server.issues.models import Issue, IssueEvent
+from server.sync.services import console_stamp, from_ms, refold_issue
+from shared.schemas import MAX_NOTE_LENGTH
+from shared.vocab import IssueEventKind, IssueStatus
+
+# A problem with a department (passed on, or in progress) this long is overdue.
+OVERDUE_AFTER = timedelta(days=30)
+WITH_DEPARTMENT = (IssueStatus.PASSED_TO_DEPARTMENT, IssueStatus.IN_PROGRESS)
+# What an admin may move a problem to; "solved on the spot" is the cadre's word.
+CONSOLE_STATUSES = (
+    IssueStatus.OPEN,
+    IssueStatus.PASSED_TO_DEPARTMENT,
+    IssueStatus.IN_PROGRESS,
+    IssueStatus.SOLVED,
+    IssueStatus.HOUSEHOLD_INFORMED,
+)
+MAX_DEPARTMENT_LENGTH = 100
+
+
+class IssueActionError(Exception):
+    """A step the console refuses; the message is bilingual."""
+
+
+def pass_to_department(
+    session: Session,
+    account: Account,
+    issue: Issue,
+    department: str,
+    note: str,
+    seen_status: str,
+) -> IssueEvent:
+    """Pass a problem to the department responsible (形成材料向有关部门反映)."""
+    department = department.strip()
+    if not department:
+        raise IssueActionError("请写明转交的部门 / name the department the problem goes to")
+    if len(department) > MAX_DEPARTMENT_LENGTH:
+        raise IssueActionError(
+            f"部门名称不能超过 {MAX_DEPARTMENT_LENGTH} 个字"
+            f" / the department's name must be at most {MAX_DEPARTMENT_LENGTH} characters"
+        )
+    return _status_event(
+        session, account, issue, IssueStatus.PASSED_TO_DEPARTMENT, note, seen_status, department
+    )
+
+
+def record_status(
+    session: Session, account: Account, issue: Issue, status: str, note: str, seen_status: str
+) -> IssueEvent:
+    """Record how a problem moved on: in progress, solved, the household told, or reopened."""
+    if status == issue.status:
+        raise IssueActionError(
+            f"该问题已是“{issue.status.zh}” / the problem is already '{issue.status.en}'"
+        )
+    if status not in CONSOLE_STATUSES or status == IssueStatus.PASSED_TO_DEPARTMENT:
+        raise IssueActionError("请选择新的状态 / choose the problem's new status")
+    return _status_event(session, account, issue, IssueStatus(status), note, seen_status, "")
+
+
+def add_note(session: Session, account: Account, issue: Issue, note: str) -> IssueEvent:
+    """A follow-up note in the problem's timeline; the status stays as it is."""
+    note = _checked_note(issue, note)
+    if not note:
+        raise IssueActionError("跟进记录不能为空 / a follow-up note needs text")
+    return _add_event(session, account, issue, IssueEventKind.NOTE, None, note, "")
+
+
+def _status_event(
+    session: Session,
+    account: Account,
+    issue: Issue,
+    status: IssueStatus,
+    note: str,
+    seen_status: str,
+    department: str,
+) -> IssueEvent:
+    note = _checked_note(issue, note)
+    if seen_status != issue.status:
+        # Someone (a phone's sync, another admin) moved it since the page was read.
+        raise IssueActionError(
+            f"该问题的状态刚被改为“{issue.status.zh}”，请查看后再操作"
+            f" / the problem has just been moved to '{issue.status.en}': look again, then act"
+        )
+    event = _add_event(session, account, issue, IssueEventKind.STATUS, status, note, department)
+    refold_issue(session, issue)
+    return event
+
+
+def _checked_note(issue: Issue, note: str) -> str:
+    if issue.deleted_at is not None:
+        raise IssueActionError("该问题已删除 / this problem has been deleted")
+    note = note.strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise IssueActionError(
+            f"记录不能超过 {MAX_NOTE_LENGTH} 个字 / notes must be at most {MAX_NOTE_LENGTH} characters"
+        )
+    return note
+
+
+def _add_event(
+    session: Session,
+    account: Account,
+    issue: Issue,
+    kind: IssueEventKind,
+    status: IssueStatus | None,
+    note: str,
+    department: str,
+) -> IssueEvent:
+    stamp = console_stamp(account)
+    event = IssueEvent(
+        id=uuid.uuid4(),
+        issue_id=issue.id,
+        at=from_ms(stamp.wall_ms),
+        kind=kind,
+        status=status,
+        # The admin saw the current status: the fold lets the change stand,
+        # even one that moves the problem backwards (a reopening).
+        base_status=issue.status if status is not None else None,
+        department=department,
+        note=note,
+        account_id=account.id,
+        stamp=str(stamp),
+    )
+    session.add(event)
+    record(
+        session,
+        Actor(account_id=account.id),
+        "create",
+        "issue_event",
+        event.id,
+        {"issue_id": issue.id, "kind": kind, "status": status, "department": department},
+    )
+    return event
+
+
+# --- overdue ------------------------------------------------------------------
+
+
+def passed_on(*where: ColumnElement[bool]) -> Subquery:
+    """Per problem (those ``where`` allows), when it was last passed to a
+    department (issue_id, since)."""
+    return (
+        select(IssueEvent.issue_id, func.max(IssueEvent.at).label("since"))
+        .where(
+            IssueEvent.kind == IssueEventKind.STATUS,
+            IssueEvent.status == IssueStatus.PASSED_TO_DEPARTMENT,
+            *where,
+        )
+        .group_by(IssueEvent.issue_id)
+        .subquery("passed_on")
+    )
+
+
+def waiting_since(passed: Subquery) -> ColumnElement[datetime]:
+    """Since when a problem has waited: from its passing on, else from when it was raised."""
+    return func.coalesce(passed.c.since, Issue.raised_at)
+
+
+def overdue(passed: Subquery, now: datetime) -> ColumnElement[bool]:
+    """Overdue: with a department (passed on or in progress) for more than 30 days."""
+    return and_(
+        Issue.status.in_(WITH_DEPARTMENT),
+        waiting_since(passed) < now - OVERDUE_AFTER,
+    )

@@ -1,0 +1,224 @@
+"""The console in a real browser (Debian's headless Chromium) against a real server.
+
+One small demo county (SQLite) and one browser serve the whole module; each
+test is a user's errand: sign in and read the dashboard, hand a cadre's
+households over, decide a conflict, print contact cards. Screenshots of the
+main pages go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Account
+from server.accounts.services import register_device
+from server.audit.services import Actor
+from server.db import make_engine
+from server.demo.generator import DEMO_PASSWORD, Shape, generate
+from server.ledger.models import Cadre, Household, HouseholdLink, Village
+from server.migrate import upgrade
+from server.sync.services import Writer, edit_household, merge_household, now_ms
+from sync.hlc import Stamp
+from tests.live import LiveServer
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Eight villages, 1,600 households, 80 cadres: every page has something to show.
+SMALL_COUNTY = Shape(
+    villages_per_town=(2, 1, 1, 1, 1, 1, 1),
+    households=1_600,
+    cadres=80,
+    leaders=4,
+    inspections=60,
+)
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class Demo:
+    url: str
+    village_id: uuid.UUID
+    cadre_id: uuid.UUID
+    cadre_households: int
+    conflicted: str  # the code of the household whose phones conflict
+
+
+def _prepare(url: str) -> Demo:
+    """The demo county, and one open conflict: a phone's number lost to the office's."""
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session, session.begin():
+        generate(session, seed=2015, as_of=date.today(), shape=SMALL_COUNTY)
+        village = session.scalars(select(Village).where(Village.name == "前楼村")).one()
+        cadre_id, households = session.execute(
+            select(HouseholdLink.cadre_id, func.count())
+            .join(Household, Household.id == HouseholdLink.household_id)
+            .join(Cadre, Cadre.id == HouseholdLink.cadre_id)
+            .where(HouseholdLink.ended_at.is_(None))
+            .where(Household.code.like("前楼村-%"))
+            .group_by(HouseholdLink.cadre_id)
+            .order_by(HouseholdLink.cadre_id)
+            .limit(1)
+        ).one()
+        household = session.scalars(
+            select(Household)
+            .join(HouseholdLink, HouseholdLink.household_id == Household.id)
+            .where(HouseholdLink.cadre_id == cadre_id, HouseholdLink.ended_at.is_(None))
+            .order_by(Household.code)
+            .limit(1)
+        ).one()
+        phone_owner = session.scalars(select(Account).where(Account.cadre_id == cadre_id)).one()
+        admin = session.scalars(select(Account).where(Account.username == "admin")).one()
+        device = register_device(session, phone_owner, "红米手机").device
+        base = household.seq
+        merge_household(
+            session,
+            Actor(account_id=phone_owner.id, device_id=device.id),
+            household,
+            {"phones": ["13905961111"]},
+            Stamp(now_ms() - 60_000, 0, str(device.id)),
+            base,
+            Writer(device.id, None),
+        )
+        session.flush()
+        edit_household(session, admin, household, {"phones": ["13905962222"]}, base)
+        demo = Demo("", village.id, cadre_id, households, household.code)
+    engine.dispose()
+    return demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    folder = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{folder / 'demo.db'}"
+    prepared = _prepare(url)
+    server = LiveServer(url, folder / "instance", workers=1)
+    server.start()
+    prepared.url = server.url
+    yield prepared
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, demo: Demo) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    opened = context.new_page()
+    log_in(opened, demo, "admin")
+    yield opened
+    context.close()
+
+
+def log_in(page: Page, demo: Demo, username: str) -> None:
+    page.goto(f"{demo.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("台帐总览")
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"console-{name}.png", full_page=True)
+
+
+def test_an_admin_reads_the_dashboard_on_a_desktop_and_on_a_phone(
+    page: Page, browser: Browser, demo: Demo
+) -> None:
+    # The stylesheet is there (no CDN, no web font: all from the server).
+    header = page.evaluate("getComputedStyle(document.querySelector('header.top')).backgroundColor")
+    assert header == "rgb(179, 38, 30)"
+    shoot(page, "overview")
+    page.click("nav.main >> text=走访覆盖")
+    expect(page.locator("h1")).to_have_text("走访覆盖")
+    expect(page.locator("figure.chart svg").first).to_be_visible()
+    # 1,600 households, every one with a cadre.
+    expect(page.locator(".counts")).to_contain_text("1,600")
+    shoot(page, "coverage")
+    # A bar of the chart opens the households it stands for.
+    page.locator("figure.chart a").first.click()
+    expect(page.locator("h1")).to_contain_text("近期未走访的农户")
+    page.goto(f"{demo.url}/ledger/villages/{demo.village_id}")
+    expect(page.locator("h1")).to_contain_text("前楼村")
+    shoot(page, "village")
+    page.goto(f"{demo.url}/problems")
+    shoot(page, "problems")
+    page.goto(f"{demo.url}/coverage?lang=en")
+    expect(page.locator("h1")).to_have_text("Visit coverage")
+
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    small = phone.new_page()
+    log_in(small, demo, "town-qianlou")
+    small.goto(f"{demo.url}/coverage")
+    expect(small.locator("figure.chart svg").first).to_be_visible()
+    # Nothing wider than the phone's screen but the tables' own scrolling.
+    width = small.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    shoot(small, "coverage-phone")
+    phone.close()
+
+
+def test_a_cadres_households_are_handed_over_to_two_others_in_one_go(
+    page: Page, demo: Demo
+) -> None:
+    page.goto(f"{demo.url}/ledger/cadres/{demo.cadre_id}")
+    page.click("text=移交农户")
+    expect(page.locator("input[name=households]:checked")).to_have_count(demo.cadre_households)
+    targets = page.locator("input[name=targets]")
+    targets.nth(0).check()
+    targets.nth(1).check()
+    shoot(page, "transfer")
+    page.click("button:has-text('移交')")
+    expect(page.locator(".notice")).to_contain_text(f"已移交 {demo.cadre_households} 户")
+    expect(page.locator(".counts div").nth(1)).to_contain_text("0")  # none left
+
+
+def test_an_admin_takes_the_value_a_phone_lost_in_a_conflict(page: Page, demo: Demo) -> None:
+    page.click("nav.main >> text=数据冲突")
+    conflict = page.locator("section.conflict", has_text=demo.conflicted)
+    expect(conflict).to_contain_text("红米手机")
+    shoot(page, "conflicts")
+    conflict.locator("input[value=overturn]").check()
+    conflict.locator("button[type=submit]").click()
+    expect(page.locator(".notice")).to_contain_text("已处理该冲突")
+    page.fill("nav.main input[name=q]", demo.conflicted)
+    page.press("nav.main input[name=q]", "Enter")
+    page.get_by_role("link", name=demo.conflicted).click()
+    expect(page.locator(".facts")).to_contain_text("13905961111")
+    shoot(page, "household")
+
+
+def test_a_villages_contact_cards_download_as_a_pdf(page: Page, demo: Demo) -> None:
+    page.goto(f"{demo.url}/ledger/villages/{demo.village_id}")
+    with page.expect_download() as download:
+        page.click("text=打印联系服务卡")
+    path = download.value.path()
+    assert download.value.suggested_filename.endswith("联系服务卡.pdf")
+    data = Path(path).read_bytes()
+    assert data.startswith(b"%PDF") and b"DroidSansFallback" in data

@@ -1,0 +1,93 @@
+"""Downloads: the ledger (.xlsx), contact cards and the notebook (PDF), each within scope."""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.audit.models import AuditEntry
+from server.ledger.models import County as CountyRecord
+from tests.server.console.conftest import County, csrf_token, login
+
+
+def drawn(pdf: bytes) -> bytes:
+    """Every page's drawing instructions, decompressed."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL)
+    out = []
+    for stream in streams:
+        try:
+            out.append(zlib.decompress(stream))
+        except zlib.error:
+            continue  # an embedded font or image
+    return b"\n".join(out)
+
+
+def test_a_town_admin_downloads_their_towns_ledger_and_nothing_of_another_town(
+    client: FlaskClient, county: County
+) -> None:
+    login(client, county.accounts["town_admin"])
+    response = client.get(f"/ledger/towns/{county.town.id}/ledger.xlsx")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data), read_only=True)["农户"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 11
+    assert {row[1] for row in rows} == {"前楼镇"}
+    assert client.get(f"/ledger/towns/{county.other_town.id}/ledger.xlsx").status_code == 404
+    assert client.get("/ledger/ledger.xlsx").status_code == 403
+
+
+def test_a_villages_contact_cards_are_one_per_household_eight_to_a_page(
+    client: FlaskClient, county: County
+) -> None:
+    login(client, county.accounts["village_leader"])
+    response = client.get(f"/ledger/villages/{county.village.id}/cards.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    pdf = response.data
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    # Chinese from Droid Sans Fallback, digits from DejaVu Sans: both embedded.
+    assert b"DroidSansFallback" in pdf and b"DejaVuSans" in pdf
+    assert drawn(pdf).count(b" re S") == 8, "one card (a framed rectangle) per household"
+
+
+def test_the_county_admin_sets_the_service_numbers_printed_on_every_card(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    login(client, county.accounts["county_admin"])
+    response = client.post(
+        "/settings",
+        data={
+            "csrf_token": csrf_token(client, "/settings"),
+            "numbers": "便民热线 12345\n\n 急救 120 ",
+        },
+    )
+    assert response.status_code == 302
+    record = session.scalars(select(CountyRecord)).one()
+    session.refresh(record)
+    assert record.service_numbers == ["便民热线 12345", "急救 120"]
+    assert (
+        session.scalar(select(AuditEntry.action).where(AuditEntry.entity == "county")) == "update"
+    )
+    too_many = client.post(
+        "/settings",
+        data={"csrf_token": csrf_token(client, "/settings"), "numbers": "\n".join("x" * 9)},
+    )
+    assert too_many.status_code == 400 and "最多 8 行" in too_many.get_data(as_text=True)
+
+
+def test_a_cadres_notebook_holds_their_households_visits_and_problems(
+    client: FlaskClient, county: County
+) -> None:
+    login(client, county.accounts["town_admin"])
+    response = client.get(f"/ledger/cadres/{county.cadre.id}/notebook.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    # The cover, the list, and the households' pages.
+    assert len(re.findall(rb"/Type\s*/Page\b", response.data)) >= 3

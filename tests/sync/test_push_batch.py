@@ -1,0 +1,121 @@
+"""A pushed batch is applied in one go, and answers as if each change came alone."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server.issues.models import Issue, IssueEvent
+from server.ledger.models import Household
+from server.sync.models import Conflict
+from server.visits.models import Visit
+from sync.phone import Phone
+from sync.store import OutboxEntry
+from tests.sync.transport import FlaskTransport
+from tests.sync.world import County
+
+
+def forge(phone: Phone, entry: OutboxEntry, **record: Any) -> None:
+    """Queue a copy of ``entry`` with its record changed, as a bad client might."""
+    copy = {**entry.record, **record}
+    forged = OutboxEntry(
+        str(uuid.uuid4()),
+        entry.kind,
+        entry.op,
+        copy["id"],
+        entry.household_id,
+        entry.stamp,
+        entry.base_seq,
+        copy,
+    )
+    phone.store.commit_local([], [forged], {})
+
+
+def test_a_change_the_database_refuses_is_rejected_alone_and_the_rest_applies(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    household = county.households[username][0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    phone.record_visit(household, problems=[{"category": "medical", "description": "看病难"}])
+    phone.sync()
+    (issue,) = phone.issues()
+    # A follow-up whose id is the one the server will give the "raised"
+    # event of a problem still to come: the schemas cannot see the clash.
+    clashing = uuid.uuid4()
+    phone.follow_up(issue["id"], note="回访")
+    forge(phone, phone.store.pending(1)[0], id=str(uuid.uuid5(clashing, "raised")))
+    phone.sync()
+    phone.record_visit(
+        household, notes="一", problems=[{"category": "other", "description": "路灯"}]
+    )
+    forge(phone, phone.store.pending(2)[1], id=str(clashing))
+    phone.record_visit(household, notes="二")
+    batch = [entry.to_wire() for entry in phone.store.pending(10)]
+    report = phone.sync()
+    assert report.applied == 3
+    assert [r["message"] for r in report.rejected] == [
+        "与已有数据冲突，未保存 / clashes with existing data: not stored"
+    ]
+    with county.session() as session:
+        assert session.scalar(select(func.count()).select_from(Visit)) == 3
+        assert session.scalar(select(func.count()).select_from(Issue)) == 2
+        assert session.get(Issue, clashing) is None
+        assert session.scalar(select(func.count()).select_from(IssueEvent)) == 4
+    # Pushed again (its answer lost), the batch changes nothing and each
+    # change gets the answer it got the first time.
+    again = transport.push(phone.store.get_meta("token"), phone.clock.physical_ms(), batch)
+    assert [r["status"] for r in again["results"]] == [
+        "already_applied",
+        "already_applied",
+        "rejected",
+        "already_applied",
+    ]
+
+
+def edit_three_times(phone: Phone, household: str) -> None:
+    phone.edit_household(household, phones=["13905960001"])
+    phone.edit_household(household, notes="外出务工")
+    phone.edit_household(household, phones=["13905960002"])
+
+
+def test_a_household_edited_several_times_in_one_batch_merges_as_if_pushed_one_by_one(
+    county: County, transport: FlaskTransport
+) -> None:
+    together, alone = county.cadres
+    first = county.phone(together, transport)
+    second = county.phone(alone, transport)
+    first.sync()
+    second.sync()
+    second.engine.push_batch = 1
+    edit_three_times(first, county.households[together][0])
+    edit_three_times(second, county.households[alone][0])
+    first.sync()
+    second.sync()
+
+    def outcome(phone: Phone, household: str) -> tuple[Any, ...]:
+        results = [entry["result"] for entry in phone.store.outbox("done")]
+        with county.session() as session:
+            row = session.get(Household, uuid.UUID(household))
+            assert row is not None
+            conflicts = [
+                tuple(conflict)
+                for conflict in session.execute(
+                    select(Conflict.kind, Conflict.field)
+                    .where(Conflict.entity_id == row.id)
+                    .order_by(Conflict.kind, Conflict.field)
+                )
+            ]
+            return (
+                [(r["status"], [c["field"] for c in r.get("conflicts", [])]) for r in results],
+                row.phones,
+                row.notes,
+                conflicts,
+            )
+
+    assert outcome(first, county.households[together][0]) == outcome(
+        second, county.households[alone][0]
+    )
