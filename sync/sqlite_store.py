@@ -210,8 +210,9 @@ class SQLiteStore:
     ) -> list[str]:
         with self._transaction() as db:
             # Issues before their events, so an event finds its household.
-            for item in sorted(records, key=lambda r: r["kind"] == "issue_event"):
-                _upsert_pulled(db, item)
+            events = [item for item in records if item["kind"] == "issue_event"]
+            _upsert_pulled(db, [item for item in records if item["kind"] != "issue_event"])
+            _upsert_pulled(db, events)
             kept = []
             for household_id in evict:
                 if _has_pending(db, household_id):
@@ -245,41 +246,68 @@ def _has_pending(db: sqlite3.Connection, household_id: str) -> bool:
     )
 
 
-def _household_of(db: sqlite3.Connection, item: dict[str, Any]) -> str | None:
-    kind, data = item["kind"], item["data"]
-    if kind == "household":
-        return str(item["id"])
-    if kind == "issue_event":
-        row = db.execute(
-            "SELECT household_id FROM record WHERE kind = 'issue' AND id = ?", (data["issue_id"],)
-        ).fetchone()
-        return str(row[0]) if row and row[0] else None
-    if kind in HOUSEHOLD_KINDS and data.get("household_id"):
-        return str(data["household_id"])
-    return None
-
-
-def _upsert_pulled(db: sqlite3.Connection, item: dict[str, Any]) -> None:
-    data = dict(item["data"])
-    if item["kind"] == "household":
-        # Never overwrite what the cadre changed and has not yet sent: lay the
-        # pending edits over the server's version (they win or lose on push).
-        for (pending,) in db.execute(
-            "SELECT record FROM outbox WHERE kind = 'household' AND record_id = ?"
-            " AND state = 'pending' ORDER BY position",
-            (item["id"],),
-        ).fetchall():
-            data.update({k: v for k, v in json.loads(pending).items() if k != "id"})
-    db.execute(
+def _upsert_pulled(db: sqlite3.Connection, items: Sequence[dict[str, Any]]) -> None:
+    """Store pulled records, in order, with one statement for the lot."""
+    if not items:
+        return
+    households = _households_of_events(db, items)
+    pending = _pending_household_edits(db, items)
+    rows = []
+    for item in items:
+        kind, data = item["kind"], dict(item["data"])
+        if kind == "household":
+            # Never overwrite what the cadre changed and has not yet sent: lay
+            # the pending edits over the server's version (they win or lose on push).
+            for edit in pending.get(item["id"], []):
+                data.update({k: v for k, v in edit.items() if k != "id"})
+            household_id: str | None = str(item["id"])
+        elif kind == "issue_event":
+            household_id = households.get(data["issue_id"])
+        elif kind in HOUSEHOLD_KINDS and data.get("household_id"):
+            household_id = str(data["household_id"])
+        else:
+            household_id = None
+        rows.append(
+            (kind, item["id"], item["seq"], household_id, json.dumps(data, ensure_ascii=False))
+        )
+    db.executemany(
         "INSERT INTO record (kind, id, seq, household_id, data) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq,"
         " household_id = excluded.household_id, data = excluded.data"
         " WHERE excluded.seq >= record.seq",
-        (
-            item["kind"],
-            item["id"],
-            item["seq"],
-            _household_of(db, item),
-            json.dumps(data, ensure_ascii=False),
-        ),
+        rows,
     )
+
+
+def _households_of_events(
+    db: sqlite3.Connection, items: Sequence[dict[str, Any]]
+) -> dict[str, str]:
+    """The household of each problem the issue events among ``items`` belong to."""
+    issues = sorted({item["data"]["issue_id"] for item in items if item["kind"] == "issue_event"})
+    found: dict[str, str] = {}
+    # In slices: SQLite limits the parameters of one statement.
+    for start in range(0, len(issues), 500):
+        part = issues[start : start + 500]
+        found.update(
+            (str(issue_id), str(household_id))
+            for issue_id, household_id in db.execute(
+                "SELECT id, household_id FROM record WHERE kind = 'issue' AND household_id"
+                f" IS NOT NULL AND id IN ({', '.join('?' * len(part))})",
+                part,
+            )
+        )
+    return found
+
+
+def _pending_household_edits(
+    db: sqlite3.Connection, items: Sequence[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The unsent edits of each household among ``items``, oldest first."""
+    edits: dict[str, list[dict[str, Any]]] = {}
+    if any(item["kind"] == "household" for item in items):
+        for record_id, record in db.execute(
+            "SELECT record_id, record FROM outbox WHERE kind = 'household'"
+            " AND state = 'pending' ORDER BY position"
+        ):
+            edits.setdefault(record_id, []).append(json.loads(record))
+    return edits

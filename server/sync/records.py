@@ -7,6 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import ColumnElement
+from sqlalchemy.types import TypeDecorator
+
 from server.db import Base
 from server.inspections.models import Inspection
 from server.issues.models import Issue, IssueEvent
@@ -120,6 +123,28 @@ def wire_value(value: Any) -> Any:
     return value
 
 
+def _needs_converting(column: ColumnElement[Any]) -> bool:
+    """Whether the column's values can be ones wire_value changes."""
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    try:
+        python_type: Any = kind.python_type
+    except NotImplementedError:  # a type that does not say: ask wire_value
+        return True
+    return issubclass(python_type, uuid.UUID | Decimal | datetime | date)
+
+
+# Per kind, the positions in WIRE_FIELDS of the values wire_value may change:
+# a pull sends thousands of records, and most values go out as they are.
+CONVERTED: dict[type[Base], tuple[int, ...]] = {
+    model: tuple(
+        index
+        for index, name in enumerate(names)
+        if _needs_converting(model.__table__.columns[name])
+    )
+    for model, names in WIRE_FIELDS.items()
+}
+
+
 def columns(model: type[Base]) -> list[Any]:
     """The columns to select for ``model``'s wire form (id and seq first)."""
     return [
@@ -132,11 +157,11 @@ def columns(model: type[Base]) -> list[Any]:
 def to_wire(model: type[Base], row: Any) -> dict[str, Any]:
     """A row selected with ``columns(model)`` as the phone receives it."""
     record_id, seq, *values = row
+    for index in CONVERTED[model]:
+        values[index] = wire_value(values[index])
     return {
         "kind": KIND_OF[model],
         "id": str(record_id),
         "seq": seq,
-        "data": {
-            name: wire_value(value) for name, value in zip(WIRE_FIELDS[model], values, strict=True)
-        },
+        "data": dict(zip(WIRE_FIELDS[model], values, strict=True)),
     }

@@ -24,11 +24,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, Table, and_, insert, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -50,7 +50,7 @@ from server.ledger.models import (
 )
 from server.sync import records as wire
 from server.sync.models import AppliedChange, Conflict
-from server.sync.sequence import committed_high_water, take
+from server.sync.sequence import committed_high_water, numbered, take
 from server.visits.models import Visit
 from shared import protocol
 from shared.schemas import (
@@ -270,21 +270,18 @@ def _context_queries(context: Context) -> list[tuple[type[Base], Any]]:
 
 
 def _household_queries(
-    session: Session, households: Sequence[uuid.UUID], villages: set[uuid.UUID]
+    households: Sequence[uuid.UUID], villages: set[uuid.UUID]
 ) -> list[tuple[type[Base], Any]]:
     """(model, where-clause) for the households and their notebooks' records."""
     issues_in_scope = or_(
         Issue.household_id.in_(households),
         and_(Issue.household_id.is_(None), Issue.village_id.in_(villages)),
     )
-    # The problems' ids, not a subquery: given a subquery, PostgreSQL may
-    # scan every event in the ledger instead of looking up the few in scope.
-    issues = list(session.scalars(select(Issue.id).where(issues_in_scope)))
     return [
         (Household, Household.id.in_(households)),
         (Visit, Visit.household_id.in_(households)),
         (Issue, issues_in_scope),
-        (IssueEvent, IssueEvent.issue_id.in_(issues)),
+        (IssueEvent, IssueEvent.issue_id.in_(select(Issue.id).where(issues_in_scope))),
     ]
 
 
@@ -299,7 +296,7 @@ def _snapshot(
     context = _context(session, cadre_id, households)
     out: list[dict[str, Any]] = []
     for model, where in _context_queries(context) + _household_queries(
-        session, households, context.villages
+        households, context.villages
     ):
         out.extend(wire.to_wire(model, row) for row in session.execute(_select(model, where)))
     return out
@@ -313,7 +310,7 @@ def _changes_since(
     context = _context(session, cadre_id, households)
     candidates: list[dict[str, Any]] = []
     for model, where in _context_queries(context) + _household_queries(
-        session, households, context.villages
+        households, context.villages
     ):
         query = (
             _select(model, and_(where, model.seq > since))  # type: ignore[attr-defined]
@@ -380,6 +377,17 @@ class Batch:
     @property
     def actor(self) -> Actor:
         return Actor(account_id=self.device.account_id, device_id=self.device.id)
+
+    @cached_property
+    def own_devices(self) -> set[str]:
+        """Every device of this account, revoked ones too: a cadre who logs in
+        again on a phone whose access was revoked still pushes what it kept."""
+        return {
+            str(device_id)
+            for device_id in self.session.scalars(
+                select(Device.id).where(Device.account_id == self.device.account_id)
+            )
+        }
 
     def prefetch(self, changes: Iterable[dict[str, Any] | Rejected]) -> None:
         """Fetch, a query per table, every record the changes name, and the
@@ -472,17 +480,37 @@ class Batch:
         household.numbered(seq)
 
     def flush(self) -> None:
-        """Write everything the batch added, new problems and their events last.
+        """Write the batch: its updates through the unit of work, then its new
+        records with an INSERT per table, parents first, numbered in one go.
 
-        No relationship tells the unit of work that a problem's row needs
-        the visit it was raised at, so problems wait for a second flush.
+        The unit of work costs more than the rows themselves, and it would
+        not know that a problem's row needs the visit it was raised at (no
+        relationship says so). Nothing reads the new records back as objects.
         """
-        later = [new for new in self.session.new if isinstance(new, Issue | IssueEvent)]
-        for new in later:
-            self.session.expunge(new)
-        self.session.flush()
-        self.session.add_all(later)
-        self.session.flush()
+        session = self.session
+        created = list(session.new)
+        for new in created:
+            session.expunge(new)
+        session.flush()
+        shapes: dict[Table, dict[frozenset[str], list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for new in created:
+            row = _columns(new)
+            # One INSERT of many rows needs the same columns in each.
+            shapes[new.__table__][frozenset(row)].append(row)
+        synced = [
+            row
+            for table, rows in shapes.items()
+            if "seq" in table.columns
+            for same in rows.values()
+            for row in same
+        ]
+        if synced:
+            numbered(session, synced)
+        for table in Base.metadata.sorted_tables:
+            for same in shapes.get(table, {}).values():
+                session.execute(insert(table), same)
 
     def covers(self, cadre_id: uuid.UUID, household_id: uuid.UUID, at: datetime) -> bool:
         """``covered_at``, from the prefetched links when they are the cadre's."""
@@ -583,7 +611,7 @@ def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[st
         return _rejected(str(change_id), parsed)
     previous = batch.find(AppliedChange, parsed["change_id"])
     if previous is not None:
-        if previous.device_id != batch.device.id:
+        if str(previous.device_id) not in batch.own_devices:
             return _rejected(
                 str(change_id),
                 Rejected("该变更编号已被其他设备使用 / this change id belongs to another device"),
@@ -612,6 +640,14 @@ def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[st
     result["change_id"] = str(change_id)
     batch.add(AppliedChange(id=parsed["change_id"], device_id=batch.device.id, result=result))
     return result
+
+
+def _columns(new: Base) -> dict[str, Any]:
+    """The column values set on a new record (the table's defaults fill the rest)."""
+    values = inspect(new).dict
+    return {
+        column.key: values[column.key] for column in new.__table__.columns if column.key in values
+    }
 
 
 def _ids(value: Any) -> set[uuid.UUID]:
@@ -660,7 +696,7 @@ def _load(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
 def _stamp(batch: Batch, parsed: dict[str, Any]) -> tuple[Stamp, list[str]]:
     """The change's stamp, brought back from the future; notes on what was done."""
     stamp: Stamp = parsed["stamp"]
-    if stamp.node != str(batch.device.id):
+    if stamp.node not in batch.own_devices:
         raise Rejected("时钟戳不属于本设备 / the clock stamp names another device")
     wall_ms, note = batch.believable_ms(stamp.wall_ms)
     if note is None:
@@ -778,6 +814,8 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
         raise Rejected(
             "所属走访不存在 / the visit it was raised at is unknown", {"visit_id": ["unknown"]}
         )
+    # As an enum, as when read back: a follow-up in the same batch reports it.
+    data["status"] = IssueStatus(data["status"])
     issue = Issue(**data, stamp=str(stamp), device_id=batch.device.id)
     batch.add(issue)
     # The status it was raised with is its first status event, so the

@@ -1,5 +1,5 @@
 """Sync tests run the real app on a real database, committing for real; each
-test starts from an empty ledger."""
+test starts from an empty ledger and leaves one behind."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def sync_app(engine: Engine, tmp_path: Path) -> Iterator[Flask]:
     )
     yield app
     app.extensions["minqing.db"].kw["bind"].dispose()
+    # Leave the shared test database empty for the tests that roll back.
+    wipe(engine)
 
 
 @pytest.fixture

@@ -119,3 +119,22 @@ def test_a_household_edited_several_times_in_one_batch_merges_as_if_pushed_one_b
     assert outcome(first, county.households[together][0]) == outcome(
         second, county.households[alone][0]
     )
+
+
+def test_a_problem_raised_and_followed_up_before_one_sync_arrives_whole(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    household = county.households[username][0]
+    phone.record_visit(household, problems=[{"category": "medical", "description": "看病难"}])
+    (issue,) = phone.issues()
+    phone.follow_up(issue["id"], note="已联系镇卫生院")
+    phone.follow_up(issue["id"], status="passed_to_department", department="县卫健局")
+    report = phone.sync()
+    assert report.ok and report.applied == 4 and not report.rejected
+    with county.session() as session:
+        stored = session.get(Issue, uuid.UUID(issue["id"]))
+        assert stored is not None and stored.status == "passed_to_department"
+    assert phone.issues()[0]["status"] == "passed_to_department"

@@ -329,3 +329,25 @@ def test_a_visit_entered_by_mistake_is_removed_everywhere_as_a_tombstone(
     other = county.phone(username, transport, name="second phone")
     other.sync()
     assert other.visits(household_id) == []
+
+
+def test_a_revoked_phone_that_logs_in_again_delivers_the_records_it_kept(
+    county: County, transport: FlaskTransport
+) -> None:
+    from server.accounts.models import Device
+    from server.accounts.services import revoke_device
+    from server.audit.services import SYSTEM
+    from tests.sync.world import PASSWORD
+
+    username = county.cadres[0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    kept = phone.record_visit(county.households[username][0], notes="撤销前记下的")
+    with county.session() as session, session.begin():
+        revoke_device(session, SYSTEM, session.get(Device, uuid.UUID(phone.device_id)))
+    assert phone.sync_with_retry(attempts=1).revoked
+    phone.login(username, PASSWORD, "same phone, new login")
+    report = phone.sync()
+    assert report.applied == 1 and not report.rejected
+    with county.session() as session:
+        assert session.get(Visit, uuid.UUID(kept)).notes == "撤销前记下的"
