@@ -58,8 +58,11 @@ from sync.hlc import Stamp, wall_clock_ms
 from sync.phone import Phone
 from sync.transport import HttpTransport, TransportError
 
-# The server: gunicorn workers (processes) and threads in each.
-WORKERS = 2
+# The server: gunicorn workers (processes) and threads in each. Pushes queue
+# for the change counter's lock: while one holds it, other workers serve
+# pulls. Four processes beat two (and threads, which contend for the GIL
+# with the push holding the lock) and stay under 500 MB.
+WORKERS = 4
 THREADS = 1
 # Phones syncing at once, driven from this many client processes.
 CONCURRENT = 50
@@ -881,6 +884,9 @@ def run(scales: list[int], workers: int = WORKERS, threads: int = THREADS) -> st
         with Server(url, workers, threads) as server:
             _progress("a cadre's first sync …")
             thirty = cadres(url, 2, households=30)
+            # Other phones first, so that every worker has compiled its queries.
+            for path in register_phones(url, cadres(url, 2 * workers), phone_folder(), server.url):
+                sync_phone(path)
             one = first_sync(url, server, thirty[0])
             _progress("pull against the limit …")
             pulled = pull_limit(url, server, thirty[1])
@@ -931,7 +937,8 @@ def _section(
             "",
             f"PostgreSQL behind gunicorn ({server}); the virtual phones of sync/phone.py over"
             " HTTP with gzip, their SQLite stores in /dev/shm. Every run starts from a copy of"
-            f" the demo county (`minqing demo --seed {SEED} --as-of {AS_OF}`). The phones share"
+            f" the demo county (`minqing demo --seed {SEED} --as-of {AS_OF}`), analysed (this"
+            " machine's PostgreSQL runs without autovacuum). The phones share"
             " the machine with the server: they run in"
             f" {CLIENT_PROCESSES} client processes, {CONCURRENT // CLIENT_PROCESSES} threads each.",
             "",
@@ -954,6 +961,7 @@ def _section(
                 [
                     "run",
                     "phones",
+                    "failed",
                     "seconds",
                     "pushed",
                     "pulled",
@@ -981,7 +989,8 @@ def _section(
             " transaction, with psycopg's `executemany` and with `COPY`. Pull: a phone that"
             f" has its households pulls {PULL_RECORDS:,} new visits over HTTP into its SQLite"
             f" store in pages of {pulled.page}; beside it a plain keyset-paged SELECT of the"
-            " same rows and columns, pages of the same size, in one connection.",
+            " same rows and columns (the query the server runs for visits), pages of the same"
+            " size, in one connection.",
             "Target: push at least half of executemany's rate; pull at least half of the"
             " plain SELECT's.",
             "",

@@ -28,7 +28,7 @@ from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, Table, and_, insert, inspect, or_, select
+from sqlalchemy import Select, Table, and_, exists, insert, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -308,10 +308,15 @@ def _changes_since(
     """Up to ``limit`` records in scope changed after ``since``, in seq order."""
     households = sorted(scope)
     context = _context(session, cadre_id, households)
+    around = _context_queries(context)
+    # The places and people around the households seldom change: one query
+    # tells which of their tables did, and only those are read.
+    changed = session.execute(
+        select(*(exists().where(where, model.seq > since) for model, where in around))  # type: ignore[attr-defined]
+    ).one()
+    queries = [query for query, yes in zip(around, changed, strict=True) if yes]
     candidates: list[dict[str, Any]] = []
-    for model, where in _context_queries(context) + _household_queries(
-        households, context.villages
-    ):
+    for model, where in queries + _household_queries(households, context.villages):
         query = (
             _select(model, and_(where, model.seq > since))  # type: ignore[attr-defined]
             .order_by(model.seq)  # type: ignore[attr-defined]
@@ -405,7 +410,7 @@ class Batch:
                 wanted[referred] |= _ids(record.get(name))
         for model in (AppliedChange, Visit, Issue, IssueEvent, Inspection):
             self._fetch(model, wanted[model])
-        self.status_events = defaultdict(list)
+        self.status_events = {issue_id: [] for issue_id in wanted[Issue]}
         if wanted[Issue]:
             for row in self.session.execute(
                 select(IssueEvent.issue_id, *STATUS_EVENT_COLUMNS).where(
@@ -452,10 +457,14 @@ class Batch:
         known = self.known.get(type(record))
         if known is not None:
             known[record.id] = record  # type: ignore[attr-defined]
-        if (
-            self.status_events is not None
-            and isinstance(record, IssueEvent)
+        if self.status_events is None:
+            return
+        if isinstance(record, Issue):
+            self.status_events[record.id] = []  # new: none in the database
+        elif (
+            isinstance(record, IssueEvent)
             and record.kind == IssueEventKind.STATUS
+            and record.issue_id in self.status_events
         ):
             # As the database would give it back: statuses as IssueStatus.
             self.status_events[record.issue_id].append(
@@ -471,7 +480,7 @@ class Batch:
 
     def status_events_of(self, issue_id: uuid.UUID) -> list[tuple[Any, ...]] | None:
         """All the problem's status events, if the batch has them."""
-        return None if self.status_events is None else self.status_events[issue_id]
+        return None if self.status_events is None else self.status_events.get(issue_id)
 
     def number(self, household: Household) -> None:
         """Give an edited household its seq now, as a flush would (without one)."""
@@ -485,7 +494,8 @@ class Batch:
 
         The unit of work costs more than the rows themselves, and it would
         not know that a problem's row needs the visit it was raised at (no
-        relationship says so). Nothing reads the new records back as objects.
+        relationship says so). Nothing reads the new records back as objects,
+        and handlers set their foreign keys, never relationships.
         """
         session = self.session
         created = list(session.new)
@@ -1059,14 +1069,19 @@ def _record_conflict(
         else household.field_stamps.get(name, {}).get("stamp", "")
     )
     loser_stamp = str(outcome.loser.stamp) if outcome else f"soft:{household.seq}:{uuid.uuid4()}"
-    exists = session.scalar(
-        select(Conflict.id).where(
-            Conflict.entity_id == household.id,
-            Conflict.field == name,
-            Conflict.loser_stamp == loser_stamp,
+    # A losing write arriving again is recorded once; a soft conflict's
+    # label is new every time, so there is nothing to look for.
+    exists = outcome is not None and (
+        session.scalar(
+            select(Conflict.id).where(
+                Conflict.entity_id == household.id,
+                Conflict.field == name,
+                Conflict.loser_stamp == loser_stamp,
+            )
         )
+        is not None
     )
-    if exists is None:
+    if not exists:
         session.add(
             Conflict(
                 entity="household",
