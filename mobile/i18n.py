@@ -65,10 +65,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "households.today": ("今天走访", "visited today"),
     "households.problems": ("{count} 个问题未解决", "{count} open problem{s}"),
     "households.no_problems": ("无未解决问题", "no open problems"),
+    "households.inspector_title": ("督查农户", "Households to check"),
     "households.inspector_note": (
-        "督查员账号：服务器暂不下发督查范围的农户；手机上已有的农户可以督查。",
-        "Inspector account: the server does not yet send the households you inspect;"
-        " households already on this phone can be spot-checked.",
+        "县、镇抽样分派给您的农户；督查记录同步后，该户即从名单移除。",
+        "Households the county or town office assigned to you;"
+        " a household leaves the list once its spot check has synced.",
+    ),
+    "households.none_assigned": (
+        "还没有分派给您的督查农户。请县、镇抽样分派后，有信号时同步。",
+        "No households assigned to you yet. Once the county or town office has assigned"
+        " a sample, sync when there is signal.",
     ),
     "nav.notebook": ("记录本", "Notebook"),
     "nav.sync": ("同步", "Sync"),
@@ -182,6 +188,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{count} 户已转给其他干部，已从手机移除",
         "{count} household{s} moved to another cadre removed from this phone",
     ),
+    "outcome.evicted_checked": (
+        "{count} 户已督查完毕或被撤回，已从手机移除",
+        "{count} household{s} checked or withdrawn removed from this phone",
+    ),
     "outcome.conflict_lost": (
         "您对{name}的{field}的修改被{by}更新的修改取代",
         "your change to {name}'s {field} was replaced by a newer one from {by}",
@@ -204,10 +214,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Device access revoked — log in again; your {count} unsent records are kept",
     ),
     "outcome.refused": ("服务器拒绝了同步：{message}", "The server refused the sync: {message}"),
-    "outcome.push_only": (
-        "督查记录已发送；服务器暂不向督查员下发农户",
-        "Inspections sent; the server does not yet send households to inspectors",
-    ),
     "outcome.failed": (
         "同步出错：{message}——稍后会自动重试",
         "Sync failed: {message} — will retry by itself",

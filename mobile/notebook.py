@@ -126,8 +126,6 @@ class SyncOutcome:
     status: Status
     # Set when the server refused the sync as a whole (not worth retrying as is).
     refused: str | None = None
-    # An account with no households of its own: its records go up, nothing comes down.
-    push_only: bool = False
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -171,15 +169,11 @@ class Notebook:
         self.phone.login(username.strip(), password, f"Minqing on {platform.node() or 'phone'}")
         return self.status()
 
-    @property
-    def push_only(self) -> bool:
-        """Accounts without a cadre (inspectors) have no pull scope on the server."""
-        return not self.phone.account.get("cadre_id")
-
     # --- reading ---------------------------------------------------------------
 
     def households(self) -> list[HouseholdRow]:
-        """The cadre's households, those waiting longest for a visit first."""
+        """The phone's households, those waiting longest for a visit first: a
+        cadre's own, or those assigned to an inspector to check."""
         places = self._places()
         today = self.phone.now().astimezone().date()
         last_visit: dict[str, str] = {}
@@ -225,7 +219,7 @@ class Notebook:
             household=household,
             village=village,
             grid=grid,
-            card=self._card(),
+            card=self._card(household_id),
             visits=list(reversed(self.phone.visits(household_id))),
             problems=list(reversed(self.phone.issues(household_id))),
         )
@@ -279,9 +273,17 @@ class Notebook:
             for grid in self.phone.store.records("grid")
         }
 
-    def _card(self) -> ContactCard:
+    def _card(self, household_id: str) -> ContactCard:
+        """The household's card: its cadre now (an inspector's phone has the
+        households' links), else the cadre whose phone this is."""
         store = self.phone.store
-        cadre = store.record("cadre", str(self.phone.account.get("cadre_id") or "")) or {}
+        current = [
+            link["cadre_id"]
+            for link in store.records("household_link", household_id)
+            if not link.get("ended_at")
+        ]
+        cadre_id = current[0] if current else self.phone.account.get("cadre_id")
+        cadre = store.record("cadre", str(cadre_id or "")) or {}
         unit = store.record("work_unit", str(cadre.get("unit_id") or "")) or {}
         numbers = [n for county in store.records("county") for n in county["service_numbers"]]
         return ContactCard(
@@ -315,15 +317,10 @@ class Notebook:
         self.phone.engine.progress = progress
         before = self._pending_kinds()
         refused = None
-        push_only = self.push_only
         try:
-            if push_only:
-                report = SyncReport()
-                self.phone.engine.push(report)
-            else:
-                report = self.phone.sync_with_retry(
-                    attempts=SYNC_ATTEMPTS, base_delay=retry_delay, sleep=sleep
-                )
+            report = self.phone.sync_with_retry(
+                attempts=SYNC_ATTEMPTS, base_delay=retry_delay, sleep=sleep
+            )
         except AuthError as revoked:
             report = SyncReport(error=str(revoked), revoked=True)
         except RequestRefused as refusal:
@@ -338,7 +335,6 @@ class Notebook:
             names=self._conflict_names(report.conflicts),
             status=self.status(),
             refused=refused,
-            push_only=push_only,
             rejected=self.phone.store.outbox("rejected"),
         )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from mobile.i18n import join, pick, tr
 from mobile.notebook import SyncOutcome
+from shared.vocab import AccountRole
 
 # The order kinds are named in: what the cadre did most, first.
 KINDS = ("visit", "issue", "issue_event", "household", "inspection")
@@ -29,7 +30,11 @@ def describe(outcome: SyncOutcome, lang: str) -> str:
     if report.received:
         parts.append(tr("outcome.received", lang, count=report.received))
     if report.evicted:
-        parts.append(tr("outcome.evicted", lang, count=report.evicted))
+        # An inspector's households leave once checked; a cadre's when given to another.
+        account = outcome.status.account
+        inspecting = account.get("role") == AccountRole.INSPECTOR and not account.get("cadre_id")
+        key = "outcome.evicted_checked" if inspecting else "outcome.evicted"
+        parts.append(tr(key, lang, count=report.evicted))
     pending = outcome.status.pending
     if report.revoked:
         parts.append(tr("outcome.revoked", lang, count=pending))
@@ -37,8 +42,6 @@ def describe(outcome: SyncOutcome, lang: str) -> str:
         parts.append(tr("outcome.refused", lang, message=pick(outcome.refused, lang)))
     elif report.error:
         parts.append(tr("outcome.no_signal", lang, count=pending))
-    elif outcome.push_only:
-        parts.append(tr("outcome.push_only", lang))
     if not parts:
         parts.append(tr("outcome.nothing", lang))
     sentence = tr("outcome.joiner", lang).join(parts)

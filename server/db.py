@@ -10,8 +10,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -144,6 +156,51 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session, session.begin():
         begin_write(session)
         yield session
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows that set the same columns, in the session's transaction.
+
+    On PostgreSQL with COPY, its fastest way in: a push of 500 visits writes
+    1,500 rows. COPY bypasses SQLAlchemy, so what an INSERT would do is done
+    here: the columns' Python defaults filled in, values bound by their types.
+    Elsewhere, one INSERT executed for every row.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    given = list(rows[0])
+    defaulted = [
+        column
+        for column in table.columns
+        if column.key not in rows[0] and column.default is not None
+    ]
+    columns = [table.c[key] for key in given] + defaulted
+    bind = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    quote = dialect.identifier_preparer
+    statement = (
+        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)})"
+        " FROM STDIN"
+    )
+    raw = connection.connection.driver_connection
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                values = [row[key] for key in given] + [
+                    column.default.arg(None) if column.default.is_callable else column.default.arg  # type: ignore[union-attr]
+                    for column in defaulted
+                ]
+                copy.write_row(
+                    [
+                        value if process is None else process(value)
+                        for value, process in zip(values, bind, strict=True)
+                    ]
+                )
+    except dialect.loaded_dbapi.Error as refused:
+        # As SQLAlchemy would raise it (an IntegrityError for a duplicate, say).
+        raise DBAPIError.instance(statement, None, refused, dialect.loaded_dbapi.Error) from None
 
 
 class Database:

@@ -5,7 +5,7 @@ import server.sync.sequence  # noqa: F401 - registers the seq numbering on every
 from server.accounts.models import Account, Device
 from server.audit.models import AuditEntry
 from server.db import Base
-from server.inspections.models import Inspection
+from server.inspections.models import Inspection, InspectionAssignment
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import (
     Cadre,
@@ -35,6 +35,7 @@ __all__ = [
     "Household",
     "HouseholdLink",
     "Inspection",
+    "InspectionAssignment",
     "Issue",
     "IssueEvent",
     "Town",

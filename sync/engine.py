@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sync.hlc import Clock, ClockError, Stamp
@@ -27,6 +28,10 @@ OFFSET_TOLERANCE_MS = 1000
 
 Progress = Callable[[str, int, int], None]
 
+# A record's identity and what the merge keeps, never shown: a pulled record
+# that differs from the phone's copy only in these brings nothing new.
+BOOKKEEPING = frozenset({"id", "stamp", "field_stamps"})
+
 
 @dataclass
 class SyncReport:
@@ -37,6 +42,7 @@ class SyncReport:
     already_applied: int = 0
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Pulled records new or changed for this phone (not its own coming back).
     received: int = 0
     evicted: int = 0
     # Households to drop that still have unsent changes: dropped next time.
@@ -57,7 +63,7 @@ class SyncEngine:
         clock: Clock,
         *,
         push_batch: int = 100,
-        pull_limit: int = 500,
+        pull_limit: int = 1000,
         progress: Progress | None = None,
         wall_ms: Callable[[], int] | None = None,
     ) -> None:
@@ -143,8 +149,13 @@ class SyncEngine:
             )
             self._learn_offset(sent_at, page["server_time_ms"])
             self._observe(page["records"])
+            held = self.store.held_versions(page["records"])
+            news = sum(
+                is_news(item, held.get((item["kind"], str(item["id"]))), self.clock.node)
+                for item in page["records"]
+            )
             kept = self.store.apply_page(page["records"], page["evict"], page["cursor"])
-            report.received += len(page["records"])
+            report.received += news
             report.evicted += len(page["evict"]) - len(kept)
             report.kept_until_pushed = kept
             self.progress("pull", report.received, report.received)
@@ -165,15 +176,61 @@ class SyncEngine:
             self.store.set_meta({"clock_offset_ms": str(estimate)})
 
     def _observe(self, records: list[dict[str, Any]]) -> None:
-        """Move this phone's clock past every stamp it receives (causality)."""
+        """Move this phone's clock past every stamp it receives (causality).
+
+        Being past the latest is being past them all: the stamps are tried
+        latest first (their fixed-width hex sorts as they do) until one is
+        believable; a malformed or absurd stamp must not stop the sync.
+        """
+        texts: list[str] = []
         for item in records:
             data = item["data"]
-            stamps = [data.get("stamp")]
-            stamps += [entry.get("stamp") for entry in (data.get("field_stamps") or {}).values()]
-            for text in stamps:
-                if not text:
-                    continue
-                try:
-                    self.clock.observe(Stamp.parse(text), max_drift_ms=TRUSTED_DRIFT_MS)
-                except ClockError:
-                    continue  # a malformed or absurd stamp must not stop the sync
+            texts.append(data.get("stamp") or "")
+            texts += [
+                entry.get("stamp") or "" for entry in (data.get("field_stamps") or {}).values()
+            ]
+        for text in sorted(filter(None, texts), reverse=True):
+            try:
+                self.clock.observe(Stamp.parse(text), max_drift_ms=TRUSTED_DRIFT_MS)
+            except ClockError:
+                continue
+            return
+
+
+def is_news(item: dict[str, Any], held: tuple[int, dict[str, Any]] | None, node: str) -> bool:
+    """Whether a pulled record is new or changed for the phone holding ``held`` of it.
+
+    The server sends back what the phone itself recorded, with the records it
+    derives from them (the status a problem was raised with): a record the
+    phone holds as it is, or a new one stamped by this phone (``node``), is
+    not news.
+    """
+    data = item["data"]
+    if held is None:
+        return not _stamped_by(data.get("stamp"), node)
+    seq, stored = held
+    if item["seq"] < seq:
+        return False  # an older version than the phone's: not stored
+    names = (stored.keys() | data.keys()) - BOOKKEEPING
+    return not all(_same(stored.get(name), data.get(name)) for name in names)
+
+
+def _stamped_by(text: Any, node: str) -> bool:
+    try:
+        return bool(text) and Stamp.parse(text).node == node
+    except ClockError:
+        return False
+
+
+def _same(held: Any, pulled: Any) -> bool:
+    """Equal, or the same moment written in another time zone (the phone's own
+    times come back in UTC)."""
+    if held == pulled:
+        return True
+    if not (isinstance(held, str) and isinstance(pulled, str)):
+        return False
+    try:
+        ours, theirs = datetime.fromisoformat(held), datetime.fromisoformat(pulled)
+    except ValueError:
+        return False
+    return ours.tzinfo is not None and theirs.tzinfo is not None and ours == theirs

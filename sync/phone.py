@@ -189,28 +189,36 @@ class Phone:
         return visit_id
 
     def edit_household(self, household_id: str, **changes: Any) -> None:
-        """Change household facts; they merge field by field on the server."""
-        household = self._household(household_id)
+        """Change household facts; they merge field by field on the server.
+
+        Read, changed and written in one store transaction: an edit made at
+        the same moment (another tap, a sync storing the household) is never
+        lost, and the stamp is taken in the order the edits are stored.
+        """
         not_editable = sorted(set(changes) - EDITABLE_HOUSEHOLD_FIELDS)
         if not_editable:
             raise ValueError(f"not editable on the phone: {', '.join(not_editable)}")
         _checked(HouseholdSchema(only=tuple(changes), partial=True), dict(changes))
-        stamp = str(self.clock.now())
-        change = OutboxEntry(
-            change_id=str(uuid.uuid4()),
-            kind="household",
-            op="update",
-            record_id=household_id,
-            household_id=household_id,
-            stamp=stamp,
-            base_seq=int(household["seq"]),
-            record={"id": household_id, **changes},
-        )
-        data = {k: v for k, v in household.items() if k not in ("id", "seq")}
-        data.update(changes)
-        self.store.commit_local(
-            [("household", household_id, household_id, data)], [change], {"last_stamp": stamp}
-        )
+
+        def edit(
+            household: dict[str, Any],
+        ) -> tuple[dict[str, Any], OutboxEntry, dict[str, str | None]]:
+            stamp = str(self.clock.now())
+            change = OutboxEntry(
+                change_id=str(uuid.uuid4()),
+                kind="household",
+                op="update",
+                record_id=household_id,
+                household_id=household_id,
+                stamp=stamp,
+                base_seq=int(household["seq"]),
+                record={"id": household_id, **changes},
+            )
+            data = {k: v for k, v in household.items() if k not in ("id", "seq")}
+            data.update(changes)
+            return data, change, {"last_stamp": stamp}
+
+        self.store.commit_edit("household", household_id, edit)
 
     def follow_up(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, position);
 """
 
 # Records that belong to one household (the rest are villages, cadres, ...).
-HOUSEHOLD_KINDS = ("household", "visit", "issue", "issue_event", "inspection")
+HOUSEHOLD_KINDS = ("household", "household_link", "visit", "issue", "issue_event", "inspection")
 
 
 class SQLiteStore:
@@ -111,20 +111,34 @@ class SQLiteStore:
                     (kind, record_id, household_id, json.dumps(data, ensure_ascii=False)),
                 )
             for change in changes:
-                db.execute(
-                    "INSERT INTO outbox (change_id, kind, op, record_id, household_id, stamp,"
-                    " base_seq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        change.change_id,
-                        change.kind,
-                        change.op,
-                        change.record_id,
-                        change.household_id,
-                        change.stamp,
-                        change.base_seq,
-                        json.dumps(change.record, ensure_ascii=False),
-                    ),
-                )
+                _queue(db, change)
+            _set_meta(db, meta)
+
+    def commit_edit(
+        self,
+        kind: str,
+        record_id: str,
+        edit: Callable[[dict[str, Any]], tuple[dict[str, Any], OutboxEntry, dict[str, str | None]]],
+    ) -> None:
+        """Change a stored record and queue the change, read and written in one transaction.
+
+        ``edit`` gets the record as stored (with its id and seq) and returns its
+        new data, the change to send and settings to save with them. Nothing
+        writes in between, so two edits made at once (two taps, or a save while
+        a sync stores a page) both keep: the second is made on the first.
+        """
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT seq, data FROM record WHERE kind = ? AND id = ?", (kind, record_id)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"{kind} {record_id} is not on this phone")
+            data, change, meta = edit({"id": record_id, "seq": row[0], **json.loads(row[1])})
+            db.execute(
+                "UPDATE record SET data = ? WHERE kind = ? AND id = ?",
+                (json.dumps(data, ensure_ascii=False), kind, record_id),
+            )
+            _queue(db, change)
             _set_meta(db, meta)
 
     # --- reads for the app ---------------------------------------------------
@@ -202,6 +216,28 @@ class SQLiteStore:
                 " (SELECT position FROM outbox WHERE state = 'done' ORDER BY position DESC LIMIT 200)"
             )
 
+    def held_versions(
+        self, items: Sequence[dict[str, Any]]
+    ) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+        """The seq and data this phone holds of each of the pulled ``items`` it has."""
+        held: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        wanted: dict[str, set[str]] = {}
+        for item in items:
+            wanted.setdefault(item["kind"], set()).add(str(item["id"]))
+        for kind, kind_ids in wanted.items():
+            ids = sorted(kind_ids)
+            # By kind and id, the primary key; in slices: SQLite limits the
+            # parameters of one statement.
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                for record_id, seq, data in self._query(
+                    "SELECT id, seq, data FROM record WHERE kind = ?"
+                    f" AND id IN ({', '.join('?' * len(part))})",
+                    (kind, *part),
+                ):
+                    held[(kind, record_id)] = (seq, json.loads(data))
+        return held
+
     def held_households(self) -> list[str]:
         return [row[0] for row in self._query("SELECT id FROM record WHERE kind = 'household'")]
 
@@ -234,6 +270,23 @@ def _set_meta(db: sqlite3.Connection, values: dict[str, str | None]) -> None:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+def _queue(db: sqlite3.Connection, change: OutboxEntry) -> None:
+    db.execute(
+        "INSERT INTO outbox (change_id, kind, op, record_id, household_id, stamp,"
+        " base_seq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            change.change_id,
+            change.kind,
+            change.op,
+            change.record_id,
+            change.household_id,
+            change.stamp,
+            change.base_seq,
+            json.dumps(change.record, ensure_ascii=False),
+        ),
+    )
 
 
 def _has_pending(db: sqlite3.Connection, household_id: str) -> bool:

@@ -52,6 +52,12 @@ class Store(Protocol):
         """Record the server's results: acknowledged changes leave the outbox."""
         ...
 
+    def held_versions(
+        self, items: Sequence[dict[str, Any]]
+    ) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+        """The seq and data held of each of the pulled records the store has, by (kind, id)."""
+        ...
+
     def held_households(self) -> list[str]: ...
 
     def apply_page(

@@ -68,7 +68,8 @@ class HouseholdsScreen(Page):
         if not self.loaded:
             self.summary = t("loading")
         elif not self.rows:
-            self.summary = t("households.empty")
+            inspecting = self.app.inspector and not self.app.cadre
+            self.summary = t("households.none_assigned" if inspecting else "households.empty")
         elif not shown:
             self.summary = t("households.none_match")
         else:

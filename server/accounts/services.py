@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.accounts.models import Account, Device
 from server.audit.services import Actor, record
@@ -34,6 +34,8 @@ class LoginRefused(AccountError):
 
 
 WRONG_CREDENTIALS = "用户名或密码错误 / wrong username or password"
+# How precisely a device's last contact is kept (shown to admins revoking phones).
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_password(password: str) -> str:
@@ -174,10 +176,17 @@ def register_device(session: Session, account: Account, name: str) -> IssuedToke
 
 def device_for_token(session: Session, token: str, now: datetime | None = None) -> Device | None:
     """The live device this token belongs to; ``None`` if unknown, revoked or disabled."""
-    device = session.scalar(select(Device).where(Device.token_hash == _token_hash(token)))
+    device = session.scalar(
+        select(Device)
+        .where(Device.token_hash == _token_hash(token))
+        .options(joinedload(Device.account))
+    )
     if device is None or device.revoked_at is not None or not device.account.active:
         return None
-    device.last_seen_at = now or utcnow()
+    now = now or utcnow()
+    # A sync is many requests: the device row is written once a minute, not for each.
+    if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_RESOLUTION:
+        device.last_seen_at = now
     return device
 
 

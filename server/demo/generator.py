@@ -51,6 +51,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.visits.services import refresh_last_visits
 from shared.vocab import AccountRole, HouseholdTag, LeaderRole, Rank, UnitKind
 
 DEMO_PASSWORD = "minqing-demo"
@@ -145,6 +146,8 @@ def generate(
         county = CountyGenerator(rng, writer, calendar, people, shape, password_hash, number)
         county.run(county_id, name if scale > 1 else "", progress)
     writer.flush()
+    # The visits went in as bulk inserts: each household's and cadre's latest, counted once.
+    refresh_last_visits(session)
     counts = dict(sorted(writer.counts.items()))
     record(
         session,

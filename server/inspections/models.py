@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, Synced, enum_column, utcnow
+from server.db import Base, Synced, enum_column, new_id, utcnow
 from server.ledger.models import Household
 from shared.vocab import ProblemSolved, Satisfaction
 
@@ -38,5 +38,40 @@ class Inspection(Synced, Base):
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
     # Entered by mistake: kept as a tombstone so every phone removes it too.
     deleted_at: Mapped[datetime | None]
+
+    household: Mapped[Household] = relationship()
+
+
+class InspectionAssignment(Base):
+    """A household an inspector is to check: drawn at random in the console and
+    on the inspector's phone until they have checked it or it is withdrawn."""
+
+    __tablename__ = "inspection_assignment"
+    __table_args__ = (
+        # A household is assigned to an inspector once at a time.
+        Index(
+            "uq_inspection_assignment_open",
+            "inspector_id",
+            "household_id",
+            unique=True,
+            sqlite_where=text("checked_at IS NULL AND withdrawn_at IS NULL"),
+            postgresql_where=text("checked_at IS NULL AND withdrawn_at IS NULL"),
+        ),
+        # Every assignment of an inspector's household, closed ones too (checks
+        # recorded offline before it closed are still accepted).
+        Index("ix_inspection_assignment_inspector", "inspector_id", "household_id"),
+        CheckConstraint("checked_at IS NULL OR withdrawn_at IS NULL", name="checked_or_withdrawn"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    inspector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"))
+    assigned_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The draw number of the sample it came from: the list can be drawn again.
+    draw: Mapped[int]
+    # Open while both are empty.
+    checked_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
 
     household: Mapped[Household] = relationship()

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from server.audit.services import Actor
-from server.ledger.exporting import ExportError, export_ledger
+from server.ledger.exporting import ExportError, export_ledger, part_named
 from server.ledger.importing import (
     CADRES,
     HOUSEHOLDS,
@@ -143,9 +143,12 @@ def export_group() -> None:
 
 @export_group.command("ledger")
 @click.argument("path", metavar="FILE.xlsx", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--town", help="Only this town (e.g. 前楼镇).")
+@click.option("--county", help="Only this county (e.g. 东山县), or the county of --town.")
+@click.option("--town", help="Only this town (e.g. 前楼镇); add --county if the name repeats.")
 @click.option("--village", help="Only this village (e.g. 前楼村); add --town if the name repeats.")
-def export_ledger_command(path: Path, town: str | None, village: str | None) -> None:
+def export_ledger_command(
+    path: Path, county: str | None, town: str | None, village: str | None
+) -> None:
     """Write the 包村包户台帐: sheets 村挂钩领导, 农户, 干部 and 村网格.
 
     Each sheet has the columns of its import, so the file imports again.
@@ -158,7 +161,8 @@ def export_ledger_command(path: Path, town: str | None, village: str | None) -> 
         )
     try:
         with cli_session() as session:
-            report = export_ledger(session, path, town=town, village=village)
+            part = part_named(session, county=county, town=town, village=village)
+            report = export_ledger(session, path, part)
     except ExportError as refused:
         raise click.ClickException(str(refused)) from None
     except OSError as error:

@@ -14,6 +14,7 @@ results, so a county's 33,410 households never sit in memory at once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +25,13 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES, Layout
 from server.ledger.models import (
     Cadre,
+    County,
     Grid,
     Household,
     HouseholdLink,
@@ -38,6 +40,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.ledger.queries import current_leaders, household_rows
 from shared.vocab import HouseholdTag, LeaderRole
 
 # Rows fetched per round trip while streaming (a server-side cursor on PostgreSQL).
@@ -54,24 +57,40 @@ class ExportReport:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def export_ledger(
-    session: Session,
-    path: Path,
-    *,
-    town: str | None = None,
-    village: str | None = None,
-) -> ExportReport:
-    """Write the ledger, or one town's or village's part of it, to ``path``.
+@dataclass(frozen=True)
+class Part:
+    """The part of the ledger to export: all of it, or one county, town or village."""
+
+    county_id: uuid.UUID | None = None
+    town_id: uuid.UUID | None = None
+    village_id: uuid.UUID | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """Conditions on Town and Village."""
+        conditions = []
+        if self.county_id is not None:
+            conditions.append(Town.county_id == self.county_id)
+        if self.town_id is not None:
+            conditions.append(Town.id == self.town_id)
+        if self.village_id is not None:
+            conditions.append(Village.id == self.village_id)
+        return conditions
+
+
+WHOLE = Part()
+
+
+def export_ledger(session: Session, path: Path, part: Part = WHOLE) -> ExportReport:
+    """Write the ledger, or one county's, town's or village's part of it, to ``path``.
 
     Rows are sorted by town, village, grid and household code.
     """
-    scope = _scope(session, town, village)
     # Opened first, so a path that cannot be written fails before any work;
     # a workbook cut short by an error is not left behind.
     target = path.open("wb")
     try:
         with target:
-            return _write_workbook(session, target, scope)
+            return _write_workbook(session, target, part.conditions())
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -134,34 +153,72 @@ def _cell(sheet: Any, value: object) -> object:
     return cell
 
 
-# --- scope ----------------------------------------------------------------------
+# --- the part asked for by name ----------------------------------------------------
 
 
-def _scope(session: Session, town: str | None, village: str | None) -> list[ColumnElement[bool]]:
-    """The conditions on Town and Village for the part of the ledger asked for."""
-    condition = []
+def part_named(
+    session: Session,
+    *,
+    county: str | None = None,
+    town: str | None = None,
+    village: str | None = None,
+) -> Part:
+    """The part of the ledger these names pick out; refused when none or several fit.
+
+    Ledgers of several counties repeat town and village names (every county
+    has its 城关镇): a name that fits several places must be narrowed.
+    """
+    county_id = town_id = village_id = None
+    if county is not None:
+        county_id = session.scalar(select(County.id).where(County.name == county))
+        if county_id is None:
+            raise ExportError(f"没有名为“{county}”的县 / no county named '{county}'")
     if town is not None:
-        condition.append(Town.name == town)
-    if village is not None:
-        condition.append(Village.name == village)
-    if town is not None and session.scalar(select(Town.id).where(Town.name == town)) is None:
-        raise ExportError(f"没有名为“{town}”的镇 / no town named '{town}'")
-    if village is not None:
-        towns = session.scalars(
-            select(Town.name).join(Village, Village.town_id == Town.id).where(*condition)
+        towns = session.execute(
+            select(Town.id, County.name)
+            .join(County, County.id == Town.county_id)
+            .where(Town.name == town, *Part(county_id).conditions())
+            .order_by(County.name)
         ).all()
         if not towns:
-            where = f"{town}" if town else ""
             raise ExportError(
-                f"{where}没有名为“{village}”的村 / no village named '{village}'"
-                + (f" in {town}" if town else "")
+                f"{county or ''}没有名为“{town}”的镇 / no town named '{town}'"
+                + (f" in {county}" if county else "")
             )
         if len(towns) > 1:
+            counties = [name for _, name in towns]
             raise ExportError(
-                f"有几个镇都有“{village}”，请用 --town 指明：{'、'.join(towns)}"
-                f" / several towns have a village '{village}'; name one with --town: {', '.join(towns)}"
+                f"有几个县都有“{town}”，请用 --county 指明：{'、'.join(counties)}"
+                f" / several counties have a town '{town}'; name one with --county:"
+                f" {', '.join(counties)}"
             )
-    return condition
+        ((town_id, _),) = towns
+    if village is not None:
+        villages = session.execute(
+            select(Village.id, County.name, Town.name)
+            .join(Town, Town.id == Village.town_id)
+            .join(County, County.id == Town.county_id)
+            .where(Village.name == village, *Part(county_id, town_id).conditions())
+            .order_by(County.name, Town.name)
+        ).all()
+        if not villages:
+            where = town or county or ""
+            raise ExportError(
+                f"{where}没有名为“{village}”的村 / no village named '{village}'"
+                + (f" in {where}" if where else "")
+            )
+        if len(villages) > 1:
+            # Within one county the town tells them apart; across counties, the county too.
+            across = len({county_name for _, county_name, _ in villages}) > 1
+            places = [f"{c} {t}" if across else t for _, c, t in villages]
+            option = ("--county 和 --town", "--county and --town") if across else ("--town",) * 2
+            raise ExportError(
+                f"有几个镇都有“{village}”，请用 {option[0]} 指明：{'、'.join(places)}"
+                f" / several towns have a village '{village}'; name one with {option[1]}:"
+                f" {', '.join(places)}"
+            )
+        ((village_id, _, _),) = villages
+    return Part(county_id, town_id, village_id)
 
 
 def _bytewise(session: Session) -> Any:
@@ -189,13 +246,10 @@ def _leader_rows(
     ).all()
     leaders = {
         (village_id, role): (name, unit, phone)
-        for village_id, role, name, unit, phone in session.execute(
-            select(VillageLink.village_id, VillageLink.role, Cadre.name, WorkUnit.name, Cadre.phone)
-            .join(Cadre, Cadre.id == VillageLink.cadre_id)
-            .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
+        for village_id, role, _, name, unit, phone in session.execute(
+            current_leaders(*scope)
             .join(Village, Village.id == VillageLink.village_id)
             .join(Town, Town.id == Village.town_id)
-            .where(VillageLink.ended_at.is_(None), *scope)
         )
     }
     for village_id, town, village in villages:
@@ -210,7 +264,7 @@ def _household_rows(
 ) -> Iterable[list[object]]:
     labels = {tag.value: tag.zh for tag in HouseholdTag}
     query = (
-        select(
+        household_rows(
             Household.code,
             Town.name,
             Village.name,
@@ -225,16 +279,7 @@ def _household_rows(
             WorkUnit.name,
             Cadre.phone,
         )
-        .join(Grid, Grid.id == Household.grid_id)
-        .join(Village, Village.id == Grid.village_id)
-        .join(Town, Town.id == Village.town_id)
-        .outerjoin(
-            HouseholdLink,
-            and_(HouseholdLink.household_id == Household.id, HouseholdLink.ended_at.is_(None)),
-        )
-        .outerjoin(Cadre, Cadre.id == HouseholdLink.cadre_id)
-        .outerjoin(WorkUnit, WorkUnit.id == Cadre.unit_id)
-        .where(Household.deleted_at.is_(None), *scope)
+        .where(*scope)
         .order_by(
             collate(Town.name), collate(Village.name), collate(Grid.name), collate(Household.code)
         )

@@ -63,7 +63,17 @@ class Grid(Synced, Base):
 
 class Household(Synced, Base):
     __tablename__ = "household"
-    __table_args__ = (CheckConstraint("members >= 1", name="members_positive"),)
+    __table_args__ = (
+        CheckConstraint("members >= 1", name="members_positive"),
+        # The few removed households: counting the live ones' links leaves these
+        # out, rather than reading every household (server.ledger.queries.live_links).
+        Index(
+            "ix_household_removed",
+            "id",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     # The code the county office writes in its ledger, e.g. 前楼村-03-0127.
@@ -83,6 +93,10 @@ class Household(Synced, Base):
     deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When its latest live visit was: what the console's coverage counts by,
+    # kept here so that a county's coverage does not group millions of visits.
+    # Only server.visits.services writes it.
+    last_visited_at: Mapped[datetime | None]
 
     grid: Mapped[Grid] = relationship()
 
@@ -121,6 +135,9 @@ class Cadre(Synced, Base):
     rank: Mapped[Rank] = mapped_column(enum_column(Rank, "rank"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When they last visited anyone (a live visit): the console flags idle
+    # cadres by it. Only server.visits.services writes it.
+    last_visited_at: Mapped[datetime | None]
 
     unit: Mapped[WorkUnit] = relationship()
 

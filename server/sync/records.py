@@ -18,6 +18,7 @@ from server.ledger.models import (
     County,
     Grid,
     Household,
+    HouseholdLink,
     Town,
     Village,
     VillageLink,
@@ -35,6 +36,8 @@ WIRE_FIELDS: dict[type[Base], tuple[str, ...]] = {
     WorkUnit: ("name", "kind", "town_id"),
     Cadre: ("name", "unit_id", "phone", "rank", "active"),
     VillageLink: ("village_id", "role", "cadre_id", "started_at", "ended_at"),
+    # Only inspectors' phones get these: whether a household knows its cadre.
+    HouseholdLink: ("household_id", "cadre_id", "started_at", "ended_at"),
     Household: (
         "code",
         "grid_id",
@@ -107,6 +110,7 @@ KIND_OF: dict[type[Base], str] = {
     WorkUnit: "work_unit",
     Cadre: "cadre",
     VillageLink: "village_link",
+    HouseholdLink: "household_link",
     Household: "household",
     Visit: "visit",
     Issue: "issue",

@@ -28,14 +28,17 @@ from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, Table, and_, exists, insert, inspect, or_, select
+from sqlalchemy import Select, Table, and_, exists, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import flag_modified
 
 from server.accounts.models import Account, Device
-from server.audit.services import Actor, record
-from server.db import Base
+from server.audit.models import AuditEntry
+from server.audit.services import Actor, entry_values, record
+from server.db import Base, insert_rows
 from server.inspections.models import Inspection
+from server.inspections.services import assigned_households, check_off, may_inspect
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import (
     Cadre,
@@ -52,6 +55,7 @@ from server.sync import records as wire
 from server.sync.models import AppliedChange, Conflict
 from server.sync.sequence import committed_high_water, numbered, take
 from server.visits.models import Visit
+from server.visits.services import visits_inserted
 from shared import protocol
 from shared.schemas import (
     HouseholdSchema,
@@ -161,14 +165,34 @@ def covered_at(
     )
 
 
-def _device_cadre(device: Device) -> uuid.UUID:
-    cadre_id = device.account.cadre_id
-    if cadre_id is None:
+@dataclass(frozen=True)
+class Reach:
+    """What a device's pulls cover: the one rule, for every kind of account."""
+
+    households: set[uuid.UUID]
+    # The cadre whose phone it is (its contact card), if the account has one.
+    cadre_id: uuid.UUID | None
+    # An inspector asks each household whether it knows its cadre: their
+    # phone also gets the households' links, and the cadres they name.
+    links: bool
+
+
+def reach(session: Session, account: Account) -> Reach:
+    """A cadre's phone holds the households the cadre covers now; an
+    inspector's, those assigned to them and not yet checked (and a cadre's
+    too, if the inspector is also one). Other accounts have nothing to sync."""
+    inspector = account.role == AccountRole.INSPECTOR
+    if account.cadre_id is None and not inspector:
         raise SyncRefused(
             403,
             "该账号没有挂钩农户，无需同步 / this account covers no households: nothing to sync",
         )
-    return cadre_id
+    households: set[uuid.UUID] = set()
+    if account.cadre_id is not None:
+        households |= current_households(session, account.cadre_id)
+    if inspector:
+        households |= assigned_households(session, account.id)
+    return Reach(households, account.cadre_id, inspector)
 
 
 # --- pull --------------------------------------------------------------------
@@ -185,21 +209,21 @@ class Page:
 def pull(
     session: Session, device: Device, cursor: str | None, held: Iterable[uuid.UUID], limit: int
 ) -> Page:
-    cadre_id = _device_cadre(device)
+    covered = reach(session, device.account)
     # Read before any data: every seq up to here has committed, so nothing at
     # or below it can appear after this pull has looked.
     high_water = committed_high_water(session)
     since = _parse_cursor(cursor)
     held = set(held)
-    scope = current_households(session, cadre_id)
+    scope = covered.households
     evict = sorted(str(household_id) for household_id in held - scope)
     missing = sorted(scope - held)
     if missing:
         batch = missing[:SNAPSHOT_HOUSEHOLDS_PER_PAGE]
-        records = _snapshot(session, cadre_id, batch)
+        records = _snapshot(session, covered, batch)
         # A first sync starts its cursor where the snapshot was taken.
         return Page(records, str(high_water if since is None else since), True, evict)
-    records, more = _changes_since(session, cadre_id, scope, since or 0, limit)
+    records, more = _changes_since(session, covered, scope, since or 0, limit)
     new_cursor = records[-1]["seq"] if more else max(high_water, since or 0)
     return Page(records, str(new_cursor), more, evict)
 
@@ -227,11 +251,22 @@ class Context:
     towns: set[uuid.UUID] = field(default_factory=set)
     cadres: set[uuid.UUID] = field(default_factory=set)
     units: set[uuid.UUID] = field(default_factory=set)
+    # Households whose links go too (an inspector's).
+    linked: set[uuid.UUID] = field(default_factory=set)
 
 
-def _context(session: Session, cadre_id: uuid.UUID, households: Iterable[uuid.UUID]) -> Context:
+def _context(session: Session, covered: Reach, households: Iterable[uuid.UUID]) -> Context:
     households = list(households)
-    context = Context(cadres={cadre_id})
+    context = Context(cadres={covered.cadre_id} if covered.cadre_id else set())
+    if covered.links:
+        context.linked = set(households)
+        context.cadres |= set(
+            session.scalars(
+                select(HouseholdLink.cadre_id).where(
+                    HouseholdLink.household_id.in_(households), HouseholdLink.ended_at.is_(None)
+                )
+            )
+        )
     for grid_id, village_id, town_id in session.execute(
         select(Grid.id, Village.id, Village.town_id)
         .join(Village, Village.id == Grid.village_id)
@@ -255,7 +290,7 @@ def _context(session: Session, cadre_id: uuid.UUID, households: Iterable[uuid.UU
 
 def _context_queries(context: Context) -> list[tuple[type[Base], Any]]:
     """(model, where-clause) for the records around a set of households."""
-    return [
+    queries: list[tuple[type[Base], Any]] = [
         (County, County.id.is_not(None)),
         (Town, Town.id.in_(context.towns)),
         (Village, Village.id.in_(context.villages)),
@@ -267,6 +302,9 @@ def _context_queries(context: Context) -> list[tuple[type[Base], Any]]:
             and_(VillageLink.village_id.in_(context.villages), VillageLink.ended_at.is_(None)),
         ),
     ]
+    if context.linked:
+        queries.append((HouseholdLink, HouseholdLink.household_id.in_(context.linked)))
+    return queries
 
 
 def _household_queries(
@@ -289,25 +327,31 @@ def _select(model: type[Base], where: Any) -> Select[Any]:
     return select(*wire.columns(model)).where(where)
 
 
+def _rows(session: Session, query: Select[Any]) -> Any:
+    """The rows of a query of columns, run as plain SQL: a pull reads thousands,
+    and the ORM's result machinery would only pass them through."""
+    return session.connection().execute(query)
+
+
 def _snapshot(
-    session: Session, cadre_id: uuid.UUID, households: Sequence[uuid.UUID]
+    session: Session, covered: Reach, households: Sequence[uuid.UUID]
 ) -> list[dict[str, Any]]:
     """Everything a phone needs about households it does not hold yet."""
-    context = _context(session, cadre_id, households)
+    context = _context(session, covered, households)
     out: list[dict[str, Any]] = []
     for model, where in _context_queries(context) + _household_queries(
         households, context.villages
     ):
-        out.extend(wire.to_wire(model, row) for row in session.execute(_select(model, where)))
+        out.extend(wire.to_wire(model, row) for row in _rows(session, _select(model, where)))
     return out
 
 
 def _changes_since(
-    session: Session, cadre_id: uuid.UUID, scope: set[uuid.UUID], since: int, limit: int
+    session: Session, covered: Reach, scope: set[uuid.UUID], since: int, limit: int
 ) -> tuple[list[dict[str, Any]], bool]:
     """Up to ``limit`` records in scope changed after ``since``, in seq order."""
     households = sorted(scope)
-    context = _context(session, cadre_id, households)
+    context = _context(session, covered, households)
     around = _context_queries(context)
     # The places and people around the households seldom change: one query
     # tells which of their tables did, and only those are read.
@@ -322,7 +366,7 @@ def _changes_since(
             .order_by(model.seq)  # type: ignore[attr-defined]
             .limit(limit + 1)
         )
-        candidates.extend(wire.to_wire(model, row) for row in session.execute(query))
+        candidates.extend(wire.to_wire(model, row) for row in _rows(session, query))
     # Each query returned its own first limit+1; the first limit+1 of the
     # union are therefore the first limit+1 overall.
     candidates.sort(key=lambda item: item["seq"])
@@ -355,6 +399,31 @@ REFERENCES: dict[str, type[Base]] = {
 }
 
 
+class NewRecord:
+    """A record a batch creates, as the column values it will be inserted with.
+
+    Read and set like the model's own objects (an unset column reads as
+    None) but made for a fraction of their cost: a push creates thousands.
+    """
+
+    __slots__ = ("model", "values")
+
+    def __init__(self, model: type[Base], values: dict[str, Any]) -> None:
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "values", values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            if name in self.model.__table__.columns:
+                return None
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.values[name] = value
+
+
 @dataclass
 class Batch:
     """One push: the device, how far its clock runs ahead, what it looked up."""
@@ -374,6 +443,8 @@ class Batch:
     status_events: dict[uuid.UUID, list[tuple[Any, ...]]] | None = None
     # Households this batch has edited.
     edited: set[uuid.UUID] = field(default_factory=set)
+    # The records it creates, applied together: written by flush.
+    created: list[NewRecord] = field(default_factory=list)
 
     @property
     def account(self) -> Account:
@@ -451,32 +522,47 @@ class Batch:
             return found
         return self.session.get(model, record_id)
 
-    def add(self, record: Base) -> None:
-        """Add a new record, where later changes of the batch will find it."""
-        self.session.add(record)
-        known = self.known.get(type(record))
+    def create(self, model: type[Base], **values: Any) -> Any:
+        """A new record, where later changes of the batch will find it.
+
+        Applied together, it is a NewRecord that ``flush`` writes; change by
+        change, the model's object, added to the session.
+        """
+        new: Any
+        if self.together:
+            new = NewRecord(model, values)
+            self.created.append(new)
+        else:
+            new = model(**values)
+            self.session.add(new)
+        known = self.known.get(model)
         if known is not None:
-            known[record.id] = record  # type: ignore[attr-defined]
+            known[new.id] = new
         if self.status_events is None:
-            return
-        if isinstance(record, Issue):
-            self.status_events[record.id] = []  # new: none in the database
+            return new
+        if model is Issue:
+            self.status_events[new.id] = []  # new: none in the database
         elif (
-            isinstance(record, IssueEvent)
-            and record.kind == IssueEventKind.STATUS
-            and record.issue_id in self.status_events
+            model is IssueEvent
+            and new.kind == IssueEventKind.STATUS
+            and new.issue_id in self.status_events
         ):
             # As the database would give it back: statuses as IssueStatus.
-            self.status_events[record.issue_id].append(
+            self.status_events[new.issue_id].append(
                 (
-                    record.id,
-                    record.stamp,
-                    IssueStatus(record.status),
-                    IssueStatus(record.base_status) if record.base_status else None,
-                    record.department,
-                    record.at,
+                    new.id,
+                    new.stamp,
+                    IssueStatus(new.status),
+                    IssueStatus(new.base_status) if new.base_status else None,
+                    new.department,
+                    new.at,
                 )
             )
+        return new
+
+    def audit(self, action: str, entity: str, entity_id: uuid.UUID) -> None:
+        """The audit entry of a change the device made."""
+        self.create(AuditEntry, **entry_values(self.actor, action, entity, entity_id))
 
     def status_events_of(self, issue_id: uuid.UUID) -> list[tuple[Any, ...]] | None:
         """All the problem's status events, if the batch has them."""
@@ -494,21 +580,22 @@ class Batch:
 
         The unit of work costs more than the rows themselves, and it would
         not know that a problem's row needs the visit it was raised at (no
-        relationship says so). Nothing reads the new records back as objects,
-        and handlers set their foreign keys, never relationships.
+        relationship says so). New objects the handlers added to the session
+        (conflicts, say) are written with the rest.
         """
         session = self.session
-        created = list(session.new)
-        for new in created:
+        added = list(session.new)
+        for new in added:
             session.expunge(new)
         session.flush()
         shapes: dict[Table, dict[frozenset[str], list[dict[str, Any]]]] = defaultdict(
             lambda: defaultdict(list)
         )
-        for new in created:
-            row = _columns(new)
+        for table, row in [(new.__table__, _columns(new)) for new in added] + [
+            (new.model.__table__, new.values) for new in self.created
+        ]:
             # One INSERT of many rows needs the same columns in each.
-            shapes[new.__table__][frozenset(row)].append(row)
+            shapes[table][frozenset(row)].append(row)
         synced = [
             row
             for table, rows in shapes.items()
@@ -520,7 +607,9 @@ class Batch:
             numbered(session, synced)
         for table in Base.metadata.sorted_tables:
             for same in shapes.get(table, {}).values():
-                session.execute(insert(table), same)
+                insert_rows(session, table, same)
+        # These inserts bypass the ORM's events: keep households' and cadres' latest visit.
+        visits_inserted(session, (row for rows in shapes[Visit.__table__].values() for row in rows))
 
     def covers(self, cadre_id: uuid.UUID, household_id: uuid.UUID, at: datetime) -> bool:
         """``covered_at``, from the prefetched links when they are the cadre's."""
@@ -628,6 +717,8 @@ def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[st
             )
         if previous.result["status"] == protocol.REJECTED:
             return previous.result
+        if parsed["kind"] == "household":
+            _send_back(batch, parsed["record"].get("id"))
         return {**previous.result, "status": protocol.ALREADY_APPLIED}
     handler = HANDLERS[(parsed["kind"], parsed["op"])]
     try:
@@ -648,7 +739,7 @@ def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[st
             Rejected("与已有数据冲突，未保存 / clashes with existing data: not stored"),
         )
     result["change_id"] = str(change_id)
-    batch.add(AppliedChange(id=parsed["change_id"], device_id=batch.device.id, result=result))
+    batch.create(AppliedChange, id=parsed["change_id"], device_id=batch.device.id, result=result)
     return result
 
 
@@ -781,14 +872,17 @@ def _create_visit(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
                 "被更正的走访不存在 / the visit being corrected does not exist",
                 {"amends_id": ["unknown"]},
             )
-    batch.add(Visit(**data, stamp=str(stamp), device_id=batch.device.id))
-    record(batch.session, batch.actor, "create", "visit", data["id"])
+    batch.create(Visit, **data, stamp=str(stamp), device_id=batch.device.id)
+    batch.audit("create", "visit", data["id"])
     return _outcome(protocol.APPLIED, notes)
 
 
-def _issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Issue | dict[str, Any]) -> None:
-    household_id = issue.household_id if isinstance(issue, Issue) else issue.get("household_id")
-    village_id = issue.village_id if isinstance(issue, Issue) else issue["village_id"]
+def _issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Any) -> None:
+    """Whether the cadre may raise or follow ``issue`` (a problem, or a new one's fields)."""
+    if isinstance(issue, dict):
+        household_id, village_id = issue.get("household_id"), issue["village_id"]
+    else:
+        household_id, village_id = issue.household_id, issue.village_id
     session = batch.session
     if household_id is not None:
         household = batch.find(Household, household_id)
@@ -826,25 +920,23 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
         )
     # As an enum, as when read back: a follow-up in the same batch reports it.
     data["status"] = IssueStatus(data["status"])
-    issue = Issue(**data, stamp=str(stamp), device_id=batch.device.id)
-    batch.add(issue)
+    batch.create(Issue, **data, stamp=str(stamp), device_id=batch.device.id)
     # The status it was raised with is its first status event, so the
     # timeline and the status fold start from the same place on every replica.
-    batch.add(
-        IssueEvent(
-            id=uuid.uuid5(data["id"], "raised"),
-            issue_id=data["id"],
-            at=data["raised_at"],
-            kind=IssueEventKind.STATUS,
-            status=data["status"],
-            base_status=None,
-            department=data.get("department", ""),
-            cadre_id=cadre_id,
-            stamp=str(stamp),
-            device_id=batch.device.id,
-        )
+    batch.create(
+        IssueEvent,
+        id=uuid.uuid5(data["id"], "raised"),
+        issue_id=data["id"],
+        at=data["raised_at"],
+        kind=IssueEventKind.STATUS,
+        status=data["status"],
+        base_status=None,
+        department=data.get("department", ""),
+        cadre_id=cadre_id,
+        stamp=str(stamp),
+        device_id=batch.device.id,
     )
-    record(batch.session, batch.actor, "create", "issue", data["id"])
+    batch.audit("create", "issue", data["id"])
     return _outcome(protocol.APPLIED, notes)
 
 
@@ -906,8 +998,8 @@ def _create_issue_event(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     if issue is None:
         raise Rejected("没有该问题 / no such problem", {"issue_id": ["unknown"]})
     _issue_in_scope(batch, cadre_id, issue)
-    batch.add(IssueEvent(**content, stamp=str(stamp), device_id=batch.device.id))
-    record(batch.session, batch.actor, "create", "issue_event", data["id"])
+    batch.create(IssueEvent, **content, stamp=str(stamp), device_id=batch.device.id)
+    batch.audit("create", "issue_event", data["id"])
     if data["kind"] == IssueEventKind.STATUS and str(data["id"]) in refold_issue(
         batch.session, issue, batch.status_events_of(issue.id)
     ):
@@ -931,11 +1023,13 @@ def _create_inspection(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     household = batch.find(Household, data["household_id"])
     if household is None:
         raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
-    town_id = batch.account.town_id
-    if town_id is not None and household.grid.village.town_id != town_id:
-        raise Rejected("该户不在您督查的镇 / this household is outside your town")
-    batch.add(Inspection(**content, stamp=str(stamp), device_id=batch.device.id))
-    record(batch.session, batch.actor, "create", "inspection", data["id"])
+    if not may_inspect(batch.session, batch.account.id, household.id, from_ms(stamp.wall_ms)):
+        raise Rejected(
+            "该户不在您的督查名单上 / this household is not on your list of households to inspect"
+        )
+    batch.create(Inspection, **content, stamp=str(stamp), device_id=batch.device.id)
+    check_off(batch.session, batch.account.id, household.id)
+    batch.audit("create", "inspection", data["id"])
     return _outcome(protocol.APPLIED, notes)
 
 
@@ -962,7 +1056,7 @@ def _delete(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     if target.deleted_at is not None:
         return _outcome(protocol.ALREADY_APPLIED, [])
     target.deleted_at = from_ms(batch.server_ms)
-    record(batch.session, batch.actor, "delete", parsed["kind"], record_id)
+    batch.audit("delete", parsed["kind"], record_id)
     return _outcome(protocol.APPLIED, [])
 
 
@@ -1159,6 +1253,7 @@ def _update_household(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
         parsed["base_seq"],
         Writer(batch.device.id, None),
     )
+    _send_back(batch, household.id)
     if household.deleted_at is not None:
         notes.append(
             "该户已被注销，您的修改已保存在档案中 / this household has been removed:"
@@ -1168,6 +1263,20 @@ def _update_household(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     return _outcome(
         protocol.CONFLICT if conflicts else protocol.APPLIED, notes, conflicts=conflicts
     )
+
+
+def _send_back(batch: Batch, household_id: Any) -> None:
+    """Send the household out again after the phone's edit of it is answered.
+
+    While the edit waited, the phone laid it over every version it pulled.
+    Whatever the edit's fate (lost to a newer value, or applied and then
+    overtaken while the answer was lost), the phone's next pull must bring
+    the household as the server holds it: a new seq makes sure it does.
+    """
+    for known_id in _ids(household_id):
+        household = batch.find(Household, known_id)
+        if household is not None:
+            flag_modified(household, "field_stamps")
 
 
 HANDLERS: dict[tuple[str, str], Callable[[Batch, dict[str, Any]], dict[str, Any]]] = {

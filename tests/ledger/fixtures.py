@@ -16,6 +16,7 @@ from server.audit.services import Actor
 from server.ledger.importing import IMPORTERS, LAYOUTS, ImportReport, read_table
 from server.ledger.models import (
     Cadre,
+    County,
     Grid,
     Household,
     HouseholdLink,
@@ -188,3 +189,20 @@ def ledger_facts(session: Session) -> dict[str, list[tuple[object, ...]]]:
             )
         ),
     }
+
+
+def second_county(session: Session, county: SmallCounty) -> Grid:
+    """A second county with its own 前楼镇 and 前楼村 (as ledgers at scale 2 and up have),
+    and one household there; its grid."""
+    other = County(name="东山县(2)")
+    session.add(other)
+    session.flush()
+    town = Town(county_id=other.id, name="前楼镇")
+    session.add(town)
+    session.flush()
+    village = Village(town_id=town.id, name="前楼村")
+    session.add(village)
+    session.flush()
+    grid = county.ledger.grid(village, "第1网格")
+    county.ledger.household(grid, head_name="许二县")
+    return grid

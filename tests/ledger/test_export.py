@@ -11,14 +11,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.audit.services import SYSTEM
 from server.db import make_engine, transaction
-from server.ledger.exporting import ExportError, export_ledger
+from server.ledger.exporting import ExportError, export_ledger, part_named
 from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES
 from server.ledger.models import County
 from server.ledger.services import link_household, set_village_leader
 from server.migrate import upgrade
 from shared.vocab import LeaderRole
 from tests.conftest import fresh_database_url
-from tests.ledger.fixtures import SmallCounty, counts, ledger_facts, load, small_county
+from tests.ledger.fixtures import (
+    SmallCounty,
+    counts,
+    ledger_facts,
+    load,
+    second_county,
+    small_county,
+)
 
 
 def sheets(path: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -107,7 +114,8 @@ def test_exporting_one_village_gives_only_its_rows_and_the_cadres_it_links(
     session: Session, tmp_path: Path
 ) -> None:
     county = linked_county(session)
-    report = export_ledger(session, tmp_path / "village.xlsx", town="前楼镇", village="前楼村")
+    village = part_named(session, town="前楼镇", village="前楼村")
+    report = export_ledger(session, tmp_path / "village.xlsx", village)
 
     book = sheets(tmp_path / "village.xlsx")
     assert report.rows == {"村挂钩领导": 1, "农户": 3, "干部": 3, "村网格": 2}
@@ -117,7 +125,8 @@ def test_exporting_one_village_gives_only_its_rows_and_the_cadres_it_links(
         county.clerk.phone,
         county.teacher.phone,
     }
-    assert export_ledger(session, tmp_path / "town.xlsx", town="康美镇").rows["农户"] == 1
+    town = part_named(session, town="康美镇")
+    assert export_ledger(session, tmp_path / "town.xlsx", town).rows["农户"] == 1
 
 
 @pytest.mark.parametrize(
@@ -136,7 +145,46 @@ def test_an_export_of_a_place_that_is_not_there_is_refused(
     county.ledger.village("新村", county.ledger.town("前楼镇"))
     county.ledger.village("新村", county.ledger.town("康美镇"))
     with pytest.raises(ExportError, match=reason):
-        export_ledger(session, tmp_path / "ledger.xlsx", town=town, village=village)
+        part_named(session, town=town, village=village)
+
+
+def test_a_town_named_in_several_counties_is_refused_with_the_counties_to_choose_from(
+    session: Session,
+) -> None:
+    county = small_county(session)
+    second_county(session, county)
+    first = session.get(County, county.ledger.county.id)
+    assert first is not None
+
+    with pytest.raises(ExportError) as refused:
+        part_named(session, town="前楼镇")
+    assert str(refused.value) == (
+        f"有几个县都有“前楼镇”，请用 --county 指明：{first.name}、东山县(2)"
+        f" / several counties have a town '前楼镇'; name one with --county: {first.name}, 东山县(2)"
+    )
+    with pytest.raises(ExportError, match="有几个镇都有“前楼村”，请用 --county 和 --town 指明"):
+        part_named(session, village="前楼村")
+    with pytest.raises(ExportError, match="没有名为“西山县”的县"):
+        part_named(session, county="西山县", town="前楼镇")
+
+
+def test_the_county_picks_out_one_of_the_towns_that_share_a_name(
+    session: Session, tmp_path: Path
+) -> None:
+    county = small_county(session)
+    county.ledger.household(county.qianlou_1, head_name="林一县")
+    second_county(session, county)
+
+    town = part_named(session, county="东山县(2)", town="前楼镇")
+    export_ledger(session, tmp_path / "town.xlsx", town)
+    village = part_named(session, county="东山县(2)", village="前楼村")
+    export_ledger(session, tmp_path / "village.xlsx", village)
+    whole = part_named(session, county="东山县(2)")
+    export_ledger(session, tmp_path / "county.xlsx", whole)
+
+    for name in ("town", "village", "county"):
+        households = sheets(tmp_path / f"{name}.xlsx")["农户"][1:]
+        assert [row[4] for row in households] == ["许二县"]
 
 
 def test_an_export_to_a_folder_that_is_not_there_fails_before_writing_anything(

@@ -16,7 +16,7 @@ from server.db import make_engine, transaction
 from server.ledger.models import Household
 from server.migrate import upgrade
 from tests.conftest import fresh_database_url
-from tests.ledger.fixtures import HOUSEHOLD_HEADER, small_county, write_sheet
+from tests.ledger.fixtures import HOUSEHOLD_HEADER, second_county, small_county, write_sheet
 
 MINQING = Path(sys.executable).parent / "minqing"
 
@@ -112,3 +112,28 @@ def test_a_database_not_set_up_or_a_wrong_file_gets_a_message_not_a_traceback(
     done = minqing(url, tmp_path, "import", "villages", str(wrong))
     assert done.returncode == 1
     assert "only .xlsx and .csv files can be imported" in done.stderr
+
+
+def test_exporting_a_town_whose_name_repeats_in_another_county_asks_for_the_county(
+    backend: str, tmp_path: Path
+) -> None:
+    url = fresh_database_url(backend, tmp_path, "export_cli")
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with transaction(sessionmaker(engine)) as session:
+            second_county(session, small_county(session))
+    finally:
+        engine.dispose()
+    path = tmp_path / "town.xlsx"
+
+    refused = minqing(url, tmp_path, "export", "ledger", str(path), "--town", "前楼镇")
+    assert refused.returncode == 1
+    assert "有几个县都有“前楼镇”，请用 --county 指明：东山县、东山县(2)" in refused.stderr
+    assert not path.exists()
+
+    done = minqing(
+        url, tmp_path, "export", "ledger", str(path), "--county", "东山县(2)", "--town", "前楼镇"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "农户 1" in done.stdout

@@ -285,6 +285,36 @@ def test_a_pull_never_overwrites_an_edit_the_phone_has_not_sent_yet(
     assert shown["phones"] == ["13905961111"] and shown["members"] == 7
 
 
+def test_an_edit_that_lost_while_it_waited_leaves_the_phone_showing_the_winner(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    household_id = county.households[username][0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    phone.edit_household(household_id, phones=["13905961111"])
+    time.sleep(0.05)  # the office's edit comes later, and wins
+    with county.session() as session, session.begin():
+        household = session.get(Household, uuid.UUID(household_id))
+        services.edit_household(
+            session,
+            county.admin_account(session),
+            household,
+            {"phones": ["13905962222"]},
+            household.seq,
+        )
+    # The office's version arrives while the edit waits: the phone shows its own.
+    phone.engine.pull(SyncReport())
+    assert phone.household(household_id)["phones"] == ["13905961111"]
+    # The push is applied but its answer is lost; another pull comes in between.
+    token = phone.store.get_meta("token") or ""
+    transport.push(token, phone.clock.physical_ms(), [e.to_wire() for e in phone.store.pending(20)])
+    phone.engine.pull(SyncReport())
+    report = phone.sync()
+    assert report.ok and phone.pending_count() == 0
+    assert phone.household(household_id)["phones"] == ["13905962222"]
+
+
 def test_a_removed_household_stays_removed_despite_a_concurrent_edit_until_restored(
     county: County, transport: FlaskTransport
 ) -> None:

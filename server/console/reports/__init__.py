@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, Subquery, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
-
-from server.visits.models import Visit
 
 # The county's clock: a day on a page is a day in China.
 CHINA = timezone(timedelta(hours=8))
@@ -44,13 +42,3 @@ def paginate(
     number = min(max(number, 1), max(1, -(-total // per_page)))
     rows = session.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
     return Page(list(rows), total, number, per_page)
-
-
-def last_visits(*where: Any) -> Subquery:
-    """Per household, its latest visit that was not deleted (household_id, at)."""
-    return (
-        select(Visit.household_id, func.max(Visit.visited_at).label("at"))
-        .where(Visit.deleted_at.is_(None), *where)
-        .group_by(Visit.household_id)
-        .subquery("last_visit")
-    )

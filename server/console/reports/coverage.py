@@ -1,7 +1,9 @@
 """Coverage (全覆盖): who has a cadre, who was visited lately, whose load is off.
 
 The dashboard's numbers come from two GROUP BY queries, one over households
-and one over cadres; the lists behind them use the same conditions.
+(by village and work unit) and one over cadres; the lists behind them use the
+same conditions. When each household and cadre was last visited is kept on
+their rows (server.visits.services), so neither reads the visits.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.accounts.scope import Scope
-from server.console.reports import Page, last_visits, paginate
+from server.console.reports import Page, paginate
 from server.ledger.models import (
     Cadre,
     Grid,
@@ -27,7 +29,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
-from server.visits.models import Visit
+from server.ledger.queries import live_links, with_current_cadre
 from shared.vocab import MAX_HOUSEHOLDS_PER_CADRE, MIN_HOUSEHOLDS_PER_CADRE
 
 WINDOWS = (30, 60, 90)
@@ -117,6 +119,20 @@ class Group:
     town: str = ""
 
 
+# A chart of more places than this shows the lowest shares: at a county of
+# thirty counties' size, thousands of bars would tell nobody anything.
+MOST_BARS = 100
+
+
+def lowest(groups: list[Group], days: int) -> list[Group]:
+    """The groups to chart: all of them, or the ``MOST_BARS`` least visited within ``days``."""
+    if len(groups) <= MOST_BARS:
+        return groups
+    return sorted(groups, key=lambda group: (group.tally.share(days) or 0.0, group.name))[
+        :MOST_BARS
+    ]
+
+
 @dataclass
 class Dashboard:
     total: Tally
@@ -131,21 +147,18 @@ def dashboard(session: Session, scope: Scope, now: datetime, where: Where = Wher
     """The coverage dashboard's numbers, per town, village and work unit."""
     rows = session.execute(_tally_query(scope, now, where)).all()
     places = session.execute(
-        select(Grid.id, Village.id, Village.name, Town.id, Town.name)
-        .join(Village, Village.id == Grid.village_id)
+        select(Village.id, Village.name, Town.id, Town.name)
         .join(Town, Town.id == Village.town_id)
         .where(scope.villages(), *where.places())
     ).all()
-    village_of = {grid_id: village_id for grid_id, village_id, *_ in places}
     villages = {
-        village_id: Group(village_id, name, town=town) for _, village_id, name, _, town in places
+        village_id: Group(village_id, name, town=town) for village_id, name, _, town in places
     }
-    town_of = {village_id: town_id for _, village_id, _, town_id, _ in places}
+    town_of = {village_id: town_id for village_id, _, town_id, _ in places}
     towns = {town_id: Group(town_id, name) for *_, town_id, name in places}
     units: dict[uuid.UUID, Group] = {}
     total = Tally()
-    for grid_id, unit_id, households, *visited, never in rows:
-        village_id = village_of[grid_id]
+    for village_id, unit_id, households, *visited, never in rows:
         tally = Tally(
             households=households,
             unlinked=households if unit_id is None else 0,
@@ -179,42 +192,24 @@ def dashboard(session: Session, scope: Scope, now: datetime, where: Where = Wher
 
 
 def _households_in(scope: Scope, where: Where) -> Select[Any]:
-    """Live households in scope with their current link and cadre outer-joined."""
-    return (
-        select(Household.id)
-        .outerjoin(
-            HouseholdLink,
-            and_(HouseholdLink.household_id == Household.id, HouseholdLink.ended_at.is_(None)),
-        )
-        .outerjoin(Cadre, Cadre.id == HouseholdLink.cadre_id)
-        .where(*where.households(scope))
-    )
-
-
-def _last_visits(scope: Scope, where: Where) -> Subquery:
-    """The latest visit of each household asked about: only theirs, when that is a part."""
-    if not where.narrowed(scope):
-        return last_visits()
-    places = replace(where, unit_id=None)  # the unit narrows the join, not these
-    return last_visits(
-        Visit.household_id.in_(select(Household.id).where(*places.households(scope)))
-    )
+    """Live households in scope with their current link, cadre and unit outer-joined."""
+    return with_current_cadre(select(Household.id)).where(*where.households(scope))
 
 
 def _tally_query(scope: Scope, now: datetime, where: Where) -> Select[Any]:
-    last = _last_visits(scope, where)
+    last = Household.last_visited_at
     return (
         _households_in(scope, where)
-        .outerjoin(last, last.c.household_id == Household.id)
+        .join(Grid, Grid.id == Household.grid_id)
         .with_only_columns(
-            Household.grid_id,
+            Grid.village_id,
             Cadre.unit_id,
             func.count(),
-            *(func.count(case((last.c.at >= now - timedelta(days=days), 1))) for days in WINDOWS),
-            func.count(case((last.c.at.is_(None), 1))),
+            *(func.count(case((last >= now - timedelta(days=days), 1))) for days in WINDOWS),
+            func.count(case((last.is_(None), 1))),
             maintain_column_froms=True,
         )
-        .group_by(Household.grid_id, Cadre.unit_id)
+        .group_by(Grid.village_id, Cadre.unit_id)
     )
 
 
@@ -239,19 +234,18 @@ def households(
     page: int,
 ) -> Page[Any]:
     """Households behind a dashboard number: code, head, village, grid, cadre, last visit."""
-    last = _last_visits(scope, where)
+    last = Household.last_visited_at
     cutoff = now - timedelta(days=days)
     shown: dict[HouseholdList, ColumnElement[bool]] = {
         HouseholdList.UNLINKED: HouseholdLink.id.is_(None),
-        HouseholdList.NEVER: last.c.at.is_(None),
-        HouseholdList.VISITED: last.c.at >= cutoff,
-        HouseholdList.STALE: or_(last.c.at.is_(None), last.c.at < cutoff),
+        HouseholdList.NEVER: last.is_(None),
+        HouseholdList.VISITED: last >= cutoff,
+        HouseholdList.STALE: or_(last.is_(None), last < cutoff),
     }
     query = (
         _households_in(scope, where)
         .join(Grid, Grid.id == Household.grid_id)
         .join(Village, Village.id == Grid.village_id)
-        .outerjoin(last, last.c.household_id == Household.id)
         .with_only_columns(
             Household.id,
             Household.code,
@@ -260,7 +254,7 @@ def households(
             Grid.name,
             Cadre.id,
             Cadre.name,
-            last.c.at,
+            last,
             maintain_column_froms=True,
         )
         .order_by(Household.code)
@@ -277,20 +271,14 @@ class CadreList(StrEnum):
 
 def _cadre_query(scope: Scope, where: Where) -> Select[Any]:
     """Active cadres in scope with their load here and their last visit anywhere."""
+    # The unit narrows the cadres below, not their households.
+    places = replace(where, unit_id=None)
+    narrowing = [Household.grid_id.in_(places.grids(scope))] if places.narrowed(scope) else []
     load = (
         select(HouseholdLink.cadre_id, func.count().label("households"))
-        .join(Household, Household.id == HouseholdLink.household_id)
-        # The unit narrows the cadres below, not their households.
-        .where(HouseholdLink.ended_at.is_(None), *replace(where, unit_id=None).households(scope))
+        .where(*live_links(*narrowing))
         .group_by(HouseholdLink.cadre_id)
         .subquery("load")
-    )
-    # Per cadre, one seek into the live-visit index (cheaper than grouping every visit).
-    last_visit = (
-        select(func.max(Visit.visited_at))
-        .where(Visit.cadre_id == Cadre.id, Visit.deleted_at.is_(None))
-        .correlate(Cadre)
-        .scalar_subquery()
     )
     query = (
         select(
@@ -299,7 +287,7 @@ def _cadre_query(scope: Scope, where: Where) -> Select[Any]:
             Cadre.phone.label("phone"),
             WorkUnit.name.label("unit"),
             load.c.households.label("households"),
-            last_visit.label("last_visit"),
+            Cadre.last_visited_at.label("last_visit"),
         )
         .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
         .outerjoin(load, load.c.cadre_id == Cadre.id)

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, aliased
 from server.accounts.models import Account, Device
 from server.accounts.scope import Scope
 from server.audit.models import AuditEntry
-from server.console.reports import last_visits
 from server.inspections.models import Inspection
 from server.issues.models import Issue
 from server.ledger.models import (
@@ -28,6 +27,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.ledger.queries import current_leaders, household_rows
 from server.visits.models import Visit
 from shared.vocab import SOLVED_STATUSES, LeaderRole, Rank, UnitKind
 
@@ -48,17 +48,7 @@ def leaders(session: Session, village_ids: Sequence[uuid.UUID]) -> dict[uuid.UUI
     """Each village's current link leaders, in the ledger's order of roles."""
     found: dict[uuid.UUID, list[Leader]] = {village_id: [] for village_id in village_ids}
     for village_id, role, cadre_id, name, unit, phone in session.execute(
-        select(
-            VillageLink.village_id,
-            VillageLink.role,
-            Cadre.id,
-            Cadre.name,
-            WorkUnit.name,
-            Cadre.phone,
-        )
-        .join(Cadre, Cadre.id == VillageLink.cadre_id)
-        .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
-        .where(VillageLink.ended_at.is_(None), VillageLink.village_id.in_(list(village_ids)))
+        current_leaders(VillageLink.village_id.in_(list(village_ids)))
     ):
         found[village_id].append(Leader(role, cadre_id, name, unit, phone))
     order = list(LeaderRole)
@@ -86,35 +76,22 @@ def households_by_cadre(
 
     Households without a cadre come first, under an empty cadre, so they are seen.
     """
-    last = last_visits(
-        Visit.household_id.in_(
-            select(Household.id).join(Grid, Grid.id == Household.grid_id).where(*where)
-        )
-    )
     rows = session.execute(
-        select(
+        household_rows(
             Household.id,
             Household.code,
             Household.head_name,
             Household.members,
             Household.tags,
             Grid.name.label("grid"),
-            last.c.at.label("last_visit"),
+            Household.last_visited_at.label("last_visit"),
             Cadre.id.label("cadre_id"),
             Cadre.name.label("cadre"),
             WorkUnit.name.label("unit"),
             Cadre.phone,
             Cadre.active,
         )
-        .join(Grid, Grid.id == Household.grid_id)
-        .outerjoin(
-            HouseholdLink,
-            and_(HouseholdLink.household_id == Household.id, HouseholdLink.ended_at.is_(None)),
-        )
-        .outerjoin(Cadre, Cadre.id == HouseholdLink.cadre_id)
-        .outerjoin(WorkUnit, WorkUnit.id == Cadre.unit_id)
-        .outerjoin(last, last.c.household_id == Household.id)
-        .where(Household.deleted_at.is_(None), *where)
+        .where(*where)
         .order_by(Household.code)
     ).all()
     groups: dict[uuid.UUID | None, CadreHouseholds] = {}

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.accounts.scope import Scope
@@ -23,6 +23,7 @@ from server.ledger.models import (
     Village,
     WorkUnit,
 )
+from server.ledger.queries import household_rows
 from server.visits.models import Visit
 
 # Rows fetched per round trip while streaming a town's cards.
@@ -46,7 +47,7 @@ def cards(session: Session, *where: Any) -> Iterator[Card]:
     """A card for each live household matching ``where`` (on Household, Grid,
     Village), in code order; streamed, so a town's thousands never sit in memory."""
     query = (
-        select(
+        household_rows(
             Household.code,
             Household.head_name,
             Household.address,
@@ -55,15 +56,7 @@ def cards(session: Session, *where: Any) -> Iterator[Card]:
             WorkUnit.name,
             Cadre.phone,
         )
-        .join(Grid, Grid.id == Household.grid_id)
-        .join(Village, Village.id == Grid.village_id)
-        .outerjoin(
-            HouseholdLink,
-            and_(HouseholdLink.household_id == Household.id, HouseholdLink.ended_at.is_(None)),
-        )
-        .outerjoin(Cadre, Cadre.id == HouseholdLink.cadre_id)
-        .outerjoin(WorkUnit, WorkUnit.id == Cadre.unit_id)
-        .where(Household.deleted_at.is_(None), *where)
+        .where(*where)
         .order_by(Household.code)
         .execution_options(yield_per=BATCH)
     )

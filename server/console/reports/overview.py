@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.scope import Scope
@@ -14,6 +14,7 @@ from server.console.reports import problems
 from server.inspections.models import Inspection
 from server.issues.models import Issue
 from server.ledger.models import Cadre, Grid, Household, HouseholdLink, Town, Village, VillageLink
+from server.ledger.queries import live_links
 from server.sync.models import Conflict
 from server.visits.models import Visit
 from shared.vocab import LeaderRole
@@ -36,22 +37,25 @@ def overview(session: Session, scope: Scope, now: datetime) -> Overview:
 
     live = select(Household.id).where(Household.deleted_at.is_(None), scope.households())
     villages = select(Village.id).where(scope.villages())
-    # One pass over the households: how many, linked, to a disabled cadre, by how many cadres.
-    households, linked, disabled, cadres = session.execute(
-        select(
-            func.count(Household.id),
-            func.count(HouseholdLink.id),
-            func.count(case((Cadre.active.is_(False), 1))),
-            func.count(case((Cadre.active, Cadre.id)).distinct()),
-        )
-        .select_from(Household)
-        .outerjoin(
-            HouseholdLink,
-            and_(HouseholdLink.household_id == Household.id, HouseholdLink.ended_at.is_(None)),
-        )
-        .outerjoin(Cadre, Cadre.id == HouseholdLink.cadre_id)
-        .where(Household.deleted_at.is_(None), scope.households())
-    ).one()
+    # The current links of live households, per cadre; then how many, to a
+    # disabled cadre, by how many (active) cadres: no DISTINCT over every household.
+    loads = (
+        select(HouseholdLink.cadre_id, func.count().label("households"))
+        .where(*live_links(*([] if scope.whole_county else [scope.households()])))
+        .group_by(HouseholdLink.cadre_id)
+        .subquery("loads")
+    )
+    linked, disabled, cadres = (
+        int(number)  # a SUM is a NUMERIC on PostgreSQL
+        for number in session.execute(
+            select(
+                func.coalesce(func.sum(loads.c.households), 0),
+                func.coalesce(func.sum(case((Cadre.active.is_(False), loads.c.households))), 0),
+                func.count(case((Cadre.active, 1))),
+            ).join_from(loads, Cadre, Cadre.id == loads.c.cadre_id)
+        ).one()
+    )
+    households = count(live)
     counts = {
         "towns": count(select(Village.town_id).where(scope.villages()).distinct()),
         "villages": count(villages),

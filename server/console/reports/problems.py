@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from server.accounts.models import Account, Device
@@ -100,70 +111,99 @@ def _in_scope(query: Select[Any], scope: Scope) -> Select[Any]:
     )
 
 
-def _passed_on(scope: Scope) -> Subquery:
-    """When each problem in scope was passed on; only theirs, unless that is all."""
-    if scope.whole_county:
+def _passed_on(scope: Scope, *where: ColumnElement[bool]) -> Subquery:
+    """When each problem in scope (and ``where``) was passed on; only theirs, unless that is all."""
+    if scope.whole_county and not where:
         return passed_on()
-    in_scope = select(Issue.id).where(Issue.village_id.in_(scope.village_ids_query()))
+    in_scope = select(Issue.id).where(Issue.village_id.in_(scope.village_ids_query()), *where)
     return passed_on(IssueEvent.issue_id.in_(in_scope))
 
 
-def _grouped(scope: Scope, now: datetime, passed: Subquery, *columns: Any) -> Select[Any]:
-    """Problems in scope counted (all, unsolved, overdue), by ``columns``."""
+def _counted(scope: Scope, now: datetime) -> Any:
+    """Each problem in scope with what the board counts it by and as.
+
+    Only a problem with a department can be overdue or wait on one, so only
+    theirs (a few of the whole) are looked up in the timeline.
+    """
+    with_department = Issue.status.in_(WITH_DEPARTMENT)
+    passed = _passed_on(scope, with_department)
     query = select(
-        *columns,
-        func.count().label("total"),
-        func.count(case((Issue.status.not_in(SOLVED_STATUSES), 1))).label("unsolved"),
-        func.count(case((overdue(passed, now), 1))).label("overdue"),
+        Issue.status,
+        Issue.category,
+        Issue.village_id,
+        case((with_department, Issue.department)).label("department"),
+        case((Issue.status.not_in(SOLVED_STATUSES), 1)).label("unsolved"),
+        case((overdue(passed, now), 1)).label("overdue"),
+        case((with_department, waiting_since(passed))).label("since"),
     ).select_from(Issue)
-    return _in_scope(query, scope).outerjoin(passed, passed.c.issue_id == Issue.id)
+    return _in_scope(query, scope).outerjoin(passed, passed.c.issue_id == Issue.id).cte("counted")
 
 
 def totals(session: Session, scope: Scope, now: datetime) -> Any:
     """All problems in scope: (total, unsolved, overdue)."""
-    return session.execute(_grouped(scope, now, _passed_on(scope))).one()
+    counted = _counted(scope, now)
+    return session.execute(
+        select(
+            func.count().label("total"),
+            func.count(counted.c.unsolved).label("unsolved"),
+            func.count(counted.c.overdue).label("overdue"),
+        )
+    ).one()
+
+
+# The board's headings, and how each one's key is read back from text.
+HEADINGS: dict[str, Any] = {
+    "status": IssueStatus,
+    "category": IssueCategory,
+    "village_id": uuid.UUID,
+    "department": str,
+}
 
 
 def board(session: Session, scope: Scope, now: datetime) -> Board:
-    """The board's every count from one GROUP BY, summed up here by each heading."""
-    passed = _passed_on(scope)
-    keys = (Issue.status, Issue.category, Issue.village_id, Issue.department)
+    """The board's every count: the problems grouped by each heading in turn, in one query."""
+    counted = _counted(scope, now)
     rows = session.execute(
-        _grouped(
-            scope, now, passed, *keys, func.min(waiting_since(passed)).label("oldest")
-        ).group_by(*keys)
-    ).all()
-    places = {
-        village_id: (name, town)
-        for village_id, name, town in session.execute(
-            select(Village.id, Village.name, Town.name)
-            .join(Town, Town.id == Village.town_id)
-            .where(Village.id.in_({row.village_id for row in rows}))
+        union_all(
+            *(
+                select(
+                    literal(heading).label("heading"),
+                    cast(counted.c[heading], String).label("key"),
+                    func.count().label("total"),
+                    func.count(counted.c.unsolved).label("unsolved"),
+                    func.count(counted.c.overdue).label("overdue"),
+                    func.min(counted.c.since).label("oldest"),
+                )
+                .where(counted.c[heading].is_not(None))
+                .group_by(counted.c[heading])
+                for heading in HEADINGS
+            )
         )
-    }
-    everything = Group(None)
-    statuses = {status: Group(status) for status in IssueStatus}
-    categories = {category: Group(category) for category in IssueCategory}
-    villages: dict[Any, Group] = {}
-    departments: dict[str, Group] = {}
+    ).all()
+    groups: dict[str, list[Group]] = {heading: [] for heading in HEADINGS}
     for row in rows:
-        everything.add(row)
-        statuses[row.status].add(row)
-        categories[row.category].add(row)
-        if row.village_id not in villages:
-            name, town = places[row.village_id]
-            villages[row.village_id] = Group(row.village_id, name, town)
-        villages[row.village_id].add(row)
-        if row.status in WITH_DEPARTMENT:
-            departments.setdefault(row.department, Group(row.department)).add(row)
+        group = Group(HEADINGS[row.heading](row.key))
+        group.add(row)
+        groups[row.heading].append(group)
+    villages = {group.key: group for group in groups["village_id"]}
+    for village_id, name, town in session.execute(
+        select(Village.id, Village.name, Town.name)
+        .join(Town, Town.id == Village.town_id)
+        .where(Village.id.in_(list(villages)))
+    ):
+        villages[village_id].name, villages[village_id].town = name, town
+    everything = Group(None)
+    for group in groups["status"]:
+        everything.add(group)
+    statuses, categories = list(IssueStatus), list(IssueCategory)
     return Board(
         total=everything.total,
         unsolved=everything.unsolved,
         overdue=everything.overdue,
-        by_status=[group for group in statuses.values() if group.total],
-        by_category=[group for group in categories.values() if group.total],
+        by_status=sorted(groups["status"], key=lambda g: statuses.index(g.key)),
+        by_category=sorted(groups["category"], key=lambda g: categories.index(g.key)),
         by_village=sorted(villages.values(), key=lambda g: (-g.unsolved, g.town, g.name)),
-        by_department=sorted(departments.values(), key=lambda g: (g.oldest, g.key)),
+        by_department=sorted(groups["department"], key=lambda g: (g.oldest, g.key)),
     )
 
 

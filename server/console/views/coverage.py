@@ -87,6 +87,11 @@ def coverage_dashboard() -> str:
             ]
         )
 
+    shown = {
+        "town": coverage.lowest(board.towns, days),
+        "village": coverage.lowest(board.villages, days),
+        "unit": coverage.lowest(board.units, days),
+    }
     return render_template(
         "console/coverage/dashboard.html",
         board=board,
@@ -94,11 +99,8 @@ def coverage_dashboard() -> str:
         windows=coverage.WINDOWS,
         where=where,
         list_url=f"{households_url}?{narrowing}{'&' if narrowing else ''}",
-        charts={
-            "town": chart(board.towns, "town"),
-            "village": chart(board.villages, "village"),
-            "unit": chart(board.units, "unit"),
-        },
+        shown=shown,
+        charts={key: chart(groups, key) for key, groups in shown.items()},
     )
 
 

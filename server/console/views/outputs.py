@@ -28,16 +28,16 @@ from server.console.blueprint import bp
 from server.console.reports import CHINA
 from server.console.reports.outputs import cards, county_of, notebook
 from server.db import db, utcnow
-from server.ledger.exporting import export_ledger
+from server.ledger.exporting import WHOLE, Part, export_ledger
 from server.ledger.models import County, Grid, Household, HouseholdLink, Village
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _xlsx(name: str, *, town: str | None = None, village: str | None = None) -> Response:
+def _xlsx(name: str, part: Part = WHOLE) -> Response:
     with tempfile.TemporaryDirectory(prefix="minqing-export-") as folder:
         path = Path(folder) / "ledger.xlsx"
-        export_ledger(db.session, path, town=town, village=village)
+        export_ledger(db.session, path, part)
         data = path.read_bytes()
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
 
@@ -61,18 +61,14 @@ def county_xlsx() -> Response:
 @requires(Capability.VIEW)
 def town_xlsx(town_id: uuid.UUID) -> Response:
     town = whole_town_or_404(town_id)
-    return _xlsx(f"{town.name}包村包户台帐.xlsx", town=town.name)
+    return _xlsx(f"{town.name}包村包户台帐.xlsx", Part(town_id=town.id))
 
 
 @bp.get("/ledger/villages/<uuid:village_id>/ledger.xlsx")
 @requires(Capability.VIEW)
 def village_xlsx(village_id: uuid.UUID) -> Response:
     village = village_or_404(village_id)
-    return _xlsx(
-        f"{village.town.name}{village.name}包村包户台帐.xlsx",
-        town=village.town.name,
-        village=village.name,
-    )
+    return _xlsx(f"{village.town.name}{village.name}包村包户台帐.xlsx", Part(village_id=village.id))
 
 
 def _cards(town_id: uuid.UUID, name: str, *where: object) -> Response:

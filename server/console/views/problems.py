@@ -35,6 +35,7 @@ def problem_board() -> str:
     return render_template(
         "console/problems/board.html",
         board=problems.board(db.session, current_scope(), utcnow()),
+        list_url=url_for("console.problem_list"),
         overdue_days=services.OVERDUE_AFTER.days,
         now=utcnow(),
     )

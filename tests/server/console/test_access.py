@@ -56,6 +56,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/conflicts/<uuid:conflict_id>"): "AAHFFF",
     ("GET", "/inspections"): "AAAFAA",
     ("GET", "/inspections/sample"): "AAHFAH",
+    ("POST", "/inspections/assign"): "AAAFAA",
+    ("POST", "/inspections/withdraw"): "AAAFAA",
     ("GET", "/settings"): "AFFFFF",
     ("POST", "/settings"): "AFFFFF",
     ("GET", "/ledger/ledger.xlsx"): "AFFFAF",

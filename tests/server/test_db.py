@@ -1,0 +1,66 @@
+"""The database helpers, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Table, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.audit.models import AuditEntry
+from server.db import insert_rows
+from server.visits.models import Visit
+from shared.vocab import VisitKind
+from tests.builders import LedgerBuilder
+
+
+def _visit_row(session: Session) -> dict[str, object]:
+    build = LedgerBuilder(session)
+    household = build.household()
+    cadre = build.cadre()
+    return {
+        "id": uuid.uuid4(),
+        "cadre_id": cadre.id,
+        "household_id": household.id,
+        # Given in Beijing time: stored and read back as the same moment, in UTC.
+        "visited_at": datetime(2026, 5, 27, 8, 36, tzinfo=timezone(timedelta(hours=8))),
+        "kind": VisitKind.HOME_VISIT,
+        "roles": ["policy", "opinions"],
+        "topics": ["医保政策"],
+        "notes": "入户走访",
+        "stamp": "01a218f0b8200000@phone",
+        "seq": 7,
+    }
+
+
+def test_rows_inserted_in_bulk_read_back_as_the_orm_writes_them(session: Session) -> None:
+    row = _visit_row(session)
+    entry = {"action": "create", "entity": "visit", "entity_id": row["id"], "changes": {}}
+    insert_rows(session, Visit.__table__, [row])  # type: ignore[arg-type]
+    # The audit entry's id and time are the columns' defaults, filled in as an INSERT would.
+    insert_rows(session, AuditEntry.__table__, [entry])  # type: ignore[arg-type]
+    session.expire_all()
+    visit = session.get(Visit, row["id"])
+    assert visit is not None
+    assert visit.visited_at == datetime(2026, 5, 27, 0, 36, tzinfo=UTC)
+    assert (visit.kind, visit.roles, visit.topics) == (
+        VisitKind.HOME_VISIT,
+        ["policy", "opinions"],
+        ["医保政策"],
+    )
+    assert (visit.seq, visit.notes, visit.latitude) == (7, "入户走访", None)
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == row["id"])).one()
+    assert isinstance(audit.id, uuid.UUID) and audit.at.tzinfo is not None
+    assert audit.changes == {}
+
+
+def test_a_duplicate_in_a_bulk_insert_is_an_integrity_error(session: Session) -> None:
+    row = _visit_row(session)
+    table: Table = Visit.__table__  # type: ignore[assignment]
+    insert_rows(session, table, [row])
+    with pytest.raises(IntegrityError), session.begin_nested():
+        insert_rows(session, table, [{**row, "seq": 8}])
+    assert session.scalar(select(Visit.seq).where(Visit.id == row["id"])) == 7
