@@ -1253,7 +1253,9 @@ def _update_household(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
         parsed["base_seq"],
         Writer(batch.device.id, None),
     )
-    _send_back(batch, household.id)
+    if not batch.session.is_modified(household):
+        # The edit changed nothing (it lost, or repeated the value): see _send_back.
+        _send_back(batch, household.id)
     if household.deleted_at is not None:
         notes.append(
             "该户已被注销，您的修改已保存在档案中 / this household has been removed:"
