@@ -11,20 +11,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
-from server.db import insert_rows
+from server.db import COPY_FROM_ROWS, insert_rows
 from server.visits.models import Visit
 from shared.vocab import VisitKind
 from tests.builders import LedgerBuilder
 
 
-def _visit_row(session: Session) -> dict[str, object]:
+def _visit_rows(session: Session) -> list[dict[str, object]]:
+    """Enough visits for PostgreSQL's bulk path (COPY)."""
     build = LedgerBuilder(session)
     household = build.household()
     cadre = build.cadre()
+    return [{**_visit(household.id, cadre.id), "seq": seq} for seq in range(1, COPY_FROM_ROWS + 1)]
+
+
+def _visit(household_id: uuid.UUID, cadre_id: uuid.UUID) -> dict[str, object]:
     return {
         "id": uuid.uuid4(),
-        "cadre_id": cadre.id,
-        "household_id": household.id,
+        "cadre_id": cadre_id,
+        "household_id": household_id,
         # Given in Beijing time: stored and read back as the same moment, in UTC.
         "visited_at": datetime(2026, 5, 27, 8, 36, tzinfo=timezone(timedelta(hours=8))),
         "kind": VisitKind.HOME_VISIT,
@@ -32,16 +37,19 @@ def _visit_row(session: Session) -> dict[str, object]:
         "topics": ["医保政策"],
         "notes": "入户走访",
         "stamp": "01a218f0b8200000@phone",
-        "seq": 7,
     }
 
 
 def test_rows_inserted_in_bulk_read_back_as_the_orm_writes_them(session: Session) -> None:
-    row = _visit_row(session)
-    entry = {"action": "create", "entity": "visit", "entity_id": row["id"], "changes": {}}
-    insert_rows(session, Visit.__table__, [row])  # type: ignore[arg-type]
+    rows = _visit_rows(session)
+    row = rows[6]
+    entries = [
+        {"action": "create", "entity": "visit", "entity_id": visit["id"], "changes": {}}
+        for visit in rows
+    ]
+    insert_rows(session, Visit.__table__, rows)  # type: ignore[arg-type]
     # The audit entry's id and time are the columns' defaults, filled in as an INSERT would.
-    insert_rows(session, AuditEntry.__table__, [entry])  # type: ignore[arg-type]
+    insert_rows(session, AuditEntry.__table__, entries)  # type: ignore[arg-type]
     session.expire_all()
     visit = session.get(Visit, row["id"])
     assert visit is not None
@@ -58,9 +66,10 @@ def test_rows_inserted_in_bulk_read_back_as_the_orm_writes_them(session: Session
 
 
 def test_a_duplicate_in_a_bulk_insert_is_an_integrity_error(session: Session) -> None:
-    row = _visit_row(session)
+    rows = _visit_rows(session)
     table: Table = Visit.__table__  # type: ignore[assignment]
-    insert_rows(session, table, [row])
+    insert_rows(session, table, rows[:1])
+    again = [{**row, "seq": row["seq"] + 100} for row in rows]  # type: ignore[operator]
     with pytest.raises(IntegrityError), session.begin_nested():
-        insert_rows(session, table, [{**row, "seq": 8}])
-    assert session.scalar(select(Visit.seq).where(Visit.id == row["id"])) == 7
+        insert_rows(session, table, again)
+    assert session.scalar(select(Visit.seq).where(Visit.id == rows[0]["id"])) == 1
