@@ -11,18 +11,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
-from server.db import COPY_FROM_ROWS, insert_rows
+from server.db import insert_rows
 from server.visits.models import Visit
 from shared.vocab import VisitKind
 from tests.builders import LedgerBuilder
 
 
 def _visit_rows(session: Session) -> list[dict[str, object]]:
-    """Enough visits for PostgreSQL's bulk path (COPY)."""
+    """A small batch of visits, as a push writes them."""
     build = LedgerBuilder(session)
     household = build.household()
     cadre = build.cadre()
-    return [{**_visit(household.id, cadre.id), "seq": seq} for seq in range(1, COPY_FROM_ROWS + 1)]
+    return [{**_visit(household.id, cadre.id), "seq": seq} for seq in range(1, 21)]
 
 
 def _visit(household_id: uuid.UUID, cadre_id: uuid.UUID) -> dict[str, object]:
