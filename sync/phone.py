@@ -25,7 +25,7 @@ from shared.schemas import (
 from sync.engine import Progress, SyncEngine, SyncReport
 from sync.hlc import Clock, Stamp, wall_clock_ms
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
-from sync.sqlite_store import SQLiteStore
+from sync.sqlite_store import LocalWrite, SQLiteStore
 from sync.store import OutboxEntry
 from sync.transport import HttpTransport, Transport
 
@@ -200,9 +200,7 @@ class Phone:
             raise ValueError(f"not editable on the phone: {', '.join(not_editable)}")
         _checked(HouseholdSchema(only=tuple(changes), partial=True), dict(changes))
 
-        def edit(
-            household: dict[str, Any],
-        ) -> tuple[dict[str, Any], OutboxEntry, dict[str, str | None]]:
+        def edit(household: dict[str, Any]) -> LocalWrite:
             stamp = str(self.clock.now())
             change = OutboxEntry(
                 change_id=str(uuid.uuid4()),
@@ -216,7 +214,11 @@ class Phone:
             )
             data = {k: v for k, v in household.items() if k not in ("id", "seq")}
             data.update(changes)
-            return data, change, {"last_stamp": stamp}
+            return (
+                [("household", household_id, household_id, data)],
+                [change],
+                {"last_stamp": stamp},
+            )
 
         self.store.commit_edit("household", household_id, edit)
 
@@ -229,40 +231,45 @@ class Phone:
         department: str = "",
         at: datetime | None = None,
     ) -> str:
-        """Add a follow-up note or a status change to a problem."""
-        issue = self.store.record("issue", issue_id)
-        if issue is None:
-            raise KeyError(f"no problem {issue_id} on this phone")
+        """Add a follow-up note or a status change to a problem.
+
+        Read and written in one store transaction, as edit_household: a status
+        change is made on the status shown, whatever else is being saved.
+        """
         event_id = str(uuid.uuid4())
-        event = _checked(
-            IssueEventSchema(),
-            {
-                "id": event_id,
-                "issue_id": issue_id,
-                "at": (at or self.now()).isoformat(),
-                "kind": "status" if status else "note",
-                "status": status,
-                "base_status": issue["status"] if status else None,
-                "department": department,
-                "note": note or "",
-            },
-        )
-        household_id = issue.get("household_id")
-        rows: list[Row] = [
-            Row(
-                "issue_event",
-                event_id,
-                household_id,
-                {**event, "cadre_id": self._cadre_id()},
-                event,
+
+        def follow(issue: dict[str, Any]) -> LocalWrite:
+            event = _checked(
+                IssueEventSchema(),
+                {
+                    "id": event_id,
+                    "issue_id": issue_id,
+                    "at": (at or self.now()).isoformat(),
+                    "kind": "status" if status else "note",
+                    "status": status,
+                    "base_status": issue["status"] if status else None,
+                    "department": department,
+                    "note": note or "",
+                },
             )
-        ]
-        if status:
-            # Shown at once on the phone; the server folds the status itself.
-            shown = {k: v for k, v in issue.items() if k not in ("id", "seq")}
-            shown.update(status=status, department=department or issue["department"])
-            rows.append(Row("issue", issue_id, household_id, shown, None))
-        self._save(rows, household_id)
+            household_id = issue.get("household_id")
+            rows: list[Row] = [
+                Row(
+                    "issue_event",
+                    event_id,
+                    household_id,
+                    {**event, "cadre_id": self._cadre_id()},
+                    event,
+                )
+            ]
+            if status:
+                # Shown at once on the phone; the server folds the status itself.
+                shown = {k: v for k, v in issue.items() if k not in ("id", "seq")}
+                shown.update(status=status, department=department or issue["department"])
+                rows.append(Row("issue", issue_id, household_id, shown, None))
+            return self._local(rows, household_id)
+
+        self.store.commit_edit("issue", issue_id, follow)
         return event_id
 
     def record_inspection(self, household_id: str, **answers: Any) -> str:
@@ -338,6 +345,10 @@ class Phone:
 
     def _save(self, rows: list[Row], household_id: str | None) -> None:
         """Store the rows as shown locally, and queue those with a wire form."""
+        self.store.commit_local(*self._local(rows, household_id))
+
+    def _local(self, rows: list[Row], household_id: str | None) -> LocalWrite:
+        """The rows as shown locally, and changes for those with a wire form."""
         changes = []
         stamp = ""
         for row in rows:
@@ -349,7 +360,7 @@ class Phone:
                     str(uuid.uuid4()), row.kind, "create", row.id, household_id, stamp, 0, row.wire
                 )
             )
-        self.store.commit_local(
+        return (
             [(row.kind, row.id, row.household_id, row.shown) for row in rows],
             changes,
             {"last_stamp": stamp},

@@ -45,6 +45,11 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, position);
 """
 
+# A record saved on the phone: kind, id, household id, its data as shown.
+Local = tuple[str, str, str | None, dict[str, Any]]
+# What a local save writes: records, the changes to send, settings.
+LocalWrite = tuple[Sequence[Local], Sequence[OutboxEntry], dict[str, str | None]]
+
 # Records that belong to one household (the rest are villages, cadres, ...).
 HOUSEHOLD_KINDS = ("household", "household_link", "visit", "issue", "issue_event", "inspection")
 
@@ -98,34 +103,24 @@ class SQLiteStore:
 
     def commit_local(
         self,
-        records: Sequence[tuple[str, str, str | None, dict[str, Any]]],
+        records: Sequence[Local],
         changes: Sequence[OutboxEntry],
         meta: dict[str, str | None],
     ) -> None:
         """Save records made on the phone and their outbox entries, atomically."""
         with self._transaction() as db:
-            for kind, record_id, household_id, data in records:
-                db.execute(
-                    "INSERT INTO record (kind, id, seq, household_id, data) VALUES (?, ?, 0, ?, ?)"
-                    " ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
-                    (kind, record_id, household_id, json.dumps(data, ensure_ascii=False)),
-                )
-            for change in changes:
-                _queue(db, change)
-            _set_meta(db, meta)
+            _write_local(db, records, changes, meta)
 
     def commit_edit(
-        self,
-        kind: str,
-        record_id: str,
-        edit: Callable[[dict[str, Any]], tuple[dict[str, Any], OutboxEntry, dict[str, str | None]]],
+        self, kind: str, record_id: str, edit: Callable[[dict[str, Any]], LocalWrite]
     ) -> None:
-        """Change a stored record and queue the change, read and written in one transaction.
+        """Save what follows from a stored record, read and written in one transaction.
 
-        ``edit`` gets the record as stored (with its id and seq) and returns its
-        new data, the change to send and settings to save with them. Nothing
-        writes in between, so two edits made at once (two taps, or a save while
-        a sync stores a page) both keep: the second is made on the first.
+        ``edit`` gets the record as stored (with its id and seq) and returns
+        what ``commit_local`` takes: the records to save, the changes to queue
+        and settings. Nothing writes in between, so two edits made at once (two
+        taps, or a save while a sync stores a page) both keep: the second is
+        made on the first.
         """
         with self._transaction() as db:
             row = db.execute(
@@ -133,13 +128,7 @@ class SQLiteStore:
             ).fetchone()
             if row is None:
                 raise KeyError(f"{kind} {record_id} is not on this phone")
-            data, change, meta = edit({"id": record_id, "seq": row[0], **json.loads(row[1])})
-            db.execute(
-                "UPDATE record SET data = ? WHERE kind = ? AND id = ?",
-                (json.dumps(data, ensure_ascii=False), kind, record_id),
-            )
-            _queue(db, change)
-            _set_meta(db, meta)
+            _write_local(db, *edit({"id": record_id, "seq": row[0], **json.loads(row[1])}))
 
     # --- reads for the app ---------------------------------------------------
 
@@ -257,6 +246,23 @@ class SQLiteStore:
                     db.execute("DELETE FROM record WHERE household_id = ?", (household_id,))
             _set_meta(db, {"cursor": cursor})
         return kept
+
+
+def _write_local(
+    db: sqlite3.Connection,
+    records: Sequence[Local],
+    changes: Sequence[OutboxEntry],
+    meta: dict[str, str | None],
+) -> None:
+    for kind, record_id, household_id, data in records:
+        db.execute(
+            "INSERT INTO record (kind, id, seq, household_id, data) VALUES (?, ?, 0, ?, ?)"
+            " ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
+            (kind, record_id, household_id, json.dumps(data, ensure_ascii=False)),
+        )
+    for change in changes:
+        _queue(db, change)
+    _set_meta(db, meta)
 
 
 def _statements(script: str) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import sqlite3
 import threading
 import uuid
@@ -66,6 +68,49 @@ def test_edits_of_one_household_made_at_the_same_moment_on_two_threads_all_keep(
         assert {name: getattr(stored, name) for name in fields} == {
             name: value(rounds - 1) for name, value in fields.items()
         }
+
+
+def test_status_changes_made_at_the_same_moment_each_start_from_the_status_shown_before(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    household_id = county.households[username][0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    phone.record_visit(household_id, problems=[{"category": "medical", "description": "看病难"}])
+    (issue,) = phone.issues()
+    issue_id = issue["id"]
+    statuses = ["in_progress", "passed_to_department", "in_progress", "solved"] * 3
+    start = threading.Barrier(len(statuses))
+    failures: list[BaseException] = []
+
+    def change(status: str) -> None:
+        start.wait()
+        try:
+            phone.follow_up(issue_id, status=status, department="县民政局")
+        except BaseException as failure:  # reported by the main thread
+            failures.append(failure)
+
+    threads = [threading.Thread(target=change, args=(status,)) for status in statuses]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    # Stored one after the other: each change's base is the status the one
+    # before it showed, and the problem shows the last.
+    with closing(sqlite3.connect(phone.store.path)) as db:
+        events = [
+            json.loads(record)
+            for (record,) in db.execute(
+                "SELECT record FROM outbox WHERE kind = 'issue_event' ORDER BY position"
+            )
+        ]
+    changes = [event for event in events if event["issue_id"] == issue_id and event["status"]]
+    assert len(changes) == len(statuses)
+    for before, after in itertools.pairwise(changes):
+        assert after["base_status"] == before["status"]
+    assert phone.store.record("issue", issue_id)["status"] == changes[-1]["status"]  # type: ignore[index]
 
 
 def test_received_counts_what_is_new_for_the_phone_not_its_own_records_coming_back(
