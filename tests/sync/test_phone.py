@@ -7,6 +7,7 @@ import json
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +18,26 @@ from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
 
 CHINA = timezone(timedelta(hours=8))
+
+
+def at_once(calls: list[Callable[[], object]]) -> None:
+    """Run the calls on threads of their own, released together; fail if one failed."""
+    start = threading.Barrier(len(calls))
+    failures: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            call()
+        except BaseException as failure:  # reported by the main thread
+            failures.append(failure)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
 
 
 def test_edits_of_one_household_made_at_the_same_moment_on_two_threads_all_keep(
@@ -34,27 +55,12 @@ def test_edits_of_one_household_made_at_the_same_moment_on_two_threads_all_keep(
     }
     rounds = 15
     for n in range(rounds):
-        start = threading.Barrier(len(fields))
-        failures: list[BaseException] = []
-
-        def edit(
-            name: str,
-            n: int = n,
-            start: threading.Barrier = start,
-            failures: list[BaseException] = failures,
-        ) -> None:
-            start.wait()
-            try:
-                phone.edit_household(household_id, **{name: fields[name](n)})
-            except BaseException as failure:  # reported by the main thread
-                failures.append(failure)
-
-        threads = [threading.Thread(target=edit, args=(name,)) for name in fields]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert failures == []
+        at_once(
+            [
+                lambda name=name, n=n: phone.edit_household(household_id, **{name: fields[name](n)})
+                for name in fields
+            ]
+        )
         shown = phone.household(household_id)
         assert shown is not None
         assert {name: shown[name] for name in fields} == {
@@ -81,22 +87,12 @@ def test_status_changes_made_at_the_same_moment_each_start_from_the_status_shown
     (issue,) = phone.issues()
     issue_id = issue["id"]
     statuses = ["in_progress", "passed_to_department", "in_progress", "solved"] * 3
-    start = threading.Barrier(len(statuses))
-    failures: list[BaseException] = []
-
-    def change(status: str) -> None:
-        start.wait()
-        try:
-            phone.follow_up(issue_id, status=status, department="县民政局")
-        except BaseException as failure:  # reported by the main thread
-            failures.append(failure)
-
-    threads = [threading.Thread(target=change, args=(status,)) for status in statuses]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    at_once(
+        [
+            lambda status=status: phone.follow_up(issue_id, status=status, department="县民政局")
+            for status in statuses
+        ]
+    )
     # Stored one after the other: each change's base is the status the one
     # before it showed, and the problem shows the last.
     with closing(sqlite3.connect(phone.store.path)) as db:
