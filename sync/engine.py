@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -139,36 +140,59 @@ class SyncEngine:
             self.progress("push", report.sent, total)
 
     def pull(self, report: SyncReport) -> None:
-        while True:
-            sent_at = self._wall_ms()
-            page = self.transport.pull(
-                self.token,
-                self.store.get_meta("cursor"),
-                self.store.held_households(),
-                self.pull_limit,
-            )
-            self._learn_offset(sent_at, page["server_time_ms"])
-            self._observe(page["records"])
-            held = self.store.held_versions(page["records"])
-            news = sum(
-                is_news(item, held.get((item["kind"], str(item["id"]))), self.clock.node)
-                for item in page["records"]
-            )
-            kept = self.store.apply_page(page["records"], page["evict"], page["cursor"])
-            report.received += news
-            report.evicted += len(page["evict"]) - len(kept)
-            report.kept_until_pushed = kept
-            self.progress("pull", report.received, report.received)
-            if not page["more"]:
-                return
+        """Pull pages until up to date.
 
-    def _learn_offset(self, sent_at_ms: int, server_ms: int) -> None:
+        While a page is being stored, the next one is already asked for, so
+        the server's work and the phone's overlap. A request names the
+        households the phone holds: only a page that leaves them as they
+        were (no snapshot of a new one, nothing to drop) lets the next
+        request go before it is stored.
+        """
+        with ThreadPoolExecutor(1) as ahead:
+            held = self.store.held_households()
+            coming = ahead.submit(self._ask, self.store.get_meta("cursor"), held)
+            while True:
+                sent_at, received_at, page = coming.result()
+                early = page["more"] and not page["evict"] and _holds_all(page["records"], held)
+                if early:
+                    coming = ahead.submit(self._ask, page["cursor"], held)
+                self._learn_offset(sent_at, page["server_time_ms"], received_at)
+                self._store(page, report)
+                if not page["more"]:
+                    return
+                if not early:
+                    held = self.store.held_households()
+                    coming = ahead.submit(self._ask, page["cursor"], held)
+
+    def _ask(self, cursor: str | None, held: list[str]) -> tuple[int, int, dict[str, Any]]:
+        """One page: when it was asked for and came, and the page."""
+        sent_at = self._wall_ms()
+        page = self.transport.pull(self.token, cursor, held, self.pull_limit)
+        return sent_at, self._wall_ms(), page
+
+    def _store(self, page: dict[str, Any], report: SyncReport) -> None:
+        """Store a page with its cursor, and count what it brought."""
+        self._observe(page["records"])
+        versions = self.store.held_versions(page["records"])
+        news = sum(
+            is_news(item, versions.get((item["kind"], str(item["id"]))), self.clock.node)
+            for item in page["records"]
+        )
+        kept = self.store.apply_page(page["records"], page["evict"], page["cursor"])
+        report.received += news
+        report.evicted += len(page["evict"]) - len(kept)
+        report.kept_until_pushed = kept
+        self.progress("pull", report.received, report.received)
+
+    def _learn_offset(
+        self, sent_at_ms: int, server_ms: int, received_ms: int | None = None
+    ) -> None:
         """Correct this phone's clock by the server's, when it is clearly off.
 
         The server's time is known only to within half the round trip; a
         difference smaller than that (plus a second) is noise, not a wrong clock.
         """
-        received_ms = self._wall_ms()
+        received_ms = self._wall_ms() if received_ms is None else received_ms
         estimate = server_ms - (sent_at_ms + received_ms) // 2
         uncertainty = (received_ms - sent_at_ms) // 2 + OFFSET_TOLERANCE_MS
         if abs(estimate - self.clock.offset_ms) > uncertainty:
@@ -195,6 +219,12 @@ class SyncEngine:
             except ClockError:
                 continue
             return
+
+
+def _holds_all(records: list[dict[str, Any]], held: list[str]) -> bool:
+    """Whether every household among ``records`` is one of ``held``."""
+    households = {str(item["id"]) for item in records if item["kind"] == "household"}
+    return households <= set(held)
 
 
 def is_news(item: dict[str, Any], held: tuple[int, dict[str, Any]] | None, node: str) -> bool:

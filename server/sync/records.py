@@ -1,13 +1,35 @@
-"""How each synced record looks on the wire when a phone pulls it."""
+"""How each synced record looks on the wire when a phone pulls it.
+
+A pull sends thousands of records. On PostgreSQL the database writes each
+one's JSON itself (``wire_json``), which spares the server parsing every
+value into Python and writing it out again; elsewhere each row selected
+with ``columns`` goes through ``to_wire``. Both give the same JSON
+(tests/server/test_wire.py).
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
 from server.db import Base
@@ -169,3 +191,86 @@ def to_wire(model: type[Base], row: Any) -> dict[str, Any]:
         "seq": seq,
         "data": dict(zip(WIRE_FIELDS[model], values, strict=True)),
     }
+
+
+def to_json(model: type[Base], row: Any) -> str:
+    """``to_wire``, as the JSON text that goes out."""
+    return json.dumps(to_wire(model, row), ensure_ascii=False, separators=(",", ":"))
+
+
+def _python_type(column: ColumnElement[Any]) -> Any:
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    try:
+        return kind.python_type
+    except NotImplementedError:
+        return object
+
+
+def _sql_wire_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A column's value as ``wire_value`` writes it, computed by PostgreSQL."""
+    python_type = _python_type(column)
+    if issubclass(python_type, datetime):
+        # datetime.isoformat in UTC: microseconds only when there are some.
+        utc = func.timezone("UTC", column)
+        fraction = case(
+            (func.date_trunc("second", column) == column, ""),
+            else_=func.to_char(utc, ".US"),
+        )
+        return func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS') + fraction + "+00:00"
+    if issubclass(python_type, Decimal):
+        return cast(column, Text)
+    return column  # UUIDs, dates and JSON come out of json_build_object as to_wire writes them
+
+
+def wire_json(model: type[Base], table: Any) -> ColumnElement[str]:
+    """The JSON text of ``to_wire`` for the rows of ``table`` (``model``'s table or
+    a subquery of it), built by PostgreSQL."""
+    names = WIRE_FIELDS[model]
+    data = func.json_build_object(
+        *(
+            part
+            for name in names
+            for part in (literal(name, String), _sql_wire_value(table.c[name]))
+        )
+    )
+    return cast(
+        func.json_build_object(
+            literal("kind", String),
+            literal(KIND_OF[model], String),
+            literal("id", String),
+            table.c.id,
+            literal("seq", String),
+            table.c.seq,
+            literal("data", String),
+            data,
+        ),
+        Text,
+    )
+
+
+@cache
+def _wire_json_column(model: type[Base]) -> ColumnElement[str]:
+    """``wire_json`` of the model's table, compiled to PostgreSQL's SQL once: a
+    pull runs it thousands of times, and SQLAlchemy would walk the whole
+    expression at each to find its compiled form."""
+    sql = wire_json(model, model.__table__).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    return literal_column(str(sql), Text)
+
+
+def wire_rows(
+    connection: Connection, model: type[Base], where: Any, limit: int | None = None
+) -> Iterable[tuple[int, str]]:
+    """The seq and wire JSON of ``model``'s records matching ``where``, in seq
+    order, at most ``limit`` of them."""
+    seq = model.seq  # type: ignore[attr-defined]
+    if connection.dialect.name != "postgresql":
+        query = select(*columns(model)).where(where).order_by(seq).limit(limit)
+        return [(row[1], to_json(model, row)) for row in connection.execute(query).all()]
+    if limit is not None:
+        # The JSON of the chosen rows only, not of every row the choice looks at.
+        chosen = select(model.id).where(where).order_by(seq).limit(limit)  # type: ignore[attr-defined]
+        where = model.id.in_(chosen)  # type: ignore[attr-defined]
+    query = select(seq, _wire_json_column(model)).where(where).order_by(seq)
+    return connection.execute(query).all()  # type: ignore[return-value]

@@ -1,8 +1,12 @@
 """Numbering changes: every write to a synced record takes the next ``seq``.
 
 This runs before every flush of every session, so no code path that changes
-a synced record through the ORM can forget it. The counter row stays locked
-until the transaction ends, which makes seqs visible in commit order.
+a synced record through the ORM can forget it. A transaction's first
+``take`` locks the counter row until the transaction ends, which makes seqs
+visible in commit order. Holding the lock, the transaction hands out its
+further seqs itself and writes the counter once, just before it commits:
+a push takes seqs several times, and each round trip to the database would
+be spent with every other push waiting for the lock.
 """
 
 from __future__ import annotations
@@ -11,14 +15,23 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from server.db import Synced
 from server.sync.models import SyncCounter
 
+# In session.info while the transaction holds the counter's lock: the last seq
+# it handed out, and the counter's value as the database has it.
+TOP = "minqing.seq_top"
+WRITTEN = "minqing.seq_written"
+
 
 def take(session: Session, count: int) -> range:
     """Reserve ``count`` seqs (holding the counter's lock until commit)."""
+    held = session.info.get(TOP)
+    if held is not None:
+        session.info[TOP] = held + count
+        return range(held + 1, held + count + 1)
     top = session.execute(
         update(SyncCounter)
         .where(SyncCounter.id == 1)
@@ -27,6 +40,10 @@ def take(session: Session, count: int) -> range:
         # The counter is never loaded as an object: nothing in the session to update.
         execution_options={"synchronize_session": False},
     ).scalar_one()
+    # A lock taken inside a savepoint would end if the savepoint were rolled
+    # back: only one the whole transaction holds lets it count on by itself.
+    if not session.in_nested_transaction():
+        session.info[TOP] = session.info[WRITTEN] = top
     return range(top - count + 1, top + 1)
 
 
@@ -54,3 +71,35 @@ def _number_changes(session: Session, _context: Any, _instances: Any) -> None:
         for record, seq in zip(changed, take(session, len(changed)), strict=True):
             record.seq = seq
             record.numbered(seq)
+
+
+def write_counter(session: Session) -> None:
+    """Write the counter as far as this transaction has handed out seqs.
+
+    Done before every commit; a writer may do it sooner, when it has numbered
+    all it writes, to send it with its last statements.
+    """
+    top = session.info.get(TOP)
+    if top is not None and top != session.info[WRITTEN]:
+        session.execute(
+            update(SyncCounter).where(SyncCounter.id == 1).values(value=top),
+            execution_options={"synchronize_session": False},
+        )
+        session.info[WRITTEN] = top
+
+
+@event.listens_for(Session, "before_commit")
+def _write_counter(session: Session) -> None:
+    if session.info.get(TOP) is not None:
+        # What the commit's own flush numbers is handed out first.
+        session.flush()
+        write_counter(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release(session: Session, transaction: SessionTransaction) -> None:
+    # The lock ends with the transaction (a savepoint's end keeps it; the
+    # seqs it handed out are then skipped, which pulls do not mind).
+    if transaction.parent is None:
+        session.info.pop(TOP, None)
+        session.info.pop(WRITTEN, None)

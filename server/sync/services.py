@@ -24,11 +24,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, Table, and_, exists, inspect, or_, select
+from sqlalchemy import Table, and_, exists, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
@@ -36,7 +36,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from server.accounts.models import Account, Device
 from server.audit.models import AuditEntry
 from server.audit.services import Actor, entry_values, record
-from server.db import Base, insert_rows
+from server.db import Base, insert_rows, pipelined
 from server.inspections.models import Inspection
 from server.inspections.services import assigned_households, check_off, may_inspect
 from server.issues.models import Issue, IssueEvent
@@ -53,7 +53,7 @@ from server.ledger.models import (
 )
 from server.sync import records as wire
 from server.sync.models import AppliedChange, Conflict
-from server.sync.sequence import committed_high_water, numbered, take
+from server.sync.sequence import committed_high_water, numbered, take, write_counter
 from server.visits.models import Visit
 from server.visits.services import visits_inserted
 from shared import protocol
@@ -200,7 +200,8 @@ def reach(session: Session, account: Account) -> Reach:
 
 @dataclass
 class Page:
-    records: list[dict[str, Any]]
+    # Each record's wire form (server/sync/records.py), as JSON text.
+    records: list[str]
     cursor: str
     more: bool
     evict: list[str]
@@ -223,9 +224,9 @@ def pull(
         records = _snapshot(session, covered, batch)
         # A first sync starts its cursor where the snapshot was taken.
         return Page(records, str(high_water if since is None else since), True, evict)
-    records, more = _changes_since(session, covered, scope, since or 0, limit)
-    new_cursor = records[-1]["seq"] if more else max(high_water, since or 0)
-    return Page(records, str(new_cursor), more, evict)
+    changes, more = _changes_since(session, covered, scope, since or 0, limit)
+    new_cursor = changes[-1][0] if more else max(high_water, since or 0)
+    return Page([record for _, record in changes], str(new_cursor), more, evict)
 
 
 def _parse_cursor(cursor: str | None) -> int | None:
@@ -323,33 +324,23 @@ def _household_queries(
     ]
 
 
-def _select(model: type[Base], where: Any) -> Select[Any]:
-    return select(*wire.columns(model)).where(where)
-
-
-def _rows(session: Session, query: Select[Any]) -> Any:
-    """The rows of a query of columns, run as plain SQL: a pull reads thousands,
-    and the ORM's result machinery would only pass them through."""
-    return session.connection().execute(query)
-
-
-def _snapshot(
-    session: Session, covered: Reach, households: Sequence[uuid.UUID]
-) -> list[dict[str, Any]]:
+def _snapshot(session: Session, covered: Reach, households: Sequence[uuid.UUID]) -> list[str]:
     """Everything a phone needs about households it does not hold yet."""
     context = _context(session, covered, households)
-    out: list[dict[str, Any]] = []
+    connection = session.connection()
+    out: list[str] = []
     for model, where in _context_queries(context) + _household_queries(
         households, context.villages
     ):
-        out.extend(wire.to_wire(model, row) for row in _rows(session, _select(model, where)))
+        out.extend(record for _, record in wire.wire_rows(connection, model, where))
     return out
 
 
 def _changes_since(
     session: Session, covered: Reach, scope: set[uuid.UUID], since: int, limit: int
-) -> tuple[list[dict[str, Any]], bool]:
-    """Up to ``limit`` records in scope changed after ``since``, in seq order."""
+) -> tuple[list[tuple[int, str]], bool]:
+    """Up to ``limit`` records in scope changed after ``since``, in seq order:
+    each one's seq and wire JSON."""
     households = sorted(scope)
     context = _context(session, covered, households)
     around = _context_queries(context)
@@ -359,17 +350,15 @@ def _changes_since(
         select(*(exists().where(where, model.seq > since) for model, where in around))  # type: ignore[attr-defined]
     ).one()
     queries = [query for query, yes in zip(around, changed, strict=True) if yes]
-    candidates: list[dict[str, Any]] = []
+    connection = session.connection()
+    candidates: list[tuple[int, str]] = []
     for model, where in queries + _household_queries(households, context.villages):
-        query = (
-            _select(model, and_(where, model.seq > since))  # type: ignore[attr-defined]
-            .order_by(model.seq)  # type: ignore[attr-defined]
-            .limit(limit + 1)
+        candidates.extend(
+            wire.wire_rows(connection, model, and_(where, model.seq > since), limit + 1)  # type: ignore[attr-defined]
         )
-        candidates.extend(wire.to_wire(model, row) for row in _rows(session, query))
     # Each query returned its own first limit+1; the first limit+1 of the
     # union are therefore the first limit+1 overall.
-    candidates.sort(key=lambda item: item["seq"])
+    candidates.sort(key=lambda candidate: candidate[0])
     return candidates[:limit], len(candidates) > limit
 
 
@@ -437,6 +426,8 @@ class Batch:
     together: bool = False
     # Records by id, fetched for the whole batch by prefetch; None: absent.
     known: dict[type[Base], dict[uuid.UUID, Any]] = field(default_factory=dict)
+    # The ids the batch's changes name, by the table they are in.
+    wanted: dict[type[Base], set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
     # When each of the cadre's links to a household ended (None: it has not).
     link_ends: dict[uuid.UUID, list[datetime | None]] | None = None
     # The status events of the problems the batch names, its own included.
@@ -445,6 +436,8 @@ class Batch:
     edited: set[uuid.UUID] = field(default_factory=set)
     # The records it creates, applied together: written by flush.
     created: list[NewRecord] = field(default_factory=list)
+    # The ids of the account's devices (see __post_init__).
+    own_devices: set[str] = field(init=False)
 
     @property
     def account(self) -> Account:
@@ -454,11 +447,10 @@ class Batch:
     def actor(self) -> Actor:
         return Actor(account_id=self.device.account_id, device_id=self.device.id)
 
-    @cached_property
-    def own_devices(self) -> set[str]:
-        """Every device of this account, revoked ones too: a cadre who logs in
-        again on a phone whose access was revoked still pushes what it kept."""
-        return {
+    def __post_init__(self) -> None:
+        # Every device of this account, revoked ones too: a cadre who logs in
+        # again on a phone whose access was revoked still pushes what it kept.
+        self.own_devices = {
             str(device_id)
             for device_id in self.session.scalars(
                 select(Device.id).where(Device.account_id == self.device.account_id)
@@ -466,9 +458,15 @@ class Batch:
         }
 
     def prefetch(self, changes: Iterable[dict[str, Any] | Rejected]) -> None:
-        """Fetch, a query per table, every record the changes name, and the
-        cadre's links: applying a change then costs no query of its own."""
-        wanted: dict[type[Base], set[uuid.UUID]] = defaultdict(set)
+        """Fetch, a query per table, what the changes name that only grows:
+        their receipts, visits, follow-ups and inspections, and the cadre's links.
+
+        Read before the counter's lock is taken, so other pushes do not wait
+        for it. Whatever another push appends meanwhile with the same id makes
+        this batch's insert fail, and the batch is then applied again change
+        by change, reading everything anew (see push).
+        """
+        wanted = self.wanted
         for change in changes:
             if isinstance(change, Rejected):
                 continue
@@ -479,8 +477,25 @@ class Batch:
                 wanted[model] |= _ids(record.get("id"))
             for name, referred in REFERENCES.items():
                 wanted[referred] |= _ids(record.get(name))
-        for model in (AppliedChange, Visit, Issue, IssueEvent, Inspection):
+        for model in (AppliedChange, Visit, IssueEvent, Inspection):
             self._fetch(model, wanted[model])
+        cadre_id = self.account.cadre_id
+        if cadre_id is not None:
+            self.link_ends = defaultdict(list)
+            for household_id, ended_at in self.session.execute(
+                select(HouseholdLink.household_id, HouseholdLink.ended_at).where(
+                    HouseholdLink.cadre_id == cadre_id
+                )
+            ):
+                self.link_ends[household_id].append(ended_at)
+
+    def prefetch_mutable(self) -> None:
+        """Fetch what other writers change: the problems the changes name (their
+        status), all their status events, and the households. Read under the
+        counter's lock, after ``prefetch``: every push that committed before
+        is seen, and none can commit until this one does."""
+        wanted = self.wanted
+        self._fetch(Issue, wanted[Issue])
         self.status_events = {issue_id: [] for issue_id in wanted[Issue]}
         if wanted[Issue]:
             for row in self.session.execute(
@@ -496,15 +511,6 @@ class Batch:
             issue.household_id for issue in issues if issue and issue.household_id
         }
         self._fetch(Household, wanted[Household], joinedload(Household.grid))
-        cadre_id = self.account.cadre_id
-        if cadre_id is not None:
-            self.link_ends = defaultdict(list)
-            for household_id, ended_at in self.session.execute(
-                select(HouseholdLink.household_id, HouseholdLink.ended_at).where(
-                    HouseholdLink.cadre_id == cadre_id
-                )
-            ):
-                self.link_ends[household_id].append(ended_at)
 
     def _fetch(self, model: type[Base], ids: set[uuid.UUID], *options: Any) -> None:
         known: dict[uuid.UUID, Any] = dict.fromkeys(ids)
@@ -582,11 +588,19 @@ class Batch:
         not know that a problem's row needs the visit it was raised at (no
         relationship says so). New objects the handlers added to the session
         (conflicts, say) are written with the rest.
+
+        All this happens while the counter's lock is held, with every other
+        push waiting: the inserts go in one round trip, a statement a table.
         """
         session = self.session
         added = list(session.new)
         for new in added:
             session.expunge(new)
+        # The same columns in every household's UPDATE make them one statement.
+        for edited in session.dirty:
+            if isinstance(edited, Household):
+                for name in EDITABLE_HOUSEHOLD_FIELDS:
+                    flag_modified(edited, name)
         session.flush()
         shapes: dict[Table, dict[frozenset[str], list[dict[str, Any]]]] = defaultdict(
             lambda: defaultdict(list)
@@ -605,11 +619,19 @@ class Batch:
         ]
         if synced:
             numbered(session, synced)
-        for table in Base.metadata.sorted_tables:
-            for same in shapes.get(table, {}).values():
-                insert_rows(session, table, same)
-        # These inserts bypass the ORM's events: keep households' and cadres' latest visit.
-        visits_inserted(session, (row for rows in shapes[Visit.__table__].values() for row in rows))
+        groups = [
+            (table, same)
+            for table in Base.metadata.sorted_tables
+            for same in shapes.get(table, {}).values()
+        ]
+        with pipelined(session):
+            for table, rows in groups:
+                insert_rows(session, table, rows)
+            # These inserts bypass the ORM's events: keep households' and cadres' latest visit.
+            visits_inserted(
+                session, (row for rows in shapes[Visit.__table__].values() for row in rows)
+            )
+            write_counter(session)
 
     def covers(self, cadre_id: uuid.UUID, household_id: uuid.UUID, at: datetime) -> bool:
         """``covered_at``, from the prefetched links when they are the cadre's."""
@@ -649,11 +671,12 @@ def push(
     server_ms = now_ms()
     skew = device_time_ms - server_ms
     validated = [_validate(raw) for raw in changes]
+    batch = Batch(session, device, server_ms, skew, together=True)
+    batch.prefetch(validated)
     # From here on this push writes: take the counter's lock first, so pushes
     # see each other's committed changes and seqs follow commit order.
     take(session, 0)
-    batch = Batch(session, device, server_ms, skew, together=True)
-    batch.prefetch(validated)
+    batch.prefetch_mutable()
     try:
         with session.begin_nested():
             # Every record a change needs is in the batch: nothing is written

@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
-from server.db import insert_rows
+from server.db import insert_rows, pipelined
 from server.visits.models import Visit
 from shared.vocab import VisitKind
 from tests.builders import LedgerBuilder
@@ -73,3 +73,18 @@ def test_a_duplicate_in_a_bulk_insert_is_an_integrity_error(session: Session) ->
     with pytest.raises(IntegrityError), session.begin_nested():
         insert_rows(session, table, again)
     assert session.scalar(select(Visit.seq).where(Visit.id == rows[0]["id"])) == 1
+
+
+def test_a_duplicate_among_pipelined_inserts_is_an_integrity_error_that_undoes_the_block(
+    session: Session,
+) -> None:
+    rows = _visit_rows(session)
+    table: Table = Visit.__table__  # type: ignore[assignment]
+    insert_rows(session, table, rows[:1])
+    with pytest.raises(IntegrityError), session.begin_nested(), pipelined(session):
+        session.execute(insert(table), rows[1:5])
+        session.execute(insert(table), rows[:1])
+    assert session.scalar(select(func.count()).select_from(Visit)) == 1
+    with session.begin_nested(), pipelined(session):
+        session.execute(insert(table), rows[1:])
+    assert session.scalar(select(func.count()).select_from(Visit)) == len(rows)

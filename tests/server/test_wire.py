@@ -1,0 +1,161 @@
+"""A pulled record's JSON is the same whichever backend writes it.
+
+On PostgreSQL the database writes it (records.wire_json); on SQLite, Python
+(records.to_wire). A record of every kind, with the awkward values — times
+with and without microseconds, in another time zone, empty ones, money,
+lists, Chinese text — must come out of ``wire_rows`` exactly as ``to_wire``
+makes it from the same row.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Account
+from server.db import Base
+from server.inspections.models import Inspection
+from server.issues.models import Issue, IssueEvent
+from server.ledger.models import County, HouseholdLink, VillageLink
+from server.sync.records import WIRE_FIELDS, columns, to_wire, wire_rows
+from server.visits.models import Visit
+from shared.vocab import (
+    AccountRole,
+    IssueCategory,
+    IssueEventKind,
+    IssueStatus,
+    LeaderRole,
+    ProblemSolved,
+    Satisfaction,
+    VisitKind,
+)
+from tests.builders import LedgerBuilder
+
+BEIJING = timezone(timedelta(hours=8))
+# A whole second, and a moment with microseconds given in Beijing time.
+WHOLE = datetime(2026, 5, 27, 8, 36, tzinfo=UTC)
+PRECISE = datetime(2026, 5, 27, 16, 36, 5, 120300, tzinfo=BEIJING)
+
+
+def _one_of_each(session: Session) -> dict[type[Base], Any]:
+    build = LedgerBuilder(session)
+    household = build.household(
+        phones=["13912345678"], tags=["poor", "elderly_alone"], notes="门前有狗"
+    )
+    grid = household.grid
+    cadre = build.cadre()
+    inspector = Account(
+        id=uuid.uuid4(),
+        username=f"inspector-{uuid.uuid4().hex[:8]}",
+        password_hash="x",
+        role=AccountRole.INSPECTOR,
+    )
+    county = session.scalars(select(County)).first()
+    visit = Visit(
+        id=uuid.uuid4(),
+        cadre_id=cadre.id,
+        household_id=household.id,
+        visited_at=PRECISE,
+        kind=VisitKind.HOME_VISIT,
+        roles=["policy"],
+        topics=["医保政策", "危房改造"],
+        notes="入户走访",
+        latitude=23.7012345,
+        longitude=117.4231,
+        stamp="01a218f0b8200000@phone",
+    )
+    issue = Issue(
+        id=uuid.uuid4(),
+        village_id=grid.village_id,
+        household_id=household.id,
+        visit_id=visit.id,
+        raised_by_cadre_id=cadre.id,
+        raised_at=WHOLE,
+        category=IssueCategory.MEDICAL,
+        description="屋顶漏雨",
+        status=IssueStatus.IN_PROGRESS,
+        aid_amount=Decimal("1500.50"),
+        deleted_at=PRECISE,
+    )
+    event = IssueEvent(
+        id=uuid.uuid4(),
+        issue_id=issue.id,
+        at=PRECISE,
+        kind=IssueEventKind.STATUS,
+        status=IssueStatus.IN_PROGRESS,
+        base_status=IssueStatus.OPEN,
+        cadre_id=cadre.id,
+    )
+    inspection = Inspection(
+        id=uuid.uuid4(),
+        inspector_id=inspector.id,
+        household_id=household.id,
+        inspected_on=date(2026, 5, 28),
+        knows_cadre=True,
+        last_visit_reported=None,
+        problem_solved=ProblemSolved.PARTLY,
+        satisfaction=Satisfaction.SATISFIED,
+    )
+    village_link = VillageLink(
+        village_id=grid.village_id, role=LeaderRole.COUNTY, cadre_id=cadre.id, started_at=WHOLE
+    )
+    household_link = HouseholdLink(
+        household_id=household.id, cadre_id=cadre.id, started_at=WHOLE, ended_at=PRECISE
+    )
+    # Parents first: no relationship tells the unit of work the order.
+    for parents in ([inspector, visit], [issue], [event, inspection, village_link, household_link]):
+        session.add_all(parents)
+        session.flush()
+    return {
+        model: record
+        for model, record in [
+            (County, county),
+            (type(grid.village.town), grid.village.town),
+            (type(grid.village), grid.village),
+            (type(grid), grid),
+            (type(cadre.unit), cadre.unit),
+            (type(cadre), cadre),
+            (VillageLink, village_link),
+            (HouseholdLink, household_link),
+            (type(household), household),
+            (Visit, visit),
+            (Issue, issue),
+            (IssueEvent, event),
+            (Inspection, inspection),
+        ]
+        if record is not None
+    }
+
+
+def test_every_kind_of_record_goes_out_as_to_wire_writes_it(session: Session) -> None:
+    records = _one_of_each(session)
+    assert set(records) >= set(WIRE_FIELDS) - {County}
+    connection = session.connection()
+    for model, record in records.items():
+        where = model.id == record.id  # type: ignore[attr-defined]
+        row = connection.execute(select(*columns(model)).where(where)).one()
+        ((seq, text),) = wire_rows(connection, model, where)
+        assert seq == row.seq
+        assert json.loads(text) == to_wire(model, row), model.__name__
+
+
+def test_times_go_out_in_utc_with_microseconds_only_when_there_are_some(
+    session: Session,
+) -> None:
+    records = _one_of_each(session)
+    connection = session.connection()
+    for model, name, expected in [
+        (Visit, "visited_at", "2026-05-27T08:36:05.120300+00:00"),
+        (Issue, "raised_at", "2026-05-27T08:36:00+00:00"),
+        (Issue, "aid_amount", "1500.50"),
+        (Inspection, "last_visit_reported", None),
+    ]:
+        where = model.id == records[model].id  # type: ignore[attr-defined]
+        ((_, text),) = wire_rows(connection, model, where)
+        assert json.loads(text)["data"][name] == expected
