@@ -45,16 +45,25 @@ def _messages(**extra: str) -> dict[str, Any]:
     return {**FIELD_MESSAGES, **extra}
 
 
+def no_nul(value: str) -> None:
+    """Text may not hold the NUL character: no database column can store it."""
+    if "\x00" in value:
+        raise ValidationError("文字中不能含有空字符 / text may not contain the NUL character")
+
+
 def text(max_length: int, *, required: bool = True, allow_empty: bool = False) -> fields.String:
     """A text field with a bilingual length message."""
     minimum = 0 if allow_empty else 1
     return fields.String(
         **_presence(required, default=""),
-        validate=validate.Length(
-            min=minimum,
-            max=max_length,
-            error=f"长度应为 {minimum}–{max_length} 个字 / must be {minimum}–{max_length} characters",
-        ),
+        validate=[
+            validate.Length(
+                min=minimum,
+                max=max_length,
+                error=f"长度应为 {minimum}–{max_length} 个字 / must be {minimum}–{max_length} characters",
+            ),
+            no_nul,
+        ],
         error_messages=_messages(invalid="应为文字 / must be text"),
     )
 

@@ -787,8 +787,20 @@ def _rejected(change_id: str, refused: Rejected) -> dict[str, Any]:
         "change_id": change_id,
         "status": protocol.REJECTED,
         "message": str(refused),
-        "errors": refused.errors,
+        "errors": _storable(refused.errors),
     }
+
+
+def _storable(value: Any) -> Any:
+    """Errors as the receipt can keep them: they may name what the phone sent
+    (an unknown field's name), and PostgreSQL's JSON cannot hold a NUL."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
 
 
 def _new_record(parsed: dict[str, Any]) -> dict[str, Any]:

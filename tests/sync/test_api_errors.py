@@ -132,6 +132,26 @@ def test_a_change_id_reused_by_another_device_is_rejected_for_that_record_only(
     assert "another device" in answer["results"][0]["message"]
 
 
+def test_a_nul_character_is_rejected_for_its_record_alone_and_the_rest_applies(
+    county: County, transport: FlaskTransport, phone: Phone
+) -> None:
+    phone.sync()
+    phone.record_visit(county.households[county.cadres[0]][0], notes="门前有狗")
+    (valid,) = [entry.to_wire() for entry in phone.store.pending(10)]
+
+    def like_it(**record: str) -> dict[str, object]:
+        fresh = {"id": str(uuid.uuid4()), **record}
+        return {**valid, "change_id": str(uuid.uuid4()), "record": {**valid["record"], **fresh}}
+
+    # The phone's own checks refuse such text; a push from elsewhere may carry it.
+    bad_text, bad_name = like_it(notes="门前\x00有狗"), like_it(**{"no\x00tes": "x"})
+    answer = transport.push(phone.store.get_meta("token") or "", 0, [bad_text, valid, bad_name])
+    statuses = [result["status"] for result in answer["results"]]
+    assert statuses == ["rejected", "applied", "rejected"]
+    assert "NUL" in str(answer["results"][0]["errors"]["notes"])
+    assert "no\ufffdtes" in answer["results"][2]["errors"]
+
+
 def test_the_openapi_document_describes_push_and_pull(client: FlaskClient) -> None:
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert {"/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/devices"} <= set(paths)
