@@ -50,6 +50,9 @@ Local = tuple[str, str, str | None, dict[str, Any]]
 # What a local save writes: records, the changes to send, settings.
 LocalWrite = tuple[Sequence[Local], Sequence[OutboxEntry], dict[str, str | None]]
 
+# Pulled records come by the thousand: one encoder, made once, stores them.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
 # Records that belong to one household (the rest are villages, cadres, ...).
 HOUSEHOLD_KINDS = ("household", "household_link", "visit", "issue", "issue_event", "inspection")
 
@@ -313,10 +316,11 @@ def _upsert_pulled(db: sqlite3.Connection, items: Sequence[dict[str, Any]]) -> N
     pending = _pending_household_edits(db, items)
     rows = []
     for item in items:
-        kind, data = item["kind"], dict(item["data"])
+        kind, data = item["kind"], item["data"]
         if kind == "household":
             # Never overwrite what the cadre changed and has not yet sent: lay
             # the pending edits over the server's version (they win or lose on push).
+            data = dict(data)
             for edit in pending.get(item["id"], []):
                 data.update({k: v for k, v in edit.items() if k != "id"})
             household_id: str | None = str(item["id"])
@@ -326,9 +330,7 @@ def _upsert_pulled(db: sqlite3.Connection, items: Sequence[dict[str, Any]]) -> N
             household_id = str(data["household_id"])
         else:
             household_id = None
-        rows.append(
-            (kind, item["id"], item["seq"], household_id, json.dumps(data, ensure_ascii=False))
-        )
+        rows.append((kind, item["id"], item["seq"], household_id, _encode(data)))
     db.executemany(
         "INSERT INTO record (kind, id, seq, household_id, data) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq,"

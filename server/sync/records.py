@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -22,12 +22,14 @@ from sqlalchemy import (
     Connection,
     String,
     Text,
+    and_,
     case,
     cast,
     func,
     literal,
     literal_column,
     select,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
@@ -260,17 +262,42 @@ def _wire_json_column(model: type[Base]) -> ColumnElement[str]:
 
 
 def wire_rows(
-    connection: Connection, model: type[Base], where: Any, limit: int | None = None
+    connection: Connection,
+    model: type[Base],
+    where: Any,
+    limit: int | None = None,
+    each: tuple[Any, Sequence[Any]] | None = None,
 ) -> Iterable[tuple[int, str]]:
     """The seq and wire JSON of ``model``'s records matching ``where``, in seq
-    order, at most ``limit`` of them."""
+    order, at most ``limit`` of them.
+
+    ``each`` (a column and the values it may have) has PostgreSQL
+    choose the first rows for each value apart, from an index on (column,
+    seq), and merge them: it then reads about ``limit`` rows, not every row
+    after the cursor of every value (a phone that was away long has many).
+    """
     seq = model.seq  # type: ignore[attr-defined]
+    chooses = where
+    if each is not None:
+        where = and_(where, each[0].in_(each[1]))
     if connection.dialect.name != "postgresql":
         query = select(*columns(model)).where(where).order_by(seq).limit(limit)
         return [(row[1], to_json(model, row)) for row in connection.execute(query).all()]
     if limit is not None:
         # The JSON of the chosen rows only, not of every row the choice looks at.
-        chosen = select(model.id).where(where).order_by(seq).limit(limit)  # type: ignore[attr-defined]
+        if each is None:
+            chosen = select(model.id).where(where).order_by(seq).limit(limit)  # type: ignore[attr-defined]
+        elif not each[1]:
+            return []
+        else:
+            column, values = each
+            firsts = union_all(
+                *(
+                    select(model.id, seq).where(chooses, column == value).order_by(seq).limit(limit)  # type: ignore[attr-defined]
+                    for value in values
+                )
+            ).subquery()
+            chosen = select(firsts.c.id).order_by(firsts.c.seq).limit(limit)
         where = model.id.in_(chosen)  # type: ignore[attr-defined]
     query = select(seq, _wire_json_column(model)).where(where).order_by(seq)
     return connection.execute(query).all()  # type: ignore[return-value]

@@ -353,9 +353,13 @@ def _changes_since(
     connection = session.connection()
     candidates: list[tuple[int, str]] = []
     for model, where in queries + _household_queries(households, context.villages):
-        candidates.extend(
-            wire.wire_rows(connection, model, and_(where, model.seq > since), limit + 1)  # type: ignore[attr-defined]
-        )
+        after = model.seq > since  # type: ignore[attr-defined]
+        if model is Visit:
+            # Visits, by far the most rows, are chosen household by household.
+            each = (Visit.household_id, households)
+            candidates.extend(wire.wire_rows(connection, Visit, after, limit + 1, each))
+        else:
+            candidates.extend(wire.wire_rows(connection, model, and_(where, after), limit + 1))
     # Each query returned its own first limit+1; the first limit+1 of the
     # union are therefore the first limit+1 overall.
     candidates.sort(key=lambda candidate: candidate[0])

@@ -159,3 +159,32 @@ def test_times_go_out_in_utc_with_microseconds_only_when_there_are_some(
         where = model.id == records[model].id  # type: ignore[attr-defined]
         ((_, text),) = wire_rows(connection, model, where)
         assert json.loads(text)["data"][name] == expected
+
+
+def test_records_chosen_household_by_household_are_the_first_in_seq_order(
+    session: Session,
+) -> None:
+    build = LedgerBuilder(session)
+    cadre = build.cadre()
+    households = [build.household(), build.household(), build.household()]
+    # Visits to the three households, one after another: their seqs interleave.
+    for number in range(9):
+        session.add(
+            Visit(
+                id=uuid.uuid4(),
+                cadre_id=cadre.id,
+                household_id=households[number % 3].id,
+                visited_at=WHOLE + timedelta(minutes=number),
+                kind=VisitKind.HOME_VISIT,
+            )
+        )
+        session.flush()
+    ids = [household.id for household in households[:2]]
+    where = Visit.household_id.in_(ids)
+    connection = session.connection()
+    everything = list(wire_rows(connection, Visit, where))
+    assert len(everything) == 6
+    for limit in (1, 4, 10):
+        chosen = list(wire_rows(connection, Visit, where, limit, (Visit.household_id, ids)))
+        assert chosen == everything[:limit]
+    assert list(wire_rows(connection, Visit, where, 4, (Visit.household_id, []))) == []
