@@ -45,25 +45,30 @@ def _messages(**extra: str) -> dict[str, Any]:
     return {**FIELD_MESSAGES, **extra}
 
 
-def no_nul(value: str) -> None:
-    """Text may not hold the NUL character: no database column can store it."""
-    if "\x00" in value:
-        raise ValidationError("文字中不能含有空字符 / text may not contain the NUL character")
+class Text(fields.String):
+    """A string without the NUL character, which no database column can store."""
+
+    default_error_messages = {
+        "nul": "文字中不能含有空字符 / text may not contain the NUL character",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise self.make_error("nul")
+        return text
 
 
-def text(max_length: int, *, required: bool = True, allow_empty: bool = False) -> fields.String:
+def text(max_length: int, *, required: bool = True, allow_empty: bool = False) -> Text:
     """A text field with a bilingual length message."""
     minimum = 0 if allow_empty else 1
-    return fields.String(
+    return Text(
         **_presence(required, default=""),
-        validate=[
-            validate.Length(
-                min=minimum,
-                max=max_length,
-                error=f"长度应为 {minimum}–{max_length} 个字 / must be {minimum}–{max_length} characters",
-            ),
-            no_nul,
-        ],
+        validate=validate.Length(
+            min=minimum,
+            max=max_length,
+            error=f"长度应为 {minimum}–{max_length} 个字 / must be {minimum}–{max_length} characters",
+        ),
         error_messages=_messages(invalid="应为文字 / must be text"),
     )
 
