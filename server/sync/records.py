@@ -151,14 +151,20 @@ def wire_value(value: Any) -> Any:
     return value
 
 
-def _needs_converting(column: ColumnElement[Any]) -> bool:
-    """Whether the column's values can be ones wire_value changes."""
+def _python_type(column: ColumnElement[Any]) -> Any:
+    """The Python type of the column's values; None if its type does not say."""
     kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
     try:
-        python_type: Any = kind.python_type
-    except NotImplementedError:  # a type that does not say: ask wire_value
-        return True
-    return issubclass(python_type, uuid.UUID | Decimal | datetime | date)
+        return kind.python_type
+    except NotImplementedError:
+        return None
+
+
+def _needs_converting(column: ColumnElement[Any]) -> bool:
+    """Whether the column's values can be ones wire_value changes."""
+    python_type = _python_type(column)
+    # A type that does not say: ask wire_value.
+    return python_type is None or issubclass(python_type, uuid.UUID | Decimal | datetime | date)
 
 
 # Per kind, the positions in WIRE_FIELDS of the values wire_value may change:
@@ -200,17 +206,9 @@ def to_json(model: type[Base], row: Any) -> str:
     return json.dumps(to_wire(model, row), ensure_ascii=False, separators=(",", ":"))
 
 
-def _python_type(column: ColumnElement[Any]) -> Any:
-    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
-    try:
-        return kind.python_type
-    except NotImplementedError:
-        return object
-
-
 def _sql_wire_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """A column's value as ``wire_value`` writes it, computed by PostgreSQL."""
-    python_type = _python_type(column)
+    python_type = _python_type(column) or object
     if issubclass(python_type, datetime):
         # datetime.isoformat in UTC: microseconds only when there are some.
         utc = func.timezone("UTC", column)
