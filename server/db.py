@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, g
@@ -19,12 +21,14 @@ from sqlalchemy import (
     Enum,
     MetaData,
     Table,
+    TextClause,
     create_engine,
     event,
     insert,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -170,49 +174,73 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     an INSERT would do is done here: the columns' Python defaults filled in,
     values bound by their types. Elsewhere, one INSERT executed for every row.
     """
-    connection = session.connection()
-    dialect = connection.dialect
+    dialect = session.connection().dialect
     if dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
-    given = list(rows[0])
+    given = tuple(rows[0])
+    plan = _json_insert(dialect, table, given)
+    document = [
+        {
+            name: value if process is None else process(value)
+            for name, value, process in zip(
+                plan.names,
+                [row[key] for key in given] + [default(None) for default in plan.defaults],
+                plan.bind,
+                strict=True,
+            )
+        }
+        for row in rows
+    ]
+    session.execute(
+        plan.statement, {"rows": json.dumps(document, ensure_ascii=False, default=_json_scalar)}
+    )
+
+
+@dataclass(frozen=True)
+class _JsonInsert:
+    """How insert_rows writes rows of one table with the same given columns."""
+
+    statement: TextClause
+    # The columns' names in the document: the given ones, then the defaulted.
+    names: list[str]
+    # The Python defaults of the columns not given.
+    defaults: list[Callable[[Any], Any]]
+    # Each column's bind processor; None for JSON columns, nested as they are.
+    bind: list[Callable[[Any], Any] | None]
+
+
+@lru_cache(maxsize=256)  # a push writes the same few shapes over and over
+def _json_insert(dialect: Dialect, table: Table, given: tuple[str, ...]) -> _JsonInsert:
     defaulted = [
-        column
-        for column in table.columns
-        if column.key not in rows[0] and column.default is not None
+        column for column in table.columns if column.key not in given and column.default is not None
     ]
     columns = [table.c[key] for key in given] + defaulted
-    # JSON columns go in as they are, nested in the document; the rest as
-    # their types bind them (an enum as its code, a time in UTC).
-    bind = [
-        None
-        if isinstance(column.type, JSON)
-        else column.type.dialect_impl(dialect).bind_processor(dialect)
-        for column in columns
-    ]
     names = [column.name for column in columns]
-    document = []
-    for row in rows:
-        values = [row[key] for key in given] + [
-            column.default.arg(None) if column.default.is_callable else column.default.arg  # type: ignore[union-attr]
-            for column in defaulted
-        ]
-        document.append(
-            {
-                name: value if process is None else process(value)
-                for name, value, process in zip(names, values, bind, strict=True)
-            }
-        )
     quote = dialect.identifier_preparer
     listed = ", ".join(quote.quote(name) for name in names)
     name = quote.format_table(table)
-    session.execute(
-        text(
+    return _JsonInsert(
+        statement=text(
             f"INSERT INTO {name} ({listed}) SELECT {listed}"
             f" FROM json_populate_recordset(NULL::{name}, :rows)"
         ),
-        {"rows": json.dumps(document, ensure_ascii=False, default=_json_scalar)},
+        names=names,
+        defaults=[_default_maker(column.default) for column in defaulted],
+        bind=[
+            None
+            if isinstance(column.type, JSON)
+            else column.type.dialect_impl(dialect).bind_processor(dialect)
+            for column in columns
+        ],
     )
+
+
+def _default_maker(default: Any) -> Callable[[Any], Any]:
+    """A column's Python default as a function of the (unused) execution context."""
+    if default.is_callable:
+        return default.arg  # type: ignore[no-any-return]
+    return lambda _: default.arg
 
 
 def _json_scalar(value: Any) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from server.accounts.models import Account, Device
@@ -174,13 +174,17 @@ def register_device(session: Session, account: Account, name: str) -> IssuedToke
     return IssuedToken(device=device, token=token)
 
 
+# Built once: every request of every phone runs it.
+DEVICE_BY_TOKEN = (
+    select(Device)
+    .where(Device.token_hash == bindparam("token_hash"))
+    .options(joinedload(Device.account))
+)
+
+
 def device_for_token(session: Session, token: str, now: datetime | None = None) -> Device | None:
     """The live device this token belongs to; ``None`` if unknown, revoked or disabled."""
-    device = session.scalar(
-        select(Device)
-        .where(Device.token_hash == _token_hash(token))
-        .options(joinedload(Device.account))
-    )
+    device = session.scalar(DEVICE_BY_TOKEN, {"token_hash": _token_hash(token)})
     if device is None or device.revoked_at is not None or not device.account.active:
         return None
     now = now or utcnow()

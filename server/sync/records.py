@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     String,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -259,43 +261,77 @@ def _wire_json_column(model: type[Base]) -> ColumnElement[str]:
     return literal_column(str(sql), Text)
 
 
+@dataclass(frozen=True, eq=False)
+class Records:
+    """Which records of one table a pull sends: the rows of ``model`` matching
+    ``where``, whose parameters each pull gives (``bindparam``).
+
+    Made once and used for every pull, so that the statements reading them
+    are built once too (see ``wire_rows``): SQLAlchemy's cost of building a
+    statement and finding its compiled form is more than the database's of
+    running it.
+
+    ``each`` (a column, and the name of the list parameter of the values it
+    may have) has PostgreSQL choose the first rows for each value apart, from
+    an index on (column, seq), and merge them: it then reads about ``limit``
+    rows, not every row after the cursor of every value (a phone that was away
+    long has many).
+    """
+
+    model: type[Base]
+    where: ColumnElement[bool]
+    each: tuple[ColumnElement[Any], str] | None = None
+
+
 def wire_rows(
     connection: Connection,
-    model: type[Base],
-    where: Any,
+    records: Records,
+    params: dict[str, Any] | None = None,
     limit: int | None = None,
-    each: tuple[Any, Sequence[Any]] | None = None,
-) -> Iterable[tuple[int, str]]:
-    """The seq and wire JSON of ``model``'s records matching ``where``, in seq
-    order, at most ``limit`` of them.
+) -> list[tuple[int, str]]:
+    """The seq and wire JSON of ``records``, in seq order, at most ``limit`` of them."""
+    params = dict(params or {})
+    count = None
+    if records.each is not None:
+        values = params[records.each[1]]
+        if not values:
+            return []
+        count = len(values)
+        params.update((f"each_{number}", value) for number, value in enumerate(values))
+    if limit is not None:
+        params["limit"] = limit
+    dialect = connection.dialect.name
+    rows = connection.execute(_wire_query(dialect, records, limit is not None, count), params)
+    if dialect != "postgresql":
+        return [(row[1], to_json(records.model, row)) for row in rows]
+    return rows.all()  # type: ignore[return-value]
 
-    ``each`` (a column and the values it may have) has PostgreSQL
-    choose the first rows for each value apart, from an index on (column,
-    seq), and merge them: it then reads about ``limit`` rows, not every row
-    after the cursor of every value (a phone that was away long has many).
-    """
+
+@lru_cache(maxsize=256)
+def _wire_query(dialect: str, records: Records, limited: bool, count: int | None) -> Select[Any]:
+    model, where = records.model, records.where
     seq = model.seq  # type: ignore[attr-defined]
-    chooses = where
-    if each is not None:
-        where = and_(where, each[0].in_(each[1]))
-    if connection.dialect.name != "postgresql":
-        query = select(*columns(model)).where(where).order_by(seq).limit(limit)
-        return [(row[1], to_json(model, row)) for row in connection.execute(query).all()]
+    limit = bindparam("limit") if limited else None
+    if records.each is not None:
+        column, name = records.each
+        each = [column == bindparam(f"each_{number}") for number in range(count or 0)]
+    if dialect != "postgresql":
+        if records.each is not None:
+            where = and_(where, column.in_(bindparam(name, expanding=True)))
+        return select(*columns(model)).where(where).order_by(seq).limit(limit)
     if limit is not None:
         # The JSON of the chosen rows only, not of every row the choice looks at.
-        if each is None:
+        if records.each is None:
             chosen = select(model.id).where(where).order_by(seq).limit(limit)  # type: ignore[attr-defined]
-        elif not each[1]:
-            return []
         else:
-            column, values = each
             firsts = union_all(
                 *(
-                    select(model.id, seq).where(chooses, column == value).order_by(seq).limit(limit)  # type: ignore[attr-defined]
-                    for value in values
+                    select(model.id, seq).where(where, value).order_by(seq).limit(limit)  # type: ignore[attr-defined]
+                    for value in each
                 )
             ).subquery()
             chosen = select(firsts.c.id).order_by(firsts.c.seq).limit(limit)
         where = model.id.in_(chosen)  # type: ignore[attr-defined]
-    query = select(seq, _wire_json_column(model)).where(where).order_by(seq)
-    return connection.execute(query).all()  # type: ignore[return-value]
+    elif records.each is not None:
+        where = and_(where, column.in_(bindparam(name, expanding=True)))
+    return select(seq, _wire_json_column(model)).where(where).order_by(seq)

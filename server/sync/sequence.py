@@ -14,7 +14,7 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from server.db import Synced
@@ -25,6 +25,18 @@ from server.sync.models import SyncCounter
 TOP = "minqing.seq_top"
 WRITTEN = "minqing.seq_written"
 
+# Built once: every write runs them. The counter is never loaded as an object,
+# so they run on the session's connection, past the ORM.
+_COUNTER = SyncCounter.__table__.c
+ADVANCE = (
+    update(SyncCounter.__table__)
+    .where(_COUNTER.id == 1)
+    .values(value=_COUNTER.value + bindparam("count"))
+    .returning(_COUNTER.value)
+)
+READ = select(_COUNTER.value).where(_COUNTER.id == 1)
+WRITE = update(SyncCounter.__table__).where(_COUNTER.id == 1).values(value=bindparam("top"))
+
 
 def take(session: Session, count: int) -> range:
     """Reserve ``count`` seqs (holding the counter's lock until commit)."""
@@ -32,14 +44,7 @@ def take(session: Session, count: int) -> range:
     if held is not None:
         session.info[TOP] = held + count
         return range(held + 1, held + count + 1)
-    top = session.execute(
-        update(SyncCounter)
-        .where(SyncCounter.id == 1)
-        .values(value=SyncCounter.value + count)
-        .returning(SyncCounter.value),
-        # The counter is never loaded as an object: nothing in the session to update.
-        execution_options={"synchronize_session": False},
-    ).scalar_one()
+    top: int = session.connection().execute(ADVANCE, {"count": count}).scalar_one()
     # A lock taken inside a savepoint would end if the savepoint were rolled
     # back: only one the whole transaction holds lets it count on by itself.
     if not session.in_nested_transaction():
@@ -56,7 +61,7 @@ def numbered(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any
 
 def committed_high_water(session: Session) -> int:
     """The highest seq whose transaction has committed (as this one sees it)."""
-    return session.scalar(select(SyncCounter.value).where(SyncCounter.id == 1)) or 0
+    return session.connection().execute(READ).scalar() or 0
 
 
 @event.listens_for(Session, "before_flush")
@@ -81,10 +86,7 @@ def write_counter(session: Session) -> None:
     """
     top = session.info.get(TOP)
     if top is not None and top != session.info[WRITTEN]:
-        session.execute(
-            update(SyncCounter).where(SyncCounter.id == 1).values(value=top),
-            execution_options={"synchronize_session": False},
-        )
+        session.connection().execute(WRITE, {"top": top})
         session.info[WRITTEN] = top
 
 

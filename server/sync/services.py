@@ -24,11 +24,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import Table, and_, exists, inspect, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, exists, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
@@ -120,19 +120,30 @@ def from_ms(ms: int) -> datetime:
 # --- scope -------------------------------------------------------------------
 
 
+# The statements of pulls and pushes are built once, with parameters
+# (``bindparam``): every sync runs them, and building a statement (and finding
+# its compiled form) costs SQLAlchemy more than running it costs the database.
+
+
+def _listed(name: str) -> Any:
+    """A parameter holding a list, for ``column.in_``."""
+    return bindparam(name, expanding=True)
+
+
+COVERED_HOUSEHOLDS = (
+    select(HouseholdLink.household_id)
+    .join(Household, Household.id == HouseholdLink.household_id)
+    .where(
+        HouseholdLink.cadre_id == bindparam("cadre_id"),
+        HouseholdLink.ended_at.is_(None),
+        Household.deleted_at.is_(None),
+    )
+)
+
+
 def current_households(session: Session, cadre_id: uuid.UUID) -> set[uuid.UUID]:
     """The live households a cadre covers now: what the cadre's phone holds."""
-    return set(
-        session.scalars(
-            select(HouseholdLink.household_id)
-            .join(Household, Household.id == HouseholdLink.household_id)
-            .where(
-                HouseholdLink.cadre_id == cadre_id,
-                HouseholdLink.ended_at.is_(None),
-                Household.deleted_at.is_(None),
-            )
-        )
-    )
+    return set(session.scalars(COVERED_HOUSEHOLDS, {"cadre_id": cadre_id}))
 
 
 # A phone may be offline for weeks after its cadre's household was given to
@@ -255,85 +266,116 @@ class Context:
     # Households whose links go too (an inspector's).
     linked: set[uuid.UUID] = field(default_factory=set)
 
+    def params(self, households: Sequence[uuid.UUID]) -> dict[str, Any]:
+        """The parameters of AROUND and NOTEBOOK for these households."""
+        return {
+            "households": list(households),
+            "grids": list(self.grids),
+            "villages": list(self.villages),
+            "towns": list(self.towns),
+            "cadres": list(self.cadres),
+            "units": list(self.units),
+            "linked": list(self.linked),
+        }
 
-def _context(session: Session, covered: Reach, households: Iterable[uuid.UUID]) -> Context:
-    households = list(households)
+
+LINKED_CADRES = select(HouseholdLink.cadre_id).where(
+    HouseholdLink.household_id.in_(_listed("households")), HouseholdLink.ended_at.is_(None)
+)
+PLACES = (
+    select(Grid.id, Village.id, Village.town_id)
+    .join(Village, Village.id == Grid.village_id)
+    .join(Household, Household.grid_id == Grid.id)
+    .where(Household.id.in_(_listed("households")))
+    .distinct()
+)
+LEADERS = select(VillageLink.cadre_id).where(
+    VillageLink.village_id.in_(_listed("villages")), VillageLink.ended_at.is_(None)
+)
+UNITS = select(Cadre.unit_id).where(Cadre.id.in_(_listed("cadres")))
+
+
+def _context(session: Session, covered: Reach, households: Sequence[uuid.UUID]) -> Context:
     context = Context(cadres={covered.cadre_id} if covered.cadre_id else set())
+    listed = {"households": list(households)}
     if covered.links:
         context.linked = set(households)
-        context.cadres |= set(
-            session.scalars(
-                select(HouseholdLink.cadre_id).where(
-                    HouseholdLink.household_id.in_(households), HouseholdLink.ended_at.is_(None)
-                )
-            )
-        )
-    for grid_id, village_id, town_id in session.execute(
-        select(Grid.id, Village.id, Village.town_id)
-        .join(Village, Village.id == Grid.village_id)
-        .join(Household, Household.grid_id == Grid.id)
-        .where(Household.id.in_(households))
-        .distinct()
-    ):
+        context.cadres |= set(session.scalars(LINKED_CADRES, listed))
+    for grid_id, village_id, town_id in session.execute(PLACES, listed):
         context.grids.add(grid_id)
         context.villages.add(village_id)
         context.towns.add(town_id)
-    context.cadres |= set(
-        session.scalars(
-            select(VillageLink.cadre_id).where(
-                VillageLink.village_id.in_(context.villages), VillageLink.ended_at.is_(None)
-            )
-        )
-    )
-    context.units = set(session.scalars(select(Cadre.unit_id).where(Cadre.id.in_(context.cadres))))
+    context.cadres |= set(session.scalars(LEADERS, {"villages": list(context.villages)}))
+    context.units = set(session.scalars(UNITS, {"cadres": list(context.cadres)}))
     return context
 
 
-def _context_queries(context: Context) -> list[tuple[type[Base], Any]]:
-    """(model, where-clause) for the records around a set of households."""
-    queries: list[tuple[type[Base], Any]] = [
-        (County, County.id.is_not(None)),
-        (Town, Town.id.in_(context.towns)),
-        (Village, Village.id.in_(context.villages)),
-        (Grid, Grid.id.in_(context.grids)),
-        (Cadre, Cadre.id.in_(context.cadres)),
-        (WorkUnit, WorkUnit.id.in_(context.units)),
-        (
-            VillageLink,
-            and_(VillageLink.village_id.in_(context.villages), VillageLink.ended_at.is_(None)),
+SINCE = bindparam("since")
+# The records around a set of households (Context.params).
+AROUND = [
+    wire.Records(County, County.id.is_not(None)),
+    wire.Records(Town, Town.id.in_(_listed("towns"))),
+    wire.Records(Village, Village.id.in_(_listed("villages"))),
+    wire.Records(Grid, Grid.id.in_(_listed("grids"))),
+    wire.Records(Cadre, Cadre.id.in_(_listed("cadres"))),
+    wire.Records(WorkUnit, WorkUnit.id.in_(_listed("units"))),
+    wire.Records(
+        VillageLink,
+        and_(VillageLink.village_id.in_(_listed("villages")), VillageLink.ended_at.is_(None)),
+    ),
+]
+# An inspector's phone also gets its households' links.
+LINKS = wire.Records(HouseholdLink, HouseholdLink.household_id.in_(_listed("linked")))
+
+
+def _after(records: wire.Records) -> wire.Records:
+    return wire.Records(records.model, and_(records.where, records.model.seq > SINCE))  # type: ignore[attr-defined]
+
+
+# Those changed after a seq, without and with the links; and which tables have any.
+AROUND_SINCE = {
+    linked: [_after(records) for records in AROUND + ([LINKS] if linked else [])]
+    for linked in (False, True)
+}
+AROUND_CHANGED = {
+    linked: select(*(exists().where(records.where) for records in around))
+    for linked, around in AROUND_SINCE.items()
+}
+# The households and their notebooks' records.
+ISSUES_IN_SCOPE = or_(
+    Issue.household_id.in_(_listed("households")),
+    and_(Issue.household_id.is_(None), Issue.village_id.in_(_listed("villages"))),
+)
+NOTEBOOK = [
+    wire.Records(Household, Household.id.in_(_listed("households"))),
+    wire.Records(Visit, Visit.household_id.in_(_listed("households"))),
+    wire.Records(Issue, ISSUES_IN_SCOPE),
+    wire.Records(IssueEvent, IssueEvent.issue_id.in_(select(Issue.id).where(ISSUES_IN_SCOPE))),
+]
+NOTEBOOK_SINCE = [
+    wire.Records(Household, and_(Household.id.in_(_listed("households")), Household.seq > SINCE)),
+    # Visits, by far the most rows, are chosen household by household.
+    wire.Records(Visit, Visit.seq > SINCE, each=(Visit.household_id, "households")),
+    wire.Records(Issue, and_(ISSUES_IN_SCOPE, Issue.seq > SINCE)),
+    wire.Records(
+        IssueEvent,
+        and_(
+            IssueEvent.issue_id.in_(select(Issue.id).where(ISSUES_IN_SCOPE)), IssueEvent.seq > SINCE
         ),
-    ]
-    if context.linked:
-        queries.append((HouseholdLink, HouseholdLink.household_id.in_(context.linked)))
-    return queries
-
-
-def _household_queries(
-    households: Sequence[uuid.UUID], villages: set[uuid.UUID]
-) -> list[tuple[type[Base], Any]]:
-    """(model, where-clause) for the households and their notebooks' records."""
-    issues_in_scope = or_(
-        Issue.household_id.in_(households),
-        and_(Issue.household_id.is_(None), Issue.village_id.in_(villages)),
-    )
-    return [
-        (Household, Household.id.in_(households)),
-        (Visit, Visit.household_id.in_(households)),
-        (Issue, issues_in_scope),
-        (IssueEvent, IssueEvent.issue_id.in_(select(Issue.id).where(issues_in_scope))),
-    ]
+    ),
+]
 
 
 def _snapshot(session: Session, covered: Reach, households: Sequence[uuid.UUID]) -> list[str]:
     """Everything a phone needs about households it does not hold yet."""
     context = _context(session, covered, households)
+    params = context.params(households)
     connection = session.connection()
-    out: list[str] = []
-    for model, where in _context_queries(context) + _household_queries(
-        households, context.villages
-    ):
-        out.extend(record for _, record in wire.wire_rows(connection, model, where))
-    return out
+    return [
+        record
+        for records in AROUND + ([LINKS] if context.linked else []) + NOTEBOOK
+        for _, record in wire.wire_rows(connection, records, params)
+    ]
 
 
 def _changes_since(
@@ -343,23 +385,18 @@ def _changes_since(
     each one's seq and wire JSON."""
     households = sorted(scope)
     context = _context(session, covered, households)
-    around = _context_queries(context)
+    params = {**context.params(households), "since": since}
+    linked = bool(context.linked)
     # The places and people around the households seldom change: one query
     # tells which of their tables did, and only those are read.
-    changed = session.execute(
-        select(*(exists().where(where, model.seq > since) for model, where in around))  # type: ignore[attr-defined]
-    ).one()
-    queries = [query for query, yes in zip(around, changed, strict=True) if yes]
+    changed = session.execute(AROUND_CHANGED[linked], params).one()
     connection = session.connection()
     candidates: list[tuple[int, str]] = []
-    for model, where in queries + _household_queries(households, context.villages):
-        after = model.seq > since  # type: ignore[attr-defined]
-        if model is Visit:
-            # Visits, by far the most rows, are chosen household by household.
-            each = (Visit.household_id, households)
-            candidates.extend(wire.wire_rows(connection, Visit, after, limit + 1, each))
-        else:
-            candidates.extend(wire.wire_rows(connection, model, and_(where, after), limit + 1))
+    around = AROUND_SINCE[linked]
+    for records in [records for records, yes in zip(around, changed, strict=True) if yes]:
+        candidates.extend(wire.wire_rows(connection, records, params, limit + 1))
+    for records in NOTEBOOK_SINCE:
+        candidates.extend(wire.wire_rows(connection, records, params, limit + 1))
     # Each query returned its own first limit+1; the first limit+1 of the
     # union are therefore the first limit+1 overall.
     candidates.sort(key=lambda candidate: candidate[0])
@@ -417,6 +454,12 @@ class NewRecord:
         self.values[name] = value
 
 
+DEVICES_OF_ACCOUNT = select(Device.id).where(Device.account_id == bindparam("account_id"))
+LINK_ENDS = select(HouseholdLink.household_id, HouseholdLink.ended_at).where(
+    HouseholdLink.cadre_id == bindparam("cadre_id")
+)
+
+
 @dataclass
 class Batch:
     """One push: the device, how far its clock runs ahead, what it looked up."""
@@ -457,7 +500,7 @@ class Batch:
         self.own_devices = {
             str(device_id)
             for device_id in self.session.scalars(
-                select(Device.id).where(Device.account_id == self.device.account_id)
+                DEVICES_OF_ACCOUNT, {"account_id": self.device.account_id}
             )
         }
 
@@ -486,11 +529,7 @@ class Batch:
         cadre_id = self.account.cadre_id
         if cadre_id is not None:
             self.link_ends = defaultdict(list)
-            for household_id, ended_at in self.session.execute(
-                select(HouseholdLink.household_id, HouseholdLink.ended_at).where(
-                    HouseholdLink.cadre_id == cadre_id
-                )
-            ):
+            for household_id, ended_at in self.session.execute(LINK_ENDS, {"cadre_id": cadre_id}):
                 self.link_ends[household_id].append(ended_at)
 
     def prefetch_mutable(self) -> None:
@@ -502,26 +541,20 @@ class Batch:
         self._fetch(Issue, wanted[Issue])
         self.status_events = {issue_id: [] for issue_id in wanted[Issue]}
         if wanted[Issue]:
-            for row in self.session.execute(
-                select(IssueEvent.issue_id, *STATUS_EVENT_COLUMNS).where(
-                    IssueEvent.issue_id.in_(wanted[Issue]),
-                    IssueEvent.kind == IssueEventKind.STATUS,
-                )
-            ):
+            for row in self.session.execute(STATUS_EVENTS, {"issues": list(wanted[Issue])}):
                 self.status_events[row[0]].append(tuple(row[1:]))
         # A follow-up names only its problem; the problem names the household.
         issues = self.known[Issue].values()
         wanted[Household] |= {
             issue.household_id for issue in issues if issue and issue.household_id
         }
-        self._fetch(Household, wanted[Household], joinedload(Household.grid))
+        self._fetch(Household, wanted[Household])
 
-    def _fetch(self, model: type[Base], ids: set[uuid.UUID], *options: Any) -> None:
+    def _fetch(self, model: type[Base], ids: set[uuid.UUID]) -> None:
         known: dict[uuid.UUID, Any] = dict.fromkeys(ids)
         if ids:
-            query = select(model).where(model.id.in_(ids)).options(*options)  # type: ignore[attr-defined]
-            for record in self.session.scalars(query):
-                known[record.id] = record  # type: ignore[attr-defined]
+            for record in self.session.scalars(_by_ids(model), {"ids": list(ids)}):
+                known[record.id] = record
         self.known[model] = known
 
     def find(self, model: type[R], record_id: uuid.UUID) -> R | None:
@@ -667,6 +700,16 @@ class Batch:
             " / the record's time was later than the server's: set to the server's time;"
             " check the phone's clock"
         )
+
+
+@cache  # built once: every push runs it for each table
+def _by_ids(model: type[Base]) -> Select[Any]:
+    """A model's records whose ids are in the list given as ``ids``."""
+    query = select(model).where(model.id.in_(bindparam("ids", expanding=True)))  # type: ignore[attr-defined]
+    if model is Household:
+        # Whether a visit's household is in its village is read from its grid.
+        query = query.options(joinedload(Household.grid))
+    return query
 
 
 def push(
@@ -988,6 +1031,10 @@ STATUS_EVENT_COLUMNS = (
     IssueEvent.department,
     IssueEvent.at,
 )
+# The status events of the problems listed as ``issues``, with their problem's id.
+STATUS_EVENTS = select(IssueEvent.issue_id, *STATUS_EVENT_COLUMNS).where(
+    IssueEvent.issue_id.in_(_listed("issues")), IssueEvent.kind == IssueEventKind.STATUS
+)
 
 
 def refold_issue(
@@ -1047,8 +1094,8 @@ def _create_issue_event(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
             f" / someone else already moved this problem to '{issue.status.en}':"
             " your status change is kept in its history but did not take effect"
         )
-        return _outcome(protocol.CONFLICT, notes, issue_status=issue.status.value)
-    return _outcome(protocol.APPLIED, notes, issue_status=issue.status.value)
+        return _outcome(protocol.CONFLICT, notes)
+    return _outcome(protocol.APPLIED, notes)
 
 
 def _create_inspection(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:

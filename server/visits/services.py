@@ -24,12 +24,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
     Column,
     Connection,
     Table,
+    Update,
     bindparam,
     case,
     event,
@@ -66,9 +68,17 @@ def visits_inserted(bind: Bind, rows: Iterable[dict[str, Any]]) -> None:
 
 
 def _bring_forward(bind: Bind, table: Table, latest: dict[uuid.UUID, datetime]) -> None:
+    bind.execute(
+        _bring_forward_statement(table),
+        [{"record": record, "visited_at": at} for record, at in latest.items()],
+    )
+
+
+@cache  # built once: every push runs it
+def _bring_forward_statement(table: Table) -> Update:
     current = table.c.last_visited_at
     visited_at = bindparam("visited_at", type_=current.type)
-    bind.execute(
+    return (
         update(table)
         .where(table.c.id == bindparam("record"))
         .values(
@@ -76,8 +86,7 @@ def _bring_forward(bind: Bind, table: Table, latest: dict[uuid.UUID, datetime]) 
                 (current.is_(None) | (current < visited_at), visited_at), else_=current
             ),
             **_unchanged(table),
-        ),
-        [{"record": record, "visited_at": at} for record, at in latest.items()],
+        )
     )
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
@@ -23,7 +23,7 @@ from server.db import Base
 from server.inspections.models import Inspection
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import County, HouseholdLink, VillageLink
-from server.sync.records import WIRE_FIELDS, columns, to_wire, wire_rows
+from server.sync.records import WIRE_FIELDS, Records, columns, to_wire, wire_rows
 from server.visits.models import Visit
 from shared.vocab import (
     AccountRole,
@@ -140,7 +140,7 @@ def test_every_kind_of_record_goes_out_as_to_wire_writes_it(session: Session) ->
     for model, record in records.items():
         where = model.id == record.id  # type: ignore[attr-defined]
         row = connection.execute(select(*columns(model)).where(where)).one()
-        ((seq, text),) = wire_rows(connection, model, where)
+        ((seq, text),) = wire_rows(connection, Records(model, where))
         assert seq == row.seq
         assert json.loads(text) == to_wire(model, row), model.__name__
 
@@ -157,7 +157,7 @@ def test_times_go_out_in_utc_with_microseconds_only_when_there_are_some(
         (Inspection, "last_visit_reported", None),
     ]:
         where = model.id == records[model].id  # type: ignore[attr-defined]
-        ((_, text),) = wire_rows(connection, model, where)
+        ((_, text),) = wire_rows(connection, Records(model, where))
         assert json.loads(text)["data"][name] == expected
 
 
@@ -180,11 +180,11 @@ def test_records_chosen_household_by_household_are_the_first_in_seq_order(
         )
         session.flush()
     ids = [household.id for household in households[:2]]
-    where = Visit.household_id.in_(ids)
     connection = session.connection()
-    everything = list(wire_rows(connection, Visit, where))
+    everything = wire_rows(connection, Records(Visit, Visit.household_id.in_(ids)))
     assert len(everything) == 6
+    each = Records(Visit, Visit.seq > bindparam("since"), each=(Visit.household_id, "ids"))
     for limit in (1, 4, 10):
-        chosen = list(wire_rows(connection, Visit, where, limit, (Visit.household_id, ids)))
+        chosen = wire_rows(connection, each, {"ids": ids, "since": 0}, limit)
         assert chosen == everything[:limit]
-    assert list(wire_rows(connection, Visit, where, 4, (Visit.household_id, []))) == []
+    assert wire_rows(connection, each, {"ids": [], "since": 0}, 4) == []
