@@ -28,7 +28,8 @@ from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, Table, and_, bindparam, exists, inspect, or_, select
+from sqlalchemy import Select, Table, and_, any_, bindparam, exists, inspect, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
@@ -553,7 +554,8 @@ class Batch:
     def _fetch(self, model: type[Base], ids: set[uuid.UUID]) -> None:
         known: dict[uuid.UUID, Any] = dict.fromkeys(ids)
         if ids:
-            for record in self.session.scalars(_by_ids(model), {"ids": list(ids)}):
+            query = _by_ids(model, self.session.connection().dialect.name)
+            for record in self.session.scalars(query, {"ids": list(ids)}):
                 known[record.id] = record
         self.known[model] = known
 
@@ -703,9 +705,15 @@ class Batch:
 
 
 @cache  # built once: every push runs it for each table
-def _by_ids(model: type[Base]) -> Select[Any]:
+def _by_ids(model: type[Base], dialect: str) -> Select[Any]:
     """A model's records whose ids are in the list given as ``ids``."""
-    query = select(model).where(model.id.in_(bindparam("ids", expanding=True)))  # type: ignore[attr-defined]
+    key = model.id  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        # As one array: a push names hundreds of ids.
+        ids = bindparam("ids", type_=postgresql.ARRAY(key.type))
+        query = select(model).where(key == any_(ids))
+    else:
+        query = select(model).where(key.in_(bindparam("ids", expanding=True)))
     if model is Household:
         # Whether a visit's household is in its village is read from its grid.
         query = query.options(joinedload(Household.grid))
