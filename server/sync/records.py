@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Select,
     String,
     Text,
@@ -285,53 +287,87 @@ class Records:
 
 def wire_rows(
     connection: Connection,
-    records: Records,
+    tables: Sequence[Records],
     params: dict[str, Any] | None = None,
     limit: int | None = None,
 ) -> list[tuple[int, str]]:
-    """The seq and wire JSON of ``records``, in seq order, at most ``limit`` of them."""
+    """The seq and wire JSON of the records of ``tables``, table after table,
+    in seq order within each, at most ``limit`` of each table.
+
+    On PostgreSQL in one statement (a UNION ALL of the tables' queries):
+    a pull's round trips and statements cost more than the rows it reads.
+    """
     params = dict(params or {})
-    count = None
-    if records.each is not None:
-        values = params[records.each[1]]
-        if not values:
-            return []
-        count = len(values)
-        params.update((f"each_{number}", value) for number, value in enumerate(values))
     if limit is not None:
         params["limit"] = limit
-    dialect = connection.dialect.name
-    rows = connection.execute(_wire_query(dialect, records, limit is not None, count), params)
-    if dialect != "postgresql":
-        return [(row[1], to_json(records.model, row)) for row in rows]
-    return rows.all()  # type: ignore[return-value]
+    parts: list[tuple[Records, int | None]] = []
+    for part, records in enumerate(tables):
+        count = None
+        if records.each is not None:
+            values = params[records.each[1]]
+            if not values:
+                continue  # no value, no row
+            count = len(values)
+            params.update((f"each_{part}_{number}", value) for number, value in enumerate(values))
+        parts.append((records, count))
+    if not parts:
+        return []
+    limited = limit is not None
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(_wire_union(tuple(parts), limited), params)
+        return [(seq, text) for _, seq, text in rows]
+    return [
+        (row[1], to_json(records.model, row))
+        for records, _ in parts
+        for row in connection.execute(_columns_query(records, limited), params)
+    ]
 
 
 @lru_cache(maxsize=256)
-def _wire_query(dialect: str, records: Records, limited: bool, count: int | None) -> Select[Any]:
+def _columns_query(records: Records, limited: bool) -> Select[Any]:
+    """The rows of ``records`` as ``columns`` gives them (for ``to_json``)."""
     model, where = records.model, records.where
-    seq = model.seq  # type: ignore[attr-defined]
-    limit = bindparam("limit") if limited else None
     if records.each is not None:
         column, name = records.each
-        each = [column == bindparam(f"each_{number}") for number in range(count or 0)]
-    if dialect != "postgresql":
-        if records.each is not None:
-            where = and_(where, column.in_(bindparam(name, expanding=True)))
-        return select(*columns(model)).where(where).order_by(seq).limit(limit)
-    if limit is not None:
-        # The JSON of the chosen rows only, not of every row the choice looks at.
-        if records.each is None:
-            chosen = select(model.id).where(where).order_by(seq).limit(limit)  # type: ignore[attr-defined]
-        else:
-            firsts = union_all(
-                *(
-                    select(model.id, seq).where(where, value).order_by(seq).limit(limit)  # type: ignore[attr-defined]
-                    for value in each
-                )
-            ).subquery()
-            chosen = select(firsts.c.id).order_by(firsts.c.seq).limit(limit)
-        where = model.id.in_(chosen)  # type: ignore[attr-defined]
-    elif records.each is not None:
         where = and_(where, column.in_(bindparam(name, expanding=True)))
-    return select(seq, _wire_json_column(model)).where(where).order_by(seq)
+    limit = bindparam("limit") if limited else None
+    return select(*columns(model)).where(where).order_by(model.seq).limit(limit)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=256)
+def _wire_union(parts: tuple[tuple[Records, int | None], ...], limited: bool) -> Any:
+    """PostgreSQL's statement of ``wire_rows``: each part's number, seq and JSON."""
+    queries = []
+    for part, (records, count) in enumerate(parts):
+        model, where = records.model, records.where
+        seq = model.seq  # type: ignore[attr-defined]
+        if limited:
+            # The JSON of the chosen rows only, not of every row the choice looks at.
+            limit = bindparam("limit")
+            if records.each is None:
+                chosen = select(model.id).where(where).order_by(seq).limit(limit)  # type: ignore[attr-defined]
+            else:
+                column = records.each[0]
+                firsts = union_all(
+                    *(
+                        select(model.id, seq)  # type: ignore[attr-defined]
+                        .where(where, column == bindparam(f"each_{part}_{number}"))
+                        .order_by(seq)
+                        .limit(limit)
+                        for number in range(count or 0)
+                    )
+                ).subquery()
+                chosen = select(firsts.c.id).order_by(firsts.c.seq).limit(limit)
+            where = model.id.in_(chosen)  # type: ignore[attr-defined]
+        elif records.each is not None:
+            column, name = records.each
+            where = and_(where, column.in_(bindparam(name, expanding=True)))
+        queries.append(
+            select(
+                literal_column(str(part), Integer).label("part"),
+                seq.label("seq"),
+                _wire_json_column(model).label("json"),
+            ).where(where)
+        )
+    union = union_all(*queries).subquery()
+    return select(union).order_by(union.c.part, union.c.seq)

@@ -28,7 +28,7 @@ from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, Table, and_, any_, bindparam, exists, inspect, or_, select
+from sqlalchemy import Select, Table, and_, any_, bindparam, inspect, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -333,14 +333,10 @@ def _after(records: wire.Records) -> wire.Records:
     return wire.Records(records.model, and_(records.where, records.model.seq > SINCE))  # type: ignore[attr-defined]
 
 
-# Those changed after a seq, without and with the links; and which tables have any.
+# Those changed after a seq, without and with the links.
 AROUND_SINCE = {
     linked: [_after(records) for records in AROUND + ([LINKS] if linked else [])]
     for linked in (False, True)
-}
-AROUND_CHANGED = {
-    linked: select(*(exists().where(records.where) for records in around))
-    for linked, around in AROUND_SINCE.items()
 }
 # The households and their notebooks' records.
 ISSUES_IN_SCOPE = or_(
@@ -372,11 +368,8 @@ def _snapshot(session: Session, covered: Reach, households: Sequence[uuid.UUID])
     context = _context(session, covered, households)
     params = context.params(households)
     connection = session.connection()
-    return [
-        record
-        for records in AROUND + ([LINKS] if context.linked else []) + NOTEBOOK
-        for _, record in wire.wire_rows(connection, records, params)
-    ]
+    tables = AROUND + ([LINKS] if context.linked else []) + NOTEBOOK
+    return [record for _, record in wire.wire_rows(connection, tables, params)]
 
 
 def _changes_since(
@@ -387,19 +380,10 @@ def _changes_since(
     households = sorted(scope)
     context = _context(session, covered, households)
     params = {**context.params(households), "since": since}
-    linked = bool(context.linked)
-    # The places and people around the households seldom change: one query
-    # tells which of their tables did, and only those are read.
-    changed = session.execute(AROUND_CHANGED[linked], params).one()
-    connection = session.connection()
-    candidates: list[tuple[int, str]] = []
-    around = AROUND_SINCE[linked]
-    for records in [records for records, yes in zip(around, changed, strict=True) if yes]:
-        candidates.extend(wire.wire_rows(connection, records, params, limit + 1))
-    for records in NOTEBOOK_SINCE:
-        candidates.extend(wire.wire_rows(connection, records, params, limit + 1))
-    # Each query returned its own first limit+1; the first limit+1 of the
-    # union are therefore the first limit+1 overall.
+    tables = AROUND_SINCE[bool(context.linked)] + NOTEBOOK_SINCE
+    candidates = wire.wire_rows(session.connection(), tables, params, limit + 1)
+    # Each table gave its own first limit+1; the first limit+1 of them all
+    # are therefore the first limit+1 overall.
     candidates.sort(key=lambda candidate: candidate[0])
     return candidates[:limit], len(candidates) > limit
 
@@ -484,8 +468,8 @@ class Batch:
     edited: set[uuid.UUID] = field(default_factory=set)
     # The records it creates, applied together: written by flush.
     created: list[NewRecord] = field(default_factory=list)
-    # The ids of the account's devices (see __post_init__).
-    own_devices: set[str] = field(init=False)
+    # The ids of the account's other devices, once asked (see is_own).
+    _other_devices: set[str] | None = None
 
     @property
     def account(self) -> Account:
@@ -495,15 +479,21 @@ class Batch:
     def actor(self) -> Actor:
         return Actor(account_id=self.device.account_id, device_id=self.device.id)
 
-    def __post_init__(self) -> None:
-        # Every device of this account, revoked ones too: a cadre who logs in
-        # again on a phone whose access was revoked still pushes what it kept.
-        self.own_devices = {
-            str(device_id)
-            for device_id in self.session.scalars(
-                DEVICES_OF_ACCOUNT, {"account_id": self.device.account_id}
-            )
-        }
+    def is_own(self, device_id: str) -> bool:
+        """Whether the device is one of this account's: this one, or another,
+        revoked ones too (a cadre who logs in again on a phone whose access was
+        revoked still pushes what it kept). Other devices are read only when
+        a change names one: almost every change names the device pushing it."""
+        if device_id == str(self.device.id):
+            return True
+        if self._other_devices is None:
+            self._other_devices = {
+                str(other)
+                for other in self.session.scalars(
+                    DEVICES_OF_ACCOUNT, {"account_id": self.device.account_id}
+                )
+            }
+        return device_id in self._other_devices
 
     def prefetch(self, changes: Iterable[dict[str, Any] | Rejected]) -> None:
         """Fetch, a query per table, what the changes name that only grows:
@@ -788,7 +778,7 @@ def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[st
         return _rejected(str(change_id), parsed)
     previous = batch.find(AppliedChange, parsed["change_id"])
     if previous is not None:
-        if str(previous.device_id) not in batch.own_devices:
+        if not batch.is_own(str(previous.device_id)):
             return _rejected(
                 str(change_id),
                 Rejected("该变更编号已被其他设备使用 / this change id belongs to another device"),
@@ -887,7 +877,7 @@ def _load(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
 def _stamp(batch: Batch, parsed: dict[str, Any]) -> tuple[Stamp, list[str]]:
     """The change's stamp, brought back from the future; notes on what was done."""
     stamp: Stamp = parsed["stamp"]
-    if stamp.node not in batch.own_devices:
+    if not batch.is_own(stamp.node):
         raise Rejected("时钟戳不属于本设备 / the clock stamp names another device")
     wall_ms, note = batch.believable_ms(stamp.wall_ms)
     if note is None:

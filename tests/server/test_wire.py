@@ -22,7 +22,7 @@ from server.accounts.models import Account
 from server.db import Base
 from server.inspections.models import Inspection
 from server.issues.models import Issue, IssueEvent
-from server.ledger.models import County, HouseholdLink, VillageLink
+from server.ledger.models import County, Household, HouseholdLink, VillageLink
 from server.sync.records import WIRE_FIELDS, Records, columns, to_wire, wire_rows
 from server.visits.models import Visit
 from shared.vocab import (
@@ -140,7 +140,7 @@ def test_every_kind_of_record_goes_out_as_to_wire_writes_it(session: Session) ->
     for model, record in records.items():
         where = model.id == record.id  # type: ignore[attr-defined]
         row = connection.execute(select(*columns(model)).where(where)).one()
-        ((seq, text),) = wire_rows(connection, Records(model, where))
+        ((seq, text),) = wire_rows(connection, [Records(model, where)])
         assert seq == row.seq
         assert json.loads(text) == to_wire(model, row), model.__name__
 
@@ -157,7 +157,7 @@ def test_times_go_out_in_utc_with_microseconds_only_when_there_are_some(
         (Inspection, "last_visit_reported", None),
     ]:
         where = model.id == records[model].id  # type: ignore[attr-defined]
-        ((_, text),) = wire_rows(connection, Records(model, where))
+        ((_, text),) = wire_rows(connection, [Records(model, where)])
         assert json.loads(text)["data"][name] == expected
 
 
@@ -181,10 +181,37 @@ def test_records_chosen_household_by_household_are_the_first_in_seq_order(
         session.flush()
     ids = [household.id for household in households[:2]]
     connection = session.connection()
-    everything = wire_rows(connection, Records(Visit, Visit.household_id.in_(ids)))
+    everything = wire_rows(connection, [Records(Visit, Visit.household_id.in_(ids))])
     assert len(everything) == 6
     each = Records(Visit, Visit.seq > bindparam("since"), each=(Visit.household_id, "ids"))
     for limit in (1, 4, 10):
-        chosen = wire_rows(connection, each, {"ids": ids, "since": 0}, limit)
+        chosen = wire_rows(connection, [each], {"ids": ids, "since": 0}, limit)
         assert chosen == everything[:limit]
-    assert wire_rows(connection, each, {"ids": [], "since": 0}, 4) == []
+    assert wire_rows(connection, [each], {"ids": [], "since": 0}, 4) == []
+
+
+def test_records_of_several_tables_come_table_after_table_each_limited_on_its_own(
+    session: Session,
+) -> None:
+    build = LedgerBuilder(session)
+    cadre = build.cadre()
+    household = build.household()
+    for number in range(3):
+        session.add(
+            Visit(
+                id=uuid.uuid4(),
+                cadre_id=cadre.id,
+                household_id=household.id,
+                visited_at=WHOLE + timedelta(minutes=number),
+                kind=VisitKind.HOME_VISIT,
+            )
+        )
+        session.flush()
+    visits = Records(Visit, Visit.household_id == household.id)
+    households = Records(Household, Household.id == household.id)
+    connection = session.connection()
+    every_visit = wire_rows(connection, [visits])
+    assert [seq for seq, _ in every_visit] == sorted(seq for seq, _ in every_visit)
+    (the_household,) = wire_rows(connection, [households])
+    assert wire_rows(connection, [households, visits]) == [the_household, *every_visit]
+    assert wire_rows(connection, [visits, households], limit=2) == [*every_visit[:2], the_household]
