@@ -28,7 +28,7 @@ from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, Table, and_, any_, bindparam, inspect, or_, select
+from sqlalchemy import Select, Table, and_, any_, bindparam, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -445,6 +445,15 @@ LINK_ENDS = select(HouseholdLink.household_id, HouseholdLink.ended_at).where(
 )
 
 
+# What a phone's edits change in a household's row (updated_at follows).
+HOUSEHOLD_EDITED_COLUMNS = (*sorted(EDITABLE_HOUSEHOLD_FIELDS), "field_stamps", "seq")
+HOUSEHOLD_EDITS = (
+    update(Household.__table__)
+    .where(Household.__table__.c.id == bindparam("key"))
+    .values({name: bindparam(name) for name in HOUSEHOLD_EDITED_COLUMNS})
+)
+
+
 @dataclass
 class Batch:
     """One push: the device, how far its clock runs ahead, what it looked up."""
@@ -610,8 +619,9 @@ class Batch:
         household.numbered(seq)
 
     def flush(self) -> None:
-        """Write the batch: its updates through the unit of work, then its new
-        records with an INSERT per table, parents first, numbered in one go.
+        """Write the batch: the households it edited with one UPDATE, other
+        updates through the unit of work, then its new records with an INSERT
+        per table, parents first, numbered in one go.
 
         The unit of work costs more than the rows themselves, and it would
         not know that a problem's row needs the visit it was raised at (no
@@ -619,17 +629,21 @@ class Batch:
         (conflicts, say) are written with the rest.
 
         All this happens while the counter's lock is held, with every other
-        push waiting: the inserts go in one round trip, a statement a table.
+        push waiting: the writes go in one round trip, a statement a table.
         """
         session = self.session
         added = list(session.new)
         for new in added:
             session.expunge(new)
-        # The same columns in every household's UPDATE make them one statement.
-        for edited in session.dirty:
-            if isinstance(edited, Household):
-                for name in EDITABLE_HOUSEHOLD_FIELDS:
-                    flag_modified(edited, name)
+        households = [
+            edited
+            for edited in session.dirty
+            if isinstance(edited, Household) and session.is_modified(edited)
+        ]
+        # Numbered first, as the unit of work would, then written past it.
+        for household in households:
+            self.number(household)
+            session.expunge(household)
         session.flush()
         shapes: dict[Table, dict[frozenset[str], list[dict[str, Any]]]] = defaultdict(
             lambda: defaultdict(list)
@@ -654,6 +668,15 @@ class Batch:
             for same in shapes.get(table, {}).values()
         ]
         with pipelined(session):
+            if households:
+                session.connection().execute(
+                    HOUSEHOLD_EDITS,
+                    [
+                        {"key": household.id}
+                        | {name: getattr(household, name) for name in HOUSEHOLD_EDITED_COLUMNS}
+                        for household in households
+                    ],
+                )
             for table, rows in groups:
                 insert_rows(session, table, rows)
             # These inserts bypass the ORM's events: keep households' and cadres' latest visit.
