@@ -284,6 +284,14 @@ class Records:
     where: ColumnElement[bool]
     each: tuple[ColumnElement[Any], str] | None = None
 
+    @property
+    def within(self) -> ColumnElement[bool]:
+        """``where``, and for ``each`` its column among the values."""
+        if self.each is None:
+            return self.where
+        column, name = self.each
+        return and_(self.where, column.in_(bindparam(name, expanding=True)))
+
 
 def wire_rows(
     connection: Connection,
@@ -326,12 +334,9 @@ def wire_rows(
 @lru_cache(maxsize=256)
 def _columns_query(records: Records, limited: bool) -> Select[Any]:
     """The rows of ``records`` as ``columns`` gives them (for ``to_json``)."""
-    model, where = records.model, records.where
-    if records.each is not None:
-        column, name = records.each
-        where = and_(where, column.in_(bindparam(name, expanding=True)))
+    model = records.model
     limit = bindparam("limit") if limited else None
-    return select(*columns(model)).where(where).order_by(model.seq).limit(limit)  # type: ignore[attr-defined]
+    return select(*columns(model)).where(records.within).order_by(model.seq).limit(limit)  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=256)
@@ -339,7 +344,7 @@ def _wire_union(parts: tuple[tuple[Records, int | None], ...], limited: bool) ->
     """PostgreSQL's statement of ``wire_rows``: each part's number, seq and JSON."""
     queries = []
     for part, (records, count) in enumerate(parts):
-        model, where = records.model, records.where
+        model, where = records.model, records.within
         seq = model.seq  # type: ignore[attr-defined]
         if limited:
             # The JSON of the chosen rows only, not of every row the choice looks at.
@@ -351,7 +356,7 @@ def _wire_union(parts: tuple[tuple[Records, int | None], ...], limited: bool) ->
                 firsts = union_all(
                     *(
                         select(model.id, seq)  # type: ignore[attr-defined]
-                        .where(where, column == bindparam(f"each_{part}_{number}"))
+                        .where(records.where, column == bindparam(f"each_{part}_{number}"))
                         .order_by(seq)
                         .limit(limit)
                         for number in range(count or 0)
@@ -359,9 +364,6 @@ def _wire_union(parts: tuple[tuple[Records, int | None], ...], limited: bool) ->
                 ).subquery()
                 chosen = select(firsts.c.id).order_by(firsts.c.seq).limit(limit)
             where = model.id.in_(chosen)  # type: ignore[attr-defined]
-        elif records.each is not None:
-            column, name = records.each
-            where = and_(where, column.in_(bindparam(name, expanding=True)))
         queries.append(
             select(
                 literal_column(str(part), Integer).label("part"),
