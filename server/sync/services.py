@@ -619,9 +619,9 @@ class Batch:
         household.numbered(seq)
 
     def flush(self) -> None:
-        """Write the batch: the households it edited with one UPDATE, other
-        updates through the unit of work, then its new records with an INSERT
-        per table, parents first, numbered in one go.
+        """Write the batch: other updates through the unit of work, its new
+        records with a COPY per table, parents first, numbered in one go, then
+        the households it edited with one UPDATE.
 
         The unit of work costs more than the rows themselves, and it would
         not know that a problem's row needs the visit it was raised at (no
@@ -629,7 +629,7 @@ class Batch:
         (conflicts, say) are written with the rest.
 
         All this happens while the counter's lock is held, with every other
-        push waiting: the writes go in one round trip, a statement a table.
+        push waiting: a round trip a table, then the updates in one.
         """
         session = self.session
         added = list(session.new)
@@ -667,6 +667,8 @@ class Batch:
             for table in Base.metadata.sorted_tables
             for same in shapes.get(table, {}).values()
         ]
+        for table, rows in groups:
+            insert_rows(session, table, rows)
         with pipelined(session):
             if households:
                 session.connection().execute(
@@ -677,8 +679,6 @@ class Batch:
                         for household in households
                     ],
                 )
-            for table, rows in groups:
-                insert_rows(session, table, rows)
             # These inserts bypass the ORM's events: keep households' and cadres' latest visit.
             visits_inserted(
                 session, (row for rows in shapes[Visit.__table__].values() for row in rows)
