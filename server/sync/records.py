@@ -253,11 +253,14 @@ def wire_json(model: type[Base], table: Any) -> ColumnElement[str]:
 
 
 @cache
-def _wire_json_column(model: type[Base]) -> ColumnElement[str]:
-    """``wire_json`` of the model's table, compiled to PostgreSQL's SQL once: a
-    pull runs it thousands of times, and SQLAlchemy would walk the whole
-    expression at each to find its compiled form."""
-    sql = wire_json(model, model.__table__).compile(
+def _wire_json_column(model: type[Base], rows: str) -> ColumnElement[str]:
+    """``wire_json`` of the rows named ``rows`` (the model's table, or a
+    subquery of its rows so named), compiled to PostgreSQL's SQL once: a pull
+    runs it thousands of times, and SQLAlchemy would walk the whole expression
+    at each to find its compiled form."""
+    table = model.__table__
+    named = table if rows == table.name else table.alias(rows)  # type: ignore[attr-defined]
+    sql = wire_json(model, named).compile(
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
     )
     return literal_column(str(sql), Text)
@@ -345,31 +348,40 @@ def _wire_union(parts: tuple[tuple[Records, int | None], ...], limited: bool) ->
     queries = []
     for part, (records, count) in enumerate(parts):
         model, where = records.model, records.within
-        seq = model.seq  # type: ignore[attr-defined]
-        if limited:
-            # The JSON of the chosen rows only, not of every row the choice looks at.
-            limit = bindparam("limit")
-            if records.each is None:
-                chosen = select(model.id).where(where).order_by(seq).limit(limit)  # type: ignore[attr-defined]
-            else:
-                column = records.each[0]
-                firsts = union_all(
-                    *(
-                        select(model.id, seq)  # type: ignore[attr-defined]
-                        .where(records.where, column == bindparam(f"each_{part}_{number}"))
-                        .order_by(seq)
-                        .limit(limit)
-                        for number in range(count or 0)
-                    )
-                ).subquery()
-                chosen = select(firsts.c.id).order_by(firsts.c.seq).limit(limit)
-            where = model.id.in_(chosen)  # type: ignore[attr-defined]
+        table = model.__table__
+        if not limited:
+            queries.append(
+                select(
+                    literal_column(str(part), Integer).label("part"),
+                    table.c.seq.label("seq"),
+                    _wire_json_column(model, table.name).label("json"),
+                ).where(where)
+            )
+            continue
+        # The JSON of the chosen rows only, not of every row the choice looks at.
+        limit = bindparam("limit")
+        if records.each is None:
+            chosen = select(table).where(where).order_by(table.c.seq).limit(limit)
+        else:
+            column = records.each[0]
+            firsts = union_all(
+                *(
+                    select(table)
+                    .where(records.where, column == bindparam(f"each_{part}_{number}"))
+                    .order_by(table.c.seq)
+                    .limit(limit)
+                    for number in range(count or 0)
+                )
+            ).subquery()
+            chosen = select(firsts).order_by(firsts.c.seq).limit(limit)
+        name = f"chosen_{part}"
+        rows = chosen.subquery(name)
         queries.append(
             select(
                 literal_column(str(part), Integer).label("part"),
-                seq.label("seq"),
-                _wire_json_column(model).label("json"),
-            ).where(where)
+                rows.c.seq.label("seq"),
+                _wire_json_column(model, name).label("json"),
+            )
         )
     union = union_all(*queries).subquery()
     return select(union).order_by(union.c.part, union.c.seq)
