@@ -518,7 +518,10 @@ class Batch:
             if isinstance(change, Rejected):
                 continue
             wanted[AppliedChange].add(change["change_id"])
-            record = change["record"]
+            # A new record's ids as its schema loaded them, if it passed;
+            # otherwise as the phone sent them.
+            loaded = change.get("new_record")
+            record = loaded if isinstance(loaded, dict) else change["record"]
             model = CHANGED.get((change["kind"], change["op"]))
             if model is not None:
                 wanted[model] |= _ids(record.get("id"))
@@ -844,8 +847,10 @@ def _columns(new: Base) -> dict[str, Any]:
 
 def _ids(value: Any) -> set[uuid.UUID]:
     """The record id a change names, if it is one (the schemas reject the rest)."""
+    if value is None or isinstance(value, uuid.UUID):
+        return set() if value is None else {value}
     try:
-        return {uuid.UUID(str(value))} if value is not None else set()
+        return {uuid.UUID(str(value))}
     except ValueError:
         return set()
 

@@ -15,7 +15,6 @@ from flask import Response, abort, send_file
 from sqlalchemy import select
 
 from server.accounts.scope import Capability
-from server.console import pdf
 from server.console.access import (
     cadre_or_404,
     current_scope,
@@ -72,6 +71,10 @@ def village_xlsx(village_id: uuid.UUID) -> Response:
 
 
 def _cards(town_id: uuid.UUID, name: str, *where: object) -> Response:
+    # Imported when first asked for: fpdf's tables add ~20 MB to a worker,
+    # which every sync worker would carry without ever making a PDF.
+    from server.console import pdf
+
     county = county_of(db.session, town_id)
     data = pdf.contact_cards(cards(db.session, *where), county.name, county.service_numbers)
     return _pdf(data, f"{name}联系服务卡.pdf")
@@ -122,6 +125,8 @@ def cadre_cards(cadre_id: uuid.UUID) -> Response:
 @bp.get("/ledger/cadres/<uuid:cadre_id>/notebook.pdf")
 @requires(Capability.VIEW)
 def cadre_notebook(cadre_id: uuid.UUID) -> Response:
+    from server.console import pdf  # when first asked for, as in _cards
+
     cadre = cadre_or_404(cadre_id)
     data = pdf.notebook_pdf(
         notebook(db.session, current_scope(), cadre), utcnow().astimezone(CHINA).date()
