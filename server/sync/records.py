@@ -347,41 +347,36 @@ def _wire_union(parts: tuple[tuple[Records, int | None], ...], limited: bool) ->
     """PostgreSQL's statement of ``wire_rows``: each part's number, seq and JSON."""
     queries = []
     for part, (records, count) in enumerate(parts):
-        model, where = records.model, records.within
-        table = model.__table__
-        if not limited:
-            queries.append(
-                select(
-                    literal_column(str(part), Integer).label("part"),
-                    table.c.seq.label("seq"),
-                    _wire_json_column(model, table.name).label("json"),
-                ).where(where)
-            )
-            continue
-        # The JSON of the chosen rows only, not of every row the choice looks at.
-        limit = bindparam("limit")
-        if records.each is None:
-            chosen = select(table).where(where).order_by(table.c.seq).limit(limit)
-        else:
-            column = records.each[0]
-            firsts = union_all(
-                *(
-                    select(table)
-                    .where(records.where, column == bindparam(f"each_{part}_{number}"))
-                    .order_by(table.c.seq)
-                    .limit(limit)
-                    for number in range(count or 0)
-                )
-            ).subquery()
-            chosen = select(firsts).order_by(firsts.c.seq).limit(limit)
-        name = f"chosen_{part}"
-        rows = chosen.subquery(name)
-        queries.append(
-            select(
-                literal_column(str(part), Integer).label("part"),
-                rows.c.seq.label("seq"),
-                _wire_json_column(model, name).label("json"),
-            )
+        model = records.model
+        rows: Any = model.__table__
+        if limited:
+            # The JSON of the chosen rows only, not of every row the choice looks at.
+            rows = _first_rows(records, part, count).subquery(f"chosen_{part}")
+        query = select(
+            literal_column(str(part), Integer).label("part"),
+            rows.c.seq.label("seq"),
+            _wire_json_column(model, rows.name).label("json"),
         )
+        queries.append(query if limited else query.where(records.within))
     union = union_all(*queries).subquery()
     return select(union).order_by(union.c.part, union.c.seq)
+
+
+def _first_rows(records: Records, part: int, count: int | None) -> Select[Any]:
+    """The first ``limit`` rows of ``records`` by seq; for ``each``, those of
+    each value apart, merged."""
+    table = records.model.__table__
+    limit = bindparam("limit")
+    if records.each is None:
+        return select(table).where(records.within).order_by(table.c.seq).limit(limit)
+    column = records.each[0]
+    firsts = union_all(
+        *(
+            select(table)
+            .where(records.where, column == bindparam(f"each_{part}_{number}"))
+            .order_by(table.c.seq)
+            .limit(limit)
+            for number in range(count or 0)
+        )
+    ).subquery()
+    return select(firsts).order_by(firsts.c.seq).limit(limit)
