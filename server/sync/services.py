@@ -847,8 +847,10 @@ def _columns(new: Base) -> dict[str, Any]:
 
 def _ids(value: Any) -> set[uuid.UUID]:
     """The record id a change names, if it is one (the schemas reject the rest)."""
-    if value is None or isinstance(value, uuid.UUID):
-        return set() if value is None else {value}
+    if value is None:
+        return set()
+    if isinstance(value, uuid.UUID):
+        return {value}  # as a schema loaded it
     try:
         return {uuid.UUID(str(value))}
     except ValueError:
