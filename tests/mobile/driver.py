@@ -38,6 +38,7 @@ class Phone:
         self.app._run_prepare()
         self.wait_until(lambda: self.app is not None and self.app.notebook is not None)
         self.settle()
+        assert _kv_app() is self.app, "kv's `app` is still an earlier app"
         return self.app
 
     def stop(self, closing: bool = True) -> None:
@@ -50,12 +51,14 @@ class Phone:
             self.wait_until(lambda: app.store.idle)
         else:
             app.runner.stop()
-            # kv's ``app`` keeps the running app until it stops; a killed one
-            # never does, and a real kill starts a new process: forget it.
-            object.__setattr__(global_idmap["app"], "_obj", None)
         for child in list(Window.children):
             Window.remove_widget(child)
         App._running_app = None
+        # kv's ``app`` keeps the app it found running until that app stops. A
+        # killed app never stops, and a kv rule run by a late clock event after
+        # on_stop (a notice clearing itself) finds this app again: the next app
+        # would run this one's handlers. A real app ends with its process.
+        object.__setattr__(global_idmap["app"], "_obj", None)
         self.app = None
 
     def restart(self, closing: bool = True) -> MinqingApp:
@@ -228,6 +231,12 @@ class Phone:
 def plain(text: str) -> str:
     """Text as a test writes it: the app's Chinese uses no-break spaces."""
     return text.replace(NO_BREAK_SPACE, " ")
+
+
+def _kv_app() -> App | None:
+    """The app kv rules' ``app`` stands for (looked at without resolving it)."""
+    app: App | None = object.__getattribute__(global_idmap["app"], "_obj")
+    return app
 
 
 def _grabbed_by(touch: UnitTestTouch, widget: Widget) -> bool:

@@ -3,6 +3,8 @@ from then on the app opens logged in, offline, in the language last chosen."""
 
 from __future__ import annotations
 
+from kivy.clock import Clock
+
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
 from tests.sync.world import County
@@ -26,6 +28,19 @@ def test_a_cadre_logs_in_once_and_downloads_her_households(
     phone.restart()
     assert phone.screen.name == "households", "the login survives a restart"
     assert len(phone.ids("list").data) == 3
+
+
+def test_a_reopened_app_answers_its_own_taps_even_if_the_closed_one_showed_a_notice_as_it_closed(
+    phone: Phone, live: tuple[LiveServer, County]
+) -> None:
+    _, county = live
+    phone.log_in(county.cadres[0])
+    closed = phone.running
+    # A notice shown as the app closes runs the closed app's kv rules once more.
+    closed.bind(on_stop=lambda *_: Clock.schedule_once(lambda _dt: closed.say("再见"), 0))
+    phone.restart()
+    phone.open_household("林00")
+    assert phone.screen.name == "household" and "林00" in phone.texts()
 
 
 def test_a_wrong_password_or_no_server_is_said_plainly_on_the_login_screen(
