@@ -77,6 +77,8 @@ HOUSEHOLD_EDITS = 10
 INGEST_PHONES = 40
 INGEST_VISITS = 500
 PLAIN_BATCH = 500
+# Pushes timed in a round before the plain inserts of the same rows take their turn.
+INGEST_ROUND = 5
 # Pull: records waiting for one phone, and its page size (the engine's default).
 PULL_RECORDS = 50_000
 # Incremental pulls measured per ledger scale.
@@ -624,7 +626,12 @@ class Ingest:
 
 
 def ingest(url: str) -> Ingest:
-    """The push path beside plain inserts of the rows it wrote into the same database."""
+    """The push path beside plain inserts of the rows it wrote into the same database.
+
+    They take turns, a round of pushes then the same rows by each plain method,
+    so that this machine's speed, which changes from one second to the next,
+    weighs on all of them alike.
+    """
     usernames = cadres(url, INGEST_PHONES + 1)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
@@ -633,64 +640,86 @@ def ingest(url: str) -> Ingest:
     _push(factory, *batches[0])
     # As each server worker does once started (server/wsgi.py).
     gc.freeze()
-    started = time.perf_counter()
-    for device_id, changes in batches[1:]:
-        _push(factory, device_id, changes)
-    push_seconds = time.perf_counter() - started
-    engine.dispose()
-    timed = batches[1:]
-    visits = [uuid.UUID(change["record"]["id"]) for _, changes in timed for change in changes]
-    receipts = [uuid.UUID(change["change_id"]) for _, changes in timed for change in changes]
-
+    seconds = dict.fromkeys(["push", "executemany", "copy", "visits"], 0.0)
+    records = 0
     with psycopg.connect(url) as connection:
-        written = {
-            "visit": _written_rows(connection, "visit", "id", visits),
-            "audit_entry": _written_rows(connection, "audit_entry", "entity_id", visits),
-            "applied_change": _written_rows(connection, "applied_change", "id", receipts),
-        }
-        assert all(len(rows) == len(visits) for _, rows in written.values()), "rows missing"
-
-        def executemany(table_name: str, columns: list[str], rows: list[list[Any]]) -> None:
-            statement = (
-                f"INSERT INTO {table_name} ({', '.join(columns)})"
-                f" VALUES ({', '.join(['%s'] * len(columns))})"
-            )
-            with connection.cursor() as cursor:
-                cursor.executemany(statement, rows)
-
-        def copy(table_name: str, columns: list[str], rows: list[list[Any]]) -> None:
-            with (
-                connection.cursor() as cursor,
-                cursor.copy(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN") as writer,
-            ):
-                for row in rows:
-                    writer.write_row(row)
-
-        def rate(
-            method: Callable[[str, list[str], list[list[Any]]], None], tables: list[str]
-        ) -> float:
-            data = {name: _fresh(connection, *written[name]) for name in tables}
+        for start in range(1, len(batches), INGEST_ROUND):
+            pushes = batches[start : start + INGEST_ROUND]
             started = time.perf_counter()
-            for start in range(0, len(visits), PLAIN_BATCH):
-                for name in tables:
-                    columns, rows = data[name]
-                    method(name, columns, rows[start : start + PLAIN_BATCH])
-                connection.commit()
-            return len(visits) / (time.perf_counter() - started)
-
-        every = list(written)
-        rates = {
-            "executemany": rate(executemany, every),
-            "copy": rate(copy, every),
-            "visits": rate(executemany, ["visit"]),
-        }
+            for device_id, changes in pushes:
+                _push(factory, device_id, changes)
+            seconds["push"] += time.perf_counter() - started
+            written = _written(connection, pushes)
+            seconds["executemany"] += _plain_inserts(connection, _executemany, written)
+            seconds["copy"] += _plain_inserts(connection, _copy, written)
+            visit_rows = {"visit": written["visit"]}
+            seconds["visits"] += _plain_inserts(connection, _executemany, visit_rows)
+            records += len(written["visit"][1])
+    engine.dispose()
     return Ingest(
-        len(visits),
-        len(visits) / push_seconds,
-        rates["executemany"],
-        rates["copy"],
-        rates["visits"],
+        records,
+        push=records / seconds["push"],
+        executemany=records / seconds["executemany"],
+        copy=records / seconds["copy"],
+        visits_executemany=records / seconds["visits"],
     )
+
+
+Rows = dict[str, tuple[list[str], list[list[Any]]]]
+
+
+def _written(
+    connection: psycopg.Connection[Any], pushes: list[tuple[uuid.UUID, list[dict[str, Any]]]]
+) -> Rows:
+    """What the pushes wrote for each visit: its row, its audit entry and its receipt."""
+    changes = [change for _, batch in pushes for change in batch]
+    visits = [uuid.UUID(change["record"]["id"]) for change in changes]
+    receipts = [uuid.UUID(change["change_id"]) for change in changes]
+    written = {
+        "visit": _written_rows(connection, "visit", "id", visits),
+        "audit_entry": _written_rows(connection, "audit_entry", "entity_id", visits),
+        "applied_change": _written_rows(connection, "applied_change", "id", receipts),
+    }
+    assert all(len(rows) == len(visits) for _, rows in written.values()), "rows missing"
+    return written
+
+
+def _plain_inserts(
+    connection: psycopg.Connection[Any],
+    method: Callable[[psycopg.Connection[Any], str, list[str], list[list[Any]]], None],
+    written: Rows,
+) -> float:
+    """Seconds to insert the rows again under new ids, PLAIN_BATCH records a transaction."""
+    data = {name: _fresh(connection, *rows) for name, rows in written.items()}
+    records = len(next(iter(data.values()))[1])
+    started = time.perf_counter()
+    for start in range(0, records, PLAIN_BATCH):
+        for name, (columns, rows) in data.items():
+            method(connection, name, columns, rows[start : start + PLAIN_BATCH])
+        connection.commit()
+    return time.perf_counter() - started
+
+
+def _executemany(
+    connection: psycopg.Connection[Any], table_name: str, columns: list[str], rows: list[list[Any]]
+) -> None:
+    statement = (
+        f"INSERT INTO {table_name} ({', '.join(columns)})"
+        f" VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, rows)
+
+
+def _copy(
+    connection: psycopg.Connection[Any], table_name: str, columns: list[str], rows: list[list[Any]]
+) -> None:
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN") as writer,
+    ):
+        for row in rows:
+            writer.write_row(row)
 
 
 def _written_rows(
@@ -810,10 +839,16 @@ def pull_limit(url: str, server: Server, username: str) -> Pull:
         since = _add_visits(session, account.cadre_id, households, PULL_RECORDS)
     engine.dispose()
     page = Phone(path).engine.pull_limit
-    plain = _plain_pull(url, households, since, page)
+    # The plain SELECT runs before the pull and again after it, so that a
+    # change in this machine's speed weighs on both alike; its rate is over
+    # both runs (the harmonic mean of their rates, as they read the same rows).
+    plain = [_plain_pull(url, households, since, page)]
     done = sync_phone(path)
+    plain.append(_plain_pull(url, households, since, page))
     assert done["received"] >= PULL_RECORDS, done
-    return Pull(done["received"], done["received"] / done["seconds"], plain, page)
+    return Pull(
+        done["received"], done["received"] / done["seconds"], statistics.harmonic_mean(plain), page
+    )
 
 
 def _add_visits(session: Session, cadre_id: Any, households: list[uuid.UUID], count: int) -> int:
@@ -1033,11 +1068,12 @@ def _section(
             " row, its audit entry and its receipt (the applied change a retried push is"
             f" answered from) — {PLAIN_BATCH} records per transaction, with psycopg's"
             " `executemany` and with `COPY`; and, for scale, `executemany` of the visit rows"
-            " alone. Pull: a phone that"
+            f" alone. They take turns: {INGEST_ROUND} pushes, then the same rows by each plain"
+            " method, and again. Pull: a phone that"
             f" has its households pulls {PULL_RECORDS:,} new visits over HTTP into its SQLite"
             f" store in pages of {pulled.page}; beside it a plain keyset-paged SELECT of the"
             " same rows and columns (the query the server runs for visits), pages of the same"
-            " size, in one connection.",
+            " size, in one connection, run before the pull and again after it.",
             "Target: push at least half of executemany's rate; pull at least half of the"
             " plain SELECT's.",
             "",
