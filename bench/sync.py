@@ -625,6 +625,10 @@ class Ingest:
     visits_executemany: float
 
 
+# Rows by table: its column names, and each row's values in their order.
+Rows = dict[str, tuple[list[str], list[list[Any]]]]
+
+
 def ingest(url: str) -> Ingest:
     """The push path beside plain inserts of the rows it wrote into the same database.
 
@@ -663,9 +667,6 @@ def ingest(url: str) -> Ingest:
         copy=records / seconds["copy"],
         visits_executemany=records / seconds["visits"],
     )
-
-
-Rows = dict[str, tuple[list[str], list[list[Any]]]]
 
 
 def _written(
