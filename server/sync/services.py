@@ -85,8 +85,7 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_HOUSEHOLDS_PER_PAGE = 15
 
 # Schemas keep no state between loads, and building one copies all its
-# fields: one of each serves every change.
-# What every push validates, hundreds of records at a time: quickly.
+# fields: one of each serves every change, loaded quickly (a push loads hundreds).
 CHANGE_SCHEMA = QuickLoader(protocol.ChangeSchema())
 NEW_RECORD_SCHEMAS = {
     "visit": QuickLoader(VisitSchema()),

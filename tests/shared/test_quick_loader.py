@@ -22,20 +22,16 @@ from shared.schemas import (
     VisitSchema,
     text,
 )
+from tests.shared.records import household, issue, visit
 
-VISIT = {
-    "id": str(uuid.uuid4()),
-    "cadre_id": str(uuid.uuid4()),
-    "household_id": str(uuid.uuid4()),
-    "visited_at": "2026-05-27T08:36:00+08:00",
-    "kind": "home_visit",
-    "roles": ["policy", "opinions"],
-    "topics": ["医保政策"],
-    "notes": "入户走访，了解家庭近况",
-    "latitude": 23.7,
-    "longitude": 117.4,
-    "amends_id": None,
-}
+VISIT = visit(
+    roles=["policy", "opinions"],
+    topics=["医保政策"],
+    notes="入户走访，了解家庭近况",
+    latitude=23.7,
+    longitude=117.4,
+    amends_id=None,
+)
 # A valid record of each schema the push loads, and one more.
 EXAMPLES: list[tuple[Any, dict[str, Any]]] = [
     (VisitSchema(), VISIT),
@@ -52,18 +48,12 @@ EXAMPLES: list[tuple[Any, dict[str, Any]]] = [
     ),
     (
         IssueSchema(),
-        {
-            "id": str(uuid.uuid4()),
-            "village_id": str(uuid.uuid4()),
-            "household_id": str(uuid.uuid4()),
-            "raised_by_cadre_id": str(uuid.uuid4()),
-            "raised_at": "2026-05-27T08:36:00+08:00",
-            "category": "medical",
-            "description": "医保报销不了解",
-            "status": "passed_to_department",
-            "department": "县医保局",
-            "aid_amount": "1200.50",
-        },
+        issue(
+            household_id=str(uuid.uuid4()),
+            status="passed_to_department",
+            department="县医保局",
+            aid_amount="1200.50",
+        ),
     ),
     (
         IssueEventSchema(),
@@ -89,18 +79,7 @@ EXAMPLES: list[tuple[Any, dict[str, Any]]] = [
             "notes": "",
         },
     ),
-    (
-        HouseholdSchema(),
-        {
-            "id": str(uuid.uuid4()),
-            "code": "QL-01-0001",
-            "grid_id": str(uuid.uuid4()),
-            "head_name": "林春武",
-            "members": 5,
-            "phones": ["13905961234", "0596-5881234"],
-            "tags": ["poor", "student"],
-        },
-    ),
+    (HouseholdSchema(), household()),
 ]
 # What a phone might send instead: wrong types, nulls, bad text, other fields' values.
 ODD_VALUES = [

@@ -13,19 +13,7 @@ from shared.schemas import (
     IssueSchema,
     VisitSchema,
 )
-
-
-def household(**overrides: object) -> dict[str, object]:
-    record: dict[str, object] = {
-        "id": str(uuid.uuid4()),
-        "code": "QL-01-0001",
-        "grid_id": str(uuid.uuid4()),
-        "head_name": "林春武",
-        "members": 5,
-        "phones": ["13905961234", "0596-5881234"],
-        "tags": ["poor", "student"],
-    }
-    return {**record, **overrides}
+from tests.shared.records import household, issue, visit
 
 
 def errors_of(schema: object, data: dict[str, object]) -> dict[str, object]:
@@ -65,42 +53,19 @@ def test_members_must_be_a_whole_number_not_a_string() -> None:
 
 
 def test_a_visit_time_without_a_time_zone_is_refused() -> None:
-    visit = {
-        "id": str(uuid.uuid4()),
-        "cadre_id": str(uuid.uuid4()),
-        "household_id": str(uuid.uuid4()),
-        "visited_at": "2026-05-27T08:36:00",
-        "kind": "home_visit",
-    }
-    errors = errors_of(VisitSchema(), visit)
+    errors = errors_of(VisitSchema(), visit(visited_at="2026-05-27T08:36:00"))
     assert "时区" in errors["visited_at"][0]  # type: ignore[index]
 
 
 def test_a_visit_location_needs_both_coordinates() -> None:
-    visit = {
-        "id": str(uuid.uuid4()),
-        "cadre_id": str(uuid.uuid4()),
-        "household_id": str(uuid.uuid4()),
-        "visited_at": "2026-05-27T08:36:00+08:00",
-        "kind": "home_visit",
-        "latitude": 23.7,
-    }
-    assert "latitude" in errors_of(VisitSchema(), visit)
+    assert "latitude" in errors_of(VisitSchema(), visit(latitude=23.7))
 
 
 def test_a_problem_passed_to_a_department_must_name_the_department() -> None:
-    issue = {
-        "id": str(uuid.uuid4()),
-        "village_id": str(uuid.uuid4()),
-        "raised_by_cadre_id": str(uuid.uuid4()),
-        "raised_at": "2015-05-20T10:00:00+08:00",
-        "category": "law_enforcement",
-        "description": "摆摊物品被城管收走",
-        "status": "passed_to_department",
-    }
-    errors = errors_of(IssueSchema(), issue)
+    passed_on = issue(status="passed_to_department")
+    errors = errors_of(IssueSchema(), passed_on)
     assert "department" in errors
-    loaded = IssueSchema().load({**issue, "department": "城管铜陵中队", "aid_amount": "6000"})
+    loaded = IssueSchema().load({**passed_on, "department": "城管铜陵中队", "aid_amount": "6000"})
     assert str(loaded["aid_amount"]) == "6000.00"
 
 
