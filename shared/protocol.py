@@ -19,6 +19,8 @@ PROTOCOL_VERSION = 1
 MAX_PUSH_CHANGES = 500
 MAX_PULL_LIMIT = 2000
 DEFAULT_PULL_LIMIT = 500
+# A clock stamp's 48 bits of milliseconds (sync/hlc.py): beyond any real clock.
+MAX_DEVICE_TIME_MS = (1 << 48) - 1
 # A phone may hold at most this many households (the rule is 20–30 per cadre).
 MAX_HELD_HOUSEHOLDS = 200
 
@@ -81,7 +83,15 @@ class PushRequestSchema(RecordSchema):
     protocol = _protocol_field()
     # The phone's clock when sending (ms since the epoch): the server measures
     # how far off it is and corrects the batch's times.
-    device_time_ms = fields.Integer(required=True, strict=True)
+    device_time_ms = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(
+            min=0,
+            max=MAX_DEVICE_TIME_MS,
+            error="手机时间无效，请检查手机时钟 / the phone's time is invalid: check its clock",
+        ),
+    )
     # Each change is checked on its own (ChangeSchema), so one malformed
     # change is rejected alone instead of failing the whole batch.
     changes = fields.List(

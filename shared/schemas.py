@@ -7,6 +7,7 @@ because the same errors reach a cadre's phone, the admin console and the CLI.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
@@ -105,9 +106,17 @@ def record_id(*, required: bool = True) -> fields.UUID:
     )
 
 
+# Times and dates a record may carry: a phone whose clock was reset, or a
+# hand-typed year, must not reach the ledger (or overflow its arithmetic).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = "时间应在 1970–2099 年之间 / must be between the years 1970 and 2099"
+
+
 def timestamp(*, required: bool = True) -> fields.AwareDateTime:
     return fields.AwareDateTime(
         **_presence(required),
+        validate=validate.Range(min=EARLIEST, max=LATEST, max_inclusive=False, error=OUT_OF_RANGE),
         error_messages=_messages(
             invalid="应为 ISO 8601 时间，如 2026-05-27T08:36:00+08:00 "
             "/ must be an ISO 8601 time such as 2026-05-27T08:36:00+08:00",
@@ -119,6 +128,9 @@ def timestamp(*, required: bool = True) -> fields.AwareDateTime:
 def day(*, required: bool = True) -> fields.Date:
     return fields.Date(
         **_presence(required),
+        validate=validate.Range(
+            min=EARLIEST.date(), max=LATEST.date(), max_inclusive=False, error=OUT_OF_RANGE
+        ),
         error_messages=_messages(
             invalid="应为日期，如 2026-05-27 / must be a date such as 2026-05-27"
         ),

@@ -21,9 +21,6 @@ from sync.hlc import Clock, ClockError, Stamp
 from sync.store import Store
 from sync.transport import AuthError, NetworkError, ServerError, Transport
 
-# How far a pulled stamp may be ahead of this phone's clock before it is
-# ignored for the clock: the server is trusted, but not beyond a day.
-TRUSTED_DRIFT_MS = 24 * 3600 * 1000
 # Clock differences below this are left alone (see SyncEngine._learn_offset).
 OFFSET_TOLERANCE_MS = 1000
 
@@ -120,9 +117,9 @@ class SyncEngine:
             if not batch:
                 return
             sent_at = self._wall_ms()
-            answer = self.transport.push(
-                self.token, self.clock.physical_ms(), [entry.to_wire() for entry in batch]
-            )
+            # The device's own clock, uncorrected: the server measures how far
+            # it is off and brings back the times the outbox took with it.
+            answer = self.transport.push(self.token, sent_at, [entry.to_wire() for entry in batch])
             self._learn_offset(sent_at, answer["server_time_ms"])
             results = answer["results"]
             self.store.acknowledge(results)
@@ -196,8 +193,11 @@ class SyncEngine:
         estimate = server_ms - (sent_at_ms + received_ms) // 2
         uncertainty = (received_ms - sent_at_ms) // 2 + OFFSET_TOLERANCE_MS
         if abs(estimate - self.clock.offset_ms) > uncertainty:
-            self.clock.offset_ms = estimate
-            self.store.set_meta({"clock_offset_ms": str(estimate)})
+            self.clock.correct(estimate)
+            last = self.clock.last
+            self.store.set_meta(
+                {"clock_offset_ms": str(estimate), "last_stamp": str(last) if last else None}
+            )
 
     def _observe(self, records: list[dict[str, Any]]) -> None:
         """Move this phone's clock past every stamp it receives (causality).
@@ -215,7 +215,7 @@ class SyncEngine:
             ]
         for text in sorted(filter(None, texts), reverse=True):
             try:
-                self.clock.observe(Stamp.parse(text), max_drift_ms=TRUSTED_DRIFT_MS)
+                self.clock.observe(Stamp.parse(text))
             except ClockError:
                 continue
             return

@@ -92,6 +92,25 @@ class Clock:
     def physical_ms(self) -> int:
         return self._now_ms() + self.offset_ms
 
+    @property
+    def last(self) -> Stamp | None:
+        """The latest stamp made or seen, to carry the clock over a restart."""
+        with self._lock:
+            return Stamp(self._wall, self._counter, self.node) if self._wall else None
+
+    def correct(self, offset_ms: int) -> None:
+        """Run ``offset_ms`` off the device's clock from now on (the server's time).
+
+        Stamps made while the device's clock ran ahead further than anyone
+        would believe are forgotten: the server brings them back from the
+        future as they arrive, and staying past them would stamp every later
+        event in that future too. Other stamps are kept (causality).
+        """
+        with self._lock:
+            self.offset_ms = offset_ms
+            if self._wall > self.physical_ms() + MAX_DRIFT_MS:
+                self._wall, self._counter = 0, 0
+
     def now(self) -> Stamp:
         """A stamp for a local event, later than every stamp seen so far."""
         with self._lock:

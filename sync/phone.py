@@ -294,6 +294,9 @@ class Phone:
         existing = self.store.record(kind, record_id)
         if existing is None:
             raise KeyError(f"no {kind} {record_id} on this phone")
+        if not self._entered_by_me(kind, existing):
+            # The server would refuse it: only its author's phones may.
+            raise ValueError("只能删除本人录入的记录 / you can only delete records you entered")
         stamp = str(self.clock.now())
         household_id = existing.get("household_id")
         shown = {k: v for k, v in existing.items() if k not in ("id", "seq")}
@@ -331,6 +334,15 @@ class Phone:
             raise NotLoggedIn("该账号不是挂户干部 / this account is not a cadre")
         return str(cadre_id)
 
+    def _entered_by_me(self, kind: str, record: dict[str, Any]) -> bool:
+        """Whether this cadre entered ``record`` on a phone (a record loaded in
+        bulk or entered in the console has no stamp)."""
+        if not record.get("stamp"):
+            return False
+        author = {"visit": "cadre_id", "issue": "raised_by_cadre_id"}.get(kind)
+        # An inspection is only ever on the phone of the inspector who made it.
+        return author is None or record.get(author) == self.account.get("cadre_id")
+
     def _household(self, household_id: str) -> dict[str, Any]:
         household = self.store.record("household", household_id)
         if household is None:
@@ -349,22 +361,22 @@ class Phone:
 
     def _local(self, rows: list[Row], household_id: str | None) -> LocalWrite:
         """The rows as shown locally, and changes for those with a wire form."""
+        local = []
         changes = []
         stamp = ""
         for row in rows:
             if row.wire is None:
+                local.append((row.kind, row.id, row.household_id, row.shown))
                 continue
             stamp = str(self.clock.now())
+            # Shown with its stamp, as the server will send it back.
+            local.append((row.kind, row.id, row.household_id, {**row.shown, "stamp": stamp}))
             changes.append(
                 OutboxEntry(
                     str(uuid.uuid4()), row.kind, "create", row.id, household_id, stamp, 0, row.wire
                 )
             )
-        return (
-            [(row.kind, row.id, row.household_id, row.shown) for row in rows],
-            changes,
-            {"last_stamp": stamp},
-        )
+        return local, changes, {"last_stamp": stamp}
 
 
 @dataclass(frozen=True)

@@ -97,8 +97,16 @@ def covers(inspector: Account, town_id: uuid.UUID) -> bool:
     return inspector.town_id is None or inspector.town_id == town_id
 
 
-def inspectors_for(session: Session, town_ids: Iterable[uuid.UUID]) -> list[Account]:
-    """The active inspectors whose area includes every one of the towns."""
+def manages(manager: Account, inspector: Account) -> bool:
+    """Whether ``manager`` may assign samples to ``inspector`` or withdraw them:
+    an inspector only their own, an admin any inspector (within their area)."""
+    return manager.role != AccountRole.INSPECTOR or manager.id == inspector.id
+
+
+def inspectors_for(
+    session: Session, manager: Account, town_ids: Iterable[uuid.UUID]
+) -> list[Account]:
+    """The active inspectors ``manager`` may send a sample of these towns to."""
     towns = set(town_ids)
     return [
         account
@@ -107,7 +115,7 @@ def inspectors_for(session: Session, town_ids: Iterable[uuid.UUID]) -> list[Acco
             .where(Account.role == AccountRole.INSPECTOR, Account.active.is_(True))
             .order_by(Account.display_name, Account.username)
         )
-        if all(covers(account, town_id) for town_id in towns)
+        if manages(manager, account) and all(covers(account, town_id) for town_id in towns)
     ]
 
 
@@ -185,8 +193,11 @@ def withdraw(session: Session, actor: Actor, inspector: Account, scope: Scope) -
     return len(withdrawn)
 
 
-def open_by_inspector(session: Session, scope: Scope) -> list[tuple[Account, int]]:
-    """Each inspector with households in ``scope`` still to check, and how many."""
+def open_by_inspector(
+    session: Session, manager: Account, scope: Scope
+) -> list[tuple[Account, int]]:
+    """Each inspector ``manager`` manages with households in ``scope`` still to
+    check, and how many."""
     rows = session.execute(
         select(Account, func.count())
         .join(InspectionAssignment, InspectionAssignment.inspector_id == Account.id)
@@ -195,4 +206,4 @@ def open_by_inspector(session: Session, scope: Scope) -> list[tuple[Account, int
         .group_by(Account.id)
         .order_by(Account.display_name, Account.username)
     ).all()
-    return [(account, count) for account, count in rows]
+    return [(account, count) for account, count in rows if manages(manager, account)]

@@ -978,7 +978,11 @@ def _create_visit(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     amends = data.get("amends_id")
     if amends is not None:
         original = batch.find(Visit, amends)
-        if original is None or original.household_id != data["household_id"]:
+        if (
+            original is None
+            or original.household_id != data["household_id"]
+            or original.cadre_id != cadre_id
+        ):
             raise Rejected(
                 "被更正的走访不存在 / the visit being corrected does not exist",
                 {"amends_id": ["unknown"]},
@@ -1015,6 +1019,18 @@ def _issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Any) -> None:
         raise Rejected("不是您挂钩农户所在的村 / not a village where you cover households")
 
 
+def _raised_at_own_visit(batch: Batch, cadre_id: uuid.UUID, issue: dict[str, Any]) -> bool:
+    """Whether the visit a new problem names is the cadre's own visit to its
+    household (to a household of its village, for a village's problem)."""
+    visit = batch.find(Visit, issue["visit_id"])
+    if visit is None or visit.cadre_id != cadre_id:
+        return False
+    if issue.get("household_id") is not None:
+        return bool(visit.household_id == issue["household_id"])
+    household = batch.find(Household, visit.household_id)
+    return household is not None and household.grid.village_id == issue["village_id"]
+
+
 def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     data = _new_record(parsed)
     stamp, notes = _stamp(batch, parsed)
@@ -1025,9 +1041,11 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     if _append_only(batch, Issue, data["id"], fixed) is not None:
         return _outcome(protocol.ALREADY_APPLIED, notes)
     _issue_in_scope(batch, cadre_id, data)
-    if data.get("visit_id") is not None and batch.find(Visit, data["visit_id"]) is None:
+    if data.get("visit_id") is not None and not _raised_at_own_visit(batch, cadre_id, data):
         raise Rejected(
-            "所属走访不存在 / the visit it was raised at is unknown", {"visit_id": ["unknown"]}
+            "所属走访不存在或不是您对该户的走访"
+            " / the visit it was raised at is unknown, or not your visit to this household",
+            {"visit_id": ["unknown"]},
         )
     # As an enum, as when read back: a follow-up in the same batch reports it.
     data["status"] = IssueStatus(data["status"])
@@ -1138,7 +1156,7 @@ def _create_inspection(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     household = batch.find(Household, data["household_id"])
     if household is None:
         raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
-    if not may_inspect(batch.session, batch.account.id, household.id, from_ms(stamp.wall_ms)):
+    if not may_inspect(batch.session, batch.account.id, household.id, from_ms(batch.server_ms)):
         raise Rejected(
             "该户不在您的督查名单上 / this household is not on your list of households to inspect"
         )
@@ -1149,10 +1167,20 @@ def _create_inspection(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
 
 
 TOMBSTONED: dict[str, type[Base]] = {"visit": Visit, "issue": Issue, "inspection": Inspection}
+NOT_YOURS_TO_DELETE = Rejected(
+    "没有该记录，或不是您本人录入的记录 / no such record, or not one you entered",
+    {"id": ["unknown or not yours"]},
+)
 
 
 def _delete(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
-    """A record entered by mistake: its author turns it into a tombstone."""
+    """A record entered by mistake: its author turns it into a tombstone.
+
+    The author is the account whose phone entered it, and the record must
+    still be in that phone's scope. A record with no device (loaded in bulk,
+    or entered in the console) is no phone's to delete. Unknown and foreign
+    records get the same answer, so ids reveal nothing.
+    """
     model = TOMBSTONED.get(parsed["kind"])
     if model is None:
         raise Rejected("该类记录不能删除 / this kind of record cannot be deleted")
@@ -1161,18 +1189,36 @@ def _delete(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         raise Rejected("记录编号无效 / invalid record id", {"id": ["not a UUID"]}) from None
     target = batch.find(model, record_id)
-    if target is None:
-        raise Rejected("没有该记录 / no such record", {"id": ["unknown"]})
-    if target.device_id is not None and target.device_id != batch.device.id:
-        author = batch.session.get(Device, target.device_id)
-        if author is None or author.account_id != batch.account.id:
-            raise Rejected("只能删除本人录入的记录 / you can only delete records you entered")
+    if target is None or not _may_delete(batch, target):
+        raise NOT_YOURS_TO_DELETE
     _stamp(batch, parsed)
     if target.deleted_at is not None:
         return _outcome(protocol.ALREADY_APPLIED, [])
     target.deleted_at = from_ms(batch.server_ms)
     batch.audit("delete", parsed["kind"], record_id)
     return _outcome(protocol.APPLIED, [])
+
+
+def _may_delete(batch: Batch, target: Any) -> bool:
+    """Whether this device's account entered ``target`` and may still reach it."""
+    if target.device_id is None or not batch.is_own(str(target.device_id)):
+        return False
+    account = batch.account
+    if isinstance(target, Inspection):
+        return target.inspector_id == account.id
+    if account.cadre_id is None:
+        return False
+    if isinstance(target, Visit):
+        return target.cadre_id == account.cadre_id and batch.covers(
+            account.cadre_id, target.household_id, from_ms(batch.server_ms)
+        )
+    if target.raised_by_cadre_id != account.cadre_id:
+        return False
+    try:
+        _issue_in_scope(batch, account.cadre_id, target)
+    except Rejected:
+        return False
+    return True
 
 
 # --- household facts: the field-by-field merge -------------------------------
@@ -1352,7 +1398,10 @@ def _update_household(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     if household is None:
         raise Rejected("没有该农户 / no such household", {"id": ["unknown"]})
     stamp, notes = _stamp(batch, parsed)
-    if not batch.covers(_cadre_of(batch), household.id, from_ms(stamp.wall_ms)):
+    # Now (or lately, for a phone that could not know of a reassignment): a
+    # stamp is the phone's to choose, and could date an edit back to a time
+    # when the cadre still covered the household.
+    if not batch.covers(_cadre_of(batch), household.id, from_ms(batch.server_ms)):
         raise Rejected("不是您挂钩的农户 / not one of your households")
     if batch.together and household.id in batch.edited:
         # Its earlier edit takes its own seq first, as when each change is

@@ -5,10 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from server.sync.models import AppliedChange
@@ -155,3 +157,36 @@ def test_a_nul_character_is_rejected_for_its_record_alone_and_the_rest_applies(
 def test_the_openapi_document_describes_push_and_pull(client: FlaskClient) -> None:
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert {"/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/devices"} <= set(paths)
+
+
+def test_out_of_range_times_are_rejected_per_record_and_never_block_the_batch(
+    county: County, transport: FlaskTransport, phone: Phone
+) -> None:
+    phone.sync()
+    household = county.households[county.cadres[0]][0]
+    phone.record_visit(household, notes="正常的走访")
+    (valid,) = [entry.to_wire() for entry in phone.store.pending(10)]
+
+    def dated(visited_at: str) -> dict[str, object]:
+        record = {**valid["record"], "id": str(uuid.uuid4()), "visited_at": visited_at}
+        return {**valid, "change_id": str(uuid.uuid4()), "record": record}
+
+    year_one, year_9999 = dated("0001-01-15T08:00:00+08:00"), dated("9999-12-31T23:59:59+08:00")
+    answer = transport.push(phone.store.get_meta("token") or "", 0, [valid, year_one, year_9999])
+    assert [result["status"] for result in answer["results"]] == ["applied", "rejected", "rejected"]
+    assert "1970" in str(answer["results"][1]["errors"]["visited_at"])
+    # The phone refuses such a visit before it ever reaches its outbox.
+    with pytest.raises(ValidationError):
+        phone.record_visit(household, visited_at=datetime(1, 1, 15, tzinfo=UTC))
+    assert phone.pending_count() == 1
+
+
+def test_an_absurd_phone_time_is_refused_with_a_message_not_a_server_error(
+    client: FlaskClient, phone: Phone
+) -> None:
+    for device_time in (10**20, -1, 2**48):
+        response = client.post(
+            "/api/v1/sync/push", json=push_body([], device_time_ms=device_time), headers=auth(phone)
+        )
+        assert response.status_code == 422
+        assert "check its clock" in str(response.get_json()["errors"])

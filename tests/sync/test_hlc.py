@@ -76,3 +76,19 @@ def test_more_than_65536_events_in_a_millisecond_borrow_the_next_millisecond() -
     stamps = [clock.now() for _ in range(70_000)]
     assert stamps == sorted(stamps)
     assert len(set(stamps)) == len(stamps)
+
+
+def test_a_clock_corrected_by_the_server_forgets_stamps_it_made_far_in_the_future() -> None:
+    wall = FakeWall(1_800_000_000_000 + 400 * DAY_MS)
+    clock = Clock("phone", now_ms=wall)
+    far = clock.now()
+    clock.correct(-400 * DAY_MS)
+    assert clock.now().wall_ms == wall.ms - 400 * DAY_MS
+    assert clock.last is not None and clock.last < far
+
+
+def test_a_correction_keeps_stamps_the_server_would_believe_so_time_never_runs_back() -> None:
+    clock = Clock("phone", now_ms=FakeWall(1_800_000_000_000))
+    seen = clock.now()
+    clock.correct(-MAX_DRIFT_MS // 2)  # within what the server believes
+    assert clock.now() > seen

@@ -14,10 +14,11 @@ from server.sync import services
 from server.sync.models import AppliedChange, Conflict
 from server.visits.models import Visit
 from sync.engine import SyncReport
-from sync.hlc import Stamp
+from sync.hlc import MAX_DRIFT_MS, Stamp
+from sync.phone import Phone
 from sync.store import OutboxEntry
 from tests.sync.transport import FlaskTransport
-from tests.sync.world import County
+from tests.sync.world import PASSWORD, County
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -381,3 +382,42 @@ def test_a_revoked_phone_that_logs_in_again_delivers_the_records_it_kept(
     assert report.applied == 1 and not report.rejected
     with county.session() as session:
         assert session.get(Visit, uuid.UUID(kept)).notes == "撤销前记下的"
+
+
+def test_a_phone_that_ran_400_days_ahead_stamps_in_the_present_once_it_learns_its_clock(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    household_id = county.households[username][0]
+    skew = [0]
+
+    def wall_ms() -> int:
+        return time.time_ns() // 1_000_000 + skew[0]
+
+    ahead = Phone(county.tmp / "ahead.db", transport=transport, wall_ms=wall_ms)
+    ahead.login(username, PASSWORD, "ahead")
+    right = county.phone(username, transport, name="right")
+    ahead.sync(), right.sync()
+    # Then its clock jumps 400 days ahead, and it works offline.
+    skew[0] = 400 * DAY_MS
+    ahead.edit_household(household_id, notes="去年的说法")
+    assert ahead.sync().applied == 1
+    assert "ahead: times were corrected" in str(ahead.store.outbox("done")[-1]["result"])
+    # It has learnt its clock: its next stamps are in the present, even after a restart.
+    ahead.close()
+    ahead = Phone(county.tmp / "ahead.db", transport=transport, wall_ms=wall_ms)
+    ahead.edit_household(household_id, notes="先改的")
+    assert Stamp.parse(ahead.store.pending(1)[0].stamp).wall_ms < services.now_ms() + 60_000
+    time.sleep(0.3)
+    right.edit_household(household_id, notes="后改的")
+    ahead_report, right_report = ahead.sync(), right.sync()
+    assert "clock" not in str(ahead.store.outbox("done")[-1]["result"]["message"])
+    assert ahead_report.applied == 1
+    assert all(c["yours_kept"] for result in right_report.conflicts for c in result["conflicts"])
+    with county.session() as session:
+        household = session.get(Household, uuid.UUID(household_id))
+        assert household is not None and household.notes == "后改的", "the later edit wins"
+        limit = services.now_ms() + MAX_DRIFT_MS
+        stamps = [Stamp.parse(entry["stamp"]) for entry in household.field_stamps.values()]
+        stamps += [Stamp.parse(stamp) for stamp in session.scalars(select(Conflict.winner_stamp))]
+        assert all(stamp.wall_ms <= limit for stamp in stamps)

@@ -49,7 +49,7 @@ def inspection_results() -> str:
         cadres=inspections.by_cadre(db.session, scope, town_id),
         villages=ledger.villages(db.session, scope),
         default_size=DEFAULT_SAMPLE,
-        assigned=services.open_by_inspector(db.session, scope),
+        assigned=services.open_by_inspector(db.session, current_account(), scope),
         withdraw_form=WithdrawForm(),
     )
 
@@ -93,7 +93,9 @@ def inspection_sample() -> ResponseReturnValue:
     chosen = _sample_villages(town_id, village_id)
     drawn = inspections.sample(db.session, [village.id for village in chosen], size, seed)
     form = AssignForm(town=str(town_id or ""), village=str(village_id or ""), size=size, seed=seed)
-    inspectors = services.inspectors_for(db.session, {village.town_id for village in chosen})
+    inspectors = services.inspectors_for(
+        db.session, current_account(), {village.town_id for village in chosen}
+    )
     form.inspector.choices = [
         (str(inspector.id), inspector.display_name or inspector.username)
         for inspector in inspectors
@@ -110,12 +112,17 @@ def inspection_sample() -> ResponseReturnValue:
 
 
 def _inspector(value: str) -> Account:
-    """An inspector's account named in a form; anything else is not found."""
+    """An inspector's account named in a form, if this account manages their
+    samples; anything else is not found."""
     try:
         account = db.session.get(Account, uuid.UUID(value))
     except ValueError:
         abort(404)
-    if account is None or account.role != AccountRole.INSPECTOR:
+    if (
+        account is None
+        or account.role != AccountRole.INSPECTOR
+        or not services.manages(current_account(), account)
+    ):
         abort(404)
     return account
 

@@ -177,3 +177,32 @@ def test_withdrawing_takes_back_what_the_inspector_has_not_checked_in_the_admins
     assert "已撤回inspector的 1 户" in client.get("/inspections").get_data(as_text=True)
     # 康美镇's household is not 前楼镇's admin's to withdraw.
     assert _open_assignments(session) == {inspector.id: {county.other_household.id}}
+
+
+def test_an_inspector_can_neither_withdraw_nor_fill_another_inspectors_sample(
+    client: FlaskClient, session: Session, county: County
+) -> None:
+    inspector = county.accounts["inspector"]
+    other = county.accounts["other_town_inspector"]
+    services.assign(
+        session, Actor(account_id=county.accounts["county_admin"].id), inspector,
+        [county.other_household.id], draw=1,
+    )  # fmt: skip
+    login(client, other)
+    page = client.get("/inspections").get_data(as_text=True)
+    assert "<td>inspector</td>" not in page, "another inspector's sample is not listed"
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+    assert token is not None
+    withdrawn = client.post(
+        "/inspections/withdraw", data={"csrf_token": token.group(1), "inspector": str(inspector.id)}
+    )
+    assert withdrawn.status_code == 404
+    sample = client.get(f"/inspections/sample?town={county.other_household.grid.village.town_id}")
+    offered = client.get(sample.headers["Location"]).get_data(as_text=True)
+    assert str(inspector.id) not in offered, "only themselves to choose"
+    assigned = _assign(client, sample.headers["Location"], inspector)
+    assert assigned.status_code == 404
+    assert _open_assignments(session) == {inspector.id: {county.other_household.id}}
+    # Their own sample is theirs to manage.
+    assert _assign(client, sample.headers["Location"], other).status_code == 302
+    assert other.id in _open_assignments(session)
