@@ -6,8 +6,11 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-DEMO_DB := instance/demo.db
+# The database the `minqing` command reads by default, so that after
+# `make demo` `.venv/bin/minqing check` (and every other command) sees the demo county.
+DEMO_DB := instance/minqing.db
 DEMO_URL := sqlite:///$(CURDIR)/$(DEMO_DB)
+PORT ?= 5000
 PYTEST_WORKERS ?= 2
 
 .PHONY: help demo mobile test lint format bench clean
@@ -30,16 +33,16 @@ $(DEMO_DB): | $(INSTALLED)
 	@# Only a finished demo county takes the real name, so a run cut short starts over.
 	mv $@.partial $@
 
-demo: $(INSTALLED) $(DEMO_DB) ## Set up and serve the demo county on http://127.0.0.1:5000
+demo: $(INSTALLED) $(DEMO_DB) ## Set up and serve the demo county on http://127.0.0.1:5000 (or PORT=…)
 	@echo
-	@echo "  民情 Minqing demo: http://127.0.0.1:5000"
+	@echo "  民情 Minqing demo: http://127.0.0.1:$(PORT)"
 	@echo "  Log in as county admin:  admin / minqing-demo"
 	@echo "  Town admins: town-qianlou, town-kangmei, ... / minqing-demo; cadres use the phone app"
 	@echo
-	DATABASE_URL=$(DEMO_URL) $(BIN)/minqing serve --host 127.0.0.1 --port 5000
+	DATABASE_URL=$(DEMO_URL) $(BIN)/minqing serve --host 127.0.0.1 --port $(PORT)
 
-mobile: $(INSTALLED) ## Open the cadre's phone app in a window, against `make demo`'s server
-	$(BIN)/python -m mobile --server http://127.0.0.1:5000
+mobile: $(INSTALLED) ## Open the cadre's phone app in a window, against `make demo`'s server (same PORT)
+	$(BIN)/python -m mobile --server http://127.0.0.1:$(PORT)
 
 test: $(INSTALLED) ## Set up and run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
