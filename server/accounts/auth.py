@@ -12,6 +12,7 @@ from flask_smorest import abort
 from server.accounts.models import Device
 from server.accounts.services import device_for_token
 from server.db import db
+from server.monitoring import note
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +37,7 @@ def device_required(view: F) -> F:
                 " unsent records stay on the phone",
             )
         g.device = device
+        note(account=str(device.account_id), device=str(device.id))
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -15,6 +15,7 @@ from server.api import api
 from server.console.access import current_scope
 from server.console.reports import CHINA
 from server.db import db
+from server.monitoring import note, request_id
 from shared.vocab import HouseholdTag, Labelled
 
 # The console's files need their own address: at /static the app's own
@@ -50,6 +51,8 @@ def _load_account() -> None:
     if account_id:
         account = db.session.get(Account, uuid.UUID(account_id))
         g.account = account if account is not None and account.active else None
+        if g.account is not None:
+            note(account=account_id)
 
 
 @bp.app_context_processor
@@ -64,6 +67,7 @@ def _template_helpers() -> dict[str, Any]:
         "account": account,
         "scope": current_scope() if account is not None else None,
         "localized": localized,
+        "request_id": request_id,
     }
 
 

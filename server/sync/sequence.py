@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from server.db import Synced
+from server.monitoring.metrics import LOCK_WAIT
 from server.sync.models import SyncCounter
 
 # In session.info while the transaction holds the counter's lock: the last seq
@@ -44,7 +45,8 @@ def take(session: Session, count: int) -> range:
     if held is not None:
         session.info[TOP] = held + count
         return range(held + 1, held + count + 1)
-    top: int = session.connection().execute(ADVANCE, {"count": count}).scalar_one()
+    with LOCK_WAIT.time():
+        top: int = session.connection().execute(ADVANCE, {"count": count}).scalar_one()
     # A lock taken inside a savepoint would end if the savepoint were rolled
     # back: only one the whole transaction holds lets it count on by itself.
     if not session.in_nested_transaction():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections import Counter
 from typing import Any
 
 from flask import Response
@@ -11,6 +13,7 @@ from flask_smorest import Blueprint, abort
 
 from server.accounts.auth import current_device, device_required
 from server.db import db
+from server.monitoring import metrics, note
 from server.sync import services
 from shared import protocol
 
@@ -37,11 +40,14 @@ class Push(MethodView):
         see ``conflicts``), or ``rejected`` (with ``message`` and ``errors``;
         the rest of the batch still applies).
         """
+        started = time.perf_counter()
         answer = _run(
             lambda: services.push(
                 db.session, current_device(), request["device_time_ms"], request["changes"]
             )
         )
+        metrics.count_push(answer["results"], time.perf_counter() - started)
+        note(pushed=dict(Counter(result["status"] for result in answer["results"])))
         # Built from plain strings and numbers: sent as it is (the schema
         # above documents it), not dumped through it result by result.
         return _json(json.dumps(answer, ensure_ascii=False, separators=(",", ":")))
@@ -60,11 +66,14 @@ class Pull(MethodView):
         households the phone holds; repeat while ``more`` is true. Drop the
         households in ``evict`` once their pending changes are pushed.
         """
+        started = time.perf_counter()
         page = _run(
             lambda: services.pull(
                 db.session, current_device(), request["cursor"], request["held"], request["limit"]
             )
         )
+        metrics.count_pull(len(page.records), time.perf_counter() - started)
+        note(pulled=len(page.records))
         head = json.dumps(
             {
                 "protocol": protocol.PROTOCOL_VERSION,
