@@ -3,14 +3,13 @@ account, template helpers and the friendly error pages."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Blueprint, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from server.accounts.models import Account
+from server.accounts import sessions
 from server.api import api
 from server.console.access import current_scope
 from server.console.reports import CHINA
@@ -46,10 +45,8 @@ def _load_account() -> None:
         return
     if request.args.get("lang") in ("zh", "en"):
         session["lang"] = request.args["lang"]
-    account_id = session.get("account_id")
-    if account_id:
-        account = db.session.get(Account, uuid.UUID(account_id))
-        g.account = account if account is not None and account.active else None
+    token = session.get("token")
+    g.account = sessions.account_for(db.session, token) if token else None
 
 
 @bp.app_context_processor
