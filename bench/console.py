@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
@@ -34,6 +34,7 @@ from bench.demo import AS_OF, PG_ADMIN_URL, SEED
 from bench.report import machine, table
 from bench.sync import scratch
 from server import create_app
+from server.accounts import sessions
 from server.accounts.models import Account
 from server.db import make_engine
 from server.demo.generator import DONGSHAN, generate
@@ -156,12 +157,16 @@ def measure(url: str, backend: str, scale: int, *, cards: bool) -> list[Timing]:
         town_admin = session.scalars(
             select(Account).where(Account.role == AccountRole.TOWN_ADMIN, Account.town_id == town)
         ).one()
+        tokens = [
+            sessions.start(session, account, timedelta(hours=1)) for account in (admin, town_admin)
+        ]
+        session.commit()
     engine.dispose()
     client = app.test_client()
     town_client = app.test_client()
-    for signed, account in ((client, admin), (town_client, town_admin)):
+    for signed, token in zip((client, town_client), tokens, strict=True):
         with signed.session_transaction() as signed_in:
-            signed_in["account_id"] = str(account.id)
+            signed_in["token"] = token
     target = PAGE_TARGET_MS.get(scale, PAGE_TARGET_MS[30]) / 1000
     pages = [
         ("overview", "", "/"),

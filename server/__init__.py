@@ -10,7 +10,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 import server.models  # noqa: F401 - every mapper and the seq numbering
-from server import compression, monitoring
+from server import compression, headers, monitoring
 from server import config as settings
 from server.api import api
 from server.db import db
@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from server.sync.views import blp as sync_api
 
     compression.init_app(app)
+    headers.init_app(app)
     # Last, so it wraps everything: every answer is logged and counted.
     monitoring.init_app(app)
     for blueprint in (accounts_api, sync_api):

@@ -25,6 +25,14 @@ def load(instance_path: Path) -> dict[str, Any]:
         # A phone may send a week of work in one request; nothing legitimate
         # comes near this, and refusing early protects the server's memory.
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        # The console's cookie: not sent with other sites' forms or frames, not
+        # readable by scripts and, served over HTTPS (MINQING_HTTPS=1), sent
+        # over HTTPS only.
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": os.environ.get("MINQING_HTTPS") == "1",
+        # A console sign-in lasts a working day at most.
+        "CONSOLE_SESSION_HOURS": 12,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         "API_TITLE": "Minqing 民情",

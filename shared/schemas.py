@@ -446,8 +446,8 @@ class AccountSchema(RecordSchema):
 
 
 class LoginSchema(RecordSchema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+    username = Text(required=True, validate=validate.Length(min=1, max=64))
+    password = Text(required=True, load_only=True, validate=validate.Length(max=200))
     device_name = text(100, required=False, allow_empty=True)
 
 

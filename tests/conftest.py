@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from server import create_app
 from server.db import make_engine
 from server.migrate import upgrade
+from tests.sync.transport import FlaskTransport
+from tests.sync.world import County, wipe
 
 PG_ADMIN_URL = os.environ.get("MINQING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
@@ -129,3 +131,33 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def make_id() -> Any:
     return uuid.uuid4
+
+
+# --- a small county with phones, against the real app committing for real ----------
+# (each test starts from an empty ledger and leaves one behind: tests/sync/world.py)
+
+
+@pytest.fixture
+def sync_app(engine: Engine, tmp_path: Path) -> Iterator[Flask]:
+    wipe(engine)
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+            "SECRET_KEY": "test",
+        }
+    )
+    yield app
+    app.extensions["minqing.db"].kw["bind"].dispose()
+    # Leave the shared test database empty for the tests that roll back.
+    wipe(engine)
+
+
+@pytest.fixture
+def county(sync_app: Flask, tmp_path: Path) -> County:
+    return County.build(sync_app, tmp_path)
+
+
+@pytest.fixture
+def transport(sync_app: Flask) -> FlaskTransport:
+    return FlaskTransport(sync_app.test_client())

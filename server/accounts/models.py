@@ -60,3 +60,20 @@ class Device(Base):
     revoked_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
+
+
+class ConsoleSession(Base):
+    """A console sign-in. The signed session cookie carries only its token, so
+    logging out (or disabling the account) ends it on the server: a copy of the
+    cookie taken before opens nothing afterwards."""
+
+    __tablename__ = "console_session"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), index=True)
+    # Only a SHA-256 of the token is kept, as for devices.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    account: Mapped[Account] = relationship()

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 
-from server.accounts.models import Account, Device
+from server.accounts.models import Account, ConsoleSession, Device
 from server.audit.services import Actor, record
 from server.db import utcnow
 from server.ledger.models import Cadre, Town
@@ -83,11 +83,13 @@ def create_account(
 
 
 def set_active(session: Session, actor: Actor, account: Account, active: bool) -> None:
-    """Disable (or enable) an account. Disabling also stops all its phones."""
+    """Disable (or enable) an account. Disabling also stops all its phones and
+    ends its console sign-ins."""
     account.active = active
     if not active:
         for device in _live_devices(session, account):
             device.revoked_at = utcnow()
+        session.execute(delete(ConsoleSession).where(ConsoleSession.account_id == account.id))
     record(session, actor, "enable" if active else "disable", "account", account.id)
 
 

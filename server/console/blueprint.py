@@ -3,14 +3,13 @@ account, template helpers and the friendly error pages."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Blueprint, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
-from server.accounts.models import Account
+from server.accounts import sessions
 from server.api import api
 from server.console.access import current_scope
 from server.console.reports import CHINA
@@ -47,12 +46,29 @@ def _load_account() -> None:
         return
     if request.args.get("lang") in ("zh", "en"):
         session["lang"] = request.args["lang"]
-    account_id = session.get("account_id")
-    if account_id:
-        account = db.session.get(Account, uuid.UUID(account_id))
-        g.account = account if account is not None and account.active else None
-        if g.account is not None:
-            note(account=account_id)
+    token = session.get("token")
+    g.account = sessions.account_for(db.session, token) if token else None
+    if g.account is not None:
+        note(account=str(g.account.id))
+
+
+class NulCharacter(BadRequest):
+    """Text with the NUL character, which no column can store (PostgreSQL refuses it)."""
+
+    description = (
+        "输入的内容含有空字符（NUL），请删除后重试"
+        " / what you entered contains a NUL character: remove it and try again"
+    )
+
+
+@bp.before_request
+def _refuse_nul() -> None:
+    """Refuse NUL in any query or form value (or name) of any console page, before
+    a page reads it, rather than form by form."""
+    for values in (request.args, request.form):
+        for name, value in values.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                raise NulCharacter()
 
 
 @bp.app_context_processor
@@ -142,6 +158,8 @@ def _error_page(error: HTTPException) -> Any:
     message, title = ERRORS.get(code, ERRORS[500])
     if isinstance(error, CSRFError):
         message = CSRF_MESSAGE
+    elif isinstance(error, NulCharacter):
+        message = NulCharacter.description
     return render_template(
         "console/error.html", code=code, title=localized(title), message=localized(message)
     ), code

@@ -14,7 +14,6 @@ from server import create_app
 from server.db import db
 from sync.phone import Phone
 from tests.conftest import fresh_database_url
-from tests.sync.conftest import county, sync_app, transport  # noqa: F401 - fixtures
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from urllib.parse import urlsplit
+
 from flask import current_app, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from server.accounts import services as accounts
+from server.accounts import sessions
+from server.accounts.models import Account
 from server.accounts.scope import Capability
 from server.console.access import current_scope, requires
 from server.console.blueprint import bp, localized
@@ -34,22 +40,50 @@ def login() -> str | Response:
             if account.role == AccountRole.CADRE:
                 error = localized("挂户干部请使用手机应用 / cadres use the phone app")
             else:
-                language = session.get("lang")
-                session.clear()
-                if language:
-                    session["lang"] = language
-                session["account_id"] = str(account.id)
-                target = request.args.get("next", "")
-                # Only follow local paths, never an address elsewhere.
-                if not target.startswith("/") or target.startswith("//"):
-                    target = url_for("console.home")
-                return redirect(target)
+                _sign_in(account)
+                return redirect(console_page_or_home(request.args.get("next", "")))
     return render_template("console/login.html", form=form, error=error)
+
+
+def _sign_in(account: Account) -> None:
+    """A fresh cookie (nothing of an earlier one carries over but the language)."""
+    language = session.get("lang")
+    if "token" in session:
+        sessions.end(db.session, session["token"])
+    session.clear()
+    if language:
+        session["lang"] = language
+    lifetime = timedelta(hours=current_app.config["CONSOLE_SESSION_HOURS"])
+    session["token"] = sessions.start(db.session, account, lifetime)
+
+
+def console_page_or_home(target: str) -> str:
+    """Where to go after logging in: ``target`` if it is a page of the console, else home.
+
+    Browsers drop tabs and newlines from an address and read a backslash as a
+    slash, so "/\t/evil.example" leaves the site: only a plain path the
+    console's own URL map answers, with its query, is followed.
+    """
+    home: str = url_for("console.home")
+    if any(char < " " or char in "\\\x7f" for char in target):
+        return home
+    if not target.startswith("/") or target.startswith("//"):
+        return home
+    adapter = current_app.create_url_adapter(request)
+    try:
+        endpoint, _ = adapter.match(urlsplit(target).path, method="GET")  # type: ignore[union-attr]
+    except HTTPException:
+        return home
+    if not endpoint.startswith("console.") or endpoint == "console.static":
+        return home
+    return request.script_root + target
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    session.pop("account_id", None)
+    token = session.pop("token", None)
+    if token is not None:
+        sessions.end(db.session, token)
     return redirect(url_for("console.login"))
 
 

@@ -108,6 +108,22 @@ def test_malformed_json_gets_400_and_unknown_fields_get_422_naming_them(
     assert "admin" in unknown.get_json()["errors"]["json"]
 
 
+def test_a_nul_in_the_username_or_password_gets_422_and_counts_no_failure(
+    client: FlaskClient, session: Session, cadre_account: Account
+) -> None:
+    # PostgreSQL cannot even compare text with NUL in it: it must not get there.
+    for username, password in (
+        (cadre_account.username + "\x00", "minqing-demo"),
+        ("\x00", "minqing-demo"),
+        (cadre_account.username, "minqing-demo\x00"),
+    ):
+        response = login(client, username, password)
+        assert response.status_code == 422, (username, password)
+        assert "NUL" in str(response.get_json()["errors"])
+    session.refresh(cadre_account)
+    assert cadre_account.failed_logins == 0
+
+
 def test_an_oversized_request_gets_413_not_500(client: FlaskClient) -> None:
     response = client.post(
         "/api/v1/devices",

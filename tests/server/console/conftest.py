@@ -12,10 +12,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from server.accounts import sessions
 from server.accounts.models import Account
 from server.accounts.services import create_account, hash_password
 from server.audit.services import SYSTEM
-from server.db import utcnow
+from server.db import db, utcnow
 from server.inspections.models import Inspection
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import Cadre, Grid, Household, Town, Village
@@ -209,8 +210,11 @@ def _account(
 
 def login(client: FlaskClient, account: Account) -> None:
     """Sign ``client`` in as ``account`` (the login form itself is tested in test_login)."""
-    with client.session_transaction() as session:
-        session["account_id"] = str(account.id)
+    with db.factory(client.application)() as session:
+        token = sessions.start(session, account, timedelta(hours=1))
+        session.commit()
+    with client.session_transaction() as cookie:
+        cookie["token"] = token
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_wtf import FlaskForm
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from wtforms.fields.core import UnboundField
 
+import server.console
 from server.console import pdf
+from server.db import Base
 from server.sync.models import Conflict
 from tests.server.console.conftest import County, login
 
@@ -73,6 +80,7 @@ ACCESS: dict[tuple[str, str], str] = {
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
 # Some pages need a query to show something.
 QUERIES = {"/inspections/sample": "?seed=1&village={village_id}"}
+CONSOLE = Path(server.console.__file__).parent
 
 
 def console_routes(app: Flask) -> set[tuple[str, str]]:
@@ -242,3 +250,63 @@ def test_the_stylesheet_every_page_links_to_is_served(client: FlaskClient) -> No
     response = client.get(href.group(1))
     assert response.status_code == 200 and response.mimetype == "text/css"
     response.close()
+
+
+def typed_names() -> set[str]:
+    """Every name a person can type a value into: each form's fields and each
+    query argument a console page reads."""
+    forms, unseen = set(), [FlaskForm]
+    while unseen:
+        for form in unseen.pop().__subclasses__():
+            forms.add(form)
+            unseen.append(form)
+    fields = {
+        name
+        for form in forms
+        for name, value in vars(form).items()
+        if isinstance(value, UnboundField)
+    }
+    source = "\n".join(path.read_text() for path in CONSOLE.rglob("*.py"))
+    arguments = re.findall(r'(?:args\.get(?:list)?|optional_uuid)\(\s*"(\w+)"', source)
+    return fields | set(arguments)
+
+
+def snapshot(session: Session) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        table.name: [
+            tuple(row) for row in session.execute(select(table).order_by(*table.primary_key))
+        ]
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def test_a_nul_typed_anywhere_into_the_console_gets_400_and_changes_nothing(
+    app: Flask,
+    client: FlaskClient,
+    county: County,
+    ids: dict[str, uuid.UUID],
+    session: Session,
+) -> None:
+    # PostgreSQL refuses NUL in text outright; no form or filter may take it there.
+    app.config["WTF_CSRF_ENABLED"] = False  # so only the NUL stands between a form and its view
+    login(client, county.accounts["county_admin"])
+    names = typed_names()
+    assert {"q", "status", "department", "note", "username", "next", "numbers"} <= names
+    attempts = [{name: "admin\x00" for name in names}, {"\x00": "x"}]
+    alone = {"/ledger/search": "query_string", "/problems/<uuid:issue_id>/note": "data"}
+    before = snapshot(session)
+    routes = sorted(console_routes(app))
+    for method, rule in routes:
+        path, _, query = address(rule, ids).partition("?")
+        given = dict(parse_qsl(query))
+        requests = [{"query_string": {**given, **values}} for values in attempts]
+        if method == "POST":
+            requests += [{"query_string": given, "data": values} for values in attempts]
+        if rule in alone:  # and each name alone, in a search and in a form
+            requests += [{alone[rule]: {name: "\x00"}} for name in names]
+        for request in requests:
+            response = client.open(path, method=method, **request)
+            assert response.status_code == 400, (method, rule, request)
+            assert "空字符" in response.get_data(as_text=True), (method, rule)
+    assert len(routes) >= 40
+    assert snapshot(session) == before

@@ -8,10 +8,12 @@ main pages go to test-artifacts/.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -222,3 +224,87 @@ def test_a_villages_contact_cards_download_as_a_pdf(page: Page, demo: Demo) -> N
     assert download.value.suggested_filename.endswith("联系服务卡.pdf")
     data = Path(path).read_bytes()
     assert data.startswith(b"%PDF") and b"DroidSansFallback" in data
+
+
+def test_no_console_page_breaks_its_content_security_policy(browser: Browser, demo: Demo) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    # The print button's window.print, counted instead of opening a dialog.
+    context.add_init_script("window.print = () => { window.printed = (window.printed || 0) + 1; };")
+    page = context.new_page()
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    log_in(page, demo, "admin")
+    for path in (
+        "/ledger",
+        f"/ledger/villages/{demo.village_id}",
+        f"/ledger/cadres/{demo.cadre_id}",
+        f"/ledger/search?q={demo.conflicted}",
+        "/coverage",
+        "/coverage/households",
+        "/problems",
+        "/problems/list",
+        "/conflicts",
+        "/inspections",
+        "/settings",
+        "/no-such-page",
+        f"/inspections/sample?village={demo.village_id}",
+    ):
+        page.goto(demo.url + path)
+    assert refused == []
+    page.get_by_role("button", name="打印").click()
+    assert page.evaluate("window.printed") == 1
+
+    # The policy holds, and is heard: a script slipped into a page does not run.
+    with page.expect_console_message(lambda message: "Content Security Policy" in message.text):
+        ran = page.evaluate(
+            """() => {
+                const script = document.createElement("script");
+                script.textContent = "window.injected = true";
+                document.head.append(script);
+                return window.injected === true;
+            }"""
+        )
+    assert not ran
+    context.close()
+
+
+@pytest.fixture
+def other_site(demo: Demo) -> Iterator[str]:
+    """Another site (another port of this machine) whose page frames the console's login."""
+    page = f'<iframe src="{demo.url}/login"></iframe>'.encode()
+
+    class Framing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Framing) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        server.shutdown()
+        thread.join()
+
+
+def test_another_site_cannot_frame_the_console(browser: Browser, other_site: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    with page.expect_event(
+        "framenavigated", lambda frame: frame.parent_frame is not None
+    ) as framed:
+        page.goto(other_site, wait_until="commit")
+    # Refused: Chromium shows its own error page in the frame, not the login form.
+    assert framed.value.url == "chrome-error://chromewebdata/"
+    assert page.frame_locator("iframe").locator("input[name=username]").count() == 0
+    context.close()

@@ -25,12 +25,8 @@ from server.visits.services import refresh_last_visits
 from shared.vocab import VisitKind
 from tests.builders import LedgerBuilder
 from tests.conftest import fresh_database_url
-from tests.sync import conftest as sync_tests
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
-
-# The sync tests' app: the real push path, committing on a database it wipes.
-sync_app = sync_tests.sync_app
 
 
 @pytest.fixture
