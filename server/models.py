@@ -2,7 +2,7 @@
 and the change numbering every flush goes through."""
 
 import server.sync.sequence  # noqa: F401 - registers the seq numbering on every flush
-from server.accounts.models import Account, Device
+from server.accounts.models import Account, Device, LoginClient
 from server.audit.models import AuditEntry
 from server.db import Base
 from server.inspections.models import Inspection, InspectionAssignment
@@ -38,6 +38,7 @@ __all__ = [
     "InspectionAssignment",
     "Issue",
     "IssueEvent",
+    "LoginClient",
     "Town",
     "Village",
     "VillageLink",

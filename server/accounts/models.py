@@ -1,4 +1,5 @@
-"""Accounts, their roles and scopes, and the phones (devices) they log in from."""
+"""Accounts, their roles and scopes, the phones (devices) they log in from, and
+the addresses that sent wrong passwords."""
 
 from __future__ import annotations
 
@@ -60,3 +61,16 @@ class Device(Base):
     revoked_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
+
+
+class LoginClient(Base):
+    """An address (server/accounts/login.py) that sent wrong passwords: how
+    many, and until when its logins are refused. Forgotten a day after its
+    last failure."""
+
+    __tablename__ = "login_client"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    locked_until: Mapped[datetime | None]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from server.accounts import services as accounts
+from server.accounts.auth import password_login
+from server.accounts.login import LoginRefused
 from server.accounts.scope import Capability
 from server.console.access import current_scope, requires
 from server.console.blueprint import bp, localized
@@ -21,14 +22,8 @@ def login() -> str | Response:
     error = None
     if form.validate_on_submit():
         try:
-            account = accounts.authenticate(
-                db.session,
-                form.username.data,
-                form.password.data,
-                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
-            )
-        except accounts.LoginRefused as refused:
+            account = password_login(form.username.data, form.password.data)
+        except LoginRefused as refused:
             error = localized(str(refused))
         else:
             if account.role == AccountRole.CADRE:
