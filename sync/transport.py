@@ -49,7 +49,9 @@ class ServerError(TransportError):
 
 
 class Transport(Protocol):
-    def login(self, username: str, password: str, device_name: str) -> dict[str, Any]: ...
+    def login(
+        self, username: str, password: str, device_name: str, registration_id: str | None = None
+    ) -> dict[str, Any]: ...
 
     def push(
         self, token: str, device_time_ms: int, changes: list[dict[str, Any]]
@@ -67,8 +69,12 @@ class HttpTransport:
         self.bytes_sent = 0
         self.bytes_received = 0
 
-    def login(self, username: str, password: str, device_name: str) -> dict[str, Any]:
+    def login(
+        self, username: str, password: str, device_name: str, registration_id: str | None = None
+    ) -> dict[str, Any]:
         body = {"username": username, "password": password, "device_name": device_name}
+        if registration_id is not None:
+            body["registration_id"] = registration_id
         return self._post("/api/v1/devices", body, token=None)
 
     def push(

@@ -136,7 +136,8 @@ def start(
 def finish(
     session: Session, attempt: Attempt, check: PasswordCheck, limits: LoginLimits, now: datetime
 ) -> Account:
-    """The account the attempt opens, or ``LoginRefused``."""
+    """The account the attempt opens, or ``LoginRefused``. Leaves the
+    account's row locked until the transaction ends (see register_device)."""
     account = None
     if attempt.account_id is not None and check.matches:
         account = session.scalar(

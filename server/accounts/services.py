@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -113,16 +114,45 @@ class IssuedToken:
     token: str
 
 
-def register_device(session: Session, account: Account, name: str) -> IssuedToken:
-    """Register a phone for an account and issue its bearer token (shown once)."""
+def register_device(
+    session: Session, account: Account, name: str, registration_id: uuid.UUID | None = None
+) -> IssuedToken:
+    """Register a phone for an account and issue its bearer token (shown once).
+
+    A phone sends the same ``registration_id`` with every login. Logging in
+    again (after an answer lost on the way, say) gives it back its live device
+    with a new token, and the token before stops working: the phone never
+    heard it, or has replaced it. Call with the account's row locked, as
+    login.finish leaves it, so two such logins at once make one device.
+    """
     token = secrets.token_urlsafe(32)
-    device = Device(account_id=account.id, name=name, token_hash=_token_hash(token))
-    session.add(device)
-    session.flush()
+    device = None
+    if registration_id is not None:
+        device = session.scalar(
+            select(Device).where(
+                Device.account_id == account.id,
+                Device.registration_id == registration_id,
+                Device.revoked_at.is_(None),
+            )
+        )
+    if device is None:
+        action = "register"
+        device = Device(
+            account_id=account.id,
+            name=name,
+            registration_id=registration_id,
+            token_hash=_token_hash(token),
+        )
+        session.add(device)
+        session.flush()
+    else:
+        action = "reissue"
+        device.name = name
+        device.token_hash = _token_hash(token)
     record(
         session,
         Actor(account_id=account.id, device_id=device.id),
-        "register",
+        action,
         "device",
         device.id,
         {"name": name},

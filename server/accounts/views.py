@@ -48,7 +48,11 @@ class Devices(MethodView):
     @blp.alt_response(429, description="Too many failed logins; see Retry-After")
     @blp.alt_response(503, description="Busy checking other logins; see Retry-After")
     def post(self, login: dict[str, Any]) -> dict[str, Any]:
-        """Log in and register this phone; returns the device token (shown once)."""
+        """Log in and register this phone; returns the device token (shown once).
+
+        A phone that sends the same ``registration_id`` again gets its device
+        back with a new token (the one before stops working).
+        """
         try:
             account = password_login(login["username"], login["password"])
         except LoginRefused as refused:
@@ -59,7 +63,9 @@ class Devices(MethodView):
                 message=str(refused),
                 headers={"Retry-After": str(refused.retry_after)},
             )
-        issued = services.register_device(db.session, account, login.get("device_name") or "")
+        issued = services.register_device(
+            db.session, account, login.get("device_name") or "", login.get("registration_id")
+        )
         return {"device_id": issued.device.id, "token": issued.token, "account": account}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,10 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server import create_app
-from server.accounts.models import Account
+from server.accounts.models import Account, Device
 from server.db import db
 from server.migrate import upgrade
 from sync.transport import AuthError, HttpTransport, NetworkError, RequestRefused, ServerError
@@ -82,6 +83,23 @@ def test_wrong_passwords_sent_eight_at_a_time_get_five_checks_and_then_429(
         assert account.failed_logins == 5
 
 
+def test_logins_at_once_with_one_registration_id_make_one_device(
+    town: tuple[LiveServer, County],
+) -> None:
+    server, county = town
+    username, registration = county.cadres[0], str(uuid.uuid4())
+
+    def log_in(_: int) -> str:
+        answer = HttpTransport(server.url).login(username, PASSWORD, "红米 9A", registration)
+        return str(answer["device_id"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        devices = set(pool.map(log_in, range(8)))
+    assert len(devices) == 1
+    with county.session() as session:
+        assert session.scalar(select(func.count()).select_from(Device)) == 1
+
+
 def server_memory(server: LiveServer) -> int:
     """Bytes resident in the server's processes (gunicorn's master and workers)."""
     assert server.process is not None
@@ -119,11 +137,12 @@ def test_a_town_of_200_cadres_logging_in_at_once_all_get_clear_answers_in_time(
 
     def phone(username: str) -> None:
         transport = HttpTransport(server.url, timeout=PHONE_TIMEOUT)
+        registration = str(uuid.uuid4())  # what Phone.login keeps in its store
         together.wait()
         while True:
             asked = time.monotonic()
             try:
-                transport.login(username, PASSWORD, "培训日")
+                transport.login(username, PASSWORD, "培训日", registration)
             except ServerError as busy:
                 answers.append((str(busy)[:3], time.monotonic() - asked))
                 retry_afters.append(busy.retry_after)
@@ -155,3 +174,6 @@ def test_a_town_of_200_cadres_logging_in_at_once_all_get_clear_answers_in_time(
     assert all(waited < PHONE_TIMEOUT for _, waited in answers)
     assert all(seconds is not None and 0 < seconds <= 10 for seconds in retry_afters)
     assert peak < 500 * 2**20
+    with county.session() as session:
+        devices = session.scalar(select(func.count()).select_from(Device))
+    assert devices == CADRES, "one device per phone, however often it asked"

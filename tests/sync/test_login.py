@@ -1,9 +1,35 @@
-"""A phone's login: once it holds a token no login limit stands between it and its sync."""
+"""A phone's login: retried after a lost answer it finds its device again, and
+once it holds a token no login limit stands between it and its sync."""
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from server.accounts.models import Account, Device
+from sync.phone import Phone
+from sync.transport import NetworkError
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import PASSWORD, County
+
+
+def test_a_phone_whose_login_answer_was_lost_logs_in_again_to_the_same_device(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    phone = Phone(county.tmp / "lost-answer.db", transport=transport)
+    transport.drop_responses = 1
+    with pytest.raises(NetworkError):
+        phone.login(username, PASSWORD, "红米 9A")
+    phone.login(username, PASSWORD, "红米 9A")
+    with county.session() as session:
+        devices = session.scalars(
+            select(Device.id).join(Account).where(Account.username == username)
+        ).all()
+    assert devices == [uuid.UUID(phone.device_id)]
+    assert phone.sync().received > 0
 
 
 def test_a_phone_with_a_token_syncs_while_its_account_and_its_address_are_flooded(

@@ -1,7 +1,8 @@
-"""Accounts: argon2 hashes, revocable device tokens."""
+"""Accounts: argon2 hashes, revocable device tokens, a phone's device found again."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -33,6 +34,41 @@ def test_disabling_an_account_revokes_its_phones(session: Session, admin: Accoun
     issued = services.register_device(session, admin, "phone")
     services.set_active(session, SYSTEM, admin, False)
     assert services.device_for_token(session, issued.token) is None
+
+
+def test_a_phone_registering_again_with_its_registration_id_gets_its_device_and_a_new_token(
+    session: Session, admin: Account
+) -> None:
+    registration = uuid.uuid4()
+    lost = services.register_device(session, admin, "红米 9A", registration)
+    again = services.register_device(session, admin, "红米 9A", registration)
+    assert again.device is lost.device
+    assert services.device_for_token(session, lost.token) is None
+    assert services.device_for_token(session, again.token) is again.device
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_id == again.device.id)
+    ).all()
+    assert sorted(actions) == ["register", "reissue"]
+
+
+def test_without_a_registration_id_or_after_a_revocation_a_login_makes_a_new_device(
+    session: Session, admin: Account
+) -> None:
+    older_app = [services.register_device(session, admin, "old app") for _ in range(2)]
+    assert older_app[0].device is not older_app[1].device
+    registration = uuid.uuid4()
+    revoked = services.register_device(session, admin, "lost phone", registration)
+    services.revoke_device(session, SYSTEM, revoked.device)
+    fresh = services.register_device(session, admin, "lost phone", registration)
+    assert fresh.device is not revoked.device
+    assert services.device_for_token(session, revoked.token) is None
+    other = services.create_account(
+        session, SYSTEM, username="town", password="x" * 8, role=AccountRole.INSPECTOR
+    )
+    assert services.register_device(session, other, "phone", registration).device not in (
+        revoked.device,
+        fresh.device,
+    )
 
 
 def test_a_device_token_still_works_after_weeks_offline(session: Session, admin: Account) -> None:

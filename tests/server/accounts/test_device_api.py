@@ -85,6 +85,37 @@ def test_repeated_failures_lock_the_account_with_429_and_retry_after(
     assert cadre_account.failed_logins == 5
 
 
+def test_a_registration_retried_after_a_lost_answer_gives_the_same_device_and_a_new_token(
+    client: FlaskClient, session: Session, cadre_account: Account
+) -> None:
+    registration = str(uuid.uuid4())
+    lost = login(client, cadre_account.username, registration_id=registration).get_json()
+    again = login(client, cadre_account.username, registration_id=registration)
+    assert again.status_code == 201
+    assert again.get_json()["device_id"] == lost["device_id"]
+    devices = select(func.count()).where(Device.account_id == cadre_account.id)
+    assert session.scalar(devices) == 1
+    for token, status in ((lost["token"], 401), (again.get_json()["token"], 200)):
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == status
+
+
+def test_an_older_app_without_a_registration_id_still_logs_in_with_a_device_each_time(
+    client: FlaskClient, session: Session, cadre_account: Account
+) -> None:
+    first, second = (login(client, cadre_account.username) for _ in range(2))
+    assert first.status_code == second.status_code == 201
+    assert first.get_json()["device_id"] != second.get_json()["device_id"]
+
+
+def test_a_registration_id_that_is_not_a_uuid_gets_422_naming_it(
+    client: FlaskClient, cadre_account: Account
+) -> None:
+    refused = login(client, cadre_account.username, registration_id="phone-1")
+    assert refused.status_code == 422
+    assert "UUID" in str(refused.get_json()["errors"]["json"]["registration_id"])
+
+
 def test_wrong_passwords_from_one_address_keep_the_owner_elsewhere_out_a_minute_at_most(
     client: FlaskClient, cadre_account: Account
 ) -> None:
