@@ -5,6 +5,8 @@ of password checks at once per worker) and phones' bearer device tokens
 from __future__ import annotations
 
 import random
+import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -52,10 +54,11 @@ class PasswordChecks:
     pool: ThreadPoolExecutor
 
     @contextmanager
-    def slot(self, wait: float) -> Iterator[None]:
-        """Hold one of the checks, or raise ``ServerBusy`` if none comes free
-        within ``wait`` seconds (the client hears so long before its timeout)."""
-        if not self.slots.acquire(timeout=wait):
+    def slot(self, wait: float, waited: float = 0.0) -> Iterator[None]:
+        """Hold one of the checks, or raise ``ServerBusy`` unless one comes
+        free before a login that has ``waited`` already waits ``wait`` in all
+        (the client hears so long before its own timeout)."""
+        if waited >= wait or not self.slots.acquire(timeout=wait - waited):
             raise ServerBusy()
         try:
             yield
@@ -86,7 +89,7 @@ def password_login(username: str, password: str) -> Account:
     limits = login.LoginLimits.from_config(current_app.config)
     client = request.remote_addr or "unknown"
     checks: PasswordChecks = current_app.extensions["minqing.password_checks"]
-    with checks.slot(current_app.config["LOGIN_CHECK_WAIT_SECONDS"]):
+    with checks.slot(current_app.config["LOGIN_CHECK_WAIT_SECONDS"], queued_seconds()):
         attempt = login.start(db.session, username, client, limits, utcnow())
         db.session.commit()
         check = checks.check(attempt, password)
@@ -96,6 +99,30 @@ def password_login(username: str, password: str) -> Account:
     except login.LoginRefused:
         db.session.commit()
         raise
+
+
+def queued_seconds() -> float:
+    """How long this request waited before a worker took it up: since its last
+    bytes arrived, as Linux counts on gunicorn's socket (TCP_INFO's
+    tcpi_last_data_recv). A sync worker's queue is the kernel's, where nothing
+    of ours runs; counted so, a crowd that waited there is turned away quickly
+    instead of each in turn running out its phone's timeout. 0 where the
+    platform or server cannot tell."""
+    connection = request.environ.get("gunicorn.socket")
+    if connection is None or not hasattr(socket, "TCP_INFO"):
+        return 0.0
+    try:
+        info = connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
+    except OSError:
+        return 0.0  # not a TCP connection (a Unix socket)
+    (milliseconds,) = struct.unpack_from("I", info, _LAST_DATA_RECV)
+    return float(milliseconds) / 1000
+
+
+# struct tcp_info (linux/tcp.h): 8 one-byte fields, then 32-bit ones; the
+# 12th of those is tcpi_last_data_recv.
+_LAST_DATA_RECV = 8 + 11 * 4
+_TCP_INFO_SIZE = 104
 
 
 def current_device() -> Device:

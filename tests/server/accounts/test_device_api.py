@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 
 import pytest
@@ -154,6 +156,27 @@ def test_a_busy_server_answers_503_with_retry_after_and_counts_nothing(
     session.refresh(cadre_account)
     assert cadre_account.failed_logins == 0
     assert session.scalar(select(func.count()).select_from(Device)) == 0
+    assert login(client, cadre_account.username).status_code == 201
+
+
+def test_a_login_that_waited_in_the_queue_too_long_gets_503_at_once(
+    app: Flask, client: FlaskClient, cadre_account: Account
+) -> None:
+    app.config["LOGIN_CHECK_WAIT_SECONDS"] = 0.2
+    # What gunicorn hands over: the connection, whose request arrived a while ago.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        phone = socket.create_connection(listener.getsockname())
+        phone.sendall(b"POST /api/v1/devices HTTP/1.1\r\n\r\n")
+        time.sleep(0.3)
+        connection, _ = listener.accept()
+        with phone, connection:
+            queued = client.post(
+                "/api/v1/devices",
+                json={"username": cadre_account.username, "password": "minqing-demo"},
+                environ_base={"gunicorn.socket": connection},
+            )
+    assert queued.status_code == 503
+    assert 2 <= int(queued.headers["Retry-After"]) <= 6
     assert login(client, cadre_account.username).status_code == 201
 
 
