@@ -57,7 +57,7 @@ from shared.vocab import AccountRole, IssueCategory, VisitRole
 from sync.engine import SyncReport
 from sync.hlc import Stamp, wall_clock_ms
 from sync.phone import Phone
-from sync.transport import HttpTransport, TransportError
+from sync.transport import Headers, HttpTransport, TransportError
 
 # The server: gunicorn workers (processes) and threads in each. Pushes queue
 # for the change counter's lock: while one holds it, other workers serve
@@ -427,7 +427,7 @@ class TimedTransport(HttpTransport):
 
     def _exchange(
         self, path: str, payload: bytes, headers: dict[str, str]
-    ) -> tuple[int, str | None, bytes]:
+    ) -> tuple[int, Headers, bytes]:
         self.requests += 1
         started = time.perf_counter()
         try:

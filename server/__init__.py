@@ -8,10 +8,12 @@ from typing import Any
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import server.models  # noqa: F401 - every mapper and the seq numbering
 from server import compression, headers, monitoring
 from server import config as settings
+from server.accounts import auth
 from server.api import api
 from server.db import db
 
@@ -23,10 +25,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("MINQING_INSTANCE_PATH"))
     app.config.from_mapping(settings.load(Path(app.instance_path)))
     app.config.from_mapping(config or {})
+    if app.config["TRUSTED_PROXIES"]:
+        # The client's address and scheme as the proxies in front saw them.
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     db.init_app(app)
     api.init_app(app)
     csrf.init_app(app)
+    auth.init_app(app)
 
     from server.accounts.views import blp as accounts_api
     from server.console.views import bp as console

@@ -33,8 +33,20 @@ def load(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": os.environ.get("MINQING_HTTPS") == "1",
         # A console sign-in lasts a working day at most.
         "CONSOLE_SESSION_HOURS": 12,
+        # Logins (server/accounts/login.py): an account is locked briefly after
+        # five wrong passwords in a row; an address sending many is locked for
+        # ever longer. Password checks at once per worker, and how long a login
+        # may wait, queued and then for a check, before the server answers 503.
         "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_LOCK_MINUTES": 15,
+        "LOGIN_LOCK_MINUTES": 1,
+        "LOGIN_MAX_LOCK_MINUTES": 15,
+        "LOGIN_CLIENT_MAX_FAILURES": 10,
+        "LOGIN_CLIENT_LOCK_MINUTES": 1,
+        "LOGIN_CHECKS_PER_WORKER": 2,
+        "LOGIN_CHECK_WAIT_SECONDS": 5.0,
+        # How many proxies in front of the server set X-Forwarded-For; with 0,
+        # the client's address is the connection's (a header could be forged).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES") or 0),
         "API_TITLE": "Minqing 民情",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

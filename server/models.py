@@ -2,7 +2,7 @@
 and the change numbering every flush goes through."""
 
 import server.sync.sequence  # noqa: F401 - registers the seq numbering on every flush
-from server.accounts.models import Account, ConsoleSession, Device
+from server.accounts.models import Account, ConsoleSession, Device, LoginClient
 from server.audit.models import AuditEntry
 from server.db import Base
 from server.inspections.models import Inspection, InspectionAssignment
@@ -39,6 +39,7 @@ __all__ = [
     "InspectionAssignment",
     "Issue",
     "IssueEvent",
+    "LoginClient",
     "Town",
     "Village",
     "VillageLink",

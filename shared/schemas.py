@@ -449,6 +449,9 @@ class LoginSchema(RecordSchema):
     username = Text(required=True, validate=validate.Length(min=1, max=64))
     password = Text(required=True, load_only=True, validate=validate.Length(max=200))
     device_name = text(100, required=False, allow_empty=True)
+    # Made once by the phone and sent with every login: a login retried after
+    # its answer was lost gets the same device back. Older apps send none.
+    registration_id = record_id(required=False)
 
 
 class AuditEntrySchema(RecordSchema):

@@ -67,8 +67,17 @@ class Phone:
     # --- account -------------------------------------------------------------
 
     def login(self, username: str, password: str, device_name: str = "") -> dict[str, Any]:
-        """Register this phone (needs signal once); the login survives restarts."""
-        answer = self.transport.login(username, password, device_name)
+        """Register this phone (needs signal once); the login survives restarts.
+
+        The phone keeps one registration id for good, saved before it is first
+        sent: logging in again after an answer lost on the way gives this phone
+        back its device rather than a second one.
+        """
+        registration_id = self.store.get_meta("registration_id")
+        if registration_id is None:
+            registration_id = str(uuid.uuid4())
+            self.store.set_meta({"registration_id": registration_id})
+        answer = self.transport.login(username, password, device_name, registration_id)
         self.store.set_meta(
             {
                 "token": answer["token"],

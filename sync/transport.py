@@ -12,6 +12,12 @@ from typing import Any, Protocol
 from shared.protocol import PROTOCOL_VERSION
 
 
+class Headers(Protocol):
+    """An answer's headers (http.client's, or a test client's)."""
+
+    def get(self, name: str, /) -> Any: ...
+
+
 class TransportError(Exception):
     """The request did not get a usable answer."""
 
@@ -34,11 +40,18 @@ class RequestRefused(TransportError):
 
 
 class ServerError(TransportError):
-    """A 5xx: the server failed; worth retrying later."""
+    """A 5xx: the server failed or is busy; worth retrying later (after
+    ``retry_after`` seconds, when the server said)."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Transport(Protocol):
-    def login(self, username: str, password: str, device_name: str) -> dict[str, Any]: ...
+    def login(
+        self, username: str, password: str, device_name: str, registration_id: str | None = None
+    ) -> dict[str, Any]: ...
 
     def push(
         self, token: str, device_time_ms: int, changes: list[dict[str, Any]]
@@ -56,8 +69,12 @@ class HttpTransport:
         self.bytes_sent = 0
         self.bytes_received = 0
 
-    def login(self, username: str, password: str, device_name: str) -> dict[str, Any]:
+    def login(
+        self, username: str, password: str, device_name: str, registration_id: str | None = None
+    ) -> dict[str, Any]:
         body = {"username": username, "password": password, "device_name": device_name}
+        if registration_id is not None:
+            body["registration_id"] = registration_id
         return self._post("/api/v1/devices", body, token=None)
 
     def push(
@@ -82,8 +99,9 @@ class HttpTransport:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.bytes_sent += len(payload)
-        status, encoding, raw = self._exchange(path, payload, headers)
+        status, answer_headers, raw = self._exchange(path, payload, headers)
         self.bytes_received += len(raw)
+        encoding = answer_headers.get("Content-Encoding")
         try:
             answer: Any = json.loads(gzip.decompress(raw) if encoding == "gzip" else raw)
         except (ValueError, OSError, EOFError):
@@ -96,20 +114,23 @@ class HttpTransport:
         if status == 401:
             raise AuthError(message)
         if status >= 500:
-            raise ServerError(f"{status}: {message}")
+            retry_after = str(answer_headers.get("Retry-After") or "")
+            raise ServerError(
+                f"{status}: {message}", int(retry_after) if retry_after.isdigit() else None
+            )
         raise RequestRefused(status, message, answer)
 
     def _exchange(
         self, path: str, payload: bytes, headers: dict[str, str]
-    ) -> tuple[int, str | None, bytes]:
-        """Send one request; its status, Content-Encoding and raw body."""
+    ) -> tuple[int, Headers, bytes]:
+        """Send one request; its status, headers and raw body."""
         request = urllib.request.Request(self.base_url + path, payload, headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, response.headers.get("Content-Encoding"), response.read()
+                return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             with error:
-                return error.code, error.headers.get("Content-Encoding"), error.read()
+                return error.code, error.headers, error.read()
         except (OSError, http.client.HTTPException) as down:
             # No connection, a timeout, or an answer cut off on the way.
             raise NetworkError(str(down)) from None

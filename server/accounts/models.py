@@ -1,11 +1,12 @@
-"""Accounts, their roles and scopes, and the phones (devices) they log in from."""
+"""Accounts, their roles and scopes, the phones (devices) they log in from, and
+the addresses that sent wrong passwords."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, enum_column, new_id, utcnow
@@ -49,12 +50,25 @@ class Device(Base):
     a cadre may be offline for weeks — but an admin can revoke it."""
 
     __tablename__ = "device"
+    __table_args__ = (
+        # A phone's retried login (its answer lost) finds the device it made.
+        Index(
+            "uq_device_registration",
+            "account_id",
+            "registration_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), index=True)
     name: Mapped[str] = mapped_column(String(100), default="")
     # Only a SHA-256 of the token is kept: a stolen database grants no access.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Made once by the phone and sent with each login (None from older apps).
+    registration_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -77,3 +91,16 @@ class ConsoleSession(Base):
     expires_at: Mapped[datetime]
 
     account: Mapped[Account] = relationship()
+
+
+class LoginClient(Base):
+    """An address (server/accounts/login.py) that sent wrong passwords: how
+    many, and until when its logins are refused. Forgotten a day after its
+    last failure."""
+
+    __tablename__ = "login_client"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    locked_until: Mapped[datetime | None]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
 from server.accounts import services
-from server.accounts.auth import current_device, device_required
+from server.accounts.auth import ServerBusy, current_device, device_required, password_login
+from server.accounts.login import LoginRefused
 from server.db import db
 from shared.schemas import LoginSchema
 
@@ -45,24 +45,27 @@ class Devices(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(201, DeviceTokenOut)
     @blp.alt_response(401, description="Wrong username or password, or a disabled account")
-    @blp.alt_response(429, description="Locked after repeated failures; see Retry-After")
+    @blp.alt_response(429, description="Too many failed logins; see Retry-After")
+    @blp.alt_response(503, description="Busy checking other logins; see Retry-After")
     def post(self, login: dict[str, Any]) -> dict[str, Any]:
-        """Log in and register this phone; returns the device token (shown once)."""
+        """Log in and register this phone; returns the device token (shown once).
+
+        A phone that sends the same ``registration_id`` again gets its device
+        back with a new token (the one before stops working).
+        """
         try:
-            account = services.authenticate(
-                db.session,
-                login["username"],
-                login["password"],
-                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+            account = password_login(login["username"], login["password"])
+        except LoginRefused as refused:
+            if refused.retry_after is None:
+                abort(401, message=str(refused))
+            abort(
+                503 if isinstance(refused, ServerBusy) else 429,
+                message=str(refused),
+                headers={"Retry-After": str(refused.retry_after)},
             )
-        except services.LoginRefused as refused:
-            # The failure count must be kept even though the request fails.
-            db.session.commit()
-            if refused.retry_after is not None:
-                abort(429, message=str(refused), headers={"Retry-After": str(refused.retry_after)})
-            abort(401, message=str(refused))
-        issued = services.register_device(db.session, account, login.get("device_name") or "")
+        issued = services.register_device(
+            db.session, account, login.get("device_name") or "", login.get("registration_id")
+        )
         return {"device_id": issued.device.id, "token": issued.token, "account": account}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from sync.transport import HttpTransport, NetworkError
+from sync.transport import Headers, HttpTransport, NetworkError
 
 
 class FlaskTransport(HttpTransport):
@@ -22,9 +22,9 @@ class FlaskTransport(HttpTransport):
 
     def _exchange(
         self, path: str, payload: bytes, headers: dict[str, str]
-    ) -> tuple[int, str | None, bytes]:
+    ) -> tuple[int, Headers, bytes]:
         response = self.client.post(path, data=payload, headers=headers)
         if self.drop_responses:
             self.drop_responses -= 1
             raise NetworkError("response lost (simulated)")
-        return response.status_code, response.headers.get("Content-Encoding"), response.get_data()
+        return response.status_code, response.headers, response.get_data()

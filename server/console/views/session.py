@@ -9,8 +9,9 @@ from flask import current_app, redirect, render_template, request, session, url_
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from server.accounts import services as accounts
 from server.accounts import sessions
+from server.accounts.auth import password_login
+from server.accounts.login import LoginRefused
 from server.accounts.models import Account
 from server.accounts.scope import Capability
 from server.console.access import current_scope, requires
@@ -27,14 +28,8 @@ def login() -> str | Response:
     error = None
     if form.validate_on_submit():
         try:
-            account = accounts.authenticate(
-                db.session,
-                form.username.data,
-                form.password.data,
-                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
-            )
-        except accounts.LoginRefused as refused:
+            account = password_login(form.username.data, form.password.data)
+        except LoginRefused as refused:
             error = localized(str(refused))
         else:
             if account.role == AccountRole.CADRE:

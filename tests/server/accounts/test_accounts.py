@@ -1,7 +1,8 @@
-"""Accounts: argon2 hashes, throttled logins, revocable device tokens."""
+"""Accounts: argon2 hashes, revocable device tokens, a phone's device found again."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -16,8 +17,6 @@ from server.db import utcnow
 from shared.vocab import AccountRole
 from tests.builders import LedgerBuilder
 
-LOGIN = {"max_failures": 5, "lock_minutes": 15}
-
 
 @pytest.fixture
 def admin(session: Session) -> Account:
@@ -31,63 +30,45 @@ def test_passwords_are_stored_as_argon2id_hashes_not_plain_text(admin: Account) 
     assert "correct horse" not in admin.password_hash
 
 
-def test_the_right_password_logs_in_and_resets_the_failure_count(
-    session: Session, admin: Account
-) -> None:
-    with pytest.raises(services.LoginRefused):
-        services.authenticate(session, "admin", "wrong", **LOGIN)
-    assert admin.failed_logins == 1
-    assert services.authenticate(session, "admin", "correct horse", **LOGIN) is admin
-    assert admin.failed_logins == 0
-    assert admin.last_login_at is not None
-
-
-def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(
-    session: Session, admin: Account
-) -> None:
-    for _ in range(5):
-        with pytest.raises(services.LoginRefused):
-            services.authenticate(session, "admin", "guess", **LOGIN)
-    with pytest.raises(services.LoginRefused) as locked:
-        services.authenticate(session, "admin", "correct horse", **LOGIN)
-    assert locked.value.retry_after is not None
-    assert 14 * 60 < locked.value.retry_after <= 15 * 60 + 1
-    assert "锁定" in str(locked.value)
-
-
-def test_a_lock_expires_and_each_further_failure_doubles_it(
-    session: Session, admin: Account
-) -> None:
-    start = utcnow()
-    for _ in range(5):
-        with pytest.raises(services.LoginRefused):
-            services.authenticate(session, "admin", "guess", now=start, **LOGIN)
-    later = start + timedelta(minutes=16)
-    with pytest.raises(services.LoginRefused):
-        services.authenticate(session, "admin", "guess again", now=later, **LOGIN)
-    assert admin.locked_until == later + timedelta(minutes=30)
-    after_lock = later + timedelta(minutes=31)
-    assert services.authenticate(session, "admin", "correct horse", now=after_lock, **LOGIN)
-
-
-def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(
-    session: Session, admin: Account
-) -> None:
-    with pytest.raises(services.LoginRefused) as unknown:
-        services.authenticate(session, "nobody", "guess", **LOGIN)
-    with pytest.raises(services.LoginRefused) as wrong:
-        services.authenticate(session, "admin", "guess", **LOGIN)
-    assert str(unknown.value) == str(wrong.value)
-
-
-def test_a_disabled_account_cannot_log_in_and_its_phones_are_revoked(
-    session: Session, admin: Account
-) -> None:
+def test_disabling_an_account_revokes_its_phones(session: Session, admin: Account) -> None:
     issued = services.register_device(session, admin, "phone")
     services.set_active(session, SYSTEM, admin, False)
     assert services.device_for_token(session, issued.token) is None
-    with pytest.raises(services.LoginRefused, match="停用"):
-        services.authenticate(session, "admin", "correct horse", **LOGIN)
+
+
+def test_a_phone_registering_again_with_its_registration_id_gets_its_device_and_a_new_token(
+    session: Session, admin: Account
+) -> None:
+    registration = uuid.uuid4()
+    lost = services.register_device(session, admin, "红米 9A", registration)
+    again = services.register_device(session, admin, "红米 9A", registration)
+    assert again.device is lost.device
+    assert services.device_for_token(session, lost.token) is None
+    assert services.device_for_token(session, again.token) is again.device
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_id == again.device.id)
+    ).all()
+    assert sorted(actions) == ["register", "reissue"]
+
+
+def test_without_a_registration_id_or_after_a_revocation_a_login_makes_a_new_device(
+    session: Session, admin: Account
+) -> None:
+    older_app = [services.register_device(session, admin, "old app") for _ in range(2)]
+    assert older_app[0].device is not older_app[1].device
+    registration = uuid.uuid4()
+    revoked = services.register_device(session, admin, "lost phone", registration)
+    services.revoke_device(session, SYSTEM, revoked.device)
+    fresh = services.register_device(session, admin, "lost phone", registration)
+    assert fresh.device is not revoked.device
+    assert services.device_for_token(session, revoked.token) is None
+    other = services.create_account(
+        session, SYSTEM, username="town", password="x" * 8, role=AccountRole.INSPECTOR
+    )
+    assert services.register_device(session, other, "phone", registration).device not in (
+        revoked.device,
+        fresh.device,
+    )
 
 
 def test_a_device_token_still_works_after_weeks_offline(session: Session, admin: Account) -> None:
