@@ -22,6 +22,7 @@ from server.db import make_engine
 from server.migrate import upgrade
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County, wipe
+from tests.system import require
 
 PG_ADMIN_URL = os.environ.get("MINQING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
@@ -47,9 +48,11 @@ def fresh_postgres_database(name: str) -> str:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as down:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {down}")
-        pytest.skip(f"PostgreSQL not reachable: {down}")
+        require(
+            False,
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({str(down).strip()})",
+            "start it (pg_ctlcluster <version> main start) or point MINQING_TEST_PG at one",
+        )
     _created.append(name)
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 

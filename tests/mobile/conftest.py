@@ -32,6 +32,17 @@ os.environ.update(
     KIVY_LOG_MODE="PYTHON",
 )
 
+from tests.system import CI_INSTALLS, offscreen_window_problem, require  # noqa: E402
+
+# Without Mesa, opening Kivy's window (on importing the driver below) would end
+# the test process; so the whole directory is skipped first, with one line.
+_no_window = offscreen_window_problem()
+require(
+    _no_window is None,
+    str(_no_window),
+    f"apt-get install libgl1-mesa-dri libegl1 libmtdev1 ({CI_INSTALLS})",
+)
+
 # Kivy reads the environment above when it is first imported.
 from kivy.config import Config  # noqa: E402
 

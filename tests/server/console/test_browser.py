@@ -31,6 +31,7 @@ from server.migrate import upgrade
 from server.sync.services import Writer, edit_household, merge_household, now_ms
 from sync.hlc import Stamp
 from tests.live import LiveServer
+from tests.system import CI_INSTALLS, require
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -53,6 +54,12 @@ SMALL_COUNTY = Shape(
     inspections=60,
 )
 PHONE = {"width": 390, "height": 844}
+
+require(
+    Path(CHROMIUM).exists(),
+    f"Chromium is not at {CHROMIUM}",
+    f"apt-get install chromium fonts-wqy-microhei ({CI_INSTALLS})",
+)
 
 
 @dataclass
