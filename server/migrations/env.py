@@ -27,6 +27,9 @@ def _migrate(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        # Each migration commits on its own: PostgreSQL builds indexes
+        # CONCURRENTLY only outside a transaction (migrations/online.py).
+        transaction_per_migration=True,
     )
     with context.begin_transaction():
         context.run_migrations()

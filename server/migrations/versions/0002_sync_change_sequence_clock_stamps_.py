@@ -11,10 +11,22 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from server.migrations import online
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# The problem statuses as they were at this revision.
+ISSUE_STATUSES = (
+    "open",
+    "solved_on_spot",
+    "passed_to_department",
+    "in_progress",
+    "solved",
+    "household_informed",
+)
 
 
 def upgrade() -> None:
@@ -132,48 +144,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("device_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
-        batch_op.create_index("ix_inspection_household_seq", ["household_id", "seq"], unique=False)
-        batch_op.create_foreign_key(
-            batch_op.f("fk_inspection_device_id_device"), "device", ["device_id"], ["id"]
-        )
 
     with op.batch_alter_table("issue", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stamp", sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column("device_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
-        batch_op.create_index("ix_issue_household_seq", ["household_id", "seq"], unique=False)
-        batch_op.create_index("ix_issue_village_seq", ["village_id", "seq"], unique=False)
-        batch_op.create_foreign_key(
-            batch_op.f("fk_issue_device_id_device"), "device", ["device_id"], ["id"]
-        )
 
     with op.batch_alter_table("issue_event", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "base_status",
-                sa.Enum(
-                    "open",
-                    "solved_on_spot",
-                    "passed_to_department",
-                    "in_progress",
-                    "solved",
-                    "household_informed",
-                    name="issue_event_base_status",
-                    native_enum=False,
-                    create_constraint=True,
-                    length=32,
-                ),
-                nullable=True,
-            )
-        )
+        batch_op.add_column(sa.Column("base_status", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("stamp", sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column("device_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
-        batch_op.create_index("ix_issue_event_issue_seq", ["issue_id", "seq"], unique=False)
-        batch_op.create_foreign_key(
-            batch_op.f("fk_issue_event_device_id_device"), "device", ["device_id"], ["id"]
-        )
 
     with op.batch_alter_table("town", schema=None) as batch_op:
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
@@ -189,13 +171,26 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("device_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
-        batch_op.create_index("ix_visit_household_seq", ["household_id", "seq"], unique=False)
-        batch_op.create_foreign_key(
-            batch_op.f("fk_visit_device_id_device"), "device", ["device_id"], ["id"]
-        )
 
     with op.batch_alter_table("work_unit", schema=None) as batch_op:
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
+
+    # The growing tables' new indexes and keys, made while pushes go on (online.py).
+    for table, indexes in (
+        ("inspection", {"ix_inspection_household_seq": ["household_id", "seq"]}),
+        ("issue", {"ix_issue_household_seq": ["household_id", "seq"],
+                   "ix_issue_village_seq": ["village_id", "seq"]}),
+        ("issue_event", {"ix_issue_event_issue_seq": ["issue_id", "seq"]}),
+        ("visit", {"ix_visit_household_seq": ["household_id", "seq"]}),
+    ):  # fmt: skip
+        online.add_foreign_key(f"fk_{table}_device_id_device", table, "device", "device_id")
+        for name, columns in indexes.items():
+            online.create_index(name, table, columns)
+    online.add_check(
+        "ck_issue_event_issue_event_base_status",
+        "issue_event",
+        f"base_status IN ({', '.join(repr(status) for status in ISSUE_STATUSES)})",
+    )
 
 
 def downgrade() -> None:

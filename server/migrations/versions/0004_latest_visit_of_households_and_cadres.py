@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from server.migrations import online
+
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -21,24 +23,18 @@ KEPT = (("household", "household_id"), ("cadre", "cadre_id"))
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("household", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_household_removed",
-            ["id"],
-            unique=False,
-            sqlite_where=sa.text("deleted_at IS NOT NULL"),
-            postgresql_where=sa.text("deleted_at IS NOT NULL"),
-        )
+    online.create_index("ix_household_removed", "household", ["id"], where="deleted_at IS NOT NULL")
     for table, key in KEPT:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(
                 sa.Column("last_visited_at", sa.DateTime(timezone=True), nullable=True)
             )
         # What server.visits.services keeps from here on: the latest live visit.
-        op.execute(
-            f"UPDATE {table} SET last_visited_at = ("
+        online.backfill(
+            table,
+            "last_visited_at = ("
             f" SELECT max(visit.visited_at) FROM visit"
-            f" WHERE visit.{key} = {table}.id AND visit.deleted_at IS NULL)"
+            f" WHERE visit.{key} = {table}.id AND visit.deleted_at IS NULL)",
         )
 
 

@@ -1,0 +1,1 @@
+"""The schema's history: Alembic migrations (versions/) and the helpers they share."""
