@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import console, demo, mobile, sync
+from bench import console, demo, migrations, mobile, sync
 from bench.report import write_section
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -33,12 +33,17 @@ def _console(options: argparse.Namespace) -> str:
     return console.run(options.backends, options.console_scale)
 
 
+def _migrations(options: argparse.Namespace) -> str:
+    return migrations.run()
+
+
 # Each benchmark: its name (and section) and what runs it.
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {
     "demo": _demo,
     "sync": _sync,
     "mobile": _mobile,
     "console": _console,
+    "migrations": _migrations,
 }
 
 
