@@ -920,11 +920,12 @@ def import_households(
             insert(HouseholdLink),
             numbered(session, [{"id": new_id(), "started_at": now, **link} for link in links]),
         )
-    cadre_of = {link["household_id"]: link["cadre_id"] for link in links}
     for household in households:
-        # One entry per household: its facts and the cadre it was linked to.
-        facts = {**household, "cadre_id": cadre_of.get(household["id"])}
+        facts = {name: value for name, value in household.items() if name != "id"}
         record(session, actor, "create", "household", household["id"], facts)
+    for link in links:
+        # As link_household records a link, whoever makes it.
+        record(session, actor, "link", "household", link["household_id"], {"cadre_id": [None, link["cadre_id"]]})
     report.created = len(households)
     _summarize(session, actor, report)
     return report
