@@ -18,6 +18,7 @@ import csv
 import re
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,17 @@ EXCEL_COLUMNS = 16_384
 # The start of an OLE2 compound file: an .xls, or an .xlsx saved with a password.
 COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 CELL_COLUMN = re.compile(r"[A-Z]+")
+# What a damaged zip or part raises on the way (a bad checksum, deflate data
+# that is not, a compression method Python lacks, a value openpyxl cannot take).
+BROKEN = (
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    EOFError,
+    KeyError,
+    ValueError,
+    OSError,
+)
 
 
 class ImportRefused(Exception):
@@ -89,7 +101,7 @@ def read_xlsx(path: Path, choose: Callable[[Sequence[Any]], Any]) -> list[tuple[
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        except (InvalidFileException, *BROKEN) as error:
             raise _not_a_workbook(path, error) from None
         try:
             for worksheet in workbook.worksheets:
@@ -102,7 +114,7 @@ def read_xlsx(path: Path, choose: Callable[[Sequence[Any]], Any]) -> list[tuple[
             if scan is not None:
                 scan.refuse_import(path.name, worksheet.title)
             return list(worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True))
-        except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        except BROKEN as error:
             raise _not_a_workbook(path, error) from None
         finally:
             workbook.close()
@@ -156,7 +168,7 @@ def _scan_workbook(path: Path) -> dict[str, _SheetScan]:
             try:
                 with archive.open(part) as stream:
                     scan.run(stream)
-            except (zipfile.BadZipFile, OSError, EOFError) as error:
+            except BROKEN as error:
                 raise _not_a_workbook(path, error) from None
         return scans
 

@@ -89,6 +89,22 @@ def _not_a_workbook(folder: Path) -> Path:
     return path
 
 
+def _damaged(folder: Path) -> Path:
+    path = write_workbook(
+        folder / "damaged.xlsx",
+        [row(1, HOUSEHOLD_HEADER), *(row(n, GOOD) for n in range(2, 2000))],
+    )
+    with zipfile.ZipFile(path) as archive:
+        part = archive.getinfo("xl/worksheets/sheet1.xml")
+    data = bytearray(path.read_bytes())
+    # The local header is 30 bytes, then the name and the extra field.
+    start = part.header_offset + 30 + len(part.filename.encode()) + len(part.extra)
+    middle = start + part.compress_size // 2
+    data[middle : middle + 64] = bytes(64)
+    path.write_bytes(data)
+    return path
+
+
 def _bytes(name: str, content: bytes) -> Callable[[Path], Path]:
     def write(folder: Path) -> Path:
         (folder / name).write_bytes(content)
@@ -132,6 +148,7 @@ REFUSED: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
         ("第 2 行 F 列是公式", "a formula at row 2, column F saved without its result"),
     ),
     "a password-protected workbook": (_password, ("设有密码", "password-protected")),
+    "a damaged part": (_damaged, ("无法作为 Excel 工作簿读取", "as an Excel workbook")),
     "a zip that is no workbook": (_not_a_workbook, ("无法作为 Excel 工作簿读取", "cannot read")),
     "a text file named .xlsx": (
         _bytes("text.xlsx", "户编号,镇\n".encode()),
