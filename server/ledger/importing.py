@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -39,7 +39,6 @@ from server.ledger.models import (
 from server.ledger.services import link_household, set_village_leader
 from server.ledger.spreadsheets import (
     MAX_CELL_CHARS,
-    MAX_COLUMNS,
     ImportRefused,
     read_csv,
     read_xlsx,
@@ -232,7 +231,9 @@ def read_table(path: Path, layout: Layout, sheet: str | None = None) -> Table:
     suffix = path.suffix.lower()
     raw: Sequence[Sequence[Any]]
     if suffix in (".xlsx", ".xlsm"):
-        raw = read_xlsx(path, lambda worksheets: _pick_sheet(worksheets, layout, sheet))
+        raw = read_xlsx(
+            path, lambda worksheets, first_row: _pick_sheet(worksheets, first_row, layout, sheet)
+        )
     elif suffix == ".csv":
         raw = read_csv(path)
     elif suffix == ".xls":
@@ -247,7 +248,14 @@ def read_table(path: Path, layout: Layout, sheet: str | None = None) -> Table:
     return _table(layout, path.name, raw)
 
 
-def _pick_sheet(worksheets: Sequence[Any], layout: Layout, wanted: str | None) -> Any:
+def _pick_sheet(
+    worksheets: Sequence[Any],
+    first_row: Callable[[Any], tuple[Any, ...]],
+    layout: Layout,
+    wanted: str | None,
+) -> Any:
+    if not worksheets:
+        raise ImportRefused("工作簿中没有工作表 / the workbook has no worksheet")
     by_title = {worksheet.title: worksheet for worksheet in worksheets}
     if wanted is not None and wanted not in by_title:
         raise ImportRefused(
@@ -257,13 +265,7 @@ def _pick_sheet(worksheets: Sequence[Any], layout: Layout, wanted: str | None) -
     chosen = by_title.get(wanted or layout.sheet)
     if chosen is None:
         chosen = next(
-            (
-                worksheet
-                for worksheet in worksheets
-                if not layout.missing(
-                    next(worksheet.iter_rows(max_row=1, max_col=MAX_COLUMNS, values_only=True), ())
-                )
-            ),
+            (worksheet for worksheet in worksheets if not layout.missing(first_row(worksheet))),
             worksheets[0],
         )
     return chosen

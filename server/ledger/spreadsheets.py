@@ -51,6 +51,7 @@ EXCEL_COLUMNS = 16_384
 
 # The start of an OLE2 compound file: an .xls, or an .xlsx saved with a password.
 COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 CELL_COLUMN = re.compile(r"[A-Z]+")
 # What a damaged zip or part raises on the way (a bad checksum, deflate data
 # that is not, a compression method Python lacks, a value openpyxl cannot take).
@@ -86,17 +87,26 @@ def check_file_size(path: Path) -> None:
 # --- .xlsx --------------------------------------------------------------------------
 
 
-def read_xlsx(path: Path, choose: Callable[[Sequence[Any]], Any]) -> list[tuple[Any, ...]]:
+def read_xlsx(
+    path: Path, choose: Callable[[Sequence[Any], Callable[[Any], tuple[Any, ...]]], Any]
+) -> list[tuple[Any, ...]]:
     """The rows of the sheet ``choose`` picks from the workbook's worksheets.
 
-    ``choose`` may read the first row of each sheet; the rows returned are
-    at most ``MAX_COLUMNS`` wide and at most ``MAX_ROWS`` + 1 (the header).
+    ``choose`` gets the worksheets and a function reading a sheet's first
+    row. The rows returned are as wide as the header (at most ``MAX_COLUMNS``)
+    and at most ``MAX_ROWS`` + 1 with the header.
     """
     check_file_size(path)
+    # Every worksheet is scanned first: openpyxl parses each one whole when it
+    # opens the workbook, to find its size if the sheet does not say it first.
     scans = _scan_workbook(path)
+
+    def first_row(worksheet: Any) -> tuple[Any, ...]:
+        return next(worksheet.iter_rows(max_row=1, max_col=MAX_COLUMNS, values_only=True), ())
+
     # openpyxl warns when it drops what it cannot read (data validation,
-    # conditional formatting, a missing default style); only cell values are
-    # imported, so those warnings are not the user's concern.
+    # conditional formatting, a missing default style); only cell values
+    # are imported, so those warnings are not the user's concern.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
         try:
@@ -105,15 +115,16 @@ def read_xlsx(path: Path, choose: Callable[[Sequence[Any]], Any]) -> list[tuple[
             raise _not_a_workbook(path, error) from None
         try:
             for worksheet in workbook.worksheets:
-                # Some writers record a wrong (or a hostile) sheet size; read
-                # what is really there.
+                # Some writers record a wrong (or a hostile) sheet size;
+                # read what is really there.
                 worksheet.reset_dimensions()
-            worksheet = choose(workbook.worksheets)
+            worksheet = choose(workbook.worksheets, first_row)
             # openpyxl's read-only sheet knows its part; there is no public name for it.
-            scan = scans.get(worksheet._worksheet_path)
-            if scan is not None:
-                scan.refuse_import(path.name, worksheet.title)
-            return list(worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True))
+            scans[worksheet._worksheet_path].refuse_import(path.name, worksheet.title)
+            header = first_row(worksheet)
+            width = max((n for n, v in enumerate(header, 1) if v not in (None, "")), default=1)
+            rows = worksheet.iter_rows(min_row=2, max_col=width, values_only=True)
+            return [header[:width], *rows]
         except BROKEN as error:
             raise _not_a_workbook(path, error) from None
         finally:
@@ -128,7 +139,7 @@ def _not_a_workbook(path: Path, error: Exception) -> ImportRefused:
 
 
 def _scan_workbook(path: Path) -> dict[str, _SheetScan]:
-    """Check the zip's declared sizes, then stream every XML part; each worksheet's scan."""
+    """Check the zip's declared sizes, then stream every XML part once; each worksheet's scan."""
     with path.open("rb") as file:
         if file.read(len(COMPOUND_FILE)) == COMPOUND_FILE:
             raise ImportRefused(
@@ -138,7 +149,7 @@ def _scan_workbook(path: Path) -> dict[str, _SheetScan]:
             )
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
+    except BROKEN as error:
         raise _not_a_workbook(path, error) from None
     with archive:
         parts = archive.infolist()
@@ -158,19 +169,23 @@ def _scan_workbook(path: Path) -> dict[str, _SheetScan]:
             name = part.filename
             if not name.endswith((".xml", ".rels")):
                 continue
+            # Any part may be a worksheet (writers put them where they like);
+            # only a worksheet has rows and cells.
             scan: _PartScan
-            if name.startswith("xl/worksheets/"):
-                scan = scans[name] = _SheetScan(path.name, name)
-            elif name == "xl/sharedStrings.xml":
+            if name == "xl/sharedStrings.xml":
                 scan = _StringsScan(path.name, name)
             else:
-                scan = _PartScan(path.name, name)
-            try:
-                with archive.open(part) as stream:
-                    scan.run(stream)
-            except BROKEN as error:
-                raise _not_a_workbook(path, error) from None
+                scan = scans[name] = _SheetScan(path.name, name)
+            _run(scan, archive, name, path)
         return scans
+
+
+def _run(scan: _PartScan, archive: zipfile.ZipFile, part: str, path: Path) -> None:
+    try:
+        with archive.open(part) as stream:
+            scan.run(stream)
+    except BROKEN as error:
+        raise _not_a_workbook(path, error) from None
 
 
 def _too_big(path: Path, zh: str, en: str, limit: int) -> ImportRefused:
@@ -194,10 +209,8 @@ class _PartScan:
     def run(self, stream: IO[bytes]) -> None:
         parser = expat.ParserCreate(namespace_separator=" ")
         parser.StartDoctypeDeclHandler = self._doctype
-        parser.StartElementHandler = lambda name, attributes: self.start(
-            name.rpartition(" ")[2], attributes
-        )
-        parser.EndElementHandler = lambda name: self.end(name.rpartition(" ")[2])
+        parser.StartElementHandler = lambda name, attributes: self.start(_local(name), attributes)
+        parser.EndElementHandler = lambda name: self.end(_local(name))
         parser.CharacterDataHandler = self.text
         try:
             for chunk in iter(lambda: stream.read(1 << 20), b""):
@@ -330,6 +343,12 @@ class _SheetScan(_PartScan):
                 f" / the sheet '{sheet}' of {source} has a formula at {self.uncomputed.en()} saved"
                 " without its result: open and save the file in Excel, then import again"
             )
+
+
+def _local(name: str) -> str:
+    """An element's name within SpreadsheetML; any other vocabulary's is left as it is."""
+    namespace, _, local = name.rpartition(" ")
+    return local if namespace == MAIN else name
 
 
 def _number(text: str | None) -> int:
