@@ -119,6 +119,13 @@ REFUSED: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
         _last_column_of_100_000_rows,
         ("第 2 行 XFD 列有内容", "row 2, column XFD", "at most 64 columns"),
     ),
+    "a row of 5,000,000 cells": (
+        lambda folder: write_workbook(
+            folder / "cells.xlsx",
+            [row(1, HOUSEHOLD_HEADER), '<row r="2">', "<c/>" * 5_000_000, "</row>"],
+        ),
+        ("第 2 行超出 Excel 的 16,384 列", "row 2 beyond Excel's 16,384 columns"),
+    ),
     "200,000 rows": (_rows(200_000), ("超过 100,000 行", "more than 100,000 rows")),
     "a row beyond Excel's last": (
         lambda folder: write_workbook(

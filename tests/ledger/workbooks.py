@@ -37,12 +37,16 @@ def write_workbook(
     path: Path,
     rows: Iterable[str],
     *,
-    dimension: str = "A1",
+    dimension: str | None = None,
     sheet: str = "农户",
     shared_strings: Iterable[bytes] | None = None,
     prologue: str = "",
 ) -> Path:
-    """A one-sheet workbook whose sheet data is ``rows`` (XML), streamed into the zip."""
+    """A one-sheet workbook whose sheet data is ``rows`` (XML), streamed into the zip.
+
+    Without a ``dimension`` the sheet does not say its size, so openpyxl reads
+    all of it as it opens the workbook (as with files from many writers).
+    """
     strings = shared_strings is not None
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
@@ -83,8 +87,11 @@ def write_workbook(
         )
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
             part.write(
-                f'<?xml version="1.0" encoding="UTF-8"?>{prologue}<worksheet xmlns="{MAIN}">'
-                f'<dimension ref="{dimension}"/><sheetData>'.encode()
+                (
+                    f'<?xml version="1.0" encoding="UTF-8"?>{prologue}<worksheet xmlns="{MAIN}">'
+                    + (f'<dimension ref="{dimension}"/>' if dimension else "")
+                    + "<sheetData>"
+                ).encode()
             )
             for chunk in _batched(rows):
                 part.write(chunk.encode())
