@@ -24,5 +24,6 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[uuid.UUID | None]
-    # Field -> [old, new] for an update; the new record for a create.
+    # Field -> [old, new] for the change actions (audit.services.CHANGE_ACTIONS);
+    # field -> value for the rest (a create: the new record).
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)

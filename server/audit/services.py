@@ -23,6 +23,12 @@ class Actor:
 
 SYSTEM = Actor(via="cli")
 
+# The actions that change fields of an existing record: their entries hold
+# field -> [old, new]. Every other action's entry holds the facts it set or
+# acted on, field -> value (a create: the new record). One shape per action,
+# whoever writes it (console, sync, import), so readers never guess.
+CHANGE_ACTIONS = frozenset({"update", "link"})
+
 
 def record(
     session: Session,
@@ -45,6 +51,10 @@ def entry_values(
     changes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An audit entry's columns, for ``record`` and for writers that insert rows in bulk."""
+    if action in CHANGE_ACTIONS:
+        for name, change in (changes or {}).items():
+            if not (isinstance(change, list | tuple) and len(change) == 2):
+                raise ValueError(f"a {action} entry holds [old, new] per field; {name}: {change!r}")
     return {
         "account_id": actor.account_id,
         "device_id": actor.device_id,
@@ -52,6 +62,15 @@ def entry_values(
         "entity": entity,
         "entity_id": entity_id,
         "changes": _jsonable({**(changes or {}), **({"via": actor.via} if actor.via else {})}),
+    }
+
+
+def field_changes(action: str, changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """An entry's fields as (old, new): a change action's pairs, or (None, value) for the rest."""
+    return {
+        name: (change[0], change[1]) if action in CHANGE_ACTIONS else (None, change)
+        for name, change in changes.items()
+        if name != "via"
     }
 
 

@@ -10,21 +10,16 @@ good rows in bulk. By default one bad row refuses the whole import; with
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
-import warnings
-import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
 from marshmallow import Schema, ValidationError
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.utils import get_column_letter
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -42,6 +37,12 @@ from server.ledger.models import (
     WorkUnit,
 )
 from server.ledger.services import link_household, set_village_leader
+from server.ledger.spreadsheets import (
+    MAX_CELL_CHARS,
+    ImportRefused,
+    read_csv,
+    read_xlsx,
+)
 from server.sync.sequence import numbered
 from shared.schemas import (
     FIELD_MESSAGES,
@@ -192,10 +193,6 @@ ACTIVE_WORDS = {"在岗": True, "active": True, "停用": False, "disabled": Fal
 # --- reading files --------------------------------------------------------------
 
 
-class ImportRefused(Exception):
-    """The file cannot be imported at all; the message is bilingual."""
-
-
 @dataclass(frozen=True)
 class Row:
     """One row of the sheet, by the number Excel shows for it (the header is row 1)."""
@@ -234,9 +231,11 @@ def read_table(path: Path, layout: Layout, sheet: str | None = None) -> Table:
     suffix = path.suffix.lower()
     raw: Sequence[Sequence[Any]]
     if suffix in (".xlsx", ".xlsm"):
-        raw = _xlsx_rows(path, layout, sheet)
+        raw = read_xlsx(
+            path, lambda worksheets, first_row: _pick_sheet(worksheets, first_row, layout, sheet)
+        )
     elif suffix == ".csv":
-        raw = _csv_rows(path)
+        raw = read_csv(path)
     elif suffix == ".xls":
         raise ImportRefused(
             f"不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx：{path.name}"
@@ -249,75 +248,27 @@ def read_table(path: Path, layout: Layout, sheet: str | None = None) -> Table:
     return _table(layout, path.name, raw)
 
 
-def _xlsx_rows(path: Path, layout: Layout, sheet: str | None) -> list[tuple[Any, ...]]:
-    # openpyxl warns when it drops what it cannot read (data validation,
-    # conditional formatting, a missing default style); only cell values are
-    # imported, so those warnings are not the user's concern.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-        try:
-            workbook = load_workbook(path, read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
-            raise ImportRefused(
-                f"无法作为 Excel 工作簿读取：{path.name}（{error}）"
-                f" / cannot read {path.name} as an Excel workbook ({error})"
-            ) from None
-        try:
-            worksheet = _pick_sheet(workbook.worksheets, layout, sheet)
-            return list(worksheet.iter_rows(values_only=True))
-        finally:
-            workbook.close()
-
-
-def _pick_sheet(worksheets: Sequence[Any], layout: Layout, wanted: str | None) -> Any:
+def _pick_sheet(
+    worksheets: Sequence[Any],
+    first_row: Callable[[Any], tuple[Any, ...]],
+    layout: Layout,
+    wanted: str | None,
+) -> Any:
+    if not worksheets:
+        raise ImportRefused("工作簿中没有工作表 / the workbook has no worksheet")
     by_title = {worksheet.title: worksheet for worksheet in worksheets}
     if wanted is not None and wanted not in by_title:
         raise ImportRefused(
             f"工作簿中没有“{wanted}”工作表，现有：{'、'.join(by_title)}"
             f" / the workbook has no sheet '{wanted}'; it has: {', '.join(by_title)}"
         )
-    for worksheet in worksheets:
-        # Some writers record a wrong sheet size; read what is really there.
-        worksheet.reset_dimensions()
     chosen = by_title.get(wanted or layout.sheet)
     if chosen is None:
         chosen = next(
-            (
-                worksheet
-                for worksheet in worksheets
-                if not layout.missing(next(worksheet.iter_rows(max_row=1, values_only=True), ()))
-            ),
+            (worksheet for worksheet in worksheets if not layout.missing(first_row(worksheet))),
             worksheets[0],
         )
     return chosen
-
-
-def _csv_rows(path: Path) -> list[list[str]]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ImportRefused(
-            f"无法读取文件 {path.name}（{error.strerror}） / cannot read {path.name} ({error.strerror})"
-        ) from None
-    # Excel on a Chinese Windows saves "CSV" as GB18030 (GBK); "CSV UTF-8"
-    # starts with a byte-order mark.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportRefused(
-            f"{path.name} 既不是 UTF-8 也不是 GB18030 编码的 CSV"
-            f" / {path.name} is not a CSV file in UTF-8 or GB18030"
-        )
-    try:
-        return list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as error:
-        raise ImportRefused(
-            f"{path.name} 不是有效的 CSV 文件（{error}） / {path.name} is not a valid CSV file ({error})"
-        ) from None
 
 
 def _table(layout: Layout, source: str, raw: Sequence[Sequence[Any]]) -> Table:
@@ -352,6 +303,7 @@ def _table(layout: Layout, source: str, raw: Sequence[Sequence[Any]]) -> Table:
         )
     rows = []
     for number, values in enumerate(raw[1:], start=2):
+        _check_lengths(source, number, values)
         cells = {
             key: _text(values[position]) if position < len(values) else ""
             for key, position in positions.items()
@@ -359,6 +311,17 @@ def _table(layout: Layout, source: str, raw: Sequence[Sequence[Any]]) -> Table:
         if any(cells.values()):
             rows.append(Row(number, cells))
     return Table(layout, source, headers, rows, ignored)
+
+
+def _check_lengths(source: str, number: int, values: Sequence[Any]) -> None:
+    for position, value in enumerate(values):
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            column = get_column_letter(position + 1)
+            raise ImportRefused(
+                f"{source} 第 {number} 行 {column} 列有 {len(value):,} 个字符，一格最多 {MAX_CELL_CHARS:,} 个"
+                f" / row {number}, column {column} of {source} holds {len(value):,} characters;"
+                f" a cell holds at most {MAX_CELL_CHARS:,}"
+            )
 
 
 def _text(value: object) -> str:
@@ -920,11 +883,19 @@ def import_households(
             insert(HouseholdLink),
             numbered(session, [{"id": new_id(), "started_at": now, **link} for link in links]),
         )
-    cadre_of = {link["household_id"]: link["cadre_id"] for link in links}
     for household in households:
-        # One entry per household: its facts and the cadre it was linked to.
-        facts = {**household, "cadre_id": cadre_of.get(household["id"])}
+        facts = {name: value for name, value in household.items() if name != "id"}
         record(session, actor, "create", "household", household["id"], facts)
+    for link in links:
+        # As link_household records a link, whoever makes it.
+        record(
+            session,
+            actor,
+            "link",
+            "household",
+            link["household_id"],
+            {"cadre_id": [None, link["cadre_id"]]},
+        )
     report.created = len(households)
     _summarize(session, actor, report)
     return report

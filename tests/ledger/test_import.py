@@ -154,10 +154,14 @@ def test_households_import_adds_households_linked_to_their_cadres(
         [
             ("create", "household", first.id),
             ("create", "household", second.id),
+            ("link", "household", first.id),
             ("import", "households", None),
         ],
         key=str,
     )
+    # The link is recorded as every other writer records one: [old, new].
+    link = session.scalars(select(AuditEntry).where(AuditEntry.action == "link")).one()
+    assert link.changes == {"cadre_id": [None, str(county.teacher.id)], "via": "import"}
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)

@@ -3,54 +3,21 @@ how they exit, and never a traceback."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from server.db import make_engine, transaction
-from server.ledger.models import Household
 from server.migrate import upgrade
 from tests.conftest import fresh_database_url
-from tests.ledger.fixtures import HOUSEHOLD_HEADER, second_county, small_county, write_sheet
-
-MINQING = Path(sys.executable).parent / "minqing"
-
-
-def minqing(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url, "MINQING_INSTANCE_PATH": str(tmp_path / "instance")}
-    done = subprocess.run(
-        [str(MINQING), *args], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    return done
-
-
-def households(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return connection.scalar(select(func.count()).select_from(Household)) or 0
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def county_url(backend: str, tmp_path: Path) -> tuple[str, str]:
-    """A database set up with the small county; its URL and the phone of a cadre."""
-    url = fresh_database_url(backend, tmp_path, "import_cli")
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        with transaction(sessionmaker(engine)) as session:
-            phone = small_county(session).teacher.phone
-    finally:
-        engine.dispose()
-    return url, phone
+from tests.ledger.fixtures import (
+    HOUSEHOLD_HEADER,
+    households,
+    minqing,
+    second_county,
+    small_county,
+    write_sheet,
+)
 
 
 def test_importing_households_again_is_refused_unless_skipping_bad_rows_then_exporting(

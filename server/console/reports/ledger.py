@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from server.accounts.models import Account, Device
 from server.accounts.scope import Scope
 from server.audit.models import AuditEntry
+from server.audit.services import field_changes
 from server.inspections.models import Inspection
 from server.issues.models import Issue
 from server.ledger.models import (
@@ -212,9 +213,9 @@ def change_history(session: Session, entity: str, entity_id: uuid.UUID) -> list[
             AuditEntry.at,
             AuditEntry.action,
             AuditEntry.changes,
-            Account.display_name,
-            Device.name,
-            owner.display_name,
+            Account.display_name.label("account"),
+            Device.name.label("device"),
+            owner.display_name.label("device_owner"),
         )
         .outerjoin(Account, Account.id == AuditEntry.account_id)
         .outerjoin(Device, Device.id == AuditEntry.device_id)
@@ -222,8 +223,12 @@ def change_history(session: Session, entity: str, entity_id: uuid.UUID) -> list[
         .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
         .order_by(AuditEntry.at.desc())
     ).all()
+    read = [(row, field_changes(row.action, row.changes)) for row in rows]
     cadre_ids = {
-        uuid.UUID(value) for row in rows for value in row.changes.get("cadre_id", []) if value
+        _uuid(value)
+        for _, changes in read
+        for value in changes.get("cadre_id", ())
+        if _uuid(value) is not None
     }
     names = dict(session.execute(select(Cadre.id, Cadre.name).where(Cadre.id.in_(cadre_ids))).all())
 
@@ -231,25 +236,30 @@ def change_history(session: Session, entity: str, entity_id: uuid.UUID) -> list[
         if value is None:
             return ""
         if field == "cadre_id":
-            return names.get(uuid.UUID(value), value)
+            return names.get(_uuid(value), str(value))
         if isinstance(value, list):
             return "、".join(str(item) for item in value)
         return str(value)
 
-    entries = []
-    for at, action, changes, account, device, device_owner in rows:
-        described = {}
-        for name, change in changes.items():
-            if name == "via":
-                continue
-            old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
-            described[name] = (text(name, old), text(name, new))
-        entries.append(
-            HistoryEntry(
-                at, action, described, account, device, device_owner, changes.get("via", "")
-            )
+    return [
+        HistoryEntry(
+            row.at,
+            row.action,
+            {name: (text(name, old), text(name, new)) for name, (old, new) in changes.items()},
+            row.account,
+            row.device,
+            row.device_owner,
+            row.changes.get("via", ""),
         )
-    return entries
+        for row, changes in read
+    ]
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass

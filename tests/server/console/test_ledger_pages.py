@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from server.accounts.scope import scope_for
 from server.accounts.services import register_device
-from server.audit.services import Actor
+from server.audit.models import AuditEntry
+from server.audit.services import Actor, entry_values
 from server.sync.services import Writer, merge_household, now_ms
 from sync.hlc import Stamp
 from tests.server.console.conftest import County, login
@@ -77,3 +79,40 @@ def test_each_role_has_the_scope_its_account_gives(session: Session, county: Cou
     assert leader.village_ids == {county.village.id} and leader.town_ids == {county.town.id}
     assert leader.has_village(county.village) and not leader.has_village(county.second_village)
     assert not scopes["cadre"].has_village(county.village)
+
+
+def test_a_household_imported_before_the_link_was_recorded_as_a_link_still_opens(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    """Imports once recorded the cadre inside the household's create entry, as one id
+    or as nothing: databases keep such entries, and the page reads them as facts."""
+    linked, unlinked = county.households[:2]
+    for household, cadre_id in ((linked, str(county.cadre.id)), (unlinked, None)):
+        session.add(
+            AuditEntry(
+                action="create",
+                entity="household",
+                entity_id=household.id,
+                changes={
+                    "code": household.code,
+                    "phones": ["13912345678", "0596-5881234"],
+                    "cadre_id": cadre_id,
+                    "via": "import",
+                },
+            )
+        )
+    session.flush()
+    login(client, county.accounts["county_admin"])
+
+    page = client.get(f"/ledger/households/{linked.id}").get_data(as_text=True)
+    history = page.split("变更记录", 1)[1]
+    assert "挂户干部: 陈志明" in history
+    assert "13912345678、0596-5881234" in history  # two phones, not an old and a new one
+    response = client.get(f"/ledger/households/{unlinked.id}")
+    assert response.status_code == 200
+    assert "(import)" in response.get_data(as_text=True)
+
+
+def test_a_change_entry_must_hold_old_and_new_values() -> None:
+    with pytest.raises(ValueError, match="holds \\[old, new\\] per field"):
+        entry_values(Actor(via="import"), "link", "household", None, {"cadre_id": "an id"})
