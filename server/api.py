@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import request
+import flask_smorest
+from flask import Request, request
 from flask_smorest import Api as SmorestApi
+from flask_smorest import abort
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 # Bilingual texts for the errors a client can cause, by HTTP status.
@@ -16,10 +21,13 @@ HTTP_MESSAGES = {
     404: "找不到该地址或记录 / no such address or record",
     405: "不支持该请求方法 / method not allowed",
     413: "请求内容过大，请分批发送 / the request is too large: send it in smaller batches",
-    415: "请求须为 JSON / the request body must be JSON",
+    415: "请求须为 JSON（Content-Type: application/json）/ the request body must be JSON (Content-Type: application/json)",
     422: "数据校验未通过，见 errors / the data did not pass validation: see errors",
     429: "请求过于频繁，请稍后再试 / too many attempts: wait and try again",
 }
+NOT_JSON = "请求内容不是有效的 JSON / the request body is not valid JSON"
+TOO_DEEP = "JSON 嵌套层数过多 / the JSON is nested too deeply"
+TOO_LONG_NUMBER = "JSON 中的数字位数过多 / a number in the JSON has too many digits"
 
 
 class Api(SmorestApi):  # type: ignore[misc]
@@ -35,7 +43,50 @@ class Api(SmorestApi):  # type: ignore[misc]
         payload, code, headers = super().handle_http_exception(error)
         if "message" not in payload and code in HTTP_MESSAGES:
             payload["message"] = HTTP_MESSAGES[code]
-        return payload, code, headers
+        return payload, code, {**error_headers(error), **(headers or {})}
+
+
+def error_headers(error: HTTPException) -> dict[str, str]:
+    """The headers werkzeug's own answer to ``error`` carries besides its
+    HTML's Content-Type (a 405's Allow, a 401's WWW-Authenticate)."""
+    return {name: value for name, value in error.get_headers() if name != "Content-Type"}
+
+
+class JsonBodies(FlaskParser):  # type: ignore[misc]
+    """Reads every JSON body of the API (gzip ones arrive inflated).
+
+    Python's parser answers hostile JSON with exceptions that are no
+    ``JSONDecodeError`` — a RecursionError for deep nesting, a ValueError
+    for an integer of thousands of digits — which would be a 500: each is
+    the client's mistake, answered 400 with what was wrong. NaN and
+    Infinity are no JSON either.
+    """
+
+    def _raw_load_json(self, req: Request) -> Any:
+        body = req.get_data(cache=True)
+        if not body:
+            return core.missing
+        if not is_json_request(req):
+            abort(415, message=HTTP_MESSAGES[415])
+        try:
+            return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        except RecursionError:
+            abort(400, message=TOO_DEEP)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            abort(400, message=NOT_JSON)
+        except ValueError:
+            # int() refuses more than sys.get_int_max_str_digits() (4300) digits.
+            abort(400, message=TOO_LONG_NUMBER)
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
+
+
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+    """The API's blueprints: their request bodies are read by ``JsonBodies``."""
+
+    ARGUMENTS_PARSER = JsonBodies()
 
 
 api = Api()

@@ -21,6 +21,8 @@ MAX_PULL_LIMIT = 2000
 DEFAULT_PULL_LIMIT = 500
 # A clock stamp's 48 bits of milliseconds (sync/hlc.py): beyond any real clock.
 MAX_DEVICE_TIME_MS = (1 << 48) - 1
+# seqs are the database's BIGINT.
+MAX_SEQ = (1 << 63) - 1
 # A phone may hold at most this many households (the rule is 20–30 per cadre).
 MAX_HELD_HOUSEHOLDS = 200
 
@@ -63,7 +65,13 @@ class ChangeSchema(RecordSchema):
     stamp = fields.String(required=True, validate=validate.Length(min=18, max=80))
     record = fields.Dict(required=True)
     # For a household update: the household's seq when the phone last saw it.
-    base_seq = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    base_seq = fields.Integer(
+        load_default=0,
+        strict=True,
+        validate=validate.Range(
+            min=0, max=MAX_SEQ, error="base_seq 超出范围 / base_seq is out of range"
+        ),
+    )
 
     @validates_schema
     def _op_fits_kind(self, data: dict[str, Any], **_: Any) -> None:

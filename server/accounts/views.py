@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields
 
 from server.accounts import services
 from server.accounts.auth import ServerBusy, current_device, device_required, password_login
 from server.accounts.login import LoginRefused
+from server.api import Blueprint
 from server.db import db
 from shared.schemas import LoginSchema
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from server.accounts.auth import current_device, device_required
+from server.api import Blueprint
 from server.db import db
 from server.monitoring import metrics, note
 from server.sync import services
