@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import flask_smorest
-from flask import Request, request
+from flask import Flask, Request, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import abort
+from flask_smorest.error_handler import ErrorSchema
+from marshmallow import Schema, fields
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
+
+from server.accounts.auth import device_required
 
 # Bilingual texts for the errors a client can cause, by HTTP status.
 HTTP_MESSAGES = {
@@ -29,13 +34,47 @@ NOT_JSON = "请求内容不是有效的 JSON / the request body is not valid JSO
 TOO_DEEP = "JSON 嵌套层数过多 / the JSON is nested too deeply"
 TOO_LONG_NUMBER = "JSON 中的数字位数过多 / a number in the JSON has too many digits"
 
+DEVICE_TOKEN = "device_token"
+# What any JSON body may be answered instead of its view's answer (JsonBodies,
+# server/compression.py and MAX_CONTENT_LENGTH); 422 smorest documents itself.
+BODY_ERRORS = {
+    400: "Not JSON: broken text, NaN or Infinity, nested too deeply, a number of too many"
+    " digits, or a corrupt or truncated gzip body",
+    413: "Over the size limit (8 MiB as sent, 32 MiB once inflated): send smaller batches",
+    415: "A body whose Content-Type is not application/json",
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
 
 class Api(SmorestApi):  # type: ignore[misc]
     """flask-smorest's Api, answering errors in JSON only under /api.
 
     smorest handles every HTTP error of the app; the console's pages want
     HTML error pages, so anything outside /api gets Flask's own handling.
+    Its document lists the answers each endpoint really gives, with no
+    catch-all "default" answer.
     """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def init_app(self, app: Flask, **kwargs: Any) -> None:
+        super().init_app(app, **kwargs)
+        self.spec.components.security_scheme(
+            DEVICE_TOKEN,
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The token POST /api/v1/devices returned: "
+                "'Authorization: Bearer <token>'",
+            },
+        )
+        self.ma_plugin.converter.add_attribute_function(_one_of)
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         if not request.path.startswith("/api/"):
@@ -84,9 +123,65 @@ def _no_constant(name: str) -> Any:
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
-    """The API's blueprints: their request bodies are read by ``JsonBodies``."""
+    """The API's blueprints: their request bodies are read by ``JsonBodies``,
+    and their documents say what that and a device token may answer."""
 
     ARGUMENTS_PARSER = JsonBodies()
+
+    def arguments(self, schema: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        parse = super().arguments(schema, **kwargs)
+
+        def decorator(view: Any) -> Any:
+            view = parse(view)
+            for status, description in BODY_ERRORS.items():
+                view = self.error(status, description)(view)
+            return view
+
+        return decorator
+
+    def error(
+        self, status: int, description: str, headers: dict[str, Any] | None = None
+    ) -> Callable[[Any], Any]:
+        """Documents an error answer (the JSON of ``Api.handle_http_exception``)."""
+        return self.alt_response(  # type: ignore[no-any-return]
+            status, schema=ErrorSchema, description=description, headers=headers
+        )
+
+    def device_required(self, view: Any) -> Any:
+        """``device_required``, and the document saying so."""
+        view = device_required(view)
+        view = self.doc(security=[{DEVICE_TOKEN: []}])(view)
+        return self.error(401, "No live device token: not logged in, or the device was revoked")(
+            view
+        )
+
+
+class OneOf(fields.Raw):
+    """A value that is exactly one of ``variants`` (schemas by the value of
+    their ``discriminator`` property, or by a label): loaded as it comes,
+    for a service to check each on its own, and documented as ``oneOf``."""
+
+    def __init__(
+        self, variants: Mapping[str, type[Schema]], discriminator: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.variants = dict(variants)
+        self.discriminator = discriminator
+
+
+def _one_of(converter: Any, field: fields.Field, **_: Any) -> dict[str, Any]:
+    if not isinstance(field, OneOf):
+        return {}
+    refs = {
+        value: converter.resolve_nested_schema(schema) for value, schema in field.variants.items()
+    }
+    document: dict[str, Any] = {"oneOf": list(refs.values())}
+    if field.discriminator:
+        document["discriminator"] = {
+            "propertyName": field.discriminator,
+            "mapping": {value: ref["$ref"] for value, ref in refs.items()},
+        }
+    return document
 
 
 api = Api()

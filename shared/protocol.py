@@ -87,6 +87,21 @@ class ChangeSchema(RecordSchema):
             )
 
 
+def changes_field(change: fields.Field[Any] | None = None) -> fields.List[Any]:
+    """A push's changes. Each is checked on its own (ChangeSchema), so one
+    malformed change is rejected alone instead of failing the whole batch:
+    here each is loaded as it is (server/sync/openapi.py documents them)."""
+    return fields.List(
+        change or fields.Raw(),
+        required=True,
+        validate=validate.Length(
+            max=MAX_PUSH_CHANGES,
+            error=f"一批最多 {MAX_PUSH_CHANGES} 条，请分批发送"
+            f" / at most {MAX_PUSH_CHANGES} changes per batch: send smaller batches",
+        ),
+    )
+
+
 class PushRequestSchema(RecordSchema):
     protocol = _protocol_field()
     # The phone's clock when sending (ms since the epoch): the server measures
@@ -100,32 +115,28 @@ class PushRequestSchema(RecordSchema):
             error="手机时间无效，请检查手机时钟 / the phone's time is invalid: check its clock",
         ),
     )
-    # Each change is checked on its own (ChangeSchema), so one malformed
-    # change is rejected alone instead of failing the whole batch.
-    changes = fields.List(
-        fields.Raw(),
-        required=True,
-        validate=validate.Length(
-            max=MAX_PUSH_CHANGES,
-            error=f"一批最多 {MAX_PUSH_CHANGES} 条，请分批发送"
-            f" / at most {MAX_PUSH_CHANGES} changes per batch: send smaller batches",
-        ),
-    )
+    changes = changes_field()
+
+
+# The answers below document what the server sends (it writes them itself).
 
 
 class PushResultSchema(RecordSchema):
-    change_id = fields.String()
-    status = fields.String()
+    change_id = fields.String(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf([APPLIED, ALREADY_APPLIED, CONFLICT, REJECTED])
+    )
+    # Why a change was rejected, or what was done to it (a time corrected).
     message = fields.String()
     errors = fields.Dict()
     conflicts = fields.List(fields.Dict())
 
 
 class PushResponseSchema(RecordSchema):
-    protocol = fields.Integer()
-    server_time_ms = fields.Integer()
-    clock_skew_ms = fields.Integer()
-    results = fields.List(fields.Nested(PushResultSchema))
+    protocol = fields.Integer(required=True)
+    server_time_ms = fields.Integer(required=True)
+    clock_skew_ms = fields.Integer(required=True)
+    results = fields.List(fields.Nested(PushResultSchema), required=True)
 
 
 class PullRequestSchema(RecordSchema):
@@ -150,17 +161,17 @@ class PullRequestSchema(RecordSchema):
 
 
 class PulledRecordSchema(RecordSchema):
-    kind = fields.String()
-    id = fields.String()
-    seq = fields.Integer()
-    data = fields.Dict()
+    kind = fields.String(required=True)
+    id = fields.UUID(required=True)
+    seq = fields.Integer(required=True)
+    data = fields.Dict(required=True)
 
 
 class PullResponseSchema(RecordSchema):
-    protocol = fields.Integer()
-    cursor = fields.String()
-    more = fields.Boolean()
-    server_time_ms = fields.Integer()
-    records = fields.List(fields.Nested(PulledRecordSchema))
+    protocol = fields.Integer(required=True)
+    cursor = fields.String(required=True)
+    more = fields.Boolean(required=True)
+    server_time_ms = fields.Integer(required=True)
+    records = fields.List(fields.Nested(PulledRecordSchema), required=True)
     # Households the phone must drop once its changes to them are pushed.
-    evict = fields.List(fields.String())
+    evict = fields.List(fields.UUID(), required=True)
