@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import flask_smorest
@@ -75,6 +76,7 @@ class Api(SmorestApi):  # type: ignore[misc]
             },
         )
         self.ma_plugin.converter.add_attribute_function(_one_of)
+        self.ma_plugin.converter.add_attribute_function(_decimal_bounds)
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         if not request.path.startswith("/api/"):
@@ -167,6 +169,13 @@ class OneOf(fields.Raw):
         super().__init__(**kwargs)
         self.variants = dict(variants)
         self.discriminator = discriminator
+
+
+def _decimal_bounds(converter: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> Any:
+    """A Decimal field's range as JSON numbers (its own output is text)."""
+    return {
+        key: float(ret[key]) for key in ("minimum", "maximum") if isinstance(ret.get(key), Decimal)
+    }
 
 
 def _one_of(converter: Any, field: fields.Field, **_: Any) -> dict[str, Any]:
