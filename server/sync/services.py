@@ -1189,7 +1189,7 @@ def _delete(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         raise Rejected("记录编号无效 / invalid record id", {"id": ["not a UUID"]}) from None
     target = batch.find(model, record_id)
-    if target is None or not _may_delete(batch, target):
+    if target is None or not _may_delete(batch, model, target):
         raise NOT_YOURS_TO_DELETE
     _stamp(batch, parsed)
     if target.deleted_at is not None:
@@ -1199,16 +1199,19 @@ def _delete(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     return _outcome(protocol.APPLIED, [])
 
 
-def _may_delete(batch: Batch, target: Any) -> bool:
-    """Whether this device's account entered ``target`` and may still reach it."""
+def _may_delete(batch: Batch, model: type[Base], target: Any) -> bool:
+    """Whether this device's account entered ``target`` and may still reach it.
+
+    By ``model``: the target may be this batch's own new record (a NewRecord).
+    """
     if target.device_id is None or not batch.is_own(str(target.device_id)):
         return False
     account = batch.account
-    if isinstance(target, Inspection):
-        return target.inspector_id == account.id
+    if model is Inspection:
+        return bool(target.inspector_id == account.id)
     if account.cadre_id is None:
         return False
-    if isinstance(target, Visit):
+    if model is Visit:
         return target.cadre_id == account.cadre_id and batch.covers(
             account.cadre_id, target.household_id, from_ms(batch.server_ms)
         )
