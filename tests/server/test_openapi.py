@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jsonschema_rs
+import jsonschema_rs  # schemathesis's JSON Schema validator
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
