@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from shared.schemas import RecordSchema
+from shared.schemas import RecordSchema, Text
 
 PROTOCOL_VERSION = 1
 # A week of a cadre's work is about 50 changes; a batch is capped well above.
@@ -62,7 +62,7 @@ class ChangeSchema(RecordSchema):
         validate=validate.OneOf(CHANGE_OPS, error="未知的操作 / unknown operation"),
     )
     # The device's hybrid logical clock stamp for this change (sync/hlc.py).
-    stamp = fields.String(required=True, validate=validate.Length(min=18, max=80))
+    stamp = Text(required=True, validate=validate.Length(min=18, max=80))
     record = fields.Dict(required=True)
     # For a household update: the household's seq when the phone last saw it.
     base_seq = fields.Integer(
@@ -142,7 +142,7 @@ class PushResponseSchema(RecordSchema):
 class PullRequestSchema(RecordSchema):
     protocol = _protocol_field()
     # Opaque to the phone: send back what the last page returned, or nothing.
-    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    cursor = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
     # The households the phone holds now: the server sends whole any it is
     # missing and tells it which to drop, without keeping state per phone.
     held = fields.List(
