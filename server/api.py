@@ -41,7 +41,7 @@ DEVICE_TOKEN = "device_token"
 BODY_ERRORS = {
     400: "Not JSON: broken text, NaN or Infinity, nested too deeply, a number of too many"
     " digits, or a corrupt or truncated gzip body",
-    413: "Over the size limit (8 MiB as sent, 32 MiB once inflated): send smaller batches",
+    413: "Over the size limit, as sent or once inflated: send smaller batches",
     415: "A body whose Content-Type is not application/json",
 }
 RETRY_AFTER = {

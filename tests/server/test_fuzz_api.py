@@ -5,6 +5,7 @@ No answer may be a server error or differ from what the document says."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Any
 
@@ -28,7 +29,6 @@ CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
-    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
 ]
@@ -36,7 +36,9 @@ CHECKS = [
 # a malformed change is answered 200 and rejected in its result, so that it
 # never blocks the rest of its batch.
 REFUSED_WHOLE = [*CHECKS, negative_data_rejection]
-EXAMPLES = 30
+# Per operation, data kind and token: about a minute and a half in all here.
+# MINQING_FUZZ_EXAMPLES=500 for a deeper run.
+EXAMPLES = int(os.environ.get("MINQING_FUZZ_EXAMPLES", "30"))
 
 
 # PostgreSQL only, to keep within a minute and a half: the backend that
