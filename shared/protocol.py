@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from shared.schemas import RecordSchema
+from shared.schemas import RecordSchema, Text
 
 PROTOCOL_VERSION = 1
 # A week of a cadre's work is about 50 changes; a batch is capped well above.
@@ -21,6 +21,8 @@ MAX_PULL_LIMIT = 2000
 DEFAULT_PULL_LIMIT = 500
 # A clock stamp's 48 bits of milliseconds (sync/hlc.py): beyond any real clock.
 MAX_DEVICE_TIME_MS = (1 << 48) - 1
+# seqs are the database's BIGINT.
+MAX_SEQ = (1 << 63) - 1
 # A phone may hold at most this many households (the rule is 20–30 per cadre).
 MAX_HELD_HOUSEHOLDS = 200
 
@@ -60,10 +62,16 @@ class ChangeSchema(RecordSchema):
         validate=validate.OneOf(CHANGE_OPS, error="未知的操作 / unknown operation"),
     )
     # The device's hybrid logical clock stamp for this change (sync/hlc.py).
-    stamp = fields.String(required=True, validate=validate.Length(min=18, max=80))
+    stamp = Text(required=True, validate=validate.Length(min=18, max=80))
     record = fields.Dict(required=True)
     # For a household update: the household's seq when the phone last saw it.
-    base_seq = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    base_seq = fields.Integer(
+        load_default=0,
+        strict=True,
+        validate=validate.Range(
+            min=0, max=MAX_SEQ, error="base_seq 超出范围 / base_seq is out of range"
+        ),
+    )
 
     @validates_schema
     def _op_fits_kind(self, data: dict[str, Any], **_: Any) -> None:
@@ -79,6 +87,21 @@ class ChangeSchema(RecordSchema):
             )
 
 
+def changes_field(change: fields.Field[Any] | None = None) -> fields.List[Any]:
+    """A push's changes. Each is checked on its own (ChangeSchema), so one
+    malformed change is rejected alone instead of failing the whole batch:
+    here each is loaded as it is (server/sync/openapi.py documents them)."""
+    return fields.List(
+        change or fields.Raw(),
+        required=True,
+        validate=validate.Length(
+            max=MAX_PUSH_CHANGES,
+            error=f"一批最多 {MAX_PUSH_CHANGES} 条，请分批发送"
+            f" / at most {MAX_PUSH_CHANGES} changes per batch: send smaller batches",
+        ),
+    )
+
+
 class PushRequestSchema(RecordSchema):
     protocol = _protocol_field()
     # The phone's clock when sending (ms since the epoch): the server measures
@@ -92,38 +115,34 @@ class PushRequestSchema(RecordSchema):
             error="手机时间无效，请检查手机时钟 / the phone's time is invalid: check its clock",
         ),
     )
-    # Each change is checked on its own (ChangeSchema), so one malformed
-    # change is rejected alone instead of failing the whole batch.
-    changes = fields.List(
-        fields.Raw(),
-        required=True,
-        validate=validate.Length(
-            max=MAX_PUSH_CHANGES,
-            error=f"一批最多 {MAX_PUSH_CHANGES} 条，请分批发送"
-            f" / at most {MAX_PUSH_CHANGES} changes per batch: send smaller batches",
-        ),
-    )
+    changes = changes_field()
+
+
+# The answers below document what the server sends (it writes them itself).
 
 
 class PushResultSchema(RecordSchema):
-    change_id = fields.String()
-    status = fields.String()
+    change_id = fields.String(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf([APPLIED, ALREADY_APPLIED, CONFLICT, REJECTED])
+    )
+    # Why a change was rejected, or what was done to it (a time corrected).
     message = fields.String()
     errors = fields.Dict()
     conflicts = fields.List(fields.Dict())
 
 
 class PushResponseSchema(RecordSchema):
-    protocol = fields.Integer()
-    server_time_ms = fields.Integer()
-    clock_skew_ms = fields.Integer()
-    results = fields.List(fields.Nested(PushResultSchema))
+    protocol = fields.Integer(required=True)
+    server_time_ms = fields.Integer(required=True)
+    clock_skew_ms = fields.Integer(required=True)
+    results = fields.List(fields.Nested(PushResultSchema), required=True)
 
 
 class PullRequestSchema(RecordSchema):
     protocol = _protocol_field()
     # Opaque to the phone: send back what the last page returned, or nothing.
-    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    cursor = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
     # The households the phone holds now: the server sends whole any it is
     # missing and tells it which to drop, without keeping state per phone.
     held = fields.List(
@@ -142,17 +161,17 @@ class PullRequestSchema(RecordSchema):
 
 
 class PulledRecordSchema(RecordSchema):
-    kind = fields.String()
-    id = fields.String()
-    seq = fields.Integer()
-    data = fields.Dict()
+    kind = fields.String(required=True)
+    id = fields.UUID(required=True)
+    seq = fields.Integer(required=True)
+    data = fields.Dict(required=True)
 
 
 class PullResponseSchema(RecordSchema):
-    protocol = fields.Integer()
-    cursor = fields.String()
-    more = fields.Boolean()
-    server_time_ms = fields.Integer()
-    records = fields.List(fields.Nested(PulledRecordSchema))
+    protocol = fields.Integer(required=True)
+    cursor = fields.String(required=True)
+    more = fields.Boolean(required=True)
+    server_time_ms = fields.Integer(required=True)
+    records = fields.List(fields.Nested(PulledRecordSchema), required=True)
     # Households the phone must drop once its changes to them are pushed.
-    evict = fields.List(fields.String())
+    evict = fields.List(fields.UUID(), required=True)

@@ -48,7 +48,11 @@ def _messages(**extra: str) -> dict[str, Any]:
 
 
 class Text(fields.String):
-    """A string without the NUL character, which no database column can store."""
+    """A string without the NUL character, which no database column can store.
+
+    Every field a person types into is one (tests/shared/test_schemas.py
+    holds every string field of the wire to refusing a NUL).
+    """
 
     default_error_messages = {
         "nul": "文字中不能含有空字符 / text may not contain the NUL character",
@@ -138,7 +142,7 @@ def day(*, required: bool = True) -> fields.Date:
 
 
 def validate_phone(value: str) -> None:
-    if not PHONE_PATTERN.match(value):
+    if not PHONE_PATTERN.fullmatch(value):
         raise ValidationError(
             f"“{value}”不是有效的电话号码（11 位手机号或带区号的固话）"
             f" / '{value}' is not a phone number (11-digit mobile or landline with area code)"
@@ -423,7 +427,7 @@ class AccountSchema(RecordSchema):
         ),
     )
     display_name = text(64, required=False, allow_empty=True)
-    password = fields.String(
+    password = Text(
         required=True,
         load_only=True,
         validate=validate.Length(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields
 
 from server.accounts import services
-from server.accounts.auth import ServerBusy, current_device, device_required, password_login
+from server.accounts.auth import ServerBusy, current_device, password_login
 from server.accounts.login import LoginRefused
+from server.api import RETRY_AFTER, Blueprint
 from server.db import db
 from shared.schemas import LoginSchema
 
@@ -44,9 +45,9 @@ class WhoAmIOut(Schema):
 class Devices(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(201, DeviceTokenOut)
-    @blp.alt_response(401, description="Wrong username or password, or a disabled account")
-    @blp.alt_response(429, description="Too many failed logins; see Retry-After")
-    @blp.alt_response(503, description="Busy checking other logins; see Retry-After")
+    @blp.error(401, "Wrong username or password, or a disabled account")
+    @blp.error(429, "Too many failed logins of the account or address", RETRY_AFTER)
+    @blp.error(503, "Busy checking other logins", RETRY_AFTER)
     def post(self, login: dict[str, Any]) -> dict[str, Any]:
         """Log in and register this phone; returns the device token (shown once).
 
@@ -71,7 +72,7 @@ class Devices(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @device_required
+    @blp.device_required
     @blp.response(200, WhoAmIOut)
     def get(self) -> dict[str, Any]:
         """The account and device a token belongs to."""

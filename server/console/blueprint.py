@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from server.accounts import sessions
-from server.api import api
+from server.api import api, error_headers
 from server.console.access import current_scope
 from server.console.reports import CHINA
 from server.db import db
@@ -160,9 +160,10 @@ def _error_page(error: HTTPException) -> Any:
         message = CSRF_MESSAGE
     elif isinstance(error, NulCharacter):
         message = NulCharacter.description
-    return render_template(
+    page = render_template(
         "console/error.html", code=code, title=localized(title), message=localized(message)
-    ), code
+    )
+    return page, code, error_headers(error)
 
 
 # By code, so they come before the API's handler of every HTTPException, and

@@ -9,12 +9,13 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
-from server.accounts.auth import current_device, device_required
+from server.accounts.auth import current_device
+from server.api import Blueprint
 from server.db import db
 from server.monitoring import metrics, note
-from server.sync import services
+from server.sync import openapi, services
 from shared import protocol
 
 blp = Blueprint(
@@ -27,11 +28,9 @@ blp = Blueprint(
 
 @blp.route("/push")
 class Push(MethodView):
-    @device_required
-    @blp.arguments(protocol.PushRequestSchema)
+    @blp.device_required
+    @blp.arguments(openapi.PushRequestSchema)
     @blp.response(200, protocol.PushResponseSchema)
-    @blp.alt_response(401, description="No live device token (revoked, or not logged in)")
-    @blp.alt_response(413, description="Batch over the size limit")
     def post(self, request: dict[str, Any]) -> Response:
         """Push a batch of changes; each gets its own result.
 
@@ -55,10 +54,14 @@ class Push(MethodView):
 
 @blp.route("/pull")
 class Pull(MethodView):
-    @device_required
+    @blp.device_required
     @blp.arguments(protocol.PullRequestSchema)
-    @blp.response(200, protocol.PullResponseSchema)
-    @blp.alt_response(401, description="No live device token (revoked, or not logged in)")
+    @blp.response(200, openapi.PullResponseSchema)
+    @blp.error(
+        400,
+        "Not JSON (see push), or a cursor this server never gave: sync again without it",
+    )
+    @blp.error(403, "The account covers no households: nothing to sync")
     def post(self, request: dict[str, Any]) -> Response:
         """Pull the next page of the device's scope.
 

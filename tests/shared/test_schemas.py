@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 
+from shared import protocol, schemas
 from shared.schemas import (
     HouseholdSchema,
     IssueEventSchema,
@@ -79,3 +82,46 @@ def test_a_follow_up_note_cannot_be_empty_or_change_the_status() -> None:
     assert "note" in errors_of(IssueEventSchema(), base)
     assert "status" in errors_of(IssueEventSchema(), {**base, "note": "已协调", "status": "solved"})
     assert "status" in errors_of(IssueEventSchema(), {**base, "kind": "status"})
+
+
+def _string_fields(field: fields.Field[Any]) -> Iterator[fields.String]:
+    if isinstance(field, fields.String):
+        yield field
+    elif isinstance(field, fields.List):
+        yield from _string_fields(field.inner)
+
+
+# What the server answers is written by the server, never loaded.
+ANSWERS = {
+    protocol.PushResultSchema,
+    protocol.PushResponseSchema,
+    protocol.PulledRecordSchema,
+    protocol.PullResponseSchema,
+}
+WIRE_SCHEMAS = [
+    schema
+    for module in (schemas, protocol)
+    for schema in vars(module).values()
+    if isinstance(schema, type)
+    and issubclass(schema, Schema)
+    and schema.__module__ == module.__name__
+    and schema not in ANSWERS
+]
+
+
+@pytest.mark.parametrize("schema", WIRE_SCHEMAS, ids=lambda schema: schema.__name__)
+def test_no_string_field_of_the_wire_lets_a_nul_through(schema: type[Schema]) -> None:
+    """PostgreSQL stores no NUL in text: every string a phone, the console or
+    the CLI sends is refused with one, whatever else the field accepts."""
+    for name, declared in schema().load_fields.items():
+        for field in _string_fields(declared):
+            choices = [
+                choice
+                for validator in field.validators
+                if isinstance(validator, validate.OneOf)
+                for choice in validator.choices
+            ]
+            for valid in [*choices, "13905961234", "admin", "门前有狗", "x" * 30]:
+                with pytest.raises(ValidationError):
+                    field.deserialize(valid + "\x00")
+                    pytest.fail(f"{schema.__name__}.{name} took {valid!r} with a NUL")

@@ -154,11 +154,6 @@ def test_a_nul_character_is_rejected_for_its_record_alone_and_the_rest_applies(
     assert "no\ufffdtes" in answer["results"][2]["errors"]
 
 
-def test_the_openapi_document_describes_push_and_pull(client: FlaskClient) -> None:
-    paths = client.get("/api/openapi.json").get_json()["paths"]
-    assert {"/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/devices"} <= set(paths)
-
-
 def test_out_of_range_times_are_rejected_per_record_and_never_block_the_batch(
     county: County, transport: FlaskTransport, phone: Phone
 ) -> None:

@@ -138,3 +138,21 @@ def test_a_problem_raised_and_followed_up_before_one_sync_arrives_whole(
         stored = session.get(Issue, uuid.UUID(issue["id"]))
         assert stored is not None and stored.status == "passed_to_department"
     assert phone.issues()[0]["status"] == "passed_to_department"
+
+
+def test_records_entered_and_deleted_before_one_sync_arrive_as_tombstones_not_a_server_error(
+    county: County, transport: FlaskTransport
+) -> None:
+    username = county.cadres[0]
+    household = county.households[username][0]
+    phone = county.phone(username, transport)
+    phone.sync()
+    visit = phone.record_visit(household, problems=[{"category": "medical", "description": "错录"}])
+    (issue,) = phone.issues(household)
+    phone.delete("issue", issue["id"])
+    phone.delete("visit", visit)
+    report = phone.sync()
+    assert (report.applied, report.rejected) == (4, [])
+    with county.session() as session:
+        assert session.get(Visit, uuid.UUID(visit)).deleted_at is not None
+        assert session.get(Issue, uuid.UUID(issue["id"])).deleted_at is not None

@@ -362,22 +362,6 @@ def test_a_visit_entered_by_mistake_is_removed_everywhere_as_a_tombstone(
     assert other.visits(household_id) == []
 
 
-def test_a_visit_entered_and_removed_between_two_syncs_arrives_as_a_tombstone(
-    county: County, transport: FlaskTransport
-) -> None:
-    # Created and deleted in the same push: the delete finds a record of its own batch.
-    username = county.cadres[0]
-    household_id = county.households[username][0]
-    phone = county.phone(username, transport)
-    phone.sync()
-    mistaken = phone.record_visit(household_id, notes="录错了")
-    phone.delete("visit", mistaken)
-    report = phone.sync()
-    assert report.ok and report.applied == 2
-    with county.session() as session:
-        assert session.get(Visit, uuid.UUID(mistaken)).deleted_at is not None
-
-
 def test_a_revoked_phone_that_logs_in_again_delivers_the_records_it_kept(
     county: County, transport: FlaskTransport
 ) -> None:
