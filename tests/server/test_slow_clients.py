@@ -328,6 +328,25 @@ def test_behind_nginx_the_server_sees_the_clients_address_and_nginxs_request_id(
     assert get("/metrics", "127.0.0.1").status == 200
 
 
+def test_nginx_refuses_a_body_over_the_servers_limit_with_the_servers_message(
+    county_server: tuple[LiveServer, County], front: Front
+) -> None:
+    context = ssl.create_default_context(cafile=front.cafile)
+    with context.wrap_socket(
+        socket.create_connection(("127.0.0.1", front.port), timeout=5), server_hostname="127.0.0.1"
+    ) as connection:
+        # Refused on its length alone, before the 9 MB are sent.
+        connection.sendall(
+            b"POST /api/v1/sync/push HTTP/1.1\r\nHost: minqing\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 9000000\r\n\r\n{"
+        )
+        answer = http.client.HTTPResponse(connection)  # type: ignore[arg-type]
+        answer.begin()
+        body = json.loads(answer.read())
+    assert answer.status == 413
+    assert body["message"].startswith("请求内容过大") and "smaller batches" in body["message"]
+
+
 def test_metrics_count_every_request_whichever_of_two_workers_answered(
     tmp_path: Path,
 ) -> None:
