@@ -6,8 +6,8 @@ gunicorn's master). docs/operations.md explains the choices.
 Phones on 2G send slowly and sometimes stall mid-request. A sync worker is
 held by each such connection for as long as it lasts, so two of them stop a
 two-worker server. Here each worker runs a pool of threads (gthread): a
-connection that has sent nothing yet waits in the worker's poller, not on a
-thread, and one that trickles in holds one thread of many. Behind nginx
+connection that sends nothing goes back to the worker's poller after 5 s,
+off its thread, and one that trickles in holds one thread of many. Behind nginx
 (deploy/nginx/minqing.conf), which forwards only whole requests, no slow
 client reaches gunicorn at all.
 """
