@@ -6,7 +6,9 @@ to or nothing. A user's mistake ends in a message, never a traceback.
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from server import create_app
+from server import create_app, gunicorn_conf
 from server.db import db, transaction
 from server.migrate import current_revision, head_revision, upgrade
 
@@ -94,27 +96,54 @@ def db_init(county: str) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option(
+    "--workers",
+    default=gunicorn_conf.workers,
+    show_default=True,
+    help="gunicorn worker processes.",
+)
 @click.option(
     "--threads",
-    default=1,
+    default=gunicorn_conf.threads,
     show_default=True,
-    help="Threads per worker; above 1, gunicorn's gthread workers (requests that wait on"
-    " the database overlap without another process's memory).",
+    help="Threads per worker (gthread): a slow or stalled client holds one, not a whole worker.",
 )
 def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the API and admin console with gunicorn."""
+    """Serve the API and admin console with gunicorn (server/gunicorn_conf.py)."""
     upgrade(db.engine)
+    _require_free_port(host, port)
     os.environ["DATABASE_URL"] = current_app.config["DATABASE_URL"]
     args = [
         sys.executable, "-m", "gunicorn",
+        # By its path: as a module (python:server.gunicorn_conf), the server
+        # package and its metrics would be imported before the config sets
+        # up the metrics folder (see there).
+        "--config", gunicorn_conf.__file__,
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
         "--threads", str(threads),
-        "--access-logfile", "-",
         "server.wsgi:app",
     ]  # fmt: skip
     os.execv(sys.executable, args)
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """One plain sentence when the port is taken, instead of gunicorn's retries."""
+    try:
+        # Bound as gunicorn binds (SO_REUSEADDR: a port left in TIME_WAIT is free).
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        socket.create_server((host, port), family=family).close()
+    except OSError as taken:
+        if taken.errno != errno.EADDRINUSE:
+            raise click.ClickException(
+                f"无法监听 {host}:{port} / cannot listen on {host}:{port}: {taken.strerror}"
+            ) from None
+        raise click.ClickException(
+            f"端口 {port} 已被占用（另一个服务器在运行？）：请先停止它，或换一个端口，"
+            f"如 minqing serve --port {port + 1}（make demo PORT={port + 1}）"
+            f" / Port {port} is in use (another server running?): stop it or pick another"
+            f" port: `minqing serve --port {port + 1}` (or `make demo PORT={port + 1}`)"
+        ) from None
 
 
 def _where() -> str:

@@ -21,6 +21,9 @@ def load(instance_path: Path) -> dict[str, Any]:
     instance_path.mkdir(parents=True, exist_ok=True)
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance_path / 'minqing.db'}"),
+        # Database connections each process keeps: one per thread serving
+        # requests (server/gunicorn_conf.py sets it to a worker's threads).
+        "DATABASE_POOL_SIZE": int(os.environ.get("DATABASE_POOL_SIZE") or 5),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
         # A phone may send a week of work in one request; nothing legitimate
         # comes near this, and refusing early protects the server's memory.

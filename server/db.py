@@ -273,7 +273,11 @@ class Database:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        engine = make_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+        engine = make_engine(
+            app.config["DATABASE_URL"],
+            pool_pre_ping=True,
+            pool_size=app.config["DATABASE_POOL_SIZE"],
+        )
         app.extensions["minqing.db"] = sessionmaker(engine, expire_on_commit=False)
 
         @app.after_request

@@ -62,6 +62,7 @@ class Phone:
         )
 
     def close(self) -> None:
+        self.transport.close()
         self.store.close()
 
     # --- account -------------------------------------------------------------
@@ -329,11 +330,20 @@ class Phone:
 
     # --- sync ----------------------------------------------------------------
 
+    # One connection for a whole sync (or login); the next comes minutes
+    # later, after the server has long closed an idle one.
+
     def sync(self) -> SyncReport:
-        return self.engine.sync()
+        try:
+            return self.engine.sync()
+        finally:
+            self.transport.close()
 
     def sync_with_retry(self, **options: Any) -> SyncReport:
-        return self.engine.sync_with_retry(**options)
+        try:
+            return self.engine.sync_with_retry(**options)
+        finally:
+            self.transport.close()
 
     # --- helpers -------------------------------------------------------------
 

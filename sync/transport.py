@@ -5,8 +5,9 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import urllib.error
-import urllib.request
+import ssl
+import threading
+import urllib.parse
 from typing import Any, Protocol
 
 from shared.protocol import PROTOCOL_VERSION
@@ -61,13 +62,29 @@ class Transport(Protocol):
         self, token: str, cursor: str | None, held: list[str], limit: int
     ) -> dict[str, Any]: ...
 
+    def close(self) -> None:
+        """Let go of the connection kept since the last request, if any."""
+
 
 class HttpTransport:
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    """One kept-alive connection to the server, reused from request to request.
+
+    Over 2G each new connection costs round trips (and TLS's more), so a
+    sync's push and pulls share one; the phone closes it when the sync ends.
+    ``cafile`` names the certificate(s) to trust for HTTPS besides the
+    system's: a county's own certificate authority, or the server's
+    self-signed certificate itself (pinned).
+    """
+
+    def __init__(self, base_url: str, timeout: float = 30.0, cafile: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.cafile = cafile
         self.bytes_sent = 0
         self.bytes_received = 0
+        self._connection: http.client.HTTPConnection | None = None
+        # The pull ahead (sync/engine.py) asks from another thread.
+        self._lock = threading.Lock()
 
     def login(
         self, username: str, password: str, device_name: str, registration_id: str | None = None
@@ -75,7 +92,10 @@ class HttpTransport:
         body = {"username": username, "password": password, "device_name": device_name}
         if registration_id is not None:
             body["registration_id"] = registration_id
-        return self._post("/api/v1/devices", body, token=None)
+        try:
+            return self._post("/api/v1/devices", body, token=None)
+        finally:
+            self.close()  # a login is a request on its own, not part of a sync
 
     def push(
         self, token: str, device_time_ms: int, changes: list[dict[str, Any]]
@@ -120,17 +140,61 @@ class HttpTransport:
             )
         raise RequestRefused(status, message, answer)
 
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
     def _exchange(
         self, path: str, payload: bytes, headers: dict[str, str]
     ) -> tuple[int, Headers, bytes]:
         """Send one request; its status, headers and raw body."""
-        request = urllib.request.Request(self.base_url + path, payload, headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, response.headers, response.read()
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.headers, error.read()
-        except (OSError, http.client.HTTPException) as down:
-            # No connection, a timeout, or an answer cut off on the way.
-            raise NetworkError(str(down)) from None
+        with self._lock:
+            connection = self._connection or self._connect()
+            kept = connection.sock is not None
+            try:
+                return self._send(connection, path, payload, headers)
+            except (ConnectionResetError, BrokenPipeError) as down:
+                # A kept connection the server had closed while it was idle
+                # (its keep-alive ran out): once more on a new one. Every
+                # request may be repeated: a push is applied once by record
+                # id, a login gives back the device of its registration id.
+                self._drop()
+                if not kept:
+                    raise NetworkError(str(down)) from None
+            except (OSError, http.client.HTTPException) as down:
+                # No connection, a timeout, or an answer cut off on the way.
+                self._drop()
+                raise NetworkError(str(down)) from None
+            try:
+                return self._send(self._connect(), path, payload, headers)
+            except (OSError, http.client.HTTPException) as down:
+                self._drop()
+                raise NetworkError(str(down)) from None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        parts = urllib.parse.urlsplit(self.base_url)
+        if parts.scheme == "https":
+            context = ssl.create_default_context(cafile=self.cafile)
+            self._connection = http.client.HTTPSConnection(
+                parts.netloc, timeout=self.timeout, context=context
+            )
+        else:
+            self._connection = http.client.HTTPConnection(parts.netloc, timeout=self.timeout)
+        return self._connection
+
+    def _send(
+        self,
+        connection: http.client.HTTPConnection,
+        path: str,
+        payload: bytes,
+        headers: dict[str, str],
+    ) -> tuple[int, Headers, bytes]:
+        prefix = urllib.parse.urlsplit(self.base_url).path
+        connection.request("POST", prefix + path, payload, headers)
+        with connection.getresponse() as response:
+            return response.status, response.headers, response.read()
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class LiveServer:
     database_url: str
     instance_path: Path
     workers: int = 2
+    # Settings of the server's own (TRUSTED_PROXIES=1 behind nginx, say).
+    environment: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
 
@@ -44,6 +46,7 @@ class LiveServer:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "MINQING_INSTANCE_PATH": str(self.instance_path),
+            **self.environment,
         }
 
     def minqing(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -135,7 +138,9 @@ class DroppingProxy:
                 self._relay(client)
 
     def _relay(self, client: socket.socket) -> None:
-        request = _read_http_message(client)
+        # One request a connection: the server's answer then ends with its close.
+        line, _, rest = _read_http_message(client).partition(b"\r\n")
+        request = line + b"\r\nConnection: close\r\n" + rest
         with socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
             upstream.sendall(request)
             response = b"".join(iter(lambda: upstream.recv(65536), b""))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -135,6 +136,8 @@ class RequestLog:
             "duration_ms": round(seconds * 1000, 1),
             "bytes": answer["bytes"],
             "remote": environ.get("REMOTE_ADDR", ""),
+            # Which gunicorn worker answered (its own log names workers by pid).
+            "pid": os.getpid(),
             **fields,
         }
         logger.info(json.dumps(line, ensure_ascii=False, default=str))
