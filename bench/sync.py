@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.demo import AS_OF, MINQING, PG_ADMIN_URL, SEED
 from bench.report import machine, table
+from server import gunicorn_conf
 from server.accounts.models import Account, Device
 from server.accounts.services import register_device
 from server.db import begin_write, make_engine
@@ -59,12 +60,9 @@ from sync.hlc import Stamp, wall_clock_ms
 from sync.phone import Phone
 from sync.transport import Headers, HttpTransport, TransportError
 
-# The server: gunicorn workers (processes) and threads in each. Pushes queue
-# for the change counter's lock: while one holds it, other workers serve
-# pulls. Four processes beat two (and threads, which contend for the GIL
-# with the push holding the lock) and stay under 500 MB.
-WORKERS = 4
-THREADS = 1
+# The server as `minqing serve` runs it: gunicorn workers and threads in each.
+WORKERS = gunicorn_conf.workers
+THREADS = gunicorn_conf.threads
 # Phones syncing at once, driven from this many client processes.
 CONCURRENT = 50
 CLIENT_PROCESSES = 2
@@ -565,6 +563,53 @@ class Burst:
     client_cpu: float
     machine_busy: float
     machine_total: float
+    lock: LockWait
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """The change counter's lock as /metrics counts it: every push's writes take it."""
+
+    takes: float = 0.0
+    seconds: float = 0.0
+    # Upper bounds of the histogram's buckets, each with the takes up to it.
+    buckets: tuple[tuple[float, float], ...] = ()
+
+    def __sub__(self, earlier: LockWait) -> LockWait:
+        before = dict(earlier.buckets)
+        return LockWait(
+            self.takes - earlier.takes,
+            self.seconds - earlier.seconds,
+            tuple((bound, count - before.get(bound, 0.0)) for bound, count in self.buckets),
+        )
+
+    def percentile(self, share: float) -> float:
+        """The bucket bound under which ``share`` of the takes waited."""
+        for bound, count in self.buckets:
+            if count >= share * self.takes:
+                return bound
+        return float("inf")
+
+
+def lock_wait(server_url: str) -> LockWait:
+    """The server's counts so far (all its workers: multiprocess metrics)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{server_url}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    for family in text_string_to_metric_families(text):
+        if family.name != "minqing_change_counter_lock_seconds":
+            continue
+        values = {sample.name: sample for sample in family.samples}
+        buckets = tuple(
+            (float(sample.labels["le"]), sample.value)
+            for sample in family.samples
+            if sample.name.endswith("_bucket")
+        )
+        return LockWait(
+            values[f"{family.name}_count"].value, values[f"{family.name}_sum"].value, buckets
+        )
+    return LockWait()
 
 
 def return_to_town(url: str, workers: int, threads: int) -> tuple[Burst, Burst]:
@@ -585,8 +630,10 @@ def return_to_town(url: str, workers: int, threads: int) -> tuple[Burst, Burst]:
 
 
 def _burst(server: Server, crowd: Crowd) -> Burst:
+    locked = lock_wait(server.url)
     with Meter(server) as meter:
         results = crowd.run("sync")
+    locked = lock_wait(server.url) - locked
     seconds = [result["seconds"] for result in results]
     pushed = sum(result["sent"] for result in results)
     pulled = sum(result["received"] for result in results)
@@ -607,6 +654,7 @@ def _burst(server: Server, crowd: Crowd) -> Burst:
         client_cpu=crowd.client_cpu,
         machine_busy=meter.machine_busy,
         machine_total=meter.machine_total,
+        lock=locked,
     )
 
 
@@ -954,6 +1002,12 @@ def run(scales: list[int], workers: int = WORKERS, threads: int = THREADS) -> st
     measured_on = machine(*software)
     with scratch(1, "town") as url:
         first, burst = return_to_town(url, workers, threads)
+    # The same county's phones in the largest ledger: what the counter's lock costs there.
+    largest = max(scales)
+    crowded = None
+    if largest > 1:
+        with scratch(largest, "town_large") as url:
+            crowded = (largest, return_to_town(url, workers, threads)[1])
     with scratch(1, "limits") as url:
         with Server(url, workers, threads) as server:
             _progress("a cadre's first sync …")
@@ -971,7 +1025,22 @@ def run(scales: list[int], workers: int = WORKERS, threads: int = THREADS) -> st
         _progress("ingest against the limit …")
         ingested = ingest(url)
     steps = [incremental(scale, workers, threads) for scale in scales]
-    return _section(measured_on, workers, threads, first, burst, ingested, pulled, one, steps)
+    return _section(
+        measured_on, workers, threads, first, burst, crowded, ingested, pulled, one, steps
+    )
+
+
+def _lock_row(name: str, done: Burst) -> list[str]:
+    lock = done.lock
+    mean = 1000 * lock.seconds / lock.takes if lock.takes else 0.0
+    return [
+        name,
+        f"{lock.takes:,.0f}",
+        f"{lock.seconds:.1f}",
+        f"{mean:.1f}",
+        f"{1000 * lock.percentile(0.99):.0f}",
+        f"{lock.seconds / done.seconds:.2f}",
+    ]
 
 
 def _section(
@@ -980,6 +1049,7 @@ def _section(
     threads: int,
     first: Burst,
     burst: Burst,
+    crowded: tuple[int, Burst] | None,
     ingested: Ingest,
     pulled: Pull,
     one: dict[str, Any],
@@ -1054,11 +1124,33 @@ def _section(
                     "clients CPU s",
                     "machine busy",
                 ],
-                [burst_row("first sync", first), burst_row("burst: a week each", burst)],
+                [
+                    burst_row("first sync", first),
+                    burst_row("burst: a week each", burst),
+                    *(
+                        [burst_row(f"the same burst, ledger of scale {crowded[0]}", crowded[1])]
+                        if crowded
+                        else []
+                    ),
+                ],
             ),  # fmt: skip
             f"In the burst: {burst.conflicts:,} changes answered with a conflict (household"
             f" edits concurrent with their own earlier edit or a neighbour's), {burst.rejected}"
             " rejected.",
+            "",
+            "The change counter's lock (every push's writes take it, until commit: the one"
+            " thing all pushes share; docs/scaling.md):",
+            "",
+            table(
+                ["burst", "takes", "waited s", "mean ms", "p99 under ms", "waited / burst s"],
+                [
+                    _lock_row(name, done)
+                    for name, done in [
+                        ("scale 1", burst),
+                        *([(f"scale {crowded[0]}", crowded[1])] if crowded else []),
+                    ]
+                ],
+            ),
             "",
             "### Ingest and pull against the limit",
             "",

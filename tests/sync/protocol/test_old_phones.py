@@ -54,6 +54,15 @@ def served(backend: str, tmp_path: Path) -> Iterator[tuple[Flask, LiveServer]]:
 def replay(recording: list[dict[str, Any]], session: Session, url: str) -> list[str]:
     """Each recorded request, filled for this county, sent as the old phone sent it."""
     transport = HttpTransport(url)
+    try:
+        return _replayed(recording, session, transport)
+    finally:
+        transport.close()
+
+
+def _replayed(
+    recording: list[dict[str, Any]], session: Session, transport: HttpTransport
+) -> list[str]:
     differences = []
     for number, exchange in enumerate(recording):
         body = session.fill(exchange["request"])
