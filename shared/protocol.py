@@ -117,6 +117,9 @@ class PushResponseSchema(RecordSchema):
     protocol = fields.Integer()
     server_time_ms = fields.Integer()
     clock_skew_ms = fields.Integer()
+    # The database's epoch: when it changes, the server was restored from a
+    # backup and the phone sends its changes again (docs/sync.md).
+    epoch = fields.String()
     results = fields.List(fields.Nested(PushResultSchema))
 
 
@@ -156,3 +159,7 @@ class PullResponseSchema(RecordSchema):
     records = fields.List(fields.Nested(PulledRecordSchema))
     # Households the phone must drop once its changes to them are pushed.
     evict = fields.List(fields.String())
+    epoch = fields.String()
+    # The cursor sent was ahead of the server (restored to an earlier point):
+    # the phone sends its changes again and pulls from the start.
+    reset = fields.Boolean()
