@@ -67,7 +67,7 @@ def main() -> None:
 
 @main.group("db")
 def db_group() -> None:
-    """Create or upgrade the database schema."""
+    """Create, upgrade, back up or restore the database."""
 
 
 @db_group.command("upgrade")
@@ -125,9 +125,12 @@ def _register() -> None:
     from server.accounts.commands import accounts_group
     from server.demo.commands import demo
     from server.ledger.commands import check, export_group, import_group
+    from server.ops.commands import backup_command, restore_command, restored_command
 
     for command in (accounts_group, check, import_group, export_group, demo):
         main.add_command(command)
+    for command in (backup_command, restore_command, restored_command):
+        db_group.add_command(command)
 
 
 _register()

@@ -26,9 +26,7 @@ def upgrade() -> None:
         sa.Column("began_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_epoch")),
     )
-    op.bulk_insert(
-        epoch, [{"id": 1, "value": str(uuid.uuid4()), "began_at": datetime.now(UTC)}]
-    )
+    op.bulk_insert(epoch, [{"id": 1, "value": str(uuid.uuid4()), "began_at": datetime.now(UTC)}])
 
 
 def downgrade() -> None:
