@@ -145,8 +145,6 @@ class SyncEngine:
             self._learn_offset(sent_at, answer["server_time_ms"])
             results = answer["results"]
             self.store.acknowledge(results)
-            # After acknowledging: the answers hold for the restored server too.
-            self._check_epoch(answer)
             report.sent += len(batch)
             for result in results:
                 status = result.get("status")
@@ -159,6 +157,8 @@ class SyncEngine:
                 else:
                     report.rejected.append(result)
             self.progress("push", report.sent, total)
+            # After acknowledging: the answers hold for the restored server too.
+            self._check_epoch(answer)
 
     def pull(self, report: SyncReport) -> None:
         """Pull pages until up to date.
