@@ -7,6 +7,7 @@ root, so as root they run as ``postgres``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -106,7 +107,9 @@ class Cluster:
             **self.settings,
         }
         line = " ".join(f"-c {key}={value}" for key, value in options.items())
-        run(pg_bin() / "pg_ctl", "-D", self.data, "-l", self.data / "log", "-w", "-o", line, "start")
+        run(
+            pg_bin() / "pg_ctl", "-D", self.data, "-l", self.data / "log", "-w", "-o", line, "start"
+        )
 
     def stop(self) -> None:
         """Stop it if it runs (a killed one leaves only its pid file)."""
@@ -119,10 +122,8 @@ class Cluster:
         postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
         children = [pid for pid in _pids() if _parent(pid) == postmaster]
         for pid in (postmaster, *children):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def promote(self) -> None:
         run(pg_bin() / "pg_ctl", "-D", self.data, "-w", "promote")
