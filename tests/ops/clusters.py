@@ -87,17 +87,31 @@ class Cluster:
         standby = cls(root / name, free_port(), settings)
         run(pg_bin() / "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port),
             "-U", "postgres", "-D", standby.data, "-X", "stream")  # fmt: skip
-        with (standby.data / "postgresql.auto.conf").open("a") as conf:
-            conf.write(
-                f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres"
-                f" application_name={name}'\n"
-            )
-        (standby.data / "standby.signal").touch()
+        standby.configure(
+            "standby.signal",
+            primary_conninfo=f"host=127.0.0.1 port={primary.port} user=postgres"
+            f" application_name={name}",
+        )
+        return standby
+
+    @classmethod
+    def recovered(cls, base: Path, root: Path, name: str, **recovery: str) -> Cluster:
+        """A cluster recovered from the base backup ``base`` as ``recovery`` says."""
+        cluster = cls(root / name, free_port(), {})
+        run("cp", "-a", base, cluster.data)
+        cluster.configure("recovery.signal", **recovery)
+        return cluster
+
+    def configure(self, signal_file: str, **settings: str) -> None:
+        """Add ``settings`` to postgresql.auto.conf and create ``signal_file``."""
+        conf, signal_path = self.data / "postgresql.auto.conf", self.data / signal_file
+        with conf.open("a") as out:
+            out.writelines(f"{key} = '{value}'\n" for key, value in settings.items())
+        signal_path.touch()
         owner = _owner()
         if owner:
-            for path in (standby.data / "postgresql.auto.conf", standby.data / "standby.signal"):
+            for path in (conf, signal_path):
                 shutil.chown(path, owner, owner)
-        return standby
 
     def start(self) -> None:
         options = {
