@@ -38,8 +38,13 @@ class MinqingGroup(click.Group):
     """Runs every command inside the app's context, so it has the configured database."""
 
     def invoke(self, ctx: click.Context) -> object:
-        with create_app().app_context():
-            return super().invoke(ctx)
+        app = create_app()
+        try:
+            with app.app_context():
+                return super().invoke(ctx)
+        finally:
+            # Closed, not left to the garbage collector: commands also run in-process.
+            db.factory(app).kw["bind"].dispose()
 
 
 def _require_current_schema() -> None:
