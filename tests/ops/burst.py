@@ -77,6 +77,14 @@ class Burst:
         for phone in self.phones:
             phone.transport.base_url = url  # type: ignore[attr-defined]
 
+    def wait_for_acks(self, count: int, timeout: float = 120) -> None:
+        """Wait until the server has acknowledged ``count`` more records (a busy machine is slow)."""
+        target = len(self.acks) + count
+        deadline = time.monotonic() + timeout
+        while len(self.acks) < target:
+            assert time.monotonic() < deadline, f"fewer than {count} acknowledged in {timeout} s"
+            time.sleep(0.05)
+
     def acknowledged_before(self, moment: float) -> set[str]:
         return {record for at, record in list(self.acks) if at < moment}
 

@@ -54,7 +54,7 @@ def test_a_primary_killed_mid_burst_fails_over_to_its_synchronous_standby_losing
         server.start()
         burst = Burst(county, server.url)
         burst.start()
-        time.sleep(2)
+        burst.wait_for_acks(12)
 
         killed_at = time.monotonic()
         primary.kill()
@@ -68,7 +68,7 @@ def test_a_primary_killed_mid_burst_fails_over_to_its_synchronous_standby_losing
         burst.stop()
         reports = burst.finish()
 
-        assert len(acknowledged) > 10
+        assert len(acknowledged) >= 12
         assert any(moment > killed_at for moment in burst.failures), "the kill was felt"
         assert all(report.ok for report in reports), [report.error for report in reports]
         engine = make_engine(standby.url("minqing"))
