@@ -50,9 +50,9 @@ class Burst:
     phones: list[Phone] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
     acks: list[tuple[float, str]] = field(default_factory=list)
-    # When a sync failed, and when one succeeded (time.monotonic()).
+    # When a sync failed; when one that succeeded began and ended (time.monotonic()).
     failures: list[float] = field(default_factory=list)
-    successes: list[float] = field(default_factory=list)
+    successes: list[tuple[float, float]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -104,9 +104,10 @@ class Burst:
                 phone.record_visit(households[number % len(households)], notes=f"第{number}次")
             )
             number += 1
+            began = time.monotonic()
             try:
                 phone.sync()
-                self.successes.append(time.monotonic())
+                self.successes.append((began, time.monotonic()))
             except TransportError:
                 self.failures.append(time.monotonic())
                 time.sleep(0.05)
