@@ -184,6 +184,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "outcome.nothing": ("已同步，没有新内容", "Synced: nothing new"),
     "outcome.sent": ("已发送 {what}", "{what} sent"),
     "outcome.received": ("收到 {count} 条更新", "{count} update{s} received"),
+    "outcome.resent": (
+        "服务器已从备份恢复，本机重新发送了 {count} 条记录",
+        "The server was restored from a backup: this phone sent its {count} record{s} again",
+    ),
     "outcome.evicted": (
         "{count} 户已转给其他干部，已从手机移除",
         "{count} household{s} moved to another cadre removed from this phone",

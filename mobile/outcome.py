@@ -23,6 +23,8 @@ def describe(outcome: SyncOutcome, lang: str) -> str:
     ]
     if sent:
         parts.append(tr("outcome.sent", lang, what=join(sent, lang)))
+    if report.resent:
+        parts.append(tr("outcome.resent", lang, count=report.resent))
     for result in report.conflicts:
         parts.extend(_conflicts(result, outcome.names.get(result.get("change_id", ""), ""), lang))
     if report.rejected:

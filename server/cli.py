@@ -40,8 +40,13 @@ class MinqingGroup(click.Group):
     """Runs every command inside the app's context, so it has the configured database."""
 
     def invoke(self, ctx: click.Context) -> object:
-        with create_app().app_context():
-            return super().invoke(ctx)
+        app = create_app()
+        try:
+            with app.app_context():
+                return super().invoke(ctx)
+        finally:
+            # Closed, not left to the garbage collector: commands also run in-process.
+            db.factory(app).kw["bind"].dispose()
 
 
 def _require_current_schema() -> None:
@@ -69,7 +74,7 @@ def main() -> None:
 
 @main.group("db")
 def db_group() -> None:
-    """Create or upgrade the database schema."""
+    """Create, upgrade, back up or restore the database."""
 
 
 @db_group.command("upgrade")
@@ -154,9 +159,12 @@ def _register() -> None:
     from server.accounts.commands import accounts_group
     from server.demo.commands import demo
     from server.ledger.commands import check, export_group, import_group
+    from server.ops.commands import backup_command, restore_command, restored_command
 
     for command in (accounts_group, check, import_group, export_group, demo):
         main.add_command(command)
+    for command in (backup_command, restore_command, restored_command):
+        db_group.add_command(command)
 
 
 _register()

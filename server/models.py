@@ -18,7 +18,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
-from server.sync.models import AppliedChange, Conflict, SyncCounter
+from server.sync.models import AppliedChange, Conflict, SyncCounter, SyncEpoch
 from server.visits.models import Visit
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "AppliedChange",
     "Conflict",
     "SyncCounter",
+    "SyncEpoch",
     "AuditEntry",
     "Base",
     "Cadre",

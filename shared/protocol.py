@@ -136,6 +136,9 @@ class PushResponseSchema(RecordSchema):
     protocol = fields.Integer(required=True)
     server_time_ms = fields.Integer(required=True)
     clock_skew_ms = fields.Integer(required=True)
+    # The database's epoch: when it changes, the server was restored from a
+    # backup and the phone sends its changes again (docs/sync.md).
+    epoch = fields.String(required=True)
     results = fields.List(fields.Nested(PushResultSchema), required=True)
 
 
@@ -175,3 +178,7 @@ class PullResponseSchema(RecordSchema):
     records = fields.List(fields.Nested(PulledRecordSchema), required=True)
     # Households the phone must drop once its changes to them are pushed.
     evict = fields.List(fields.UUID(), required=True)
+    epoch = fields.String(required=True)
+    # The cursor sent was ahead of the server (restored to an earlier point):
+    # the phone sends its changes again and pulls from the start.
+    reset = fields.Boolean()

@@ -5,6 +5,12 @@ server's answer for it is stored; a pushed batch whose answer was lost is
 pushed again and the server answers "already applied". A pulled page is
 stored with its cursor in one transaction, so a cut sync resumes at the
 page it had reached.
+
+A server restored from a backup has forgotten what came after the backup.
+It says so with a new epoch on every answer (or, when it was not told, by
+finding the phone's cursor ahead of it): the phone then sends again every
+change it made and pulls from the start, and the server's receipts turn
+what it already had into "already applied".
 """
 
 from __future__ import annotations
@@ -47,10 +53,20 @@ class SyncReport:
     kept_until_pushed: list[str] = field(default_factory=list)
     error: str | None = None
     revoked: bool = False
+    # Changes sent again because the server was restored from a backup.
+    resent: int = 0
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+class ServerRestored(Exception):
+    """The server was restored to an earlier point than this phone has seen."""
+
+    def __init__(self, epoch: str) -> None:
+        super().__init__(epoch)
+        self.epoch = epoch
 
 
 class SyncEngine:
@@ -83,8 +99,14 @@ class SyncEngine:
     def sync(self) -> SyncReport:
         """Push everything pending, then pull until up to date. Raises on failure."""
         report = SyncReport()
-        self.push(report)
-        self.pull(report)
+        try:
+            self.push(report)
+            self.pull(report)
+        except ServerRestored as restored:
+            self.store.resend_all(restored.epoch)
+            report.resent = self.store.pending_count()
+            self.push(report)
+            self.pull(report)
         self.store.set_meta({"last_sync_ms": str(self._wall_ms())})
         return report
 
@@ -135,6 +157,8 @@ class SyncEngine:
                 else:
                     report.rejected.append(result)
             self.progress("push", report.sent, total)
+            # After acknowledging: the answers hold for the restored server too.
+            self._check_epoch(answer)
 
     def pull(self, report: SyncReport) -> None:
         """Pull pages until up to date.
@@ -150,6 +174,7 @@ class SyncEngine:
             coming = ahead.submit(self._ask, self.store.get_meta("cursor"), held)
             while True:
                 sent_at, received_at, page = coming.result()
+                self._check_epoch(page)
                 early = page["more"] and not page["evict"] and _holds_all(page["records"], held)
                 if early:
                     coming = ahead.submit(self._ask, page["cursor"], held)
@@ -160,6 +185,17 @@ class SyncEngine:
                 if not early:
                     held = self.store.held_households()
                     coming = ahead.submit(self._ask, page["cursor"], held)
+
+    def _check_epoch(self, answer: dict[str, Any]) -> None:
+        """Raise ServerRestored if the server is in another life than the phone knew."""
+        epoch = answer.get("epoch")
+        if epoch is None:
+            return  # a server from before epochs
+        known = self.store.get_meta("server_epoch")
+        if answer.get("reset") or known not in (None, epoch):
+            raise ServerRestored(epoch)
+        if known is None:
+            self.store.set_meta({"server_epoch": epoch})
 
     def _ask(self, cursor: str | None, held: list[str]) -> tuple[int, int, dict[str, Any]]:
         """One page: when it was asked for and came, and the page."""

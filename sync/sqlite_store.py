@@ -201,12 +201,16 @@ class SQLiteStore:
                     "UPDATE outbox SET state = ?, result = ? WHERE change_id = ? AND state = 'pending'",
                     (state, json.dumps(result, ensure_ascii=False), result.get("change_id")),
                 )
-            # Acknowledged changes are in the server's ledger now; only their
-            # outcome messages are worth keeping, and only the latest ones.
-            db.execute(
-                "DELETE FROM outbox WHERE state = 'done' AND position NOT IN"
-                " (SELECT position FROM outbox WHERE state = 'done' ORDER BY position DESC LIMIT 200)"
-            )
+        # Acknowledged changes stay: a server restored from a backup may lack
+        # them, and then they are sent again (resend_all).
+
+    def resend_all(self, epoch: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE outbox SET state = 'pending', result = NULL WHERE state = 'done'")
+            # The restored server numbers anew: its versions must replace the
+            # phone's whatever their seq (see _upsert_pulled).
+            db.execute("UPDATE record SET seq = 0")
+            _set_meta(db, {"cursor": None, "server_epoch": epoch})
 
     def held_versions(
         self, items: Sequence[dict[str, Any]]

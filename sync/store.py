@@ -52,6 +52,15 @@ class Store(Protocol):
         """Record the server's results: acknowledged changes leave the outbox."""
         ...
 
+    def resend_all(self, epoch: str) -> None:
+        """Start over with a server restored to an earlier point (epoch ``epoch``).
+
+        Every acknowledged change goes back to the outbox, in the order it was
+        made, the cursor is forgotten, and every pulled record will take
+        whatever version the server sends, whatever its seq.
+        """
+        ...
+
     def held_versions(
         self, items: Sequence[dict[str, Any]]
     ) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:

@@ -26,6 +26,22 @@ class SyncCounter(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SyncEpoch(Base):
+    """Which life of the ledger this database is: a new id whenever it is restored.
+
+    A database restored from a backup has forgotten what phones pushed after
+    the backup was taken. Every sync answer carries the epoch; a phone that
+    sees it change sends again every change it made and pulls from the start
+    (receipts make a change the server already has a no-op).
+    """
+
+    __tablename__ = "sync_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(String(36))
+    began_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AppliedChange(Base):
     """A pushed change already processed, with the result the phone was given.
 

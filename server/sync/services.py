@@ -53,6 +53,7 @@ from server.ledger.models import (
     WorkUnit,
 )
 from server.sync import records as wire
+from server.sync.epoch import current_epoch
 from server.sync.models import AppliedChange, Conflict
 from server.sync.sequence import committed_high_water, numbered, take, write_counter
 from server.visits.models import Visit
@@ -218,6 +219,10 @@ class Page:
     cursor: str
     more: bool
     evict: list[str]
+    epoch: str
+    # The phone's cursor was ahead of everything this database has committed:
+    # it was restored to an earlier point (see server/sync/epoch.py).
+    reset: bool = False
 
 
 def pull(
@@ -227,7 +232,14 @@ def pull(
     # Read before any data: every seq up to here has committed, so nothing at
     # or below it can appear after this pull has looked.
     high_water = committed_high_water(session)
+    epoch = current_epoch(session)
     since = _parse_cursor(cursor)
+    reset = since is not None and since > high_water
+    if reset:
+        # Numbers above the high water were handed out by a lost life of this
+        # database: start over (a phone of this version resends and restarts
+        # on the flag; an older one at least receives everything again).
+        since = 0
     held = set(held)
     scope = covered.households
     evict = sorted(str(household_id) for household_id in held - scope)
@@ -236,10 +248,11 @@ def pull(
         batch = missing[:SNAPSHOT_HOUSEHOLDS_PER_PAGE]
         records = _snapshot(session, covered, batch)
         # A first sync starts its cursor where the snapshot was taken.
-        return Page(records, str(high_water if since is None else since), True, evict)
+        cursor = str(high_water if since is None else since)
+        return Page(records, cursor, True, evict, epoch, reset)
     changes, more = _changes_since(session, covered, scope, since or 0, limit)
     new_cursor = changes[-1][0] if more else max(high_water, since or 0)
-    return Page([record for _, record in changes], str(new_cursor), more, evict)
+    return Page([record for _, record in changes], str(new_cursor), more, evict, epoch, reset)
 
 
 def _parse_cursor(cursor: str | None) -> int | None:
@@ -742,6 +755,7 @@ def push(
 ) -> dict[str, Any]:
     server_ms = now_ms()
     skew = device_time_ms - server_ms
+    epoch = current_epoch(session)
     validated = [_validate(raw) for raw in changes]
     batch = Batch(session, device, server_ms, skew, together=True)
     batch.prefetch(validated)
@@ -769,6 +783,7 @@ def push(
         "protocol": protocol.PROTOCOL_VERSION,
         "server_time_ms": server_ms,
         "clock_skew_ms": skew,
+        "epoch": epoch,
         "results": results,
     }
 

@@ -84,6 +84,8 @@ class Pull(MethodView):
                 "more": page.more,
                 "server_time_ms": services.now_ms(),
                 "evict": page.evict,
+                "epoch": page.epoch,
+                "reset": page.reset,
             },
             ensure_ascii=False,
             separators=(",", ":"),

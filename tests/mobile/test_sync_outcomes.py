@@ -8,6 +8,8 @@ import uuid
 
 from sqlalchemy import select
 
+from mobile.notebook import Status, SyncOutcome
+from mobile.outcome import describe
 from server.accounts.models import Device
 from server.accounts.services import create_account
 from server.audit.services import SYSTEM, Actor
@@ -17,6 +19,7 @@ from server.inspections.services import assign
 from server.ledger.models import Household
 from server.sync.services import edit_household
 from shared.vocab import AccountRole
+from sync.engine import SyncReport
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
 from tests.sync.world import PASSWORD, County
@@ -132,3 +135,20 @@ def test_an_inspector_sees_the_assigned_households_and_the_check_reaches_the_led
     phone.settle()
     phone.type(phone.ids("search"), "")
     assert {line.name for line in phone.ids("list").layout_manager.children} == {"林11"}
+
+
+def test_a_sync_with_a_server_restored_from_a_backup_says_the_records_were_sent_again() -> None:
+    status = Status(
+        logged_in=True, account={"role": "cadre"}, server_url="", pending=0, last_sync_ms=0,
+        lang="zh",
+    )  # fmt: skip
+    outcome = SyncOutcome(SyncReport(resent=12, already_applied=12), {}, {}, status)
+
+    # (numbers are kept with their words by non-breaking spaces)
+    assert (
+        describe(outcome, "zh").replace("\xa0", " ")
+        == "服务器已从备份恢复，本机重新发送了 12 条记录"
+    )
+    assert describe(outcome, "en").replace("\xa0", " ") == (
+        "The server was restored from a backup: this phone sent its 12 records again"
+    )
