@@ -14,6 +14,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from server.audit.services import Actor, record
+from server.audit.models import AuditEntry
+from server.audit.services import Actor, entry_values, record
 from server.db import new_id, utcnow
 from server.ledger.models import (
     Cadre,
@@ -57,6 +59,9 @@ from shared.schemas import (
 from shared.vocab import HouseholdTag, Labelled, LeaderRole, Rank, UnitKind
 
 REQUIRED = FIELD_MESSAGES["required"]
+
+# Households inserted per statement batch (see import_households).
+WRITE_CHUNK = 2_000
 
 # What a county office writes between several phones or tags in one cell.
 SEPARATORS = re.compile(r"[、，,;；\s]+")
@@ -841,7 +846,7 @@ def import_households(
     )
     now = utcnow()
     households: list[dict[str, Any]] = []
-    links: list[dict[str, Any]] = []
+    cadre_of: dict[uuid.UUID, uuid.UUID] = {}
     for row in table.rows:
         if row["code"] in existing:
             problems.add(
@@ -869,36 +874,61 @@ def import_households(
             continue
         households.append({"id": new_id(), "grid_id": grid_id, **facts})
         if cadre is not None:
-            links.append({"household_id": households[-1]["id"], "cadre_id": cadre.id})
+            cadre_of[households[-1]["id"]] = cadre.id
     if not problems.finish(report, skip_bad_rows):
         return report
 
-    if households:
-        session.execute(
-            insert(Household),
-            numbered(session, [{**h, "created_at": now, "updated_at": now} for h in households]),
-        )
-    if links:
-        session.execute(
-            insert(HouseholdLink),
-            numbered(session, [{"id": new_id(), "started_at": now, **link} for link in links]),
-        )
-    for household in households:
-        facts = {name: value for name, value in household.items() if name != "id"}
-        record(session, actor, "create", "household", household["id"], facts)
-    for link in links:
-        # As link_household records a link, whoever makes it.
-        record(
-            session,
-            actor,
-            "link",
-            "household",
-            link["household_id"],
-            {"cadre_id": [None, link["cadre_id"]]},
-        )
+    # Written a chunk at a time, so the rows SQLAlchemy builds for a whole
+    # county's inserts never sit in memory together.
+    for start in range(0, len(households), WRITE_CHUNK):
+        _write_households(session, actor, households[start : start + WRITE_CHUNK], cadre_of, now)
     report.created = len(households)
     _summarize(session, actor, report)
     return report
+
+
+def _write_households(
+    session: Session,
+    actor: Actor,
+    households: list[dict[str, Any]],
+    cadre_of: Mapping[uuid.UUID, uuid.UUID],
+    now: datetime,
+) -> None:
+    """Insert households, their links and the audit entries of both, in bulk.
+
+    The audit entries too: ORM objects for a county's would take hundreds of MB.
+    """
+    session.execute(
+        insert(Household),
+        numbered(session, [{**h, "created_at": now, "updated_at": now} for h in households]),
+    )
+    links = [(h["id"], cadre_of[h["id"]]) for h in households if h["id"] in cadre_of]
+    if links:
+        session.execute(
+            insert(HouseholdLink),
+            numbered(
+                session,
+                [
+                    {"id": new_id(), "household_id": h, "cadre_id": c, "started_at": now}
+                    for h, c in links
+                ],
+            ),
+        )
+    entries = [
+        entry_values(
+            actor,
+            "create",
+            "household",
+            household["id"],
+            {name: value for name, value in household.items() if name != "id"},
+        )
+        for household in households
+    ]
+    # The link as link_household records one, whoever makes it.
+    entries += [
+        entry_values(actor, "link", "household", h, {"cadre_id": [None, c]}) for h, c in links
+    ]
+    session.execute(insert(AuditEntry), entries)
 
 
 def _whole_number(value: str) -> int | str:

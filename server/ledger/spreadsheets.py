@@ -8,7 +8,7 @@ the memory: the file's size and the sizes its zip parts declare are checked
 before anything is unpacked (``zipfile`` never reads past a declared size),
 every worksheet is scanned as a stream (expat, no tree) for what openpyxl
 would otherwise build in memory, and only then does openpyxl read the
-chosen sheet, row by row and no wider than ``MAX_COLUMNS``.
+chosen sheet, row by row and no wider than its header.
 """
 
 from __future__ import annotations
