@@ -10,30 +10,15 @@ import errno
 import os
 import socket
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from server import create_app, gunicorn_conf
-from server.db import db, transaction
-from server.migrate import current_revision, head_revision, upgrade
-
-
-@contextmanager
-def cli_session() -> Iterator[Session]:
-    """The command's one transaction, committed only if the command succeeds.
-
-    Refuses, with a message rather than a database error, a database that
-    `minqing db init` has not set up (or `db upgrade` brought up to date).
-    """
-    _require_current_schema()
-    with transaction(db.factory(current_app)) as session:
-        yield session
+from server.commands import cli_session, where
+from server.db import db
+from server.migrate import upgrade
 
 
 class MinqingGroup(click.Group):
@@ -47,21 +32,6 @@ class MinqingGroup(click.Group):
         finally:
             # Closed, not left to the garbage collector: commands also run in-process.
             db.factory(app).kw["bind"].dispose()
-
-
-def _require_current_schema() -> None:
-    try:
-        revision = current_revision(db.engine)
-    except OperationalError as unreachable:
-        raise click.ClickException(
-            f"无法连接数据库 / cannot reach the database ({_where()}): {unreachable.orig}"
-        ) from None
-    if revision != head_revision():
-        raise click.ClickException(
-            "数据库尚未初始化或需要升级，请先运行 minqing db init（或 minqing db upgrade）"
-            f" / the database is not set up or is out of date: run `minqing db init`"
-            f" (or `minqing db upgrade`) first ({_where()})"
-        )
 
 
 @click.group(cls=MinqingGroup)
@@ -81,7 +51,7 @@ def db_group() -> None:
 def db_upgrade() -> None:
     """Bring the database (new or old) to the current schema."""
     upgrade(db.engine)
-    click.echo(f"数据库已是最新结构 / database is up to date: {_where()}")
+    click.echo(f"数据库已是最新结构 / database is up to date: {where()}")
 
 
 @db_group.command("init")
@@ -95,7 +65,7 @@ def db_init(county: str) -> None:
     with cli_session() as session:
         if session.scalar(select(County.id)) is None:
             session.add(County(name=county, service_numbers=DEFAULT_SERVICE_NUMBERS))
-    click.echo(f"数据库已初始化 / database ready: {_where()}")
+    click.echo(f"数据库已初始化 / database ready: {where()}")
 
 
 @main.command("serve")
@@ -149,10 +119,6 @@ def _require_free_port(host: str, port: int) -> None:
             f" / Port {port} is in use (another server running?): stop it or pick another"
             f" port: `minqing serve --port {port + 1}` (or `make demo PORT={port + 1}`)"
         ) from None
-
-
-def _where() -> str:
-    return db.engine.url.render_as_string(hide_password=True)
 
 
 def _register() -> None:

@@ -42,7 +42,7 @@ def create(
     password: str,
 ) -> None:
     """Create an account."""
-    from server.cli import cli_session
+    from server.commands import cli_session
     from shared.schemas import AccountSchema, ValidationError
 
     with cli_session() as session:
@@ -80,7 +80,7 @@ def create(
 @click.argument("username")
 def disable(username: str) -> None:
     """Disable an account and revoke all its phones."""
-    from server.cli import cli_session
+    from server.commands import cli_session
 
     with cli_session() as session:
         services.set_active(session, SYSTEM, _account(session, username), False)
@@ -91,7 +91,7 @@ def disable(username: str) -> None:
 @click.argument("username")
 def enable(username: str) -> None:
     """Enable a disabled account (its old phones stay revoked)."""
-    from server.cli import cli_session
+    from server.commands import cli_session
 
     with cli_session() as session:
         services.set_active(session, SYSTEM, _account(session, username), True)
@@ -102,7 +102,7 @@ def enable(username: str) -> None:
 @click.argument("username")
 def unlock(username: str) -> None:
     """Lift the lock after too many wrong passwords."""
-    from server.cli import cli_session
+    from server.commands import cli_session
 
     with cli_session() as session:
         services.unlock(session, SYSTEM, _account(session, username))
@@ -113,7 +113,7 @@ def unlock(username: str) -> None:
 @click.argument("username")
 def devices(username: str) -> None:
     """List an account's phones."""
-    from server.cli import cli_session
+    from server.commands import cli_session
 
     with cli_session() as session:
         account = _account(session, username)
@@ -130,7 +130,7 @@ def devices(username: str) -> None:
 @click.argument("device_id")
 def revoke_device(device_id: str) -> None:
     """Revoke a (lost) phone: its token stops working at once."""
-    from server.cli import cli_session
+    from server.commands import cli_session
 
     try:
         key = uuid.UUID(device_id)

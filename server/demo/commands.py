@@ -79,7 +79,7 @@ def demo(seed: int, scale: int, as_of: date | None) -> None:
     visits, problems and inspections, and accounts that all use the password
     minqing-demo. Run `minqing db init` first.
     """
-    from server.cli import cli_session
+    from server.commands import cli_session
 
     started = time.monotonic()
     with cli_session() as session:

@@ -37,7 +37,7 @@ PROBLEM_LABELS = {
 @click.option("--limit", default=10, show_default=True, help="Examples listed per problem.")
 def check(as_json: bool, limit: int) -> None:
     """Check the ledger: every household has one cadre, loads within 30, no dangling links."""
-    from server.cli import cli_session
+    from server.commands import cli_session
 
     with cli_session() as session:
         report = check_integrity(session)
@@ -86,7 +86,7 @@ def _import_command(layout: Layout, summary: str) -> click.Command:
         "--skip-bad-rows", is_flag=True, help="Import the good rows; still report the bad ones."
     )
     def command(path: Path, sheet: str | None, skip_bad_rows: bool) -> None:
-        from server.cli import cli_session
+        from server.commands import cli_session
 
         try:
             table = read_table(path, layout, sheet)
@@ -153,7 +153,7 @@ def export_ledger_command(
 
     Each sheet has the columns of its import, so the file imports again.
     """
-    from server.cli import cli_session
+    from server.commands import cli_session
 
     if path.suffix.lower() != ".xlsx":
         raise click.UsageError(
