@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -17,6 +18,12 @@ from server.db import db
 from server.monitoring import metrics, note
 from server.sync import openapi, services
 from shared import protocol
+
+# Pushes that write take the change counter's lock in turn anyway
+# (server/sync/sequence.py). Within a process they go one at a time, so the
+# push holding the lock does not share the interpreter with others of this
+# process that would only wait for it: it commits sooner, and so does the queue.
+PUSH_GATE = threading.Lock()
 
 blp = Blueprint(
     "sync",
@@ -40,11 +47,12 @@ class Push(MethodView):
         the rest of the batch still applies).
         """
         started = time.perf_counter()
-        answer = _run(
-            lambda: services.push(
-                db.session, current_device(), request["device_time_ms"], request["changes"]
+        with PUSH_GATE:
+            answer = _run(
+                lambda: services.push(
+                    db.session, current_device(), request["device_time_ms"], request["changes"]
+                )
             )
-        )
         metrics.count_push(answer["results"], time.perf_counter() - started)
         note(pushed=dict(Counter(result["status"] for result in answer["results"])))
         # Built from plain strings and numbers: sent as it is (the schema
