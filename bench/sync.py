@@ -517,10 +517,13 @@ def cadres(url: str, limit: int | None = None, households: int | None = None) ->
     query = (
         select(Account.username)
         .join(HouseholdLink, HouseholdLink.cadre_id == Account.cadre_id)
+        .join(Household, Household.id == HouseholdLink.household_id)
         .where(
             Account.role == AccountRole.CADRE,
             HouseholdLink.ended_at.is_(None),
             Account.username.not_like("%-%"),
+            # The first county's household codes have no county number in front.
+            Household.code.not_like("%-%-%-%"),
         )
         .group_by(Account.username)
         .order_by(Account.username)
