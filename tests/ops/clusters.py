@@ -128,7 +128,7 @@ class Cluster:
     def stop(self) -> None:
         """Stop it if it runs (a killed one leaves only its pid file)."""
         pid_file = self.data / "postmaster.pid"
-        if pid_file.exists() and Path(f"/proc/{pid_file.read_text().split()[0]}").exists():
+        if pid_file.exists() and _running(int(pid_file.read_text().split()[0])):
             run(pg_bin() / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
 
     def kill(self) -> None:
@@ -165,6 +165,15 @@ class Cluster:
 
 def _pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _running(pid: int) -> bool:
+    """Alive, not a zombie: a killed postmaster stays one where nothing reaps it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def _parent(pid: int) -> int | None:
