@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from server import create_app
-from server.db import make_engine
+from server.db import db, make_engine
 from server.migrate import upgrade
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County, wipe
@@ -71,6 +71,14 @@ def fresh_database_url(backend: str, tmp_path: Path, label: str) -> str:
         return f"sqlite:///{tmp_path / f'{label}.db'}"
     safe = re.sub(r"[^a-z0-9_]", "_", label.lower())[:40]
     return fresh_postgres_database(f"minqing_{safe}_{_worker()}")
+
+
+def migrated_app(url: str) -> Flask:
+    """The app on the database at ``url``, brought to the current schema."""
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
+    with app.app_context():
+        upgrade(db.engine)
+    return app
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -55,11 +55,9 @@ Config.set("widgets", "scroll_timeout", "20")
 
 from flask import Flask  # noqa: E402
 
-from server import create_app  # noqa: E402
 from server.db import db  # noqa: E402
-from server.migrate import upgrade  # noqa: E402
 from sync.sqlite_store import SQLiteStore  # noqa: E402
-from tests.conftest import fresh_database_url  # noqa: E402
+from tests.conftest import fresh_database_url, migrated_app  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 from tests.mobile.driver import Phone  # noqa: E402
 from tests.sync.world import County, wipe  # noqa: E402
@@ -72,9 +70,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     """The real server (gunicorn) on a SQLite ledger, one per test process."""
     folder = tmp_path_factory.mktemp("server")
     url = fresh_database_url("sqlite", folder, "ledger")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with app.app_context():
-        upgrade(db.engine)
+    app = migrated_app(url)
     server = LiveServer(url, folder / "instance", workers=1)
     server.start()
     yield server, app

@@ -7,10 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from server import create_app
 from server.db import db, make_engine
-from server.migrate import upgrade
-from tests.conftest import fresh_database_url
+from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer
 from tests.ops.burst import Burst, visit_ids
 from tests.sync.world import County
@@ -20,9 +18,7 @@ def test_a_backup_taken_while_phones_push_restores_every_acknowledged_record_and
     backend: str, tmp_path: Path
 ) -> None:
     url = fresh_database_url(backend, tmp_path, "ops_original")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with app.app_context():
-        upgrade(db.engine)
+    app = migrated_app(url)
     county = County.build(app, tmp_path)
     server = LiveServer(url, tmp_path / "instance")
     server.start()

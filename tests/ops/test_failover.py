@@ -7,9 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
-from server import create_app
 from server.db import db, make_engine
-from server.migrate import upgrade
+from tests.conftest import migrated_app
 from tests.live import LiveServer
 from tests.ops.burst import Burst, visit_ids
 from tests.ops.clusters import Cluster, scratch
@@ -45,9 +44,7 @@ def test_a_primary_killed_mid_burst_fails_over_to_its_synchronous_standby_losing
             f"postgresql://postgres@/minqing?host=127.0.0.1:{primary.port}"
             f"&host=127.0.0.1:{standby.port}&target_session_attrs=read-write&connect_timeout=3"
         )
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-        with app.app_context():
-            upgrade(db.engine)
+        app = migrated_app(url)
         county = County.build(app, tmp_path, cadres=3)
         db.factory(app).kw["bind"].dispose()
         server = LiveServer(url, tmp_path / "instance")

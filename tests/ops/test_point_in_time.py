@@ -7,9 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
-from server import create_app
 from server.db import db, make_engine
-from server.migrate import upgrade
+from tests.conftest import migrated_app
 from tests.live import LiveServer
 from tests.ops.burst import Burst, visit_ids
 from tests.ops.clusters import Cluster, pg_bin, run, scratch
@@ -35,9 +34,7 @@ def test_a_base_backup_and_archived_wal_recover_every_push_acknowledged_before_t
         primary.start()
         primary.execute("CREATE DATABASE minqing")
         url = primary.url("minqing")
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-        with app.app_context():
-            upgrade(db.engine)
+        app = migrated_app(url)
         county = County.build(app, tmp_path)
         db.factory(app).kw["bind"].dispose()
         run(pg_bin() / "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port),

@@ -12,17 +12,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from server import create_app
 from server.accounts.services import create_account, hash_password
 from server.audit.services import SYSTEM
 from server.db import db, transaction
 from server.ledger.services import link_household
-from server.migrate import upgrade
 from shared.vocab import AccountRole
 from sync.phone import Phone
 from sync.transport import HttpTransport
 from tests.builders import LedgerBuilder
-from tests.conftest import fresh_database_url
+from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer
 
 PASSWORD = "minqing-demo"
@@ -46,9 +44,7 @@ class ApiCounty:
 def api_county(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
     tmp = tmp_path_factory.mktemp("api")
     url = fresh_database_url(backend, tmp, "api")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with app.app_context():
-        upgrade(db.engine)
+    app = migrated_app(url)
     households = []
     with transaction(db.factory(app)) as session:
         ledger = LedgerBuilder(session)

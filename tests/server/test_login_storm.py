@@ -17,12 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from server import create_app
 from server.accounts.models import Account, Device
 from server.db import db
-from server.migrate import upgrade
 from sync.transport import AuthError, HttpTransport, NetworkError, RequestRefused, ServerError
-from tests.conftest import fresh_database_url
+from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer
 from tests.sync.world import PASSWORD, County
 
@@ -35,9 +33,7 @@ PHONE_TIMEOUT = 30.0
 def live_town(backend: str, tmp_path: Path, cadres: int) -> Iterator[tuple[LiveServer, County]]:
     """A live server over a town of cadres, each with an account."""
     url = fresh_database_url(backend, tmp_path, "logins")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with app.app_context():
-        upgrade(db.engine)
+    app = migrated_app(url)
     county = County.build(app, tmp_path, cadres=cadres, households_each=0)
     server = LiveServer(url, tmp_path / "instance")
     server.start()

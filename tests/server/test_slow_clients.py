@@ -25,12 +25,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from server import create_app
 from server.db import db
-from server.migrate import upgrade
 from server.visits.models import Visit
 from sync.transport import HttpTransport
-from tests.conftest import fresh_database_url
+from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer, free_port
 from tests.sync.world import County
 from tests.system import require
@@ -183,9 +181,7 @@ http {{
 def county_server(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, County]]:
     """A live server (trusting one proxy, as behind nginx) over a small county."""
     url = fresh_database_url(backend, tmp_path, "slow")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with app.app_context():
-        upgrade(db.engine)
+    app = migrated_app(url)
     county = County.build(app, tmp_path)
     server = LiveServer(url, tmp_path / "instance", environment={"TRUSTED_PROXIES": "1"})
     server.start()

@@ -15,14 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from server import create_app
 from server.accounts.models import Device
 from server.db import db
-from server.migrate import upgrade
 from server.sync.models import Conflict
 from server.visits.models import Visit
 from sync.transport import HttpTransport, NetworkError, ServerError
-from tests.conftest import fresh_database_url
+from tests.conftest import fresh_database_url, migrated_app
 from tests.live import DroppingProxy, LiveServer
 from tests.sync.world import County
 
@@ -32,9 +30,7 @@ DAY_MS = 24 * 3600 * 1000
 @pytest.fixture
 def live(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, County]]:
     url = fresh_database_url(backend, tmp_path, "e2e")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with app.app_context():
-        upgrade(db.engine)
+    app = migrated_app(url)
     county = County.build(app, tmp_path)
     server = LiveServer(url, tmp_path / "instance")
     server.start()

@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import create_app
 from server.accounts.models import Account
 from server.accounts.services import create_account, hash_password
 from server.audit.services import SYSTEM
@@ -27,7 +26,6 @@ from server.inspections.models import Inspection, InspectionAssignment
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import Household
 from server.ledger.services import link_household
-from server.migrate import upgrade
 from server.sync.models import Conflict
 from server.visits.models import Visit
 from shared.protocol import PROTOCOL_VERSION
@@ -44,7 +42,7 @@ from sync.hlc import wall_clock_ms
 from sync.phone import Phone
 from sync.transport import HttpTransport
 from tests.builders import LedgerBuilder
-from tests.conftest import fresh_database_url
+from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer
 
 PASSWORD = "minqing-demo"
@@ -161,9 +159,7 @@ def _pushed_records(phone: Phone, household_id: str) -> dict[str, uuid.UUID]:
 @pytest.fixture
 def world(backend: str, tmp_path: Path) -> Iterator[World]:
     url = fresh_database_url(backend, tmp_path, "scope")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with app.app_context():
-        upgrade(db.engine)
+    app = migrated_app(url)
     server = LiveServer(url, tmp_path / "instance")
     server.start()
     world = World(server, app, tmp_path)

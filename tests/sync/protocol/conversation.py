@@ -31,6 +31,7 @@ from server.ledger.models import Grid, Household
 from shared.protocol import PROTOCOL_VERSION
 from sync.hlc import COUNTER_BITS, MAX_COUNTER, wall_clock_ms
 from sync.transport import Headers, HttpTransport
+from tests.conftest import migrated_app
 from tests.sync.world import County
 
 HERE = Path(__file__).parent
@@ -258,14 +259,9 @@ def record(app: Flask, tmp: Path) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    from server import create_app
-    from server.db import db
-    from server.migrate import upgrade
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/record.db", "SECRET_KEY": "record"})
-        with app.app_context():
-            upgrade(db.engine)
+        app = migrated_app(f"sqlite:///{tmp}/record.db")
         exchanges = record(app, Path(tmp))
     target = HERE / f"v{PROTOCOL_VERSION}.json"
     target.write_text(json.dumps(exchanges, ensure_ascii=False, indent=1) + "\n")

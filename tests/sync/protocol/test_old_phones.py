@@ -15,15 +15,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from server import create_app
-from server.db import db
 from server.issues.models import Issue
 from server.ledger.models import Household
-from server.migrate import upgrade
 from server.visits.models import Visit
 from sync.hlc import wall_clock_ms
 from sync.transport import HttpTransport
-from tests.conftest import fresh_database_url
+from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer
 from tests.sync.protocol.conversation import (
     CADRES,
@@ -41,9 +38,7 @@ RECORDINGS = sorted(HERE.glob("v*.json"))
 @pytest.fixture
 def served(backend: str, tmp_path: Path) -> Iterator[tuple[Flask, LiveServer]]:
     url = fresh_database_url(backend, tmp_path, "old_phones")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with app.app_context():
-        upgrade(db.engine)
+    app = migrated_app(url)
     server = LiveServer(url, tmp_path / "instance", workers=1)
     server.start()
     yield app, server
