@@ -85,8 +85,7 @@ class Cluster:
     def standby_of(cls, primary: Cluster, root: Path, name: str, **settings: str) -> Cluster:
         """A streaming standby from a base backup of ``primary``, known to it as ``name``."""
         standby = cls(root / name, free_port(), settings)
-        run(pg_bin() / "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port),
-            "-U", "postgres", "-D", standby.data, "-X", "stream")  # fmt: skip
+        primary.base_backup(standby.data)
         standby.configure(
             "standby.signal",
             primary_conninfo=f"host=127.0.0.1 port={primary.port} user=postgres"
@@ -138,6 +137,15 @@ class Cluster:
         for pid in (postmaster, *children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+    def base_backup(self, target: Path) -> None:
+        """A base backup of this running cluster into ``target``, with its WAL.
+
+        The checkpoint it starts from is taken at once: the default spreads it over
+        half of checkpoint_timeout, which here is a test waiting a hundred seconds.
+        """
+        run(pg_bin() / "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            "-D", target, "-X", "stream", "--checkpoint=fast")  # fmt: skip
 
     def promote(self) -> None:
         run(pg_bin() / "pg_ctl", "-D", self.data, "-w", "promote")

@@ -11,7 +11,7 @@ from server.db import db, make_engine
 from tests.conftest import migrated_app
 from tests.live import LiveServer
 from tests.ops.burst import Burst, visit_ids
-from tests.ops.clusters import Cluster, pg_bin, run, scratch
+from tests.ops.clusters import Cluster, run, scratch
 from tests.sync.world import County
 
 
@@ -37,8 +37,7 @@ def test_a_base_backup_and_archived_wal_recover_every_push_acknowledged_before_t
         app = migrated_app(url)
         county = County.build(app, tmp_path)
         db.factory(app).kw["bind"].dispose()
-        run(pg_bin() / "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port),
-            "-U", "postgres", "-D", root / "base", "-X", "stream")  # fmt: skip
+        primary.base_backup(root / "base")
         server = LiveServer(url, tmp_path / "instance")
         server.start()
         burst = Burst(county, server.url)
