@@ -18,6 +18,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from server.accounts.auth import device_required
+from server.db import DatabaseUnavailable
 
 # Bilingual texts for the errors a client can cause, by HTTP status.
 HTTP_MESSAGES = {
@@ -30,6 +31,7 @@ HTTP_MESSAGES = {
     415: "请求须为 JSON（Content-Type: application/json）/ the request body must be JSON (Content-Type: application/json)",
     422: "数据校验未通过，见 errors / the data did not pass validation: see errors",
     429: "请求过于频繁，请稍后再试 / too many attempts: wait and try again",
+    503: DatabaseUnavailable.description,
 }
 NOT_JSON = "请求内容不是有效的 JSON / the request body is not valid JSON"
 TOO_DEEP = "JSON 嵌套层数过多 / the JSON is nested too deeply"
@@ -138,6 +140,18 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
             for status, description in BODY_ERRORS.items():
                 view = self.error(status, description)(view)
             return view
+
+        return decorator
+
+    def response(self, status_code: int, schema: Any = None, **kwargs: Any) -> Callable[[Any], Any]:
+        """smorest's success answer; and, as every endpoint may, a 503 while
+        the database cannot be reached (``server.db.DatabaseUnavailable``)."""
+        document = super().response(status_code, schema, **kwargs)
+
+        def decorator(view: Any) -> Any:
+            return self.error(
+                503, "The database cannot be reached just now: retry after a while", RETRY_AFTER
+            )(document(view))
 
         return decorator
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -26,9 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from werkzeug.exceptions import ServiceUnavailable
 
 # Stable constraint names, so Alembic migrations name the same things on
 # SQLite and PostgreSQL.
@@ -261,6 +263,25 @@ def pipelined(session: Session) -> Iterator[None]:
         yield
 
 
+# What the database raises when it cannot serve at all: down, failing over to a
+# standby, out of pooled connections, or past a lock or statement timeout.
+UNAVAILABLE = (OperationalError, PoolTimeout)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """503: the request was fine but the database could not serve it; the
+    same request a little later will do (a phone's push is idempotent)."""
+
+    description = (
+        "数据库暂时无法访问，请求未完成；请几秒钟后重试"
+        " / the database cannot be reached just now and the request did not complete:"
+        " try again in a few seconds"
+    )
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=5)
+
+
 class Database:
     """Flask extension: an engine per app and a session per request.
 
@@ -287,10 +308,17 @@ class Database:
             session: Session | None = g.get("db_session")
             if session is not None:
                 if response.status_code < 400:
-                    session.commit()
+                    try:
+                        session.commit()
+                    except UNAVAILABLE as lost:
+                        session.rollback()
+                        return _unavailable(lost)
                 else:
                     session.rollback()
             return response
+
+        app.register_error_handler(OperationalError, _unavailable)
+        app.register_error_handler(PoolTimeout, _unavailable)
 
         @app.teardown_appcontext
         def _close_session(exc: BaseException | None) -> None:
@@ -322,6 +350,16 @@ class Database:
         bind = self.factory(current_app).kw["bind"]
         assert isinstance(bind, Engine)
         return bind
+
+
+def _unavailable(error: Exception) -> Response:
+    """The database's outage answered as 503 (the console's page or the API's
+    JSON, by the app's own 503 handlers), not as the server's own failure."""
+    current_app.logger.warning("database unavailable: %s", str(error).strip().splitlines()[0])
+    response: Response = current_app.make_response(
+        current_app.handle_http_exception(DatabaseUnavailable())
+    )
+    return response
 
 
 db = Database()

@@ -143,6 +143,12 @@ ERRORS: dict[int, tuple[str, str]] = {
         "服务器出错，已记录；请稍后再试 / the server failed; it has been logged: try again later",
         "服务器错误 / server error",
     ),
+    503: (
+        "数据库暂时无法访问，您的操作未完成；请几秒钟后重试"
+        " / the database cannot be reached just now and your action did not complete:"
+        " try again in a few seconds",
+        "暂时无法服务 / temporarily unavailable",
+    ),
 }
 CSRF_MESSAGE = (
     "表单已过期或不是从本站提交，请刷新页面后重试"

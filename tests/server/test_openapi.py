@@ -104,15 +104,17 @@ def test_each_endpoint_lists_the_answers_it_really_gives_and_no_catch_all(
     paths = document(client)["paths"]
     answers = {path: sorted(op["responses"]) for path, ops in paths.items() for op in ops.values()}
     body = ["400", "413", "415", "422"]
+    # 503 everywhere: any endpoint answers it while the database is unreachable.
     assert answers == {
         DEVICES: sorted(["201", *body, "401", "429", "503"]),
-        ME: ["200", "401"],
-        PUSH: sorted(["200", *body, "401"]),
-        PULL: sorted(["200", *body, "401", "403"]),
+        ME: ["200", "401", "503"],
+        PUSH: sorted(["200", *body, "401", "503"]),
+        PULL: sorted(["200", *body, "401", "403", "503"]),
     }
     login = paths[DEVICES]["post"]["responses"]
     for status in ("429", "503"):
         assert login[status]["headers"]["Retry-After"]["required"] is True
+    assert paths[PUSH]["post"]["responses"]["503"]["headers"]["Retry-After"]["required"]
     assert "cursor" in paths[PULL]["post"]["responses"]["400"]["description"]
 
 
