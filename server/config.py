@@ -21,6 +21,9 @@ def load(instance_path: Path) -> dict[str, Any]:
     instance_path.mkdir(parents=True, exist_ok=True)
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance_path / 'minqing.db'}"),
+        # A streaming standby for the console's heavy read-only reports
+        # (db.reports); unset, they read the primary like everything else.
+        "DATABASE_READ_URL": os.environ.get("DATABASE_READ_URL") or None,
         # Database connections each process keeps: one per thread serving
         # requests (server/gunicorn_conf.py sets it to a worker's threads).
         "DATABASE_POOL_SIZE": int(os.environ.get("DATABASE_POOL_SIZE") or 5),

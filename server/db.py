@@ -300,6 +300,14 @@ class Database:
             pool_size=app.config["DATABASE_POOL_SIZE"],
         )
         app.extensions["minqing.db"] = sessionmaker(engine, expire_on_commit=False)
+        if app.config.get("DATABASE_READ_URL"):
+            standby = make_engine(
+                app.config["DATABASE_READ_URL"],
+                pool_pre_ping=True,
+                pool_size=app.config["DATABASE_POOL_SIZE"],
+                execution_options={"postgresql_readonly": True},
+            )
+            app.extensions["minqing.db.reports"] = sessionmaker(standby, autoflush=False)
 
         @app.after_request
         def _end_transaction(response: Response) -> Response:
@@ -322,9 +330,10 @@ class Database:
 
         @app.teardown_appcontext
         def _close_session(exc: BaseException | None) -> None:
-            session: Session | None = g.pop("db_session", None)
-            if session is not None:
-                session.close()  # rolls back whatever was not committed
+            for name in ("db_session", "db_reports"):
+                session: Session | None = g.pop(name, None)
+                if session is not None:
+                    session.close()  # rolls back whatever was not committed
 
     @staticmethod
     def factory(app: Flask) -> sessionmaker[Session]:
@@ -341,6 +350,21 @@ class Database:
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 begin_write(g.db_session)
         session: Session = g.db_session
+        return session
+
+    @property
+    def reports(self) -> Session:
+        """A session for the console's heavy read-only reports: on the
+        standby when DATABASE_READ_URL names one (it may be a moment behind
+        the primary), else the request's own session."""
+        from flask import current_app
+
+        factory: sessionmaker[Session] | None = current_app.extensions.get("minqing.db.reports")
+        if factory is None:
+            return self.session
+        if "db_reports" not in g:
+            g.db_reports = factory()
+        session: Session = g.db_reports
         return session
 
     @property

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +90,18 @@ class LiveServer:
             os.killpg(self.process.pid, sig)
             self.process.wait(timeout=30)
         self.process = None
+
+    def console(self, username: str, password: str) -> urllib.request.OpenerDirector:
+        """A browser's cookies, signed in to the console as ``username``."""
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        page = opener.open(f"{self.url}/login", timeout=10).read().decode()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        assert token is not None, "the login form carries its CSRF token"
+        form = {"csrf_token": token.group(1), "username": username, "password": password}
+        opener.open(f"{self.url}/login", urllib.parse.urlencode(form).encode(), timeout=10).close()
+        return opener
 
     def request(
         self, method: str, path: str, body: Any = None, token: str | None = None

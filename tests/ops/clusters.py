@@ -158,11 +158,13 @@ class Cluster:
             cursor = db.execute(sql)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
 
-    def wait_for(self, sql: str, expected: object, timeout: float = 60) -> None:
+    def wait_for(
+        self, sql: str, expected: object, timeout: float = 60, database: str = "postgres"
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                rows = self.execute(sql)
+                rows = self.execute(sql, database)
                 if rows and rows[0][0] == expected:
                     return
             except psycopg.OperationalError:

@@ -5,11 +5,8 @@ loses nothing, and everything serves again once the database is back."""
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
-import re
 import urllib.error
-import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -42,19 +39,6 @@ def unreachable(url: str) -> Iterator[None]:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 
-def console_opener(server: LiveServer, username: str) -> urllib.request.OpenerDirector:
-    """A browser's cookies, logged in to the console as ``username``."""
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-    page = opener.open(f"{server.url}/login", timeout=10).read().decode()
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert match is not None
-    form = {"csrf_token": match.group(1), "username": username, "password": PASSWORD}
-    opener.open(f"{server.url}/login", urllib.parse.urlencode(form).encode(), timeout=10).close()
-    return opener
-
-
 def answer(open_it: object) -> urllib.error.HTTPError:
     try:
         open_it()  # type: ignore[operator]
@@ -77,7 +61,7 @@ def test_while_the_database_cannot_be_reached_the_server_answers_503_and_a_phone
         household = county.households[cadre][0]
         phone = county.phone(cadre, HttpTransport(server.url))
         assert phone.sync().ok
-        browser = console_opener(server, county.admin)
+        browser = server.console(county.admin, PASSWORD)
 
         with unreachable(url):
             visit = phone.record_visit(household, notes="停电时的走访")

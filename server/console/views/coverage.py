@@ -60,7 +60,7 @@ def _page() -> int:
 def coverage_dashboard() -> str:
     days = _days()
     where = _where()
-    board = coverage.dashboard(db.session, current_scope(), utcnow(), where)
+    board = coverage.dashboard(db.reports, current_scope(), utcnow(), where)
     households_url = url_for("console.coverage_households")
     narrowing = urlencode(where.as_args())
 
@@ -109,7 +109,7 @@ def coverage_dashboard() -> str:
 def coverage_households() -> str:
     show = _choice(coverage.HouseholdList, coverage.HouseholdList.ALL)
     where, days = _where(), _days()
-    page = coverage.households(db.session, current_scope(), utcnow(), where, show, days, _page())
+    page = coverage.households(db.reports, current_scope(), utcnow(), where, show, days, _page())
     return render_template(
         "console/coverage/households.html", page=page, show=show, days=days, where=where
     )
@@ -120,5 +120,5 @@ def coverage_households() -> str:
 def coverage_cadres() -> str:
     show = _choice(coverage.CadreList, coverage.CadreList.IDLE)
     where = _where()
-    page = coverage.cadres(db.session, current_scope(), utcnow(), where, show, _page())
+    page = coverage.cadres(db.reports, current_scope(), utcnow(), where, show, _page())
     return render_template("console/coverage/cadres.html", page=page, show=show, where=where)

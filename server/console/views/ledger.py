@@ -30,7 +30,7 @@ from shared.vocab import LeaderRole
 @requires(Capability.VIEW)
 def ledger_index() -> str:
     return render_template(
-        "console/ledger/county.html", towns=ledger.town_summaries(db.session, current_scope())
+        "console/ledger/county.html", towns=ledger.town_summaries(db.reports, current_scope())
     )
 
 
@@ -38,8 +38,8 @@ def ledger_index() -> str:
 @requires(Capability.VIEW)
 def town(town_id: uuid.UUID) -> str:
     place = town_or_404(town_id)
-    villages = ledger.village_summaries(db.session, current_scope(), Village.town_id == place.id)
-    leaders = ledger.leaders(db.session, [village.id for village in villages])
+    villages = ledger.village_summaries(db.reports, current_scope(), Village.town_id == place.id)
+    leaders = ledger.leaders(db.reports, [village.id for village in villages])
     return render_template(
         "console/ledger/town.html", town=place, villages=villages, leaders=leaders
     )
