@@ -10,30 +10,27 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from bench.front import Front, missing, nginx_front
 from server.db import db
 from server.visits.models import Visit
 from sync.transport import HttpTransport
 from tests.conftest import fresh_database_url, migrated_app
-from tests.live import LiveServer, free_port
+from tests.live import LiveServer
 from tests.sync.world import County
 from tests.system import require
 
-ROOT = Path(__file__).resolve().parents[2]
 STALLED = 15
 # How long an answer may take while the stalled clients hang on.
 PROMPT = 1.0
@@ -126,57 +123,6 @@ def answered_promptly(
     return times
 
 
-@dataclass
-class Front:
-    """nginx as deploy/nginx/minqing.conf has it, over TLS, before a live server."""
-
-    url: str
-    port: int
-    cafile: str
-    access_log: Path
-
-    def logged(self) -> str:
-        """nginx's access log, once it has written the last answer's line
-        (just after sending the answer)."""
-        time.sleep(0.2)
-        return self.access_log.read_text()
-
-
-def build_nginx_conf(folder: Path, upstream: int, https: int, http: int) -> Path:
-    """deploy/nginx/minqing.conf with this test's ports and certificate, in a
-    main configuration whose files are all in ``folder``."""
-    site = (ROOT / "deploy/nginx/minqing.conf").read_text()
-    for shipped, here in [
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};"),
-        ("listen 443 ssl;", f"listen 127.0.0.1:{https} ssl;"),
-        ("listen 80;", f"listen 127.0.0.1:{http};"),
-        ("/etc/ssl/minqing/fullchain.pem", str(folder / "cert.pem")),
-        ("/etc/ssl/minqing/privkey.pem", str(folder / "key.pem")),
-    ]:
-        assert shipped in site, f"deploy/nginx/minqing.conf no longer has {shipped!r}"
-        site = site.replace(shipped, here)
-    temp = "\n".join(
-        f"    {kind}_temp_path {folder / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf = folder / "nginx.conf"
-    conf.write_text(
-        f"""{"user root;" if os.geteuid() == 0 else ""}
-daemon off;
-pid {folder / "nginx.pid"};
-error_log {folder / "error.log"};
-events {{ worker_connections 256; }}
-http {{
-    log_format test '$connection $connection_requests $remote_addr $request_id "$request"';
-    access_log {folder / "access.log"} test;
-{temp}
-{site}
-}}
-"""
-    )
-    return conf
-
-
 @pytest.fixture
 def county_server(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, County]]:
     """A live server (trusting one proxy, as behind nginx) over a small county."""
@@ -192,44 +138,11 @@ def county_server(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Co
 
 @pytest.fixture
 def front(county_server: tuple[LiveServer, County], tmp_path: Path) -> Iterator[Front]:
-    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
-    require(nginx is not None, "nginx is not installed", "apt-get install nginx (or run .ci/run)")
-    require(
-        shutil.which("openssl") is not None, "openssl is not installed", "apt-get install openssl"
-    )
+    lacking = missing()
+    require(lacking is None, "nginx cannot front the server here", str(lacking))
     server, _ = county_server
-    folder = tmp_path / "nginx"
-    folder.mkdir()
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    port = free_port()
-    conf = build_nginx_conf(folder, server.port, port, free_port())
-    process = subprocess.Popen(
-        [str(nginx), "-p", str(folder), "-c", str(conf)],
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "nginx did not start within 10 s"
-                time.sleep(0.1)
-        yield Front(
-            f"https://127.0.0.1:{port}", port, str(folder / "cert.pem"), folder / "access.log"
-        )
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-        process.stderr.close()  # type: ignore[union-attr]
+    with nginx_front(server.port, tmp_path / "nginx") as started:
+        yield started
 
 
 def logged_in_token(county: County, url: str, cafile: str | None = None) -> str:
