@@ -116,3 +116,17 @@ def test_a_household_imported_before_the_link_was_recorded_as_a_link_still_opens
 def test_a_change_entry_must_hold_old_and_new_values() -> None:
     with pytest.raises(ValueError, match="holds \\[old, new\\] per field"):
         entry_values(Actor(via="import"), "link", "household", None, {"cadre_id": "an id"})
+
+
+def test_the_header_names_the_role_once_when_the_account_name_already_says_it(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    account = county.accounts["county_admin"]
+    account.display_name = "县级管理员"
+    session.flush()
+    login(client, account)
+    header = client.get("/").get_data(as_text=True).split("</header>", 1)[0]
+    assert header.count("县级管理员") == 1
+    login(client, county.accounts["town_admin"])
+    header = client.get("/").get_data(as_text=True).split("</header>", 1)[0]
+    assert "town-qianlou · 镇级管理员" in header
