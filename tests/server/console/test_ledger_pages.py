@@ -121,12 +121,14 @@ def test_a_change_entry_must_hold_old_and_new_values() -> None:
 def test_the_header_names_the_role_once_when_the_account_name_already_says_it(
     client: FlaskClient, county: County, session: Session
 ) -> None:
-    account = county.accounts["county_admin"]
-    account.display_name = "县级管理员"
+    def header(role: str) -> str:
+        login(client, county.accounts[role])
+        return client.get("/").get_data(as_text=True).split("</header>", 1)[0]
+
+    county.accounts["county_admin"].display_name = "县级管理员"
+    county.accounts["inspector"].display_name = "县效能办督查员"
     session.flush()
-    login(client, account)
-    header = client.get("/").get_data(as_text=True).split("</header>", 1)[0]
-    assert header.count("县级管理员") == 1
-    login(client, county.accounts["town_admin"])
-    header = client.get("/").get_data(as_text=True).split("</header>", 1)[0]
-    assert "town-qianlou · 镇级管理员" in header
+    assert header("county_admin").count("管理员") == 1
+    assert header("inspector").count("督查员") == 1
+    # A name that does not say it is followed by the role.
+    assert "town-qianlou · 镇级管理员" in header("town_admin")
