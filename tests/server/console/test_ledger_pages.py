@@ -12,6 +12,7 @@ from server.audit.models import AuditEntry
 from server.audit.services import Actor, entry_values
 from server.sync.services import Writer, merge_household, now_ms
 from sync.hlc import Stamp
+from tests.builders import LedgerBuilder
 from tests.server.console.conftest import County, login
 
 
@@ -132,3 +133,15 @@ def test_the_header_names_the_role_once_when_the_account_name_already_says_it(
     assert header("inspector").count("督查员") == 1
     # A name that does not say it is followed by the role.
     assert "town-qianlou · 镇级管理员" in header("town_admin")
+
+
+def test_a_villages_grids_are_listed_in_counting_order(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    ledger = LedgerBuilder(session)
+    for name in ("第10网格", "第2网格"):
+        ledger.household(ledger.grid(county.village, name))
+    login(client, county.accounts["town_admin"])
+    page = client.get(f"/ledger/villages/{county.village.id}").get_data(as_text=True)
+    positions = [page.index(f">{name}<") for name in ("第1网格", "第2网格", "第10网格")]
+    assert positions == sorted(positions)
