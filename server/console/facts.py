@@ -111,6 +111,17 @@ def seen_from_text(text: str) -> dict[str, Any]:
     return seen
 
 
+def refreshed(
+    entered: Mapping[str, Any], seen: Mapping[str, Any], household: Household
+) -> dict[str, Any]:
+    """What an overtaken form shows again: the admin's changes, and the
+    household as it is now in every field they left alone."""
+    return {
+        name: value if value != seen[name] else getattr(household, name)
+        for name, value in entered.items()
+    }
+
+
 def entered_facts(form: Mapping[str, str], tags: list[str]) -> dict[str, Any]:
     """The values in a submitted form; tags come as the ticked boxes' codes."""
     values = {name: parse_value(name, form.get(name, "")) for name in FACT_FIELDS if name != "tags"}

@@ -157,6 +157,8 @@ def edit_household_facts(household_id: uuid.UUID) -> ResponseReturnValue:
     except facts.StaleFacts as stale:
         # Shown again over the household as it is now: saving again is a
         # decision made seeing the other value.
+        for name, value in facts.refreshed(entered, seen, record).items():
+            form[name].data = value if name == "tags" else facts.display(name, value)
         form.seen.data = facts.seen_to_text(facts.current_facts(record))
         form.base_seq.data = str(record.seq)
         return household_page(record, status=409, facts_form=form, stale=stale.fields)

@@ -3,7 +3,8 @@ refused with a message when wrong, and never laid unseen over a newer value."""
 
 from __future__ import annotations
 
-import json
+import html
+import re
 
 import pytest
 from flask.testing import FlaskClient
@@ -17,7 +18,7 @@ from server.sync.models import Conflict
 from server.sync.sequence import write_counter
 from server.sync.services import Writer, merge_household, now_ms
 from sync.hlc import Stamp
-from tests.server.console.conftest import County, csrf_token, login
+from tests.server.console.conftest import County, login
 
 
 @pytest.fixture(autouse=True)
@@ -28,25 +29,26 @@ def counted(county: County, session: Session) -> None:
     write_counter(session)
 
 
-def facts_form(client: FlaskClient, household: Household, **changes: object) -> dict[str, object]:
-    """The household page's facts form as it was filled, with ``changes`` typed in."""
+def facts_form(
+    client: FlaskClient, household: Household, page: str | None = None, **changes: object
+) -> dict[str, object]:
+    """The facts form on ``page`` (else the household's page now), with ``changes`` typed in."""
     path = f"/ledger/households/{household.id}"
-    page = client.get(path).get_data(as_text=True)
-    seen = page.split('name="seen" type="hidden" value="', 1)[1].split('"', 1)[0]
-    base = page.split('name="base_seq" type="hidden" value="', 1)[1].split('"', 1)[0]
-    seen_facts = json.loads(seen.replace("&#34;", '"').replace("&quot;", '"'))
-    form: dict[str, object] = {
-        "csrf_token": csrf_token(client, path),
-        "seen": json.dumps(seen_facts, ensure_ascii=False),
-        "base_seq": base,
-        "head_name": seen_facts["head_name"],
-        "members": str(seen_facts["members"]),
-        "address": seen_facts["address"],
-        "phones": " ".join(seen_facts["phones"]),
-        "tags": seen_facts["tags"],
-        "notes": seen_facts["notes"],
+    page = page or client.get(path).get_data(as_text=True)
+    form = page.split('class="facts-form"', 1)[1].split("</form>", 1)[0]
+
+    def value(name: str) -> str:
+        found = re.search(rf'name="{name}"[^>]* value="([^"]*)"', form)
+        return html.unescape(found.group(1)) if found else ""
+
+    notes = re.search(r"<textarea[^>]*>(.*?)</textarea>", form, re.DOTALL)
+    typed: dict[str, object] = {
+        name: value(name)
+        for name in ("csrf_token", "seen", "base_seq", "head_name", "members", "address", "phones")
     }
-    return {**form, **changes}
+    typed["tags"] = re.findall(r'name="tags" value="(\w+)" checked', form)
+    typed["notes"] = html.unescape(notes.group(1)).lstrip("\n") if notes else ""
+    return {**typed, **changes}
 
 
 def post(client: FlaskClient, household: Household, form: dict[str, object]) -> tuple[int, str]:
@@ -146,17 +148,17 @@ def test_a_form_read_before_a_phone_changed_the_same_field_comes_back_showing_bo
     household = county.households[0]
     login(client, county.accounts["town_admin"])
     form = facts_form(client, household, phones="13905962222")
-    a_phone_sets(session, county, household, phones=["13905961111"])
+    a_phone_sets(session, county, household, phones=["13905961111"], notes="外出务工")
     status, page = post(client, household, form)
     assert status == 409
     assert "已被他人修改" in page and "13905961111" in page and 'value="13905962222"' in page
     session.refresh(household)
     assert household.phones == ["13905961111"], "nothing written unseen"
-    # Saved again from the page that showed both: a decision, applied.
-    again = facts_form(client, household, phones="13905962222")
-    assert post(client, household, again)[0] == 302
+    # Saved again from the page that showed both: a decision, applied; the
+    # phone's note, in a field the admin left alone, stays.
+    assert post(client, household, facts_form(client, household, page))[0] == 302
     session.refresh(household)
-    assert household.phones == ["13905962222"]
+    assert household.phones == ["13905962222"] and household.notes == "外出务工"
 
 
 def test_a_phone_edit_to_another_field_while_the_form_was_open_survives_the_save(
