@@ -31,14 +31,18 @@ from shared.vocab import AccountRole
 class Capability(StrEnum):
     VIEW = "view"  # the ledger, coverage, problems, conflicts and downloads
     MANAGE = "manage"  # links, handling problems, deciding conflicts
+    EDIT = "edit"  # correcting household facts (head, members, address, phones, tags, notes)
     INSPECT = "inspect"  # inspection samples and results
     CONFIGURE = "configure"  # county-wide settings, such as the cards' service numbers
 
 
 CAPABILITIES: dict[AccountRole, frozenset[Capability]] = {
     AccountRole.COUNTY_ADMIN: frozenset(Capability),
-    AccountRole.TOWN_ADMIN: frozenset({Capability.VIEW, Capability.MANAGE, Capability.INSPECT}),
-    AccountRole.VILLAGE_LEADER: frozenset({Capability.VIEW}),
+    AccountRole.TOWN_ADMIN: frozenset(
+        {Capability.VIEW, Capability.MANAGE, Capability.EDIT, Capability.INSPECT}
+    ),
+    # A village's link leader knows its households: they may correct their facts.
+    AccountRole.VILLAGE_LEADER: frozenset({Capability.VIEW, Capability.EDIT}),
     AccountRole.INSPECTOR: frozenset({Capability.VIEW, Capability.INSPECT}),
     # Cadres work on their phones; the console has nothing for them.
     AccountRole.CADRE: frozenset(),

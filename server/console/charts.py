@@ -44,6 +44,13 @@ class BarChart:
     row: int
     # x of the 0 %, 25 %, 50 %, 75 % and 100 % grid lines, with their labels.
     ticks: list[tuple[float, str]]
+    # Each label on its own line above its bar (the phone layout), not beside it.
+    stacked: bool = False
+
+
+# The phone layout's width: an SVG scales its text with it, so at this width
+# the 12px text shows at about 11px on a 360px-wide phone.
+PHONE_WIDTH = 380
 
 
 def bar_chart(
@@ -58,3 +65,15 @@ def bar_chart(
     ]
     ticks = [(label_width + plot_width * step / 4, f"{step * 25}%") for step in range(5)]
     return BarChart(placed, width, top + len(bars) * row + 4, label_width, plot_width, row, ticks)
+
+
+def phone_chart(bars: Sequence[Bar]) -> BarChart:
+    """The same bars laid out for a phone's width: the label above each bar."""
+    row, top = 38, 18
+    plot_width = PHONE_WIDTH - 110  # room for the note after a full bar
+    placed = [
+        PlacedBar(bar, top + index * row, (bar.value or 0) * plot_width)
+        for index, bar in enumerate(bars)
+    ]
+    ticks = [(plot_width * step / 4, f"{step * 25}%") for step in range(5)]
+    return BarChart(placed, PHONE_WIDTH, top + len(bars) * row + 4, 0, plot_width, row, ticks, True)

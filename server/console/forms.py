@@ -39,6 +39,20 @@ class ReassignForm(FlaskForm):  # type: ignore[misc]
     seen = HiddenField()
 
 
+class FactsForm(FlaskForm):  # type: ignore[misc]
+    """A household's facts; the shared HouseholdSchema checks the values (as on the wire)."""
+
+    head_name = StringField()
+    members = StringField()
+    address = StringField()
+    phones = StringField()
+    tags = SelectMultipleField(validate_choice=False)
+    notes = TextAreaField()
+    # What the form was filled with, and the household's version then.
+    seen = HiddenField(validators=[InputRequired()])
+    base_seq = HiddenField(validators=[InputRequired()])
+
+
 class TransferForm(FlaskForm):  # type: ignore[misc]
     households = SelectMultipleField(validate_choice=False)
     targets = SelectMultipleField(validate_choice=False)

@@ -163,8 +163,10 @@ def notebook_pdf(notebook: Notebook, printed: date) -> bytes:
     pdf.set_font_size(9)
     # Droid Sans has no bold: headings are shaded instead.
     headings = FontFace(emphasis="NONE", fill_color=(230, 230, 230))
+    # A phone number is never broken across lines: each has its own line, in
+    # a column wide enough for a landline with its area code.
     with pdf.table(
-        col_widths=(30, 18, 10, 52, 30, 40), line_height=5.5, headings_style=headings
+        col_widths=(30, 18, 10, 46, 36, 40), line_height=5.5, headings_style=headings
     ) as table:
         table.row(["户编号", "户主", "人口", "地址", "电话", "情况"])
         for page in notebook.households:
@@ -175,7 +177,7 @@ def notebook_pdf(notebook: Notebook, printed: date) -> bytes:
                     household.head_name,
                     str(household.members),
                     household.address,
-                    "、".join(household.phones),
+                    "\n".join(household.phones),
                     "、".join(labels.get(tag, tag) for tag in household.tags),
                 ]
             )
@@ -197,7 +199,9 @@ def notebook_pdf(notebook: Notebook, printed: date) -> bytes:
         pdf.multi_cell(
             0,
             5,
-            f"{page.village} · {household.address} · 人口 {household.members} · "
+            # The phones on a line of their own, so a long address cannot push
+            # one over the line's end.
+            f"{page.village} · {household.address} · 人口 {household.members}\n"
             f"电话 {'、'.join(household.phones) or '无'}"
             + (f"\n备注：{household.notes}" if household.notes else ""),
             new_x="LMARGIN",

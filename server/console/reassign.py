@@ -34,11 +34,18 @@ def current_cadre_id(session: Session, household: Household) -> uuid.UUID | None
 
 def reassign(
     session: Session, actor: Actor, household: Household, cadre: Cadre, seen: uuid.UUID | None
-) -> None:
-    """Give one household to ``cadre``; ``seen`` is the cadre the admin saw it with."""
-    if current_cadre_id(session, household) != seen:
+) -> bool:
+    """Give one household to ``cadre``; ``seen`` is the cadre the admin saw it with.
+
+    False when ``cadre`` already has it: nothing changes.
+    """
+    current = current_cadre_id(session, household)
+    if current != seen:
         raise LinkError(STALE)
+    if current == cadre.id:
+        return False
     link_household(session, actor, household, cadre)
+    return True
 
 
 def loads(session: Session, cadres: Sequence[Cadre]) -> dict[uuid.UUID, int]:

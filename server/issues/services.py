@@ -20,6 +20,7 @@ from server.issues.models import Issue, IssueEvent
 from server.sync.services import console_stamp, from_ms, refold_issue
 from shared.schemas import MAX_NOTE_LENGTH
 from shared.vocab import IssueEventKind, IssueStatus
+from sync.merge import STATUS_RANK
 
 # A problem with a department (passed on, or in progress) this long is overdue.
 OVERDUE_AFTER = timedelta(days=30)
@@ -33,6 +34,18 @@ CONSOLE_STATUSES = (
     IssueStatus.HOUSEHOLD_INFORMED,
 )
 MAX_DEPARTMENT_LENGTH = 100
+
+
+def next_status(status: IssueStatus) -> IssueStatus | None:
+    """The step after ``status`` an admin records, offered first; None once the
+    household is informed. Never a step back: reopening is chosen deliberately."""
+    later = [
+        code
+        for code in CONSOLE_STATUSES
+        if STATUS_RANK[code.value] > STATUS_RANK[status.value]
+        and code != IssueStatus.PASSED_TO_DEPARTMENT  # passing has its own form
+    ]
+    return later[0] if later else None
 
 
 class IssueActionError(Exception):

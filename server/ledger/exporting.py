@@ -25,6 +25,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -40,6 +41,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.ledger.ordering import name_order
 from server.ledger.queries import current_leaders, household_rows
 from shared.vocab import HouseholdTag, LeaderRole
 
@@ -118,15 +120,37 @@ def _write_workbook(
     return report
 
 
+# Columns whose values run longer than their header, in Excel's widths (a
+# Chinese character counts two): an address, two phone numbers, a unit's name.
+VALUE_WIDTHS = {
+    "code": 16,
+    "address": 36,
+    "phones": 26,
+    "phone": 14,
+    "cadre_phone": 14,
+    "notes": 36,
+    "unit": 24,
+    "cadre_unit": 24,
+}
+
+
 def _write_sheet(workbook: Workbook, layout: Layout, rows: Iterable[Sequence[object]]) -> int:
     sheet = workbook.create_sheet(layout.sheet)
     sheet.freeze_panes = "A2"
+    # Printed as the office files it: landscape A4, as wide as the page, the
+    # header on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
     bold = Font(bold=True)
     header = []
     for number, column in enumerate(layout.columns, start=1):
         # Wide enough for the Chinese header (each character two widths).
         sheet.column_dimensions[get_column_letter(number)].width = max(
-            10, 2 * len(column.header) + 4
+            10, 2 * len(column.header) + 4, VALUE_WIDTHS.get(column.key, 0)
         )
         cell = WriteOnlyCell(sheet, column.header)
         cell.font = bold
@@ -136,6 +160,8 @@ def _write_sheet(workbook: Workbook, layout: Layout, rows: Iterable[Sequence[obj
     for row in rows:
         sheet.append([_cell(sheet, value) for value in row])
         count += 1
+    # Written when the workbook is saved, so it can span the rows just written.
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(layout.columns))}{count + 1}"
     return count
 
 
@@ -281,7 +307,10 @@ def _household_rows(
         )
         .where(*scope)
         .order_by(
-            collate(Town.name), collate(Village.name), collate(Grid.name), collate(Household.code)
+            collate(Town.name),
+            collate(Village.name),
+            *name_order(Grid.name, collate),
+            collate(Household.code),
         )
         .execution_options(yield_per=BATCH)
     )
@@ -369,7 +398,7 @@ def _village_rows(
         .outerjoin(Village, Village.town_id == Town.id)
         .outerjoin(Grid, Grid.village_id == Village.id)
         .where(*scope)
-        .order_by(collate(Town.name), collate(Village.name), collate(Grid.name))
+        .order_by(collate(Town.name), collate(Village.name), *name_order(Grid.name, collate))
         .execution_options(yield_per=BATCH)
     )
     for town, village, grid in session.execute(query):

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, Synced, enum_column, new_id, utcnow
+from server.ledger.ordering import name_order
 from shared.vocab import LeaderRole, Rank, UnitKind
 
 
@@ -45,7 +46,9 @@ class Village(Synced, Base):
     name: Mapped[str] = mapped_column(String(64))
 
     town: Mapped[Town] = relationship(back_populates="villages")
-    grids: Mapped[list[Grid]] = relationship(back_populates="village", order_by="Grid.name")
+    grids: Mapped[list[Grid]] = relationship(
+        back_populates="village", order_by=lambda: name_order(Grid.name)
+    )
 
 
 class Grid(Synced, Base):

@@ -94,6 +94,47 @@ def test_households_are_listed_by_town_village_grid_and_code_with_their_cadre(
     assert rows[3][9] == "=先联系村委"
 
 
+def test_grids_are_counted_as_numbers_in_the_households_and_grids_sheets(
+    session: Session, tmp_path: Path
+) -> None:
+    county = linked_county(session)
+    tenth = county.ledger.grid(county.qianlou_1.village, "第10网格")
+    county.ledger.household(tenth, "林十").code = "QL-00-010"  # first by code, last by grid
+    export_ledger(session, tmp_path / "ledger.xlsx")
+
+    book = sheets(tmp_path / "ledger.xlsx")
+    grids = [row[3] for row in book["农户"][1:] if row[2] == "前楼村"]
+    assert grids == ["第1网格", "第1网格", "第2网格", "第10网格"]
+    listed = [row[2] for row in book["村网格"][1:] if row[1] == "前楼村"]
+    assert listed == ["第1网格", "第2网格", "第10网格"]
+
+
+def test_every_sheet_prints_landscape_fit_to_width_with_its_header_frozen_repeated_and_filtered(
+    session: Session, tmp_path: Path
+) -> None:
+    linked_county(session)
+    export_ledger(session, tmp_path / "ledger.xlsx")
+
+    workbook = load_workbook(tmp_path / "ledger.xlsx")
+    for sheet in workbook:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+        assert sheet.print_title_rows == "$1:$1"
+        assert sheet.freeze_panes == "A2"
+        assert (
+            sheet.auto_filter.ref
+            == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
+        )
+    households = workbook["农户"]
+    widths = {
+        cell.value: households.column_dimensions[cell.column_letter].width for cell in households[1]
+    }
+    # An address of a dozen characters and two phone numbers fit without wrapping.
+    assert widths["地址"] >= 2 * 12 and widths["电话"] >= len("13912345678、0596-5881234") + 1
+
+
 def test_the_leaders_sheet_lists_every_village_with_its_three_leaders(
     session: Session, tmp_path: Path
 ) -> None:

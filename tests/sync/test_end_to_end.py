@@ -5,12 +5,19 @@ reassignment while away, a revoked phone."""
 from __future__ import annotations
 
 import contextlib
+import html
+import http.cookiejar
+import json
+import re
 import signal
 import threading
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -22,7 +29,7 @@ from server.visits.models import Visit
 from sync.transport import HttpTransport, NetworkError, ServerError
 from tests.conftest import fresh_database_url, migrated_app
 from tests.live import DroppingProxy, LiveServer
-from tests.sync.world import County
+from tests.sync.world import PASSWORD, County
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -37,6 +44,93 @@ def live(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, County]]:
     yield server, county
     server.stop()
     db.factory(app).kw["bind"].dispose()
+
+
+class Desk:
+    """A browser at the town office, as far as forms go: cookies, CSRF tokens, posts."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.url + path, timeout=30) as response:
+            return str(response.read().decode())
+
+    def post(self, path: str, form: dict[str, Any]) -> int:
+        data = urllib.parse.urlencode(form, doseq=True).encode()
+        with self.opener.open(self.url + path, data, timeout=30) as response:
+            return int(response.status)
+
+    def login(self, username: str) -> None:
+        token = self.field(self.get("/login"), "csrf_token")
+        form = {"csrf_token": token, "username": username, "password": PASSWORD}
+        assert self.post("/login", form) == 200  # followed to the overview
+
+    @staticmethod
+    def field(page: str, name: str) -> str:
+        found = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page)
+        assert found, f"the page has a {name} field"
+        return html.unescape(found.group(1))
+
+    def edit_household(self, household_id: str, **changes: str) -> None:
+        """Open the household's page, type ``changes`` over its facts, save."""
+        path = f"/ledger/households/{household_id}"
+        page = self.get(path)
+        seen = json.loads(self.field(page, "seen"))
+        form = {
+            **{name: seen[name] for name in ("head_name", "address", "notes", "tags")},
+            "members": str(seen["members"]),
+            "phones": " ".join(seen["phones"]),
+            "csrf_token": self.field(page, "csrf_token"),
+            "seen": json.dumps(seen),
+            "base_seq": self.field(page, "base_seq"),
+            **changes,
+        }
+        assert self.post(path + "/facts", form) == 200  # followed back to the page
+
+
+def test_a_town_office_edit_reaches_the_phone_and_meets_phone_edits_by_the_same_rules(
+    live: tuple[LiveServer, County],
+) -> None:
+    server, county = live
+    username = county.cadres[0]
+    household = county.households[username][0]
+    phone = county.phone(username, HttpTransport(server.url))
+    phone.sync()
+    desk = Desk(server.url)
+    desk.login(county.admin)
+
+    desk.edit_household(household, notes="儿子在厦门打工")
+    phone.sync()
+    assert phone.household(household)["notes"] == "儿子在厦门打工"
+
+    # The phone's edit, made offline before the office's, loses; the phone is told who won.
+    phone.edit_household(household, phones=["13905961111"])
+    time.sleep(0.05)
+    desk.edit_household(household, phones="13905962222")
+    report = phone.sync()
+    lost = report.conflicts[0]["conflicts"][0]
+    assert lost["field"] == "phones" and lost["yours_kept"] is False
+    assert "前楼镇办公室" in lost["by"]
+    assert phone.household(household)["phones"] == ["13905962222"]
+
+    # The office's edit, made before the phone's offline one, loses: the phone
+    # keeps its value and the office's waits in the conflicts queue.
+    desk.edit_household(household, address="前楼村3号")
+    time.sleep(0.05)
+    phone.edit_household(household, address="前楼村5号")
+    report = phone.sync()
+    kept = report.conflicts[0]["conflicts"][0]
+    assert kept["field"] == "address" and kept["yours_kept"] is True
+    assert phone.household(household)["address"] == "前楼村5号"
+    queue = desk.get("/conflicts")
+    assert "前楼村3号" in queue and "前楼村5号" in queue
+    with county.session() as session:
+        conflict = session.scalars(select(Conflict).where(Conflict.field == "address")).one()
+        assert conflict.loser_value == "前楼村3号" and conflict.loser_account_id is not None
 
 
 def visits_on_server(county: County) -> int:

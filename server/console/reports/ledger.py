@@ -28,6 +28,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.ledger.ordering import name_order
 from server.ledger.queries import current_leaders, household_rows
 from server.visits.models import Visit
 from shared.vocab import SOLVED_STATUSES, LeaderRole, Rank, UnitKind
@@ -393,7 +394,7 @@ def grid_summaries(session: Session, village: Village) -> list[Any]:
             )
             .where(Grid.village_id == village.id)
             .group_by(Grid.id, Grid.name)
-            .order_by(Grid.name)
+            .order_by(*name_order(Grid.name))
         ).all()
     )
 

@@ -3,9 +3,7 @@ or enter another; the decision is audited and reaches phones at their next sync.
 
 from __future__ import annotations
 
-import re
 import uuid
-from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -14,62 +12,12 @@ from marshmallow import ValidationError
 from server.accounts.scope import Capability
 from server.console.access import conflict_or_404, current_account, current_scope, requires
 from server.console.blueprint import bp, localized
+from server.console.facts import EnteredValueError, display, first_message, parse_value
 from server.console.forms import CHOOSE, DecideForm
 from server.console.reports import conflicts
 from server.console.reports.ledger import FIELD_LABELS
 from server.db import db
 from server.sync.services import Rejected, resolve_conflict
-from shared.vocab import HouseholdTag
-
-# Lists are typed with any of these between items.
-SEPARATORS = re.compile(r"[\s,，、;；]+")
-
-
-class EnteredValueError(ValueError):
-    """The admin's typed value cannot be read; the message is bilingual."""
-
-
-def parse_value(field: str, text: str) -> Any:
-    """The value an admin typed, as the household field holds it."""
-    text = text.strip()
-    if field == "members":
-        try:
-            return int(text)
-        except ValueError:
-            raise EnteredValueError("人口应为整数 / members must be a whole number") from None
-    if field in ("phones", "tags"):
-        items = [item for item in SEPARATORS.split(text) if item]
-        if field == "phones":
-            return items
-        codes = {name: tag.value for tag in HouseholdTag for name in (tag.value, tag.zh, tag.en)}
-        unknown = [item for item in items if item not in codes]
-        if unknown:
-            raise EnteredValueError(
-                f"未知标签：{'、'.join(unknown)} / unknown tags: {', '.join(unknown)}"
-            )
-        return [codes[item] for item in items]
-    return text
-
-
-def display(field: str, value: Any) -> str:
-    """A field's value as the page shows it."""
-    if value is None:
-        return ""
-    if field == "tags":
-        labels = {tag.value: tag for tag in HouseholdTag}
-        return "、".join(labels[code].zh if code in labels else code for code in value)
-    if isinstance(value, list):
-        return "、".join(str(item) for item in value)
-    return str(value)
-
-
-def _first_message(messages: Any) -> str:
-    """The first of marshmallow's messages, however deeply it nests them (lists' items)."""
-    if isinstance(messages, dict):
-        return _first_message(next(iter(messages.values()), ""))
-    if isinstance(messages, list):
-        return _first_message(messages[0]) if messages else ""
-    return str(messages)
 
 
 def _queue(error: str | None = None, status: int = 200) -> ResponseReturnValue:
@@ -109,6 +57,6 @@ def conflict_decide(conflict_id: uuid.UUID) -> ResponseReturnValue:
     except (Rejected, EnteredValueError) as refused:
         return _queue(localized(str(refused)), 400)
     except ValidationError as invalid:
-        return _queue(localized(_first_message(invalid.messages)), 400)
+        return _queue(localized(first_message(invalid.messages)), 400)
     flash("已处理该冲突，手机下次同步时更新 / decided; phones update at their next sync")
     return redirect(url_for("console.conflict_queue"))

@@ -64,28 +64,27 @@ def coverage_dashboard() -> str:
     households_url = url_for("console.coverage_households")
     narrowing = urlencode(where.as_args())
 
-    def chart(groups: list[coverage.Group], key: str) -> charts.BarChart:
-        return charts.bar_chart(
-            [
-                charts.Bar(
-                    label=f"{group.town} {group.name}".strip() if key == "village" else group.name,
-                    value=group.tally.share(days),
-                    note=f"{group.tally.visited[days]:,}/{group.tally.households:,}",
-                    # A bar opens the households it leaves out: those to visit.
-                    href=households_url
-                    + "?"
-                    + urlencode(
-                        {
-                            **where.as_args(),
-                            key: str(group.id),
-                            "show": coverage.HouseholdList.STALE.value,
-                            "days": days,
-                        }
-                    ),
-                )
-                for group in groups
-            ]
-        )
+    def chart(groups: list[coverage.Group], key: str) -> tuple[charts.BarChart, charts.BarChart]:
+        bars = [
+            charts.Bar(
+                label=f"{group.town} {group.name}".strip() if key == "village" else group.name,
+                value=group.tally.share(days),
+                note=f"{group.tally.visited[days]:,}/{group.tally.households:,}",
+                # A bar opens the households it leaves out: those to visit.
+                href=households_url
+                + "?"
+                + urlencode(
+                    {
+                        **where.as_args(),
+                        key: str(group.id),
+                        "show": coverage.HouseholdList.STALE.value,
+                        "days": days,
+                    }
+                ),
+            )
+            for group in groups
+        ]
+        return charts.bar_chart(bars), charts.phone_chart(bars)
 
     shown = {
         "town": coverage.lowest(board.towns, days),
@@ -101,6 +100,7 @@ def coverage_dashboard() -> str:
         list_url=f"{households_url}?{narrowing}{'&' if narrowing else ''}",
         shown=shown,
         charts={key: chart(groups, key) for key, groups in shown.items()},
+        low_share=charts.LOW_SHARE,
     )
 
 

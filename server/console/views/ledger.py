@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
 
 from server.accounts.scope import Capability
+from server.console import facts
 from server.console.access import (
     cadre_or_404,
+    current_account,
     current_scope,
     grid_or_404,
     household_or_404,
@@ -17,13 +20,14 @@ from server.console.access import (
     town_or_404,
     village_or_404,
 )
-from server.console.blueprint import bp
-from server.console.forms import CadreActiveForm, LeaderForm, ReassignForm
+from server.console.blueprint import bp, localized
+from server.console.forms import CadreActiveForm, FactsForm, LeaderForm, ReassignForm
 from server.console.reassign import current_cadre_id
 from server.console.reports import ledger
 from server.db import db, utcnow
 from server.ledger.models import Cadre, Grid, Household, Village
-from shared.vocab import LeaderRole
+from server.sync.services import Rejected
+from shared.vocab import HouseholdTag, LeaderRole
 
 
 @bp.get("/ledger")
@@ -87,7 +91,12 @@ def household(household_id: uuid.UUID) -> ResponseReturnValue:
 
 
 def household_page(
-    record: Household, form: ReassignForm | None = None, error: str | None = None, status: int = 200
+    record: Household,
+    form: ReassignForm | None = None,
+    error: str | None = None,
+    status: int = 200,
+    facts_form: FactsForm | None = None,
+    stale: list[str] | None = None,
 ) -> ResponseReturnValue:
     session = db.session
     found = ledger.household_record(session, record)
@@ -96,6 +105,11 @@ def household_page(
         choices = ledger.cadres_of_villages(session, [found.village.id])
     if form is None:
         form = ReassignForm(seen=str(current_cadre_id(session, record) or ""))
+    editable = current_scope().can(Capability.EDIT) and record.deleted_at is None
+    # Opened when it comes back refused, to show what was entered.
+    facts_open = facts_form is not None
+    if editable and facts_form is None:
+        facts_form = filled_facts_form(record)
     return render_template(
         "console/ledger/household.html",
         record=found,
@@ -104,7 +118,73 @@ def household_page(
         error=error,
         fields=ledger.FIELD_LABELS,
         actions=ledger.ACTION_LABELS,
+        facts_form=facts_form if editable else None,
+        facts_open=facts_open,
+        stale=stale or [],
+        tags=list(HouseholdTag),
+        display=facts.display,
     ), status
+
+
+def filled_facts_form(record: Household) -> FactsForm:
+    """The facts form as the household stands now."""
+    current = facts.current_facts(record)
+    texts = {name: facts.display(name, value) for name, value in current.items() if name != "tags"}
+    return FactsForm(
+        formdata=None,
+        **texts,
+        tags=list(record.tags),
+        seen=facts.seen_to_text(current),
+        base_seq=str(record.seq),
+    )
+
+
+@bp.post("/ledger/households/<uuid:household_id>/facts")
+@requires(Capability.EDIT)
+def edit_household_facts(household_id: uuid.UUID) -> ResponseReturnValue:
+    record = household_or_404(household_id)
+    form = FactsForm()
+    if not form.validate_on_submit() or not form.base_seq.data.isdigit():
+        return household_page(
+            record, error=localized(facts.OUT_OF_DATE), status=400, facts_form=form
+        )
+    try:
+        entered = facts.entered_facts(request.form, form.tags.data or [])
+        seen = facts.seen_from_text(form.seen.data)
+        outcome = facts.edit_facts(
+            db.session, current_account(), record, entered, seen, int(form.base_seq.data)
+        )
+    except facts.StaleFacts as stale:
+        # Shown again over the household as it is now: saving again is a
+        # decision made seeing the other value.
+        for name, value in facts.refreshed(entered, seen, record).items():
+            form[name].data = value if name == "tags" else facts.display(name, value)
+        form.seen.data = facts.seen_to_text(facts.current_facts(record))
+        form.base_seq.data = str(record.seq)
+        return household_page(record, status=409, facts_form=form, stale=stale.fields)
+    except (Rejected, facts.EnteredValueError) as refused:
+        return household_page(record, error=localized(str(refused)), status=400, facts_form=form)
+    except ValidationError as invalid:
+        return household_page(
+            record, error=localized(_field_message(invalid)), status=400, facts_form=form
+        )
+    if outcome is None:
+        flash("没有改动 / nothing was changed")
+    else:
+        flash(
+            "已保存，挂户干部的手机下次同步时更新 / saved: the cadre's phone updates at its next sync"
+        )
+    return redirect(url_for("console.household", household_id=record.id))
+
+
+def _field_message(invalid: ValidationError) -> str:
+    """The schema's first complaint, naming the field it is about, in both languages."""
+    name = next(iter(invalid.messages), "") if isinstance(invalid.messages, dict) else ""
+    zh, _, en = facts.first_message(invalid.messages).partition(" / ")
+    if name not in ledger.FIELD_LABELS:
+        return f"{zh} / {en or zh}"
+    label_zh, label_en = ledger.FIELD_LABELS[name]
+    return f"{label_zh}：{zh} / {label_en}: {en or zh}"
 
 
 @bp.get("/ledger/cadres/<uuid:cadre_id>")

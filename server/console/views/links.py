@@ -54,10 +54,15 @@ def reassign_household(household_id: uuid.UUID) -> ResponseReturnValue:
         return household_page(household, form, localized(CHOOSE), 400)
     try:
         seen = _parse(form.seen.data) if form.seen.data else None
-        reassign(db.session, _actor(), household, _cadre_in_scope(form.cadre.data), seen)
+        changed = reassign(db.session, _actor(), household, _cadre_in_scope(form.cadre.data), seen)
     except LinkError as refused:
         return household_page(household, form, localized(str(refused)), 400)
-    flash("已更换挂户干部 / the household's cadre has been changed")
+    if changed:
+        flash("已更换挂户干部 / the household's cadre has been changed")
+    else:
+        flash(
+            "该户已由这位干部挂钩，没有改动 / this cadre already has the household: nothing changed"
+        )
     return redirect(url_for("console.household", household_id=household.id))
 
 

@@ -109,6 +109,7 @@ def problem_page(
         now=utcnow(),
         forms=forms,
         statuses=[code for code in services.CONSOLE_STATUSES if code != issue.status],
+        suggested=services.next_status(issue.status),
         error=error,
     ), status
 

@@ -46,6 +46,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/ledger/households/<uuid:household_id>"): "AAHAAH",
     ("GET", "/ledger/cadres/<uuid:cadre_id>"): "AAHAAH",
     ("POST", "/ledger/households/<uuid:household_id>/cadre"): "AAHFFF",
+    ("POST", "/ledger/households/<uuid:household_id>/facts"): "AAHAFF",
     ("GET", "/ledger/cadres/<uuid:cadre_id>/transfer"): "AAHFFF",
     ("POST", "/ledger/cadres/<uuid:cadre_id>/transfer"): "AAHFFF",
     ("POST", "/ledger/villages/<uuid:village_id>/leaders"): "AAHFFF",

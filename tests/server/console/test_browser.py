@@ -166,7 +166,8 @@ def test_an_admin_reads_the_dashboard_on_a_desktop_and_on_a_phone(
     shoot(page, "overview")
     page.click("nav.main >> text=走访覆盖")
     expect(page.locator("h1")).to_have_text("走访覆盖")
-    expect(page.locator("figure.chart svg").first).to_be_visible()
+    expect(page.locator("figure.chart.wide svg").first).to_be_visible()
+    expect(page.locator("figure.chart.phone").first).to_be_hidden()
     # 1,600 households, every one with a cadre.
     expect(page.locator(".counts")).to_contain_text("1,600")
     shoot(page, "coverage")
@@ -185,7 +186,12 @@ def test_an_admin_reads_the_dashboard_on_a_desktop_and_on_a_phone(
     small = phone.new_page()
     log_in(small, demo, "town-qianlou")
     small.goto(f"{demo.url}/coverage")
-    expect(small.locator("figure.chart svg").first).to_be_visible()
+    # The phone's own layout of the charts, its text as large as the page's small print.
+    expect(small.locator("figure.chart.phone svg").first).to_be_visible()
+    expect(small.locator("figure.chart.wide").first).to_be_hidden()
+    label = small.locator("figure.chart.phone text.bar-label").first.bounding_box()
+    assert label is not None and label["height"] >= 10
+    expect(small.locator(".legend")).to_contain_text("走访比例低于 50%")
     # Nothing wider than the phone's screen but the tables' own scrolling.
     width = small.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]

@@ -12,6 +12,7 @@ from server.audit.models import AuditEntry
 from server.audit.services import Actor, entry_values
 from server.sync.services import Writer, merge_household, now_ms
 from sync.hlc import Stamp
+from tests.builders import LedgerBuilder
 from tests.server.console.conftest import County, login
 
 
@@ -116,3 +117,31 @@ def test_a_household_imported_before_the_link_was_recorded_as_a_link_still_opens
 def test_a_change_entry_must_hold_old_and_new_values() -> None:
     with pytest.raises(ValueError, match="holds \\[old, new\\] per field"):
         entry_values(Actor(via="import"), "link", "household", None, {"cadre_id": "an id"})
+
+
+def test_the_header_names_the_role_once_when_the_account_name_already_says_it(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    def header(role: str) -> str:
+        login(client, county.accounts[role])
+        return client.get("/").get_data(as_text=True).split("</header>", 1)[0]
+
+    county.accounts["county_admin"].display_name = "县级管理员"
+    county.accounts["inspector"].display_name = "县效能办督查员"
+    session.flush()
+    assert header("county_admin").count("管理员") == 1
+    assert header("inspector").count("督查员") == 1
+    # A name that does not say it is followed by the role.
+    assert "town-qianlou · 镇级管理员" in header("town_admin")
+
+
+def test_a_villages_grids_are_listed_in_counting_order(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    ledger = LedgerBuilder(session)
+    for name in ("第10网格", "第2网格"):
+        ledger.household(ledger.grid(county.village, name))
+    login(client, county.accounts["town_admin"])
+    page = client.get(f"/ledger/villages/{county.village.id}").get_data(as_text=True)
+    positions = [page.index(f">{name}<") for name in ("第1网格", "第2网格", "第10网格")]
+    assert positions == sorted(positions)

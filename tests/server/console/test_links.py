@@ -72,6 +72,18 @@ def test_a_reassignment_from_a_stale_page_is_refused(
     assert cadre_of(session, household) == county.cadre.id
 
 
+def test_giving_a_household_to_the_cadre_it_already_has_says_nothing_changed(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    login(client, county.accounts["town_admin"])
+    household = county.households[4]
+    links = session.scalars(select(HouseholdLink.id)).all()
+    assert reassign(client, household, county.cadre, county.cadre).startswith("302")
+    page = client.get(f"/ledger/households/{household.id}").get_data(as_text=True)
+    assert "没有改动" in page and "已更换挂户干部" not in page
+    assert session.scalars(select(HouseholdLink.id)).all() == links
+
+
 def test_shares_even_out_the_loads_and_ties_go_to_the_cadre_chosen_first() -> None:
     a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     assert shares({a: 3, b: 3}, 5) == {a: 3, b: 2}

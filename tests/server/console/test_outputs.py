@@ -8,6 +8,7 @@ import zlib
 
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -91,3 +92,36 @@ def test_a_cadres_notebook_holds_their_households_visits_and_problems(
     assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
     # The cover, the list, and the households' pages.
     assert len(re.findall(rb"/Type\s*/Page\b", response.data)) >= 3
+
+
+def text_lines(pdf: bytes) -> list[str]:
+    """The PDF's text as a reader extracts it, line by line."""
+    reader = PdfReader(io.BytesIO(pdf))
+    return [line for page in reader.pages for line in page.extract_text().splitlines()]
+
+
+def test_phone_numbers_print_whole_on_one_line_in_the_notebook_and_on_the_cards(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    household = county.households[0]
+    household.phones = ["13905960001", "0596-58812345", "13905960003"]
+    household.address = "前楼镇前楼村后巷东侧第三排靠近老祠堂的二层小楼旁边" * 2
+    session.flush()
+    login(client, county.accounts["town_admin"])
+    notebook = client.get(f"/ledger/cadres/{county.cadre.id}/notebook.pdf").data
+    cards = client.get(f"/ledger/villages/{county.village.id}/cards.pdf").data
+    for name, pdf in (("notebook", notebook), ("cards", cards)):
+        lines = [line.replace(" ", "") for line in text_lines(pdf)]
+        numbers = [*household.phones, county.cadre.phone] if name == "notebook" else []
+        for number in [*numbers, county.cadre.phone]:
+            assert any(number in line for line in lines), (name, number)
+        # No line ends with part of a number that the next line finishes.
+        for line, following in zip(lines, lines[1:], strict=False):
+            tail, head = re.search(r"[\d-]*$", line), re.match(r"[\d-]*", following)
+            joined = (tail.group() if tail else "") + (head.group() if head else "")
+            for number in numbers:
+                assert number not in joined or number in line or number in following, (
+                    name,
+                    line,
+                    following,
+                )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,6 +63,27 @@ def test_an_admin_records_the_outcome_and_the_timeline_shows_who_did_what(
     assert "6000 元助学贷款已发放" in page
     assert "town-qianlou" in page  # the admin's name, beside the step
     assert "陈志明" in page  # the cadre who raised it
+
+
+def selected_status(page: str) -> str:
+    """The option the status form starts on."""
+    select = page.split('<select name="status"', 1)[1].split("</select>", 1)[0]
+    found = re.search(r'<option value="([^"]*)" selected>', select)
+    assert found, "one option is selected"
+    return found.group(1)
+
+
+def test_the_status_form_offers_the_next_step_and_never_defaults_to_reopening(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    login(client, county.accounts["town_admin"])
+    path = f"/problems/{county.issue.id}"
+    assert selected_status(client.get(path).get_data(as_text=True)) == "in_progress"
+    for status, seen in (("solved", "passed_to_department"), ("household_informed", "solved")):
+        form = {"csrf_token": csrf_token(client, path), "status": status, "seen_status": seen}
+        assert client.post(f"{path}/status", data=form).status_code == 302
+        page = client.get(path).get_data(as_text=True)
+        assert selected_status(page) == ("household_informed" if status == "solved" else "")
 
 
 def test_a_form_from_a_page_read_before_someone_else_acted_changes_nothing(
