@@ -9,11 +9,11 @@ import zlib
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.audit.models import AuditEntry
 from server.ledger.models import County as CountyRecord
-from tests.server.console.conftest import County, csrf_token, login
+from tests.server.console.conftest import County, csrf_token, login, prepared
 
 
 def drawn(pdf: bytes) -> bytes:
@@ -29,25 +29,31 @@ def drawn(pdf: bytes) -> bytes:
 
 
 def test_a_town_admin_downloads_their_towns_ledger_and_nothing_of_another_town(
-    client: FlaskClient, county: County
+    client: FlaskClient, county: County, session_factory: sessionmaker[Session]
 ) -> None:
     login(client, county.accounts["town_admin"])
-    response = client.get(f"/ledger/towns/{county.town.id}/ledger.xlsx")
+    town = f"/ledger/towns/{county.town.id}"
+    job = prepared(client, session_factory, town, f"{town}/ledger.xlsx")
+    response = client.get(f"{job}/file")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.data), read_only=True)["农户"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert len(rows) == 11
     assert {row[1] for row in rows} == {"前楼镇"}
-    assert client.get(f"/ledger/towns/{county.other_town.id}/ledger.xlsx").status_code == 404
-    assert client.get("/ledger/ledger.xlsx").status_code == 403
+    token = {"csrf_token": csrf_token(client, town)}
+    other = client.post(f"/ledger/towns/{county.other_town.id}/ledger.xlsx", data=token)
+    assert other.status_code == 404
+    assert client.post("/ledger/ledger.xlsx", data=token).status_code == 403
 
 
 def test_a_villages_contact_cards_are_one_per_household_eight_to_a_page(
-    client: FlaskClient, county: County
+    client: FlaskClient, county: County, session_factory: sessionmaker[Session]
 ) -> None:
     login(client, county.accounts["village_leader"])
-    response = client.get(f"/ledger/villages/{county.village.id}/cards.pdf")
+    village = f"/ledger/villages/{county.village.id}"
+    job = prepared(client, session_factory, village, f"{village}/cards.pdf")
+    response = client.get(f"{job}/file")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     pdf = response.data
     assert pdf.startswith(b"%PDF")
