@@ -1,5 +1,6 @@
 """The console's long downloads, made by the job worker: the ledger (.xlsx) of the
-county, a town or a village, and the contact cards (PDF) of a town or a village.
+county, a town or a village, the contact cards (PDF) of a town or a village,
+and the notebooks (a PDF per cadre, in a .zip) of a town's cadres.
 
 A job's ``target`` is the town's or village's id ("" for the county); its
 scope was checked when it was asked for, and is again when its file is taken.
@@ -7,20 +8,26 @@ scope was checked when it was asked for, and is again when its file is taken.
 
 from __future__ import annotations
 
+import io
 import tempfile
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.console.reports.outputs import Card, cards, county_of
+from server.accounts.models import Account
+from server.accounts.scope import scope_for
+from server.console.reports import CHINA
+from server.console.reports.outputs import Card, cards, county_of, notebook
+from server.db import utcnow
 from server.jobs.models import Job
 from server.jobs.queue import JobFailed
 from server.jobs.worker import Handler, Made
 from server.ledger.exporting import WHOLE, Part, export_ledger
-from server.ledger.models import County, Town, Village
+from server.ledger.models import Cadre, County, Grid, Household, HouseholdLink, Town, Village
 from server.ledger.queries import household_rows
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,6 +40,7 @@ TITLES = {
     "village_ledger": ("本村包村包户台帐 (.xlsx)", "the village ledger (.xlsx)"),
     "town_cards": ("本镇联系服务卡 (PDF)", "the town's contact cards (PDF)"),
     "village_cards": ("本村联系服务卡 (PDF)", "the village's contact cards (PDF)"),
+    "town_notebooks": ("本镇民情记录本 (PDF, .zip)", "the town's notebooks (PDF, .zip)"),
 }
 GONE = (
     "要准备的镇或村已被删除，请回到台帐重新选择 / the town or village asked for"
@@ -117,10 +125,47 @@ def village_cards(session: Session, job: Job, progress: Progress) -> Made:
     return _cards(session, village.town_id, name, progress, Village.id == village.id)
 
 
+def town_notebooks(session: Session, job: Job, progress: Progress) -> Made:
+    """Every cadre with households in the town: their notebook, as the asker may see it."""
+    from server.console import pdf  # when first asked for, as in _cards
+
+    town = _town(session, job)
+    asker = session.get(Account, job.account_id)
+    assert asker is not None  # a job goes with its account
+    scope = scope_for(session, asker)
+    cadres = session.scalars(
+        select(Cadre)
+        .where(
+            Cadre.id.in_(
+                select(HouseholdLink.cadre_id)
+                .join(Household, Household.id == HouseholdLink.household_id)
+                .join(Grid, Grid.id == Household.grid_id)
+                .join(Village, Village.id == Grid.village_id)
+                .where(
+                    HouseholdLink.ended_at.is_(None),
+                    Household.deleted_at.is_(None),
+                    Village.town_id == town.id,
+                )
+            )
+        )
+        .order_by(Cadre.name, Cadre.phone)
+    ).all()
+    printed = utcnow().astimezone(CHINA).date()
+    # PDFs compress their own contents: stored as they are.
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as folder:
+        for number, cadre in enumerate(cadres, start=1):
+            data = pdf.notebook_pdf(notebook(session, scope, cadre), printed)
+            folder.writestr(f"民情记录本-{cadre.name}-{cadre.phone}.pdf", data)
+            progress(number / len(cadres))
+    return Made(f"{town.name}民情记录本.zip", "application/zip", archive.getvalue())
+
+
 HANDLERS: dict[str, Handler] = {
     "county_ledger": county_ledger,
     "town_ledger": town_ledger,
     "village_ledger": village_ledger,
     "town_cards": town_cards,
     "village_cards": village_cards,
+    "town_notebooks": town_notebooks,
 }

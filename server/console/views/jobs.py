@@ -51,6 +51,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "village_ledger": _village,
     "town_cards": _whole_town,
     "village_cards": _village,
+    "town_notebooks": _whole_town,
 }
 
 

@@ -69,6 +69,12 @@ def village_cards(village_id: uuid.UUID) -> BaseResponse:
     return start("village_cards", str(village_id))
 
 
+@bp.post("/ledger/towns/<uuid:town_id>/notebooks.zip")
+@requires(Capability.VIEW)
+def town_notebooks(town_id: uuid.UUID) -> BaseResponse:
+    return start("town_notebooks", str(town_id))
+
+
 def _cards(town_id: uuid.UUID, name: str, *where: object) -> Response:
     # Imported when first asked for: fpdf's tables add ~20 MB to a worker,
     # which every sync worker would carry without ever making a PDF.

@@ -73,6 +73,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/ledger/villages/<uuid:village_id>/ledger.xlsx"): "AAHAAH",
     ("POST", "/ledger/towns/<uuid:town_id>/cards.pdf"): "AAHHAH",
     ("POST", "/ledger/villages/<uuid:village_id>/cards.pdf"): "AAHAAH",
+    ("POST", "/ledger/towns/<uuid:town_id>/notebooks.zip"): "AAHHAH",
     ("GET", "/ledger/households/<uuid:household_id>/card.pdf"): "AAHAAH",
     ("GET", "/ledger/cadres/<uuid:cadre_id>/cards.pdf"): "AAHAAH",
     ("GET", "/ledger/cadres/<uuid:cadre_id>/notebook.pdf"): "AAHAAH",

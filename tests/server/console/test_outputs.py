@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 import zlib
 
 from flask.testing import FlaskClient
@@ -97,3 +98,19 @@ def test_a_cadres_notebook_holds_their_households_visits_and_problems(
     assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
     # The cover, the list, and the households' pages.
     assert len(re.findall(rb"/Type\s*/Page\b", response.data)) >= 3
+
+
+def test_a_towns_notebooks_are_one_pdf_per_cadre_of_the_town_in_a_zip(
+    client: FlaskClient, county: County, session_factory: sessionmaker[Session]
+) -> None:
+    login(client, county.accounts["town_admin"])
+    town = f"/ledger/towns/{county.town.id}"
+    job = prepared(client, session_factory, town, f"{town}/notebooks.zip")
+    response = client.get(f"{job}/file")
+    assert response.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.data)) as folder:
+        names = folder.namelist()
+        assert all(folder.read(name).startswith(b"%PDF") for name in names)
+    assert f"民情记录本-{county.cadre.name}-{county.cadre.phone}.pdf" in names
+    assert f"民情记录本-{county.neighbour.name}-{county.neighbour.phone}.pdf" in names
+    assert not any(county.other_cadre.phone in name for name in names), "康美镇's cadre"
