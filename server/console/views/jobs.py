@@ -56,12 +56,12 @@ CHECKS: dict[str, Callable[[str], None]] = {
 
 
 def start(kind: str, target: str = "") -> BaseResponse:
-    """Queue ``kind`` for the account (or find the one already made) and show its page."""
+    """Queue ``kind`` for the account (or find the one already made) and show its page.
+    Every click is audited, whether it queued a job or found one."""
     CHECKS[kind](target)
     account = current_account()
     job = queue.request(db.session, account.id, kind, target)
-    if job.attempts == 0 and job.status is JobStatus.QUEUED:
-        record(db.session, Actor(account_id=account.id), "request", "job", job.id, _facts(job))
+    record(db.session, Actor(account_id=account.id), "request", "job", job.id, _facts(job))
     return redirect(url_for("console.job_page", job_id=job.id), code=303)
 
 

@@ -35,7 +35,9 @@ def test_a_towns_cards_are_prepared_in_the_background_and_only_their_asker_takes
     assert sorted((action, who) for action, who, _ in audited) == [
         ("download", admin.id),
         ("request", admin.id),
+        ("request", admin.id),
     ]
+    assert {changes["kind"] for _, _, changes in audited} == {"town_cards"}
     # Nobody else: not the county admin (who sees the town), nor its village leader.
     for other in ("county_admin", "village_leader", "other_town_admin"):
         login(client, county.accounts[other])
