@@ -7,6 +7,7 @@ import re
 import zipfile
 import zlib
 
+import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -100,6 +101,8 @@ def test_a_cadres_notebook_holds_their_households_visits_and_problems(
     assert len(re.findall(rb"/Type\s*/Page\b", response.data)) >= 3
 
 
+# Drawing a notebook is the same on either backend, and costs seconds: one.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_towns_notebooks_are_one_pdf_per_cadre_of_the_town_in_a_zip(
     client: FlaskClient, county: County, session_factory: sessionmaker[Session]
 ) -> None:
