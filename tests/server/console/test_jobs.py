@@ -12,21 +12,21 @@ from server.jobs.models import Job, JobStatus
 from tests.server.console.conftest import County, csrf_token, login, prepared
 
 
-def test_a_towns_cards_are_prepared_in_the_background_and_only_their_asker_takes_them(
+def test_a_towns_ledger_is_prepared_in_the_background_and_only_its_asker_takes_it(
     client: FlaskClient, county: County, session: Session, session_factory: sessionmaker[Session]
 ) -> None:
     admin = county.accounts["town_admin"]
     login(client, admin)
     town = f"/ledger/towns/{county.town.id}"
-    job_page = prepared(client, session_factory, town, f"{town}/cards.pdf")
+    job_page = prepared(client, session_factory, town, f"{town}/ledger.xlsx")
     taken = client.get(f"{job_page}/file")
-    assert taken.status_code == 200 and taken.data.startswith(b"%PDF")
+    assert taken.status_code == 200 and taken.data.startswith(b"PK")  # an .xlsx is a zip
     assert taken.headers["Content-Disposition"].startswith("attachment")
     # A second click within minutes takes the same file, made once.
-    again = client.post(f"{town}/cards.pdf", data={"csrf_token": csrf_token(client, town)})
+    again = client.post(f"{town}/ledger.xlsx", data={"csrf_token": csrf_token(client, town)})
     assert again.headers["Location"] == job_page
     jobs = session.scalars(select(Job).where(Job.account_id == admin.id)).all()
-    assert [(job.kind, job.status) for job in jobs] == [("town_cards", JobStatus.DONE)]
+    assert [(job.kind, job.status) for job in jobs] == [("town_ledger", JobStatus.DONE)]
     audited = session.execute(
         select(AuditEntry.action, AuditEntry.account_id, AuditEntry.changes).where(
             AuditEntry.entity == "job"
@@ -37,7 +37,7 @@ def test_a_towns_cards_are_prepared_in_the_background_and_only_their_asker_takes
         ("request", admin.id),
         ("request", admin.id),
     ]
-    assert {changes["kind"] for _, _, changes in audited} == {"town_cards"}
+    assert {changes["kind"] for _, _, changes in audited} == {"town_ledger"}
     # Nobody else: not the county admin (who sees the town), nor its village leader.
     for other in ("county_admin", "village_leader", "other_town_admin"):
         login(client, county.accounts[other])
