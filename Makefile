@@ -33,12 +33,17 @@ $(DEMO_DB): | $(INSTALLED)
 	@# Only a finished demo county takes the real name, so a run cut short starts over.
 	mv $@.partial $@
 
-demo: $(INSTALLED) $(DEMO_DB) ## Set up and serve the demo county on http://127.0.0.1:5000 (or PORT=…)
+demo: $(INSTALLED) $(DEMO_DB) ## Set up and serve the demo county on http://127.0.0.1:5000 (or PORT=…), with a job worker
 	@echo
 	@echo "  民情 Minqing demo: http://127.0.0.1:$(PORT)"
 	@echo "  Log in as county admin:  admin / minqing-demo"
 	@echo "  Town admins: town-qianlou, town-kangmei, ... / minqing-demo; cadres use the phone app"
 	@echo
+	@# The job worker (long downloads) beside the server, stopped with it; the
+	@# schema brought up to date first, as the worker will not do it.
+	DATABASE_URL=$(DEMO_URL) $(BIN)/minqing db upgrade
+	DATABASE_URL=$(DEMO_URL) $(BIN)/minqing worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	DATABASE_URL=$(DEMO_URL) $(BIN)/minqing serve --host 127.0.0.1 --port $(PORT)
 
 mobile: $(INSTALLED) ## Open the cadre's phone app in a window, against `make demo`'s server (same PORT)

@@ -15,7 +15,9 @@ scope is what a town's office works with every day.
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,9 +46,10 @@ from server.visits.models import Visit
 from shared.vocab import AccountRole
 
 REPEATS = 5
-# The issue's targets: a page at scale 1, a page at scale 30, a town's cards.
+# The issue's targets: a page at scale 1, a page at scale 30; a job's file
+# ready well within what a person waits for with the page showing progress.
 PAGE_TARGET_MS = {1: 300, 30: 2000}
-CARDS_TARGET_S = 30
+JOB_TARGET_S = 60
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,10 @@ def run(backends: list[str], large_scale: int | None) -> str:
             " scope is the whole ledger (at scale 30, thirty counties' worth), and the"
             " dashboard also by the largest town's admin; the median of"
             f" {REPEATS} after one warm-up. The ledger is `minqing demo --seed {SEED}"
-            f" --as-of {AS_OF} --scale N`. The contact cards are one request for the"
-            " largest town's PDF, every household's card.",
+            f" --as-of {AS_OF} --scale N`. The county's ledger (.xlsx) and the largest"
+            " town's contact cards (PDF) are background jobs: the time from the button's"
+            " request until the job's page says the file is ready (the page polled every"
+            " 1 s), made by a fresh `minqing worker` whose peak memory (VmHWM) is given.",
             "",
             measured_on + ".",
             "",
@@ -197,24 +202,61 @@ def measure(url: str, backend: str, scale: int, *, cards: bool) -> list[Timing]:
         )
     )
     if cards:
-        started = time.perf_counter()
-        response = client.get(f"/ledger/towns/{town}/cards.pdf")
-        seconds = time.perf_counter() - started
-        assert response.status_code == 200, response.status_code
-        size = len(response.data) / 2**20
-        _progress(f"  contact cards: {seconds:.1f} s, {size:.1f} MB")
-        results.append(
-            Timing(
-                backend,
-                scale,
-                "contact cards PDF",
-                seconds,
-                CARDS_TARGET_S,
-                f"{town_name}, {town_households:,} cards ({-(-town_households // 8):,} pages,"
-                f" {size:.1f} MB)",
+        app.config["WTF_CSRF_ENABLED"] = False
+        for what, path, detail in (
+            (
+                "county ledger .xlsx (job)",
+                "/ledger/ledger.xlsx",
+                f"{DONGSHAN.households * scale:,} households",
+            ),
+            (
+                "contact cards PDF (job)",
+                f"/ledger/towns/{town}/cards.pdf",
+                f"{town_name}, {town_households:,} cards ({-(-town_households // 8):,} pages)",
+            ),
+        ):
+            seconds, size, peak = _job(client, url, path)
+            _progress(f"  {what}: {seconds:.1f} s, {size:.1f} MB, worker peak {peak:.0f} MB")
+            results.append(
+                Timing(
+                    backend,
+                    scale,
+                    what,
+                    seconds,
+                    JOB_TARGET_S,
+                    f"{detail}, {size:.1f} MB; worker peak {peak:.0f} MB",
+                )
             )
-        )
     return results
+
+
+def _job(client: FlaskClient, url: str, path: str) -> tuple[float, float, float]:
+    """Ask for a file as the console's button does, with a fresh `minqing worker`
+    waiting: seconds until it is ready, its size and the worker's peak memory (MB)."""
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "minqing"), "worker"],
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None
+        while "worker started" not in worker.stdout.readline():
+            assert worker.poll() is None, "the worker stopped"
+        started = time.perf_counter()
+        asked = client.post(path)
+        assert asked.status_code == 303, asked.status_code
+        job_page = asked.headers["Location"]
+        while "已准备好" not in client.get(job_page).get_data(as_text=True):
+            time.sleep(1)
+        seconds = time.perf_counter() - started
+        status = Path(f"/proc/{worker.pid}/status").read_text()
+        peak = int(status.split("VmHWM:")[1].split()[0]) / 1024
+        size = len(client.get(f"{job_page}/file").data) / 2**20
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    return seconds, size, peak
 
 
 def _median(client: FlaskClient, path: str) -> float:

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from server import create_app, gunicorn_conf
-from server.commands import cli_session, where
+from server.commands import cli_session, require_current_schema, where
 from server.db import db
 from server.migrate import upgrade
 
@@ -100,6 +100,37 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         "server.wsgi:app",
     ]  # fmt: skip
     os.execv(sys.executable, args)
+
+
+@main.command("worker")
+@click.option(
+    "--stale",
+    default=60.0,
+    show_default=True,
+    help="Seconds after which a running job whose worker stopped beating is taken back.",
+)
+def worker(stale: float) -> None:
+    """Prepare the console's long downloads (ledgers, contact cards) until stopped.
+
+    Run one or more beside the server, on any machine that reaches the
+    database (docs/operations.md). SIGTERM or Ctrl-C stop it after the job
+    at hand; a worker killed mid-job has its job taken back by another.
+    """
+    import logging
+    import signal
+    import threading
+
+    from server.console.downloads import HANDLERS
+    from server.jobs.worker import Worker
+
+    # The server brings the schema up to date (`minqing serve`, `db upgrade`); a
+    # worker started first says so rather than migrating beside it.
+    require_current_schema()
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    Worker(db.factory(current_app), HANDLERS, stale=stale).run(stop)
 
 
 def _require_free_port(host: str, port: int) -> None:

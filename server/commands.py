@@ -23,7 +23,7 @@ def cli_session() -> Iterator[Session]:
     Refuses, with a message rather than a database error, a database that
     `minqing db init` has not set up (or `db upgrade` brought up to date).
     """
-    _require_current_schema()
+    require_current_schema()
     with transaction(db.factory(current_app)) as session:
         yield session
 
@@ -33,7 +33,7 @@ def where() -> str:
     return db.engine.url.render_as_string(hide_password=True)
 
 
-def _require_current_schema() -> None:
+def require_current_schema() -> None:
     try:
         revision = current_revision(db.engine)
     except OperationalError as unreachable:

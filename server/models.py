@@ -7,6 +7,7 @@ from server.audit.models import AuditEntry
 from server.db import Base
 from server.inspections.models import Inspection, InspectionAssignment
 from server.issues.models import Issue, IssueEvent
+from server.jobs.models import Job
 from server.ledger.models import (
     Cadre,
     County,
@@ -40,6 +41,7 @@ __all__ = [
     "InspectionAssignment",
     "Issue",
     "IssueEvent",
+    "Job",
     "LoginClient",
     "Town",
     "Village",

@@ -15,6 +15,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,24 @@ class LiveServer:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("server did not start within 30 s")
+
+    @contextmanager
+    def worker(self) -> Iterator[subprocess.Popen[bytes]]:
+        """``minqing worker`` beside the server, as `make demo` and systemd run it;
+        stopped (SIGTERM, after the job at hand) at the end of the block."""
+        with self.log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [str(BIN / "minqing"), "worker"],
+                env=self.env(),
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        try:
+            yield process
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -126,6 +126,10 @@ ERRORS: dict[int, tuple[str, str]] = {
         "请求有误，请返回上一页重试 / the request was not right: go back and try again",
         "错误的请求 / bad request",
     ),
+    401: (
+        "请先登录 / please log in first",
+        "未登录 / not logged in",
+    ),
     403: (
         "您的账号无权查看或进行此操作 / your account may not see or do this",
         "无权访问 / not allowed",
@@ -134,10 +138,29 @@ ERRORS: dict[int, tuple[str, str]] = {
         "找不到该页面或记录，或它不在您负责的范围内 / no such page or record, or it is outside your area",
         "找不到 / not found",
     ),
-    405: ("不支持该操作 / this action is not supported here", "不支持 / not supported"),
+    405: (
+        "此地址不支持这种操作，请从页面上的按钮或链接进入 / this address does not take that"
+        " kind of request: use the buttons and links on the pages",
+        "不支持 / not supported",
+    ),
+    409: (
+        "该记录刚被他人修改，请刷新页面后重试 / someone else has just changed this: reload"
+        " the page and try again",
+        "冲突 / conflict",
+    ),
+    410: ("该记录已被删除 / this has been removed", "已删除 / gone"),
     413: (
         "提交的内容过大，请缩小后再试 / what you sent is too large: make it smaller and try again",
         "内容过大 / too large",
+    ),
+    415: (
+        "提交的内容格式不对，请从页面上的表单提交 / what you sent is not in a form this page"
+        " takes: use the form on the page",
+        "格式不对 / unsupported content",
+    ),
+    429: (
+        "操作太频繁，请稍等一会儿再试 / too many requests: wait a moment and try again",
+        "太频繁 / too many requests",
     ),
     500: (
         "服务器出错，已记录；请稍后再试 / the server failed; it has been logged: try again later",
@@ -161,18 +184,25 @@ def _error_page(error: HTTPException) -> Any:
     if request.path.startswith("/api/"):
         return api.handle_http_exception(error)
     code = error.code or 500
-    message, title = ERRORS.get(code, ERRORS[500])
+    message, title = ERRORS.get(code, ERRORS[400 if code < 500 else 500])
     if isinstance(error, CSRFError):
         message = CSRF_MESSAGE
     elif isinstance(error, NulCharacter):
         message = NulCharacter.description
+    # Both languages: the one chosen first, the other beneath, for whoever the
+    # page is shown or forwarded to.
+    zh, _, en = message.partition(" / ")
     page = render_template(
-        "console/error.html", code=code, title=localized(title), message=localized(message)
+        "console/error.html",
+        code=code,
+        title=localized(title),
+        messages=(zh, en) if lang() == "zh" else (en, zh),
     )
     return page, code, error_headers(error)
 
 
 # By code, so they come before the API's handler of every HTTPException, and
-# 500 also catches unhandled exceptions.
+# 500 also catches unhandled exceptions; then every other HTTP error.
 for _code in ERRORS:
     bp.app_errorhandler(_code)(_error_page)
+bp.app_errorhandler(HTTPException)(_error_page)

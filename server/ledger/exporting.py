@@ -14,8 +14,9 @@ results, so a county's 33,410 households never sit in memory at once.
 
 from __future__ import annotations
 
+import itertools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -82,24 +83,30 @@ class Part:
 WHOLE = Part()
 
 
-def export_ledger(session: Session, path: Path, part: Part = WHOLE) -> ExportReport:
+def export_ledger(
+    session: Session, path: Path, part: Part = WHOLE, progress: Callable[[int], None] | None = None
+) -> ExportReport:
     """Write the ledger, or one county's, town's or village's part of it, to ``path``.
 
-    Rows are sorted by town, village, grid and household code.
+    Rows are sorted by town, village, grid and household code. ``progress``,
+    if given, is told the number of rows written so far, every ``STEP`` rows.
     """
     # Opened first, so a path that cannot be written fails before any work;
     # a workbook cut short by an error is not left behind.
     target = path.open("wb")
     try:
         with target:
-            return _write_workbook(session, target, part.conditions())
+            return _write_workbook(session, target, part.conditions(), progress)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
 
 
 def _write_workbook(
-    session: Session, target: IO[bytes], scope: list[ColumnElement[bool]]
+    session: Session,
+    target: IO[bytes],
+    scope: list[ColumnElement[bool]],
+    progress: Callable[[int], None] | None = None,
 ) -> ExportReport:
     collate = _bytewise(session)
     workbook = Workbook(write_only=True)
@@ -110,8 +117,11 @@ def _write_workbook(
         (CADRES, _cadre_rows(session, scope, collate)),
         (VILLAGES, _village_rows(session, scope, collate)),
     ]
+    written = itertools.count(1)
     try:
         for layout, rows in sheets:
+            if progress is not None:
+                rows = _counted(rows, written, progress)
             report.rows[layout.sheet] = _write_sheet(workbook, layout, rows)
     finally:
         # Saving is also what closes and removes the sheets' temporary files,
@@ -132,6 +142,19 @@ VALUE_WIDTHS = {
     "unit": 24,
     "cadre_unit": 24,
 }
+
+# Rows written between two progress reports of a ledger job.
+STEP = 500
+
+
+def _counted(
+    rows: Iterable[Sequence[object]], written: Iterator[int], progress: Callable[[int], None]
+) -> Iterator[Sequence[object]]:
+    for row in rows:
+        yield row
+        count = next(written)
+        if count % STEP == 0:
+            progress(count)
 
 
 def _write_sheet(workbook: Workbook, layout: Layout, rows: Iterable[Sequence[object]]) -> int:

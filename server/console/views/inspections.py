@@ -133,7 +133,7 @@ def _refused(message: str) -> ResponseReturnValue:
         "console/error.html",
         code=400,
         title=localized("未能完成 / not done"),
-        message=localized(message),
+        messages=(localized(message), ""),
     ), 400
 
 

@@ -1,18 +1,19 @@
 """Downloads: the ledger as .xlsx (台帐), contact cards and a cadre's notebook as PDF.
 
 Each is limited to the account's scope like the pages: a town's files only
-for those who see the whole town.
+for those who see the whole town. A county's, town's or village's file is
+prepared by the job worker (views/jobs.py); a household's card and a
+cadre's cards and notebook (at most a few dozen households) are made here.
 """
 
 from __future__ import annotations
 
 import io
-import tempfile
 import uuid
-from pathlib import Path
 
 from flask import Response, abort, send_file
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.scope import Capability
 from server.console.access import (
@@ -20,25 +21,13 @@ from server.console.access import (
     current_scope,
     household_or_404,
     requires,
-    village_or_404,
-    whole_town_or_404,
 )
 from server.console.blueprint import bp
 from server.console.reports import CHINA
 from server.console.reports.outputs import cards, county_of, notebook
+from server.console.views.jobs import start
 from server.db import db, utcnow
-from server.ledger.exporting import WHOLE, Part, export_ledger
-from server.ledger.models import County, Grid, Household, HouseholdLink, Village
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _xlsx(name: str, part: Part = WHOLE) -> Response:
-    with tempfile.TemporaryDirectory(prefix="minqing-export-") as folder:
-        path = Path(folder) / "ledger.xlsx"
-        export_ledger(db.session, path, part)
-        data = path.read_bytes()
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
+from server.ledger.models import Grid, Household, HouseholdLink, Village
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -47,27 +36,43 @@ def _pdf(data: bytes, name: str) -> Response:
     )
 
 
-@bp.get("/ledger/ledger.xlsx")
+# A county's, town's or village's file is a job (views/jobs.py): asked for here.
+
+
+@bp.post("/ledger/ledger.xlsx")
 @requires(Capability.VIEW)
-def county_xlsx() -> Response:
-    if not current_scope().whole_county:
-        abort(403)
-    county = db.session.scalar(select(County.name).order_by(County.name).limit(1)) or ""
-    return _xlsx(f"{county}包村包户台帐.xlsx")
+def county_xlsx() -> BaseResponse:
+    return start("county_ledger")
 
 
-@bp.get("/ledger/towns/<uuid:town_id>/ledger.xlsx")
+@bp.post("/ledger/towns/<uuid:town_id>/ledger.xlsx")
 @requires(Capability.VIEW)
-def town_xlsx(town_id: uuid.UUID) -> Response:
-    town = whole_town_or_404(town_id)
-    return _xlsx(f"{town.name}包村包户台帐.xlsx", Part(town_id=town.id))
+def town_xlsx(town_id: uuid.UUID) -> BaseResponse:
+    return start("town_ledger", str(town_id))
 
 
-@bp.get("/ledger/villages/<uuid:village_id>/ledger.xlsx")
+@bp.post("/ledger/villages/<uuid:village_id>/ledger.xlsx")
 @requires(Capability.VIEW)
-def village_xlsx(village_id: uuid.UUID) -> Response:
-    village = village_or_404(village_id)
-    return _xlsx(f"{village.town.name}{village.name}包村包户台帐.xlsx", Part(village_id=village.id))
+def village_xlsx(village_id: uuid.UUID) -> BaseResponse:
+    return start("village_ledger", str(village_id))
+
+
+@bp.post("/ledger/towns/<uuid:town_id>/cards.pdf")
+@requires(Capability.VIEW)
+def town_cards(town_id: uuid.UUID) -> BaseResponse:
+    return start("town_cards", str(town_id))
+
+
+@bp.post("/ledger/villages/<uuid:village_id>/cards.pdf")
+@requires(Capability.VIEW)
+def village_cards(village_id: uuid.UUID) -> BaseResponse:
+    return start("village_cards", str(village_id))
+
+
+@bp.post("/ledger/towns/<uuid:town_id>/notebooks.zip")
+@requires(Capability.VIEW)
+def town_notebooks(town_id: uuid.UUID) -> BaseResponse:
+    return start("town_notebooks", str(town_id))
 
 
 def _cards(town_id: uuid.UUID, name: str, *where: object) -> Response:
@@ -78,20 +83,6 @@ def _cards(town_id: uuid.UUID, name: str, *where: object) -> Response:
     county = county_of(db.session, town_id)
     data = pdf.contact_cards(cards(db.session, *where), county.name, county.service_numbers)
     return _pdf(data, f"{name}联系服务卡.pdf")
-
-
-@bp.get("/ledger/towns/<uuid:town_id>/cards.pdf")
-@requires(Capability.VIEW)
-def town_cards(town_id: uuid.UUID) -> Response:
-    town = whole_town_or_404(town_id)
-    return _cards(town.id, town.name, Village.town_id == town.id)
-
-
-@bp.get("/ledger/villages/<uuid:village_id>/cards.pdf")
-@requires(Capability.VIEW)
-def village_cards(village_id: uuid.UUID) -> Response:
-    village = village_or_404(village_id)
-    return _cards(village.town_id, f"{village.town.name}{village.name}", Village.id == village.id)
 
 
 @bp.get("/ledger/households/<uuid:household_id>/card.pdf")

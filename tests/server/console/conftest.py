@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.accounts import sessions
 from server.accounts.models import Account
@@ -223,3 +223,21 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
     assert match, f"the page {path} carries a CSRF token"
     return match.group(1)
+
+
+def prepared(client: FlaskClient, factory: sessionmaker[Session], page: str, button: str) -> str:
+    """Click the download ``button`` (a form posting to it) on ``page``, see the job
+    being prepared, let a worker make it and see it ready; the job page's address."""
+    from server.console.downloads import HANDLERS
+    from server.jobs.worker import Worker
+
+    asked = client.post(button, data={"csrf_token": csrf_token(client, page)})
+    assert asked.status_code == 303, asked.get_data(as_text=True)
+    job_page = asked.headers["Location"]
+    waiting = client.get(job_page).get_data(as_text=True)
+    assert "正在准备" in waiting and 'http-equiv="refresh"' in waiting
+    # The heartbeat thread stays asleep: the worker shares the test's connection.
+    assert Worker(factory, HANDLERS, heartbeat=3600).run_one()
+    ready = client.get(job_page).get_data(as_text=True)
+    assert "已准备好" in ready and 'http-equiv="refresh"' not in ready
+    return job_page

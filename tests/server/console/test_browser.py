@@ -8,6 +8,7 @@ main pages go to test-artifacts/.
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from server.accounts.services import register_device
 from server.audit.services import Actor
 from server.db import make_engine
 from server.demo.generator import DEMO_PASSWORD, Shape, generate
-from server.ledger.models import Cadre, Household, HouseholdLink, Village
+from server.ledger.models import Cadre, Grid, Household, HouseholdLink, Village
 from server.migrate import upgrade
 from server.sync.services import Writer, edit_household, merge_household, now_ms
 from sync.hlc import Stamp
@@ -65,6 +66,8 @@ require(
 @dataclass
 class Demo:
     url: str
+    town_id: uuid.UUID
+    town_households: int
     village_id: uuid.UUID
     cadre_id: uuid.UUID
     cadre_households: int
@@ -110,17 +113,36 @@ def _prepare(url: str) -> Demo:
         )
         session.flush()
         edit_household(session, admin, household, {"phones": ["13905962222"]}, base)
-        demo = Demo("", village.id, cadre_id, households, household.code)
+        town_households = session.scalar(
+            select(func.count())
+            .select_from(Household)
+            .join(Grid, Grid.id == Household.grid_id)
+            .join(Village, Village.id == Grid.village_id)
+            .where(Village.town_id == village.town_id, Household.deleted_at.is_(None))
+        )
+        demo = Demo(
+            "",
+            village.town_id,
+            town_households or 0,
+            village.id,
+            cadre_id,
+            households,
+            household.code,
+        )
     engine.dispose()
     return demo
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
+    """The server (started by ``demo``), for a test that also runs its job worker."""
     folder = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    prepared = _prepare(url)
-    server = LiveServer(url, folder / "instance", workers=1)
+    return LiveServer(f"sqlite:///{folder / 'demo.db'}", folder / "instance", workers=1)
+
+
+@pytest.fixture(scope="module")
+def demo(server: LiveServer) -> Iterator[Demo]:
+    prepared = _prepare(server.database_url)
     server.start()
     prepared.url = server.url
     yield prepared
@@ -229,14 +251,25 @@ def test_an_admin_takes_the_value_a_phone_lost_in_a_conflict(page: Page, demo: D
     shoot(page, "household")
 
 
-def test_a_villages_contact_cards_download_as_a_pdf(page: Page, demo: Demo) -> None:
-    page.goto(f"{demo.url}/ledger/villages/{demo.village_id}")
-    with page.expect_download() as download:
-        page.click("text=打印联系服务卡")
-    path = download.value.path()
-    assert download.value.suggested_filename.endswith("联系服务卡.pdf")
-    data = Path(path).read_bytes()
+def test_a_towns_contact_cards_are_prepared_in_the_background_then_downloaded(
+    page: Page, demo: Demo, server: LiveServer
+) -> None:
+    # The worker starting while the admin clicks: the page first says the cards
+    # are being prepared (a town's take seconds), then offers them.
+    with server.worker():
+        page.goto(f"{demo.url}/ledger/towns/{demo.town_id}")
+        page.get_by_role("button", name="打印本镇联系服务卡 (PDF)").click()
+        expect(page.get_by_role("status")).to_contain_text("正在准备…")
+        expect(page.locator("progress")).to_be_visible()
+        download_link = page.get_by_role("link", name="下载 前楼镇联系服务卡.pdf")
+        expect(download_link).to_be_visible(timeout=30_000)
+        with page.expect_download() as download:
+            download_link.click()
+    assert download.value.suggested_filename == "前楼镇联系服务卡.pdf"
+    data = Path(download.value.path()).read_bytes()
     assert data.startswith(b"%PDF") and b"DroidSansFallback" in data
+    # Eight cards a page: every household of the town has one.
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) == -(-demo.town_households // 8)
 
 
 def test_no_console_page_breaks_its_content_security_policy(browser: Browser, demo: Demo) -> None:

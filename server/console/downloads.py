@@ -1,0 +1,171 @@
+"""The console's long downloads, made by the job worker: the ledger (.xlsx) of the
+county, a town or a village, the contact cards (PDF) of a town or a village,
+and the notebooks (a PDF per cadre, in a .zip) of a town's cadres.
+
+A job's ``target`` is the town's or village's id ("" for the county); its
+scope was checked when it was asked for, and is again when its file is taken.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Account
+from server.accounts.scope import scope_for
+from server.console.reports import CHINA
+from server.console.reports.outputs import Card, cards, county_of, notebook
+from server.db import utcnow
+from server.jobs.models import Job
+from server.jobs.queue import JobFailed
+from server.jobs.worker import Handler, Made
+from server.ledger.exporting import WHOLE, Part, export_ledger
+from server.ledger.models import Cadre, County, Grid, Household, HouseholdLink, Town, Village
+from server.ledger.queries import household_rows
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+
+# What each kind's page calls it, 中文 / English.
+TITLES = {
+    "county_ledger": ("全县包村包户台帐 (.xlsx)", "the county ledger (.xlsx)"),
+    "town_ledger": ("本镇包村包户台帐 (.xlsx)", "the town ledger (.xlsx)"),
+    "village_ledger": ("本村包村包户台帐 (.xlsx)", "the village ledger (.xlsx)"),
+    "town_cards": ("本镇联系服务卡 (PDF)", "the town's contact cards (PDF)"),
+    "village_cards": ("本村联系服务卡 (PDF)", "the village's contact cards (PDF)"),
+    "town_notebooks": ("本镇民情记录本 (PDF, .zip)", "the town's notebooks (PDF, .zip)"),
+}
+GONE = (
+    "要准备的镇或村已被删除，请回到台帐重新选择 / the town or village asked for"
+    " no longer exists: go back to the ledger and choose again"
+)
+
+Progress = Callable[[float], None]
+
+
+def _town(session: Session, job: Job) -> Town:
+    town = session.get(Town, uuid.UUID(job.target))
+    if town is None:
+        raise JobFailed(GONE)
+    return town
+
+
+def _village(session: Session, job: Job) -> Village:
+    village = session.get(Village, uuid.UUID(job.target))
+    if village is None:
+        raise JobFailed(GONE)
+    return village
+
+
+def _households(session: Session, *where: object) -> int:
+    return session.scalar(household_rows(func.count()).where(*where)) or 0  # type: ignore[arg-type]
+
+
+def _ledger(session: Session, part: Part, name: str, progress: Progress, *where: object) -> Made:
+    # The household sheet is nearly all the rows; the others end the job.
+    total = max(_households(session, *where), 1)
+    with tempfile.TemporaryDirectory(prefix="minqing-export-") as folder:
+        path = Path(folder) / "ledger.xlsx"
+        export_ledger(session, path, part, lambda rows: progress(min(rows / total, 1.0) * 0.95))
+        return Made(f"{name}包村包户台帐.xlsx", XLSX, path.read_bytes())
+
+
+def county_ledger(session: Session, job: Job, progress: Progress) -> Made:
+    county = session.scalar(select(County.name).order_by(County.name).limit(1)) or ""
+    return _ledger(session, WHOLE, county, progress)
+
+
+def town_ledger(session: Session, job: Job, progress: Progress) -> Made:
+    town = _town(session, job)
+    return _ledger(session, Part(town_id=town.id), town.name, progress, Town.id == town.id)
+
+
+def village_ledger(session: Session, job: Job, progress: Progress) -> Made:
+    village = _village(session, job)
+    name = f"{village.town.name}{village.name}"
+    return _ledger(session, Part(village_id=village.id), name, progress, Village.id == village.id)
+
+
+def _counted(every: Iterator[Card], total: int, progress: Progress) -> Iterator[Card]:
+    for number, card in enumerate(every, start=1):
+        yield card
+        if number % 100 == 0:
+            progress(number / total * 0.9)  # the rest is fpdf writing the file out
+
+
+def _cards(
+    session: Session, town_id: uuid.UUID, name: str, progress: Progress, where: object
+) -> Made:
+    # Imported when first asked for: fpdf's tables add ~20 MB to a process.
+    from server.console import pdf
+
+    county = county_of(session, town_id)
+    total = max(_households(session, where), 1)
+    data = pdf.contact_cards(
+        _counted(cards(session, where), total, progress), county.name, county.service_numbers
+    )
+    return Made(f"{name}联系服务卡.pdf", PDF, data)
+
+
+def town_cards(session: Session, job: Job, progress: Progress) -> Made:
+    town = _town(session, job)
+    return _cards(session, town.id, town.name, progress, Village.town_id == town.id)
+
+
+def village_cards(session: Session, job: Job, progress: Progress) -> Made:
+    village = _village(session, job)
+    name = f"{village.town.name}{village.name}"
+    return _cards(session, village.town_id, name, progress, Village.id == village.id)
+
+
+def town_notebooks(session: Session, job: Job, progress: Progress) -> Made:
+    """Every cadre with households in the town: their notebook, as the asker may see it."""
+    from server.console import pdf  # when first asked for, as in _cards
+
+    town = _town(session, job)
+    asker = session.get(Account, job.account_id)
+    assert asker is not None  # a job goes with its account
+    scope = scope_for(session, asker)
+    cadres = session.scalars(
+        select(Cadre)
+        .where(
+            Cadre.id.in_(
+                select(HouseholdLink.cadre_id)
+                .join(Household, Household.id == HouseholdLink.household_id)
+                .join(Grid, Grid.id == Household.grid_id)
+                .join(Village, Village.id == Grid.village_id)
+                .where(
+                    HouseholdLink.ended_at.is_(None),
+                    Household.deleted_at.is_(None),
+                    Village.town_id == town.id,
+                )
+            )
+        )
+        .order_by(Cadre.name, Cadre.phone)
+    ).all()
+    printed = utcnow().astimezone(CHINA).date()
+    # PDFs compress their own contents: stored as they are.
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as folder:
+        for number, cadre in enumerate(cadres, start=1):
+            data = pdf.notebook_pdf(notebook(session, scope, cadre), printed)
+            folder.writestr(f"民情记录本-{cadre.name}-{cadre.phone}.pdf", data)
+            progress(number / len(cadres))
+    return Made(f"{town.name}民情记录本.zip", "application/zip", archive.getvalue())
+
+
+HANDLERS: dict[str, Handler] = {
+    "county_ledger": county_ledger,
+    "town_ledger": town_ledger,
+    "village_ledger": village_ledger,
+    "town_cards": town_cards,
+    "village_cards": village_cards,
+    "town_notebooks": town_notebooks,
+}
