@@ -104,6 +104,12 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
+@bp.app_template_filter("yuan")
+def _yuan(value: Any) -> str:
+    """An amount of money in yuan, with thousands separated."""
+    return f"{value:,.2f}"
+
+
 @bp.app_template_filter("day")
 def _day(value: Any) -> str:
     """A date or time as the county reads it: the day, in China's time."""

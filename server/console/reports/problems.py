@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -85,11 +86,16 @@ class Group:
     overdue: int = 0
     # The longest a problem here has waited since (for departments).
     oldest: datetime | None = None
+    # Problems with an aid amount, and the amounts added up (yuan).
+    aided: int = 0
+    aid: Decimal = Decimal(0)
 
     def add(self, row: Any) -> None:
         self.total += row.total
         self.unsolved += row.unsolved
         self.overdue += row.overdue
+        self.aided += row.aided
+        self.aid += Decimal(row.aid or 0)
         if row.oldest is not None and (self.oldest is None or row.oldest < self.oldest):
             self.oldest = row.oldest
 
@@ -102,7 +108,11 @@ class Board:
     by_status: list[Group]
     by_category: list[Group]
     by_village: list[Group]
+    by_town: list[Group]
     by_department: list[Group]
+    # The aid of every problem in scope: the county's (or town's) one figure.
+    aided: int
+    aid: Decimal
 
 
 def _in_scope(query: Select[Any], scope: Scope) -> Select[Any]:
@@ -135,6 +145,7 @@ def _counted(scope: Scope, now: datetime) -> Any:
         case((Issue.status.not_in(SOLVED_STATUSES), 1)).label("unsolved"),
         case((overdue(passed, now), 1)).label("overdue"),
         case((with_department, waiting_since(passed))).label("since"),
+        Issue.aid_amount.label("aid"),
     ).select_from(Issue)
     return _in_scope(query, scope).outerjoin(passed, passed.c.issue_id == Issue.id).cte("counted")
 
@@ -173,6 +184,8 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
                     func.count(counted.c.unsolved).label("unsolved"),
                     func.count(counted.c.overdue).label("overdue"),
                     func.min(counted.c.since).label("oldest"),
+                    func.count(counted.c.aid).label("aided"),
+                    func.sum(counted.c.aid).label("aid"),
                 )
                 .where(counted.c[heading].is_not(None))
                 .group_by(counted.c[heading])
@@ -192,6 +205,9 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
         .where(Village.id.in_(list(villages)))
     ):
         villages[village_id].name, villages[village_id].town = name, town
+    towns: dict[str, Group] = {}
+    for group in villages.values():
+        towns.setdefault(group.town, Group(group.town, group.town)).add(group)
     everything = Group(None)
     for group in groups["status"]:
         everything.add(group)
@@ -200,9 +216,12 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
         total=everything.total,
         unsolved=everything.unsolved,
         overdue=everything.overdue,
+        aided=everything.aided,
+        aid=everything.aid,
         by_status=sorted(groups["status"], key=lambda g: statuses.index(g.key)),
         by_category=sorted(groups["category"], key=lambda g: categories.index(g.key)),
         by_village=sorted(villages.values(), key=lambda g: (-g.unsolved, g.town, g.name)),
+        by_town=sorted(towns.values(), key=lambda g: g.name),
         by_department=sorted(groups["department"], key=lambda g: (g.oldest, g.key)),
     )
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
+
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.issues.models import IssueEvent
-from shared.vocab import IssueStatus
+from server.db import utcnow
+from server.issues.models import Issue, IssueEvent
+from shared.vocab import IssueCategory, IssueStatus
 from tests.server.console.conftest import County, csrf_token, login
 
 
@@ -89,3 +93,25 @@ def test_leaders_and_inspectors_see_the_timeline_but_not_the_forms(
         page = client.get(f"/problems/{county.issue.id}").get_data(as_text=True)
         assert "孩子上大学的助学贷款" in page
         assert "/pass" not in page, role
+
+
+def test_the_board_adds_up_aid_per_village_town_and_county(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    extra = Issue(
+        id=uuid.uuid4(),
+        village_id=county.other_village.id,
+        raised_by_cadre_id=county.other_cadre.id,
+        raised_at=utcnow(),
+        category=IssueCategory.SOCIAL_AID,
+        description="临时救助",
+        status=IssueStatus.SOLVED,
+        aid_amount=Decimal("1500.50"),
+    )
+    session.add(extra)
+    session.flush()
+    login(client, county.accounts["county_admin"])
+    board = client.get("/problems").get_data(as_text=True)
+    # The county's one figure, then each town's and each village's.
+    assert "7,500.50" in board
+    assert board.count("6,000.00") == 2 and board.count("1,500.50") == 2
