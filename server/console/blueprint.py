@@ -4,6 +4,7 @@ account, template helpers and the friendly error pages."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
@@ -76,9 +77,15 @@ def _template_helpers() -> dict[str, Any]:
     def t(zh: str, en: str) -> str:
         return zh if lang() == "zh" else en
 
+    def in_language(code: str) -> str:
+        """This page's address in another language, its filters and page kept."""
+        args = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
+        return "?" + urlencode([*args, ("lang", code)])
+
     account = g.get("account")
     return {
         "t": t,
+        "in_language": in_language,
         "lang": lang(),
         "account": account,
         "scope": current_scope() if account is not None else None,

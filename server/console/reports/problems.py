@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session, aliased
 
 from server.accounts.models import Account, Device
 from server.accounts.scope import Scope
-from server.console.reports import Page, paginate
+from server.console.reports import CHINA, Page, paginate
 from server.issues.models import Issue, IssueEvent
 from server.issues.services import WITH_DEPARTMENT, overdue, passed_on, waiting_since
 from server.ledger.models import Cadre, Household, Town, Village
@@ -34,6 +35,8 @@ from shared.vocab import SOLVED_STATUSES, IssueCategory, IssueStatus
 
 @dataclass(frozen=True)
 class ProblemFilter:
+    """What a problem list is narrowed to: the board's links and the filter bar."""
+
     status: IssueStatus | None = None
     category: IssueCategory | None = None
     town_id: uuid.UUID | None = None
@@ -42,9 +45,33 @@ class ProblemFilter:
     # Still being worked on (not solved), or only the overdue ones.
     unsolved: bool = False
     overdue: bool = False
+    # Words in the problem's text or in a note of its timeline.
+    text: str = ""
+    # Part of the raising cadre's name.
+    cadre: str = ""
+    # Raised on or after / on or before these days (China's).
+    raised_from: date | None = None
+    raised_to: date | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.as_args())
 
     def conditions(self, passed: Any, now: datetime) -> list[ColumnElement[bool]]:
         conditions = []
+        if self.text:
+            in_notes = select(IssueEvent.issue_id).where(
+                IssueEvent.note.icontains(self.text, autoescape=True)
+            )
+            conditions.append(
+                or_(Issue.description.icontains(self.text, autoescape=True), Issue.id.in_(in_notes))
+            )
+        if self.cadre:
+            conditions.append(Cadre.name.contains(self.cadre, autoescape=True))
+        if self.raised_from is not None:
+            conditions.append(Issue.raised_at >= _china_midnight(self.raised_from))
+        if self.raised_to is not None:
+            conditions.append(Issue.raised_at < _china_midnight(self.raised_to + timedelta(days=1)))
         if self.status is not None:
             conditions.append(Issue.status == self.status)
         if self.category is not None:
@@ -70,8 +97,16 @@ class ProblemFilter:
             "department": self.department,
             "unsolved": "1" if self.unsolved else None,
             "overdue": "1" if self.overdue else None,
+            "q": self.text or None,
+            "cadre": self.cadre or None,
+            "from": self.raised_from,
+            "to": self.raised_to,
         }
         return {name: str(value) for name, value in args.items() if value is not None}
+
+
+def _china_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), CHINA).astimezone(UTC)
 
 
 @dataclass
@@ -256,6 +291,34 @@ def problems(
         .order_by(since, Issue.id)
     )
     return paginate(session, query, page)
+
+
+def in_scope_count(session: Session, scope: Scope) -> int:
+    """How many problems the account sees in all: the M of "showing N of M"."""
+    return session.scalar(_in_scope(select(func.count()).select_from(Issue), scope)) or 0
+
+
+def departments(session: Session, scope: Scope) -> list[str]:
+    """The departments problems in scope have been passed to, for the filter's list."""
+    return list(
+        session.scalars(
+            _in_scope(select(Issue.department).distinct(), scope)
+            .where(Issue.department != "")
+            .order_by(Issue.department)
+        )
+    )
+
+
+def villages(session: Session, scope: Scope) -> list[Any]:
+    """The villages in scope (id, town, name), for the filter's list."""
+    return list(
+        session.execute(
+            select(Village.id, Town.name.label("town"), Village.name)
+            .join(Town, Town.id == Village.town_id)
+            .where(scope.villages())
+            .order_by(Town.name, Village.name)
+        )
+    )
 
 
 def timeline(session: Session, issue: Issue) -> list[Any]:

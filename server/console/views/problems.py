@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -35,10 +36,33 @@ def problem_board() -> str:
     return render_template(
         "console/problems/board.html",
         board=problems.board(db.session, current_scope(), utcnow()),
+        where=problems.ProblemFilter(),
+        choices=filter_choices(),
         list_url=url_for("console.problem_list"),
         overdue_days=services.OVERDUE_AFTER.days,
         now=utcnow(),
     )
+
+
+# Longer search words than this are cut (a problem's text is a few sentences).
+MAX_WORDS = 40
+
+
+class BadFilter(Exception):
+    """A filter value the list cannot use; the message is bilingual."""
+
+
+def _day(name: str) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadFilter(
+            f"日期“{value[:20]}”格式不对，请写成 2026-07-20"
+            f" / the date '{value[:20]}' is not right: write it as 2026-07-20"
+        ) from None
 
 
 def _filter() -> problems.ProblemFilter:
@@ -53,29 +77,59 @@ def _filter() -> problems.ProblemFilter:
         town_or_404(town_id)
     if village_id is not None:
         village_or_404(village_id)
+    raised_from, raised_to = _day("from"), _day("to")
+    if raised_from and raised_to and raised_from > raised_to:
+        raise BadFilter("起始日期晚于截止日期 / the first day is after the last day")
     return problems.ProblemFilter(
         status=IssueStatus(status) if status else None,
         category=IssueCategory(category) if category else None,
         town_id=town_id,
         village_id=village_id,
-        department=args.get("department"),
+        department=args.get("department") or None,
         unsolved=args.get("unsolved") == "1",
         overdue=args.get("overdue") == "1",
+        text=args.get("q", "").strip()[:MAX_WORDS],
+        cadre=args.get("cadre", "").strip()[:MAX_WORDS],
+        raised_from=raised_from,
+        raised_to=raised_to,
     )
+
+
+def filter_choices() -> dict[str, object]:
+    """What the filter bar offers to choose from, in the account's scope."""
+    return {
+        "categories": list(IssueCategory),
+        "statuses": list(IssueStatus),
+        "villages": problems.villages(db.session, current_scope()),
+        "departments": problems.departments(db.session, current_scope()),
+    }
 
 
 @bp.get("/problems/list")
 @requires(Capability.VIEW)
-def problem_list() -> str:
-    where = _filter()
+def problem_list() -> ResponseReturnValue:
+    scope, now = current_scope(), utcnow()
+    try:
+        where = _filter()
+    except BadFilter as refused:
+        return render_template(
+            "console/problems/list.html",
+            page=None,
+            where=problems.ProblemFilter(),
+            error=localized(str(refused)),
+            choices=filter_choices(),
+        ), 400
     page = problems.problems(
-        db.session,
-        current_scope(),
-        utcnow(),
-        where,
-        max(1, request.args.get("page", type=int, default=1)),
+        db.session, scope, now, where, max(1, request.args.get("page", type=int, default=1))
     )
-    return render_template("console/problems/list.html", page=page, where=where, now=utcnow())
+    return render_template(
+        "console/problems/list.html",
+        page=page,
+        where=where,
+        in_scope=problems.in_scope_count(db.session, scope) if where.narrowed else page.total,
+        choices=filter_choices(),
+        now=now,
+    )
 
 
 @bp.get("/problems/<uuid:issue_id>")
