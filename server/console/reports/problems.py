@@ -4,9 +4,10 @@ problems waiting on departments and how long, and each problem's timeline."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from statistics import median
 from typing import Any
 
 from sqlalchemy import (
@@ -30,7 +31,7 @@ from server.console.reports import CHINA, Page, paginate
 from server.issues.models import Issue, IssueEvent
 from server.issues.services import WITH_DEPARTMENT, overdue, passed_on, waiting_since
 from server.ledger.models import Cadre, Household, Town, Village
-from shared.vocab import SOLVED_STATUSES, IssueCategory, IssueStatus
+from shared.vocab import SOLVED_STATUSES, IssueCategory, IssueEventKind, IssueStatus
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class Board:
 
 def _in_scope(query: Select[Any], scope: Scope) -> Select[Any]:
     return query.join(Village, Village.id == Issue.village_id).where(
-        Issue.deleted_at.is_(None), scope.villages()
+        Issue.deleted_at.is_(None), scope.issues()
     )
 
 
@@ -160,7 +161,7 @@ def _passed_on(scope: Scope, *where: ColumnElement[bool]) -> Subquery:
     """When each problem in scope (and ``where``) was passed on; only theirs, unless that is all."""
     if scope.whole_county and not where:
         return passed_on()
-    in_scope = select(Issue.id).where(Issue.village_id.in_(scope.village_ids_query()), *where)
+    in_scope = _in_scope(select(Issue.id), scope).where(*where)
     return passed_on(IssueEvent.issue_id.in_(in_scope))
 
 
@@ -261,6 +262,65 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
     )
 
 
+@dataclass
+class DepartmentFigures:
+    """How one department handled the problems passed to it (效能办's table)."""
+
+    name: str
+    passed: int = 0
+    solved: int = 0
+    overdue: int = 0
+    # Days from the (latest) passing to the problem's solving, of the solved ones.
+    days: list[float] = field(default_factory=list)
+
+    @property
+    def median_days(self) -> float | None:
+        return median(self.days) if self.days else None
+
+
+def department_table(
+    session: Session, scope: Scope, now: datetime, listed: list[str]
+) -> list[DepartmentFigures]:
+    """Per department (every ``listed`` one, and any other name problems in scope
+    were passed to): passed, solved, median days to solve, overdue."""
+    passed = _passed_on(scope, Issue.department != "")
+    solved_at = (
+        select(func.min(IssueEvent.at))
+        .where(
+            IssueEvent.issue_id == Issue.id,
+            IssueEvent.kind == IssueEventKind.STATUS,
+            IssueEvent.status.in_(SOLVED_STATUSES),
+            IssueEvent.at >= passed.c.since,
+        )
+        .correlate(Issue, passed)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        _in_scope(
+            select(
+                Issue.department,
+                Issue.status,
+                passed.c.since,
+                solved_at.label("solved_at"),
+                case((overdue(passed, now), 1), else_=0).label("overdue"),
+            ).select_from(Issue),
+            scope,
+        )
+        .join(passed, passed.c.issue_id == Issue.id)
+        .where(Issue.department != "")
+    ).all()
+    table = {name: DepartmentFigures(name) for name in listed}
+    for row in rows:
+        figures = table.setdefault(row.department, DepartmentFigures(row.department))
+        figures.passed += 1
+        figures.overdue += row.overdue
+        if row.status in SOLVED_STATUSES:
+            figures.solved += 1
+            if row.solved_at is not None:
+                figures.days.append((row.solved_at - row.since).total_seconds() / 86400)
+    return sorted(table.values(), key=lambda figures: (-figures.overdue, figures.name))
+
+
 def problems(
     session: Session, scope: Scope, now: datetime, where: ProblemFilter, page: int
 ) -> Page[Any]:
@@ -348,13 +408,14 @@ def timeline(session: Session, issue: Issue) -> list[Any]:
     )
 
 
-def waiting(session: Session, issue: Issue) -> datetime:
-    """Since when this problem has waited (see ``server.issues.services.waiting_since``)."""
+def waiting(session: Session, issue: Issue) -> tuple[datetime, datetime | None]:
+    """Since when this problem has waited (see ``server.issues.services.waiting_since``),
+    and its department's deadline, if it has one."""
     passed = passed_on(IssueEvent.issue_id == issue.id)
-    since: datetime = session.execute(
-        select(waiting_since(passed))
+    since, due = session.execute(
+        select(waiting_since(passed), passed.c.due)
         .select_from(Issue)
         .outerjoin(passed, passed.c.issue_id == Issue.id)
         .where(Issue.id == issue.id)
-    ).scalar_one()
-    return since
+    ).one()
+    return since, due

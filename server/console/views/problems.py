@@ -24,14 +24,14 @@ from server.console.blueprint import bp, localized
 from server.console.forms import NoteForm, PassForm, StatusForm
 from server.console.reports import problems
 from server.db import db, utcnow
-from server.issues import services
+from server.issues import departments, services
 from server.issues.models import Issue
 from server.ledger.models import Cadre
 from shared.vocab import IssueCategory, IssueStatus
 
 
 @bp.get("/problems")
-@requires(Capability.VIEW)
+@requires(Capability.VIEW, Capability.RESPOND)
 def problem_board() -> str:
     return render_template(
         "console/problems/board.html",
@@ -39,7 +39,6 @@ def problem_board() -> str:
         where=problems.ProblemFilter(),
         choices=filter_choices(),
         list_url=url_for("console.problem_list"),
-        overdue_days=services.OVERDUE_AFTER.days,
         now=utcnow(),
     )
 
@@ -106,7 +105,7 @@ def filter_choices() -> dict[str, object]:
 
 
 @bp.get("/problems/list")
-@requires(Capability.VIEW)
+@requires(Capability.VIEW, Capability.RESPOND)
 def problem_list() -> ResponseReturnValue:
     scope, now = current_scope(), utcnow()
     try:
@@ -133,7 +132,7 @@ def problem_list() -> ResponseReturnValue:
 
 
 @bp.get("/problems/<uuid:issue_id>")
-@requires(Capability.VIEW)
+@requires(Capability.VIEW, Capability.RESPOND)
 def problem(issue_id: uuid.UUID) -> ResponseReturnValue:
     return problem_page(issue_or_404(issue_id))
 
@@ -145,6 +144,7 @@ def problem_page(
     status: int = 200,
 ) -> ResponseReturnValue:
     seen = issue.status.value
+    county_id = issue.village.town.county_id
     forms = {
         "pass": PassForm(seen_status=seen),
         "status": StatusForm(seen_status=seen),
@@ -154,15 +154,21 @@ def problem_page(
     for name, blank in forms.items():
         if form is not None and type(form) is type(blank):
             forms[name] = form
+    since, due = problems.waiting(db.session, issue)
     return render_template(
         "console/problems/problem.html",
         issue=issue,
         raised_by=db.session.get(Cadre, issue.raised_by_cadre_id),
         timeline=problems.timeline(db.session, issue),
-        since=problems.waiting(db.session, issue),
+        since=since,
+        due=due,
         now=utcnow(),
         forms=forms,
-        statuses=[code for code in services.CONSOLE_STATUSES if code != issue.status],
+        departments=departments.listed(db.session, county_id),
+        deadline=departments.deadlines(db.session, county_id)[issue.category],
+        statuses=[
+            code for code in services.statuses_for(current_account()) if code != issue.status
+        ],
         error=error,
     ), status
 
@@ -195,6 +201,7 @@ def problem_pass(issue_id: uuid.UUID) -> ResponseReturnValue:
             current_account(),
             issue,
             form.department.data,
+            form.days.data,
             form.note.data or "",
             form.seen_status.data,
         ),
@@ -203,7 +210,7 @@ def problem_pass(issue_id: uuid.UUID) -> ResponseReturnValue:
 
 
 @bp.post("/problems/<uuid:issue_id>/status")
-@requires(Capability.MANAGE)
+@requires(Capability.MANAGE, Capability.RESPOND)
 def problem_status(issue_id: uuid.UUID) -> ResponseReturnValue:
     form = StatusForm()
     return _act(
@@ -222,7 +229,7 @@ def problem_status(issue_id: uuid.UUID) -> ResponseReturnValue:
 
 
 @bp.post("/problems/<uuid:issue_id>/note")
-@requires(Capability.MANAGE)
+@requires(Capability.MANAGE, Capability.RESPOND)
 def problem_note(issue_id: uuid.UUID) -> ResponseReturnValue:
     form = NoteForm()
     return _act(

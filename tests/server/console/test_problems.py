@@ -78,7 +78,11 @@ def test_a_form_from_a_page_read_before_someone_else_acted_changes_nothing(
     before = len(session.scalars(select(IssueEvent.id)).all())
     response = client.post(
         f"{path}/pass",
-        data={"csrf_token": token, "department": "县民政局", "seen_status": "open"},
+        data={
+            "csrf_token": token,
+            "department": str(county.departments["县民政局"].id),
+            "seen_status": "open",
+        },
     )
     assert response.status_code == 400
     assert "刚被改为" in response.get_data(as_text=True)
