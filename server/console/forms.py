@@ -109,3 +109,8 @@ class DepartmentForm(FlaskForm):  # type: ignore[misc]
 
 class DeadlinesForm(FlaskForm):  # type: ignore[misc]
     """Only its CSRF token: the days come one field per category (``days-<code>``)."""
+
+
+class DuplicateForm(FlaskForm):  # type: ignore[misc]
+    # The problem to link under; empty to unlink.
+    main = StringField(validators=[Optional(), Length(max=36)])

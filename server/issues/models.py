@@ -38,6 +38,9 @@ class Issue(Synced, Base):
     department: Mapped[str] = mapped_column(String(100), default="")
     # Aid in yuan (e.g. a 6,000 yuan student loan), where there is any.
     aid_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # The same problem raised for several households (one ditch, three cadres):
+    # each keeps its own, linked under one. Server-side only, not on the wire.
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("issue.id"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     stamp: Mapped[str | None] = mapped_column(String(80))
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))

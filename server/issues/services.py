@@ -214,3 +214,49 @@ def overdue(passed: Subquery, now: datetime) -> ColumnElement[bool]:
             and_(passed.c.due.is_(None), waiting_since(passed) < now - OVERDUE_AFTER),
         ),
     )
+
+
+# --- duplicates ---------------------------------------------------------------------
+
+
+def link_duplicate(session: Session, account: Account, issue: Issue, main: Issue) -> Issue:
+    """Link ``issue`` under ``main`` as the same problem raised for another
+    household; each keeps its own timeline. Linking to a duplicate links to its
+    main, and the problems under ``issue`` move with it. The caller has checked
+    that both are in the account's scope. Returns the main it is now under."""
+    if main.duplicate_of_id is not None:
+        main = session.get_one(Issue, main.duplicate_of_id)
+    if main.id == issue.id:
+        raise IssueActionError("不能与自己合并 / a problem cannot be linked to itself")
+    if issue.deleted_at is not None or main.deleted_at is not None:
+        raise IssueActionError("该问题已删除 / this problem has been deleted")
+    if issue.duplicate_of_id == main.id:
+        raise IssueActionError("已是同一问题 / these are already linked")
+    under = list(session.scalars(select(Issue).where(Issue.duplicate_of_id == issue.id)))
+    for linked in [issue, *under]:
+        before = linked.duplicate_of_id
+        linked.duplicate_of_id = main.id
+        record(
+            session,
+            Actor(account_id=account.id),
+            "update",
+            "issue",
+            linked.id,
+            {"duplicate_of_id": [before, main.id]},
+        )
+    return main
+
+
+def unlink_duplicate(session: Session, account: Account, issue: Issue) -> None:
+    """Take ``issue`` out of the group it was linked into."""
+    if issue.duplicate_of_id is None:
+        raise IssueActionError("该问题没有合并到其他问题 / this problem is not linked to another")
+    record(
+        session,
+        Actor(account_id=account.id),
+        "update",
+        "issue",
+        issue.id,
+        {"duplicate_of_id": [issue.duplicate_of_id, None]},
+    )
+    issue.duplicate_of_id = None

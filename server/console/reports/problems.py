@@ -324,9 +324,18 @@ def department_table(
 def problems(
     session: Session, scope: Scope, now: datetime, where: ProblemFilter, page: int
 ) -> Page[Any]:
-    """The problems behind a board number, the longest waiting first."""
+    """The problems behind a board number, the longest waiting first. Problems
+    linked under another as duplicates are shown in its row (``linked``)."""
     passed = _passed_on(scope)
     since = waiting_since(passed).label("since")
+    duplicate = aliased(Issue)
+    linked = (
+        select(func.count())
+        .where(duplicate.duplicate_of_id == Issue.id, duplicate.deleted_at.is_(None))
+        .correlate(Issue)
+        .scalar_subquery()
+        .label("linked")
+    )
     query = (
         _in_scope(
             select(
@@ -341,21 +350,75 @@ def problems(
                 Household.head_name,
                 Cadre.name.label("cadre"),
                 since,
+                linked,
             ).select_from(Issue),
             scope,
         )
         .outerjoin(passed, passed.c.issue_id == Issue.id)
         .outerjoin(Household, Household.id == Issue.household_id)
         .join(Cadre, Cadre.id == Issue.raised_by_cadre_id)
-        .where(*where.conditions(passed, now))
+        .where(Issue.duplicate_of_id.is_(None), *where.conditions(passed, now))
         .order_by(since, Issue.id)
     )
     return paginate(session, query, page)
 
 
+def group_of(session: Session, issue: Issue) -> list[Any]:
+    """The other problems of ``issue``'s group: its main and the main's duplicates."""
+    main_id = issue.duplicate_of_id or issue.id
+    return list(
+        session.execute(
+            select(
+                Issue.id,
+                Issue.description,
+                Issue.status,
+                Issue.duplicate_of_id,
+                Village.name.label("village"),
+                Household.head_name,
+            )
+            .join(Village, Village.id == Issue.village_id)
+            .outerjoin(Household, Household.id == Issue.household_id)
+            .where(
+                or_(Issue.id == main_id, Issue.duplicate_of_id == main_id),
+                Issue.id != issue.id,
+                Issue.deleted_at.is_(None),
+            )
+            .order_by(Issue.raised_at)
+        )
+    )
+
+
+def duplicate_candidates(
+    session: Session, scope: Scope, issue: Issue, limit: int = 50
+) -> list[Any]:
+    """Problems ``issue`` might be linked under (its main among them): of the same
+    village and category, in scope, the latest raised first."""
+    main_id = issue.duplicate_of_id or issue.id
+    return list(
+        session.execute(
+            _in_scope(
+                select(Issue.id, Issue.description, Issue.raised_at, Household.head_name)
+                .select_from(Issue)
+                .outerjoin(Household, Household.id == Issue.household_id),
+                scope,
+            )
+            .where(
+                Issue.village_id == issue.village_id,
+                Issue.category == issue.category,
+                Issue.id != issue.id,
+                or_(Issue.duplicate_of_id.is_(None), Issue.duplicate_of_id != main_id),
+            )
+            .order_by(Issue.raised_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 def in_scope_count(session: Session, scope: Scope) -> int:
-    """How many problems the account sees in all: the M of "showing N of M"."""
-    return session.scalar(_in_scope(select(func.count()).select_from(Issue), scope)) or 0
+    """How many problems the account sees in all, a group of duplicates as one:
+    the M of "showing N of M"."""
+    query = select(func.count()).select_from(Issue).where(Issue.duplicate_of_id.is_(None))
+    return session.scalar(_in_scope(query, scope)) or 0
 
 
 def departments(session: Session, scope: Scope) -> list[str]:

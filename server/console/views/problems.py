@@ -21,7 +21,7 @@ from server.console.access import (
     village_or_404,
 )
 from server.console.blueprint import bp, localized
-from server.console.forms import NoteForm, PassForm, StatusForm
+from server.console.forms import DuplicateForm, NoteForm, PassForm, StatusForm
 from server.console.reports import problems
 from server.db import db, utcnow
 from server.issues import departments, services
@@ -149,6 +149,7 @@ def problem_page(
         "pass": PassForm(seen_status=seen),
         "status": StatusForm(seen_status=seen),
         "note": NoteForm(),
+        "duplicate": DuplicateForm(),
     }
     # The form that failed comes back as it was sent, with its message.
     for name, blank in forms.items():
@@ -166,6 +167,8 @@ def problem_page(
         forms=forms,
         departments=departments.listed(db.session, county_id),
         deadline=departments.deadlines(db.session, county_id)[issue.category],
+        group=problems.group_of(db.session, issue),
+        candidates=problems.duplicate_candidates(db.session, current_scope(), issue),
         statuses=[
             code for code in services.statuses_for(current_account()) if code != issue.status
         ],
@@ -225,6 +228,27 @@ def problem_status(issue_id: uuid.UUID) -> ResponseReturnValue:
             form.seen_status.data,
         ),
         "已记录办理情况 / the progress has been recorded",
+    )
+
+
+@bp.post("/problems/<uuid:issue_id>/duplicate")
+@requires(Capability.MANAGE)
+def problem_duplicate(issue_id: uuid.UUID) -> ResponseReturnValue:
+    """Link the problem under another (chosen from the list), or unlink it (none chosen)."""
+    form = DuplicateForm()
+
+    def link(issue: Issue) -> None:
+        if not form.main.data:
+            services.unlink_duplicate(db.session, current_account(), issue)
+            return
+        try:
+            main = issue_or_404(uuid.UUID(form.main.data))
+        except ValueError:
+            abort(404)
+        services.link_duplicate(db.session, current_account(), issue, main)
+
+    return _act(
+        issue_id, form, link, "已保存问题的合并 / the link between the problems has been saved"
     )
 
 

@@ -1,4 +1,4 @@
-"""issues: the county's departments, their deadlines, and department accounts
+"""issues: the county's departments, their deadlines, department accounts, duplicates
 
 The free-text department names problems were passed to become the county's
 first list of departments (kind "other", no phone), and every passing made
@@ -139,8 +139,16 @@ def upgrade() -> None:
         f"due_at = CASE WHEN status = 'passed_to_department' THEN {deadline} END",
     )
 
+    op.add_column("issue", sa.Column("duplicate_of_id", sa.Uuid(), nullable=True))
+    online.add_foreign_key("fk_issue_duplicate_of_id_issue", "issue", "issue", "duplicate_of_id")
+    online.create_index("ix_issue_duplicate_of_id", "issue", ["duplicate_of_id"])
+
 
 def downgrade() -> None:
+    online.drop_index("ix_issue_duplicate_of_id", "issue")
+    with op.batch_alter_table("issue", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("fk_issue_duplicate_of_id_issue"), type_="foreignkey")
+        batch_op.drop_column("duplicate_of_id")
     op.drop_column("issue_event", "due_at")
     with op.batch_alter_table("account", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_account_department_role_has_department"), type_="check")

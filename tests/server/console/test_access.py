@@ -60,6 +60,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/problems/<uuid:issue_id>/pass"): "AAHFFFF",
     ("POST", "/problems/<uuid:issue_id>/status"): "AAHFFFA",
     ("POST", "/problems/<uuid:issue_id>/note"): "AAHFFFA",
+    ("POST", "/problems/<uuid:issue_id>/duplicate"): "AAHFFFF",
     ("GET", "/conflicts"): "AAAFFFF",
     ("POST", "/conflicts/<uuid:conflict_id>"): "AAHFFFF",
     ("GET", "/inspections"): "AAAFAAF",

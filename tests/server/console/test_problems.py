@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.audit.models import AuditEntry
 from server.db import utcnow
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import Village
@@ -236,3 +237,58 @@ def test_the_top_search_finds_villages_and_problems_in_the_accounts_area(
     assert f"/ledger/villages/{county.second_village.id}" in page
     assert "后林村水沟堵塞" in page
     assert "康美村水沟堵塞" not in client.get("/ledger/search?q=水沟").get_data(as_text=True)
+
+
+def test_duplicates_are_linked_under_one_listed_as_one_and_audited(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    ditch = [
+        _problem(session, county, f"水沟堵塞（{n}）", category=IssueCategory.ENVIRONMENT)
+        for n in range(3)
+    ]
+    login(client, county.accounts["town_admin"])
+    main, second, third = ditch
+    for duplicate in (second, third):
+        path = f"/problems/{duplicate.id}"
+        response = client.post(
+            f"{path}/duplicate", data={"csrf_token": csrf_token(client, path), "main": str(main.id)}
+        )
+        assert response.status_code == 302
+    session.refresh(second), session.refresh(third)
+    assert second.duplicate_of_id == third.duplicate_of_id == main.id
+    # Each household keeps its own problem; the list shows the group once.
+    listed = _listed(client, "q=水沟堵塞")
+    assert "显示 1 / 共 2" in listed and "另有 2 户同一问题" in listed
+    page = client.get(f"/problems/{third.id}").get_data(as_text=True)
+    assert "水沟堵塞（0）" in page and "水沟堵塞（1）" in page
+    # Not across towns: 康美村's problem is not found from 前楼镇.
+    other = _problem(session, county, "康美水沟", village=county.other_village)
+    path = f"/problems/{main.id}"
+    token = csrf_token(client, path)
+    assert (
+        client.post(
+            f"{path}/duplicate", data={"csrf_token": token, "main": str(other.id)}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"{path}/duplicate", data={"csrf_token": token, "main": str(main.id)}
+        ).status_code
+        == 400
+    )
+    audited = session.scalars(
+        select(AuditEntry.entity_id).where(
+            AuditEntry.entity == "issue", AuditEntry.action == "update"
+        )
+    ).all()
+    assert sorted(audited) == sorted([second.id, third.id])
+    # Unlinked again, it is listed on its own.
+    path = f"/problems/{third.id}"
+    assert (
+        client.post(
+            f"{path}/duplicate", data={"csrf_token": csrf_token(client, path), "main": ""}
+        ).status_code
+        == 302
+    )
+    assert "显示 2 / 共 3" in _listed(client, "q=水沟堵塞")
