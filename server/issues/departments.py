@@ -9,12 +9,14 @@ kind and phone may change.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from server.audit.services import Actor, record
-from server.issues.models import Deadline, Department, Issue
+from server.issues.models import Deadline, Department, Issue, IssueEvent
+from server.ledger.models import Town, Village
 from shared.vocab import DepartmentKind, IssueCategory
 
 # A category without a deadline of its own gives departments this long.
@@ -34,6 +36,36 @@ def listed(session: Session, county_id: uuid.UUID) -> list[Department]:
             select(Department).where(Department.county_id == county_id).order_by(Department.name)
         )
     )
+
+
+def adopt_passed_names(session: Session, at: datetime, actor: Actor | None) -> int:
+    """List every department problems were passed to by a name not yet listed
+    (from phones, or data written in bulk): kind "other", no phone, an id made
+    from the county and the name. ``actor`` None: a bulk load that records
+    itself. Returns how many were added."""
+    passed = session.execute(
+        select(Town.county_id, IssueEvent.department)
+        .distinct()
+        .join(Issue, Issue.id == IssueEvent.issue_id)
+        .join(Village, Village.id == Issue.village_id)
+        .join(Town, Town.id == Village.town_id)
+        .where(IssueEvent.department != "")
+    ).all()
+    listed = set(session.execute(select(Department.county_id, Department.name)).all())
+    added = sorted(set(passed) - listed)
+    for county_id, name in added:
+        department = Department(
+            id=uuid.uuid5(county_id, name),
+            county_id=county_id,
+            name=name,
+            kind=DepartmentKind.OTHER,
+            phone="",
+            created_at=at,
+        )
+        session.add(department)
+        if actor is not None:
+            record(session, actor, "create", "department", department.id, {"name": name})
+    return len(added)
 
 
 def in_use(session: Session, department: Department) -> bool:
