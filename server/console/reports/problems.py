@@ -82,7 +82,7 @@ class ProblemFilter:
         if self.village_id is not None:
             conditions.append(Issue.village_id == self.village_id)
         if self.department is not None:
-            conditions += [Issue.department == self.department, Issue.status.in_(WITH_DEPARTMENT)]
+            conditions.append(Issue.department == self.department)
         if self.unsolved:
             conditions.append(Issue.status.not_in(SOLVED_STATUSES))
         if self.overdue:
