@@ -183,6 +183,13 @@ def measure(url: str, backend: str, scale: int, *, cards: bool) -> list[Timing]:
         ),
         ("household page", code, f"/ledger/households/{household}"),
         ("problems board", "", "/problems"),
+        (
+            "problem list, filtered",
+            "words in text or notes, unsolved, a date range",
+            "/problems/list?q=%E6%B0%B4&unsolved=1&from=2014-06-01&to=2015-05-26",
+        ),
+        ("per-department table", "", "/problems/departments"),
+        ("search", "a village's name", "/ledger/search?q=%E5%89%8D%E6%A5%BC"),
     ]
     results = []
     for what, detail, path in pages:

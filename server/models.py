@@ -6,7 +6,7 @@ from server.accounts.models import Account, ConsoleSession, Device, LoginClient
 from server.audit.models import AuditEntry
 from server.db import Base
 from server.inspections.models import Inspection, InspectionAssignment
-from server.issues.models import Issue, IssueEvent
+from server.issues.models import Deadline, Department, Issue, IssueEvent
 from server.jobs.models import Job
 from server.ledger.models import (
     Cadre,
@@ -31,6 +31,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Cadre",
+    "Deadline",
+    "Department",
     "ConsoleSession",
     "County",
     "Device",

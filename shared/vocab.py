@@ -133,6 +133,17 @@ class AccountRole(Labelled):
     VILLAGE_LEADER = "village_leader", "挂村领导", "village link leader"
     INSPECTOR = "inspector", "督查员", "inspector"
     CADRE = "cadre", "挂户干部", "cadre"
+    # Someone at a department problems are passed to (县城管局, 供电公司, …).
+    DEPARTMENT = "department", "部门账号", "department"
+
+
+class DepartmentKind(Labelled):
+    """What sort of body a department problems are passed to is."""
+
+    COUNTY_BUREAU = "county_bureau", "县直部门", "county bureau"
+    TOWN_OFFICE = "town_office", "镇站所", "town office"
+    UTILITY = "utility", "公共事业单位", "public utility"
+    OTHER = "other", "其他", "other"
 
 
 # The rule of the practice: 20–30 households per cadre (the demo allows 15–30).

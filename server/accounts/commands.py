@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from server.accounts import services
 from server.accounts.models import Account, Device
 from server.audit.services import SYSTEM
+from server.issues.models import Department
 from server.ledger.models import Cadre, Town
 from shared.vocab import AccountRole
 
@@ -27,10 +28,15 @@ def accounts_group() -> None:
     type=click.Choice(AccountRole.codes()),
     required=True,
     help="county_admin, town_admin (needs --town), village_leader or cadre "
-    "(need --cadre-phone), inspector.",
+    "(need --cadre-phone), inspector, department (needs --department).",
 )
 @click.option("--town", "town_name", help="The town of a town admin (e.g. 前楼镇).")
 @click.option("--cadre-phone", help="The phone number of the cadre this account belongs to.")
+@click.option(
+    "--department",
+    "department_name",
+    help="The department of a department account, as the county's list names it (e.g. 县城管局).",
+)
 @click.option("--name", "display_name", default="", help="Name shown in the console.")
 @click.password_option(help="Asked for if not given.")
 def create(
@@ -38,6 +44,7 @@ def create(
     role: str,
     town_name: str | None,
     cadre_phone: str | None,
+    department_name: str | None,
     display_name: str,
     password: str,
 ) -> None:
@@ -48,6 +55,7 @@ def create(
     with cli_session() as session:
         town = _town(session, town_name) if town_name else None
         cadre = _cadre(session, cadre_phone) if cadre_phone else None
+        department = _department(session, department_name) if department_name else None
         try:
             AccountSchema().load(
                 {
@@ -68,6 +76,7 @@ def create(
                 display_name=display_name,
                 town=town,
                 cadre=cadre,
+                department=department,
             )
         except ValidationError as invalid:
             raise click.UsageError(_explain(invalid.messages)) from None
@@ -157,6 +166,16 @@ def _town(session: Session, name: str) -> Town:
         known = "、".join(session.scalars(select(Town.name).order_by(Town.name)))
         raise click.UsageError(f"没有“{name}” / no town '{name}'. 已有 / known: {known or '-'}")
     return town
+
+
+def _department(session: Session, name: str) -> Department:
+    department = session.scalar(select(Department).where(Department.name == name))
+    if department is None:
+        known = "、".join(session.scalars(select(Department.name).order_by(Department.name)))
+        raise click.UsageError(
+            f"部门列表中没有“{name}” / no department '{name}' in the list. 已有 / known: {known or '-'}"
+        )
+    return department
 
 
 def _cadre(session: Session, phone: str) -> Cadre:

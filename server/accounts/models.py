@@ -24,6 +24,10 @@ class Account(Base):
             "role NOT IN ('cadre', 'village_leader') OR cadre_id IS NOT NULL",
             name="cadre_roles_have_cadre",
         ),
+        CheckConstraint(
+            "role != 'department' OR department_id IS NOT NULL",
+            name="department_role_has_department",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -35,6 +39,8 @@ class Account(Base):
     town_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("town.id"))
     # The cadre behind a cadre or village-link-leader account.
     cadre_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cadre.id"), index=True)
+    # A department account's department: it sees the problems passed to it.
+    department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"))
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]

@@ -2,7 +2,8 @@
 
 A county admin sees the whole county; a town admin one town; a village link
 leader the villages they are linked to now; an inspector the county, or one
-town when their account names one. Every page and download filters through a
+town when their account names one; a department account only the problems
+passed to its department. Every page and download filters through a
 ``Scope`` built here, so a rule changed here changes everywhere.
 """
 
@@ -16,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
+from server.issues.models import Department, Issue
 from server.ledger.models import (
     Cadre,
     Grid,
@@ -34,6 +36,7 @@ class Capability(StrEnum):
     EDIT = "edit"  # correcting household facts (head, members, address, phones, tags, notes)
     INSPECT = "inspect"  # inspection samples and results
     CONFIGURE = "configure"  # county-wide settings, such as the cards' service numbers
+    RESPOND = "respond"  # a department's progress and results on the problems passed to it
 
 
 CAPABILITIES: dict[AccountRole, frozenset[Capability]] = {
@@ -46,6 +49,7 @@ CAPABILITIES: dict[AccountRole, frozenset[Capability]] = {
     AccountRole.INSPECTOR: frozenset({Capability.VIEW, Capability.INSPECT}),
     # Cadres work on their phones; the console has nothing for them.
     AccountRole.CADRE: frozenset(),
+    AccountRole.DEPARTMENT: frozenset({Capability.RESPOND}),
 }
 
 
@@ -61,13 +65,15 @@ class Scope:
     role: AccountRole
     town_ids: frozenset[uuid.UUID] | None = None
     village_ids: frozenset[uuid.UUID] | None = None
+    # A department account sees only the problems passed to its department.
+    department: str | None = None
 
     def can(self, capability: Capability) -> bool:
         return capability in CAPABILITIES[self.role]
 
     @property
     def whole_county(self) -> bool:
-        return self.town_ids is None and self.village_ids is None
+        return self.town_ids is None and self.village_ids is None and self.department is None
 
     # --- SQL filters ------------------------------------------------------------
 
@@ -78,6 +84,12 @@ class Scope:
         if self.town_ids is not None:
             return Village.town_id.in_(sorted(self.town_ids))
         return true()
+
+    def issues(self) -> ColumnElement[bool]:
+        """A filter on ``Issue`` (with ``Village`` joined) to the problems in scope."""
+        if self.department is not None:
+            return and_(self.villages(), Issue.department == self.department)
+        return self.villages()
 
     def village_ids_query(self) -> Select[tuple[uuid.UUID]]:
         return select(Village.id).where(self.villages())
@@ -122,6 +134,11 @@ class Scope:
             return village.id in self.village_ids
         return self.town_ids is None or village.town_id in self.town_ids
 
+    def has_issue(self, issue: Issue) -> bool:
+        return self.has_village(issue.village) and (
+            self.department is None or issue.department == self.department
+        )
+
     def has_household(self, household: Household) -> bool:
         return self.has_village(household.grid.village)
 
@@ -152,4 +169,8 @@ def scope_for(session: Session, account: Account) -> Scope:
     if role == AccountRole.CADRE:
         # Nothing: the console refuses them before a scope matters.
         return Scope(role, town_ids=frozenset(), village_ids=frozenset())
+    if role == AccountRole.DEPARTMENT:
+        department = session.get(Department, account.department_id)
+        assert department is not None
+        return Scope(role, department=department.name)
     return Scope(role)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from server.accounts.models import Account, ConsoleSession, Device
 from server.audit.services import Actor, record
 from server.db import utcnow
+from server.issues.models import Department
 from server.ledger.models import Cadre, Town
 from shared.vocab import AccountRole
 
@@ -70,6 +71,7 @@ def create_account(
     display_name: str = "",
     town: Town | None = None,
     cadre: Cadre | None = None,
+    department: Department | None = None,
     password_hash: str | None = None,
 ) -> Account:
     """Create an account. ``password_hash`` lets a bulk job hash once for many."""
@@ -79,13 +81,17 @@ def create_account(
         raise AccountError("镇级管理员须指定镇 / a town admin needs a town")
     if role in (AccountRole.CADRE, AccountRole.VILLAGE_LEADER) and cadre is None:
         raise AccountError("干部账号须对应一名干部 / this role needs the cadre it belongs to")
+    if role == AccountRole.DEPARTMENT and department is None:
+        raise AccountError("部门账号须指定部门 / a department account needs its department")
     account = Account(
         username=username,
-        display_name=display_name or (cadre.name if cadre else username),
+        display_name=display_name
+        or (cadre.name if cadre else department.name if department else username),
         password_hash=password_hash or hash_password(password),
         role=role,
         town_id=town.id if town else None,
         cadre_id=cadre.id if cadre else None,
+        department_id=department.id if department else None,
     )
     session.add(account)
     session.flush()

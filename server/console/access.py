@@ -36,15 +36,15 @@ def current_scope() -> Scope:
     return scope
 
 
-def requires(capability: Capability) -> Callable[[F], F]:
-    """Signed in (else to the login page), and the role has ``capability`` (else 403)."""
+def requires(*capabilities: Capability) -> Callable[[F], F]:
+    """Signed in (else to the login page), and the role has one of ``capabilities`` (else 403)."""
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if g.get("account") is None:
                 return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
-            if not current_scope().can(capability):
+            if not any(current_scope().can(capability) for capability in capabilities):
                 abort(403)
             return view(*args, **kwargs)
 
@@ -103,7 +103,7 @@ def issue_or_404(issue_id: uuid.UUID) -> Issue:
     issue = db.session.get(Issue, issue_id)
     if issue is None or issue.deleted_at is not None:
         abort(404)
-    if not current_scope().has_village(issue.village):
+    if not current_scope().has_issue(issue):
         abort(404)
     return issue
 

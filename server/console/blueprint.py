@@ -4,6 +4,7 @@ account, template helpers and the friendly error pages."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
@@ -76,9 +77,15 @@ def _template_helpers() -> dict[str, Any]:
     def t(zh: str, en: str) -> str:
         return zh if lang() == "zh" else en
 
+    def in_language(code: str) -> str:
+        """This page's address in another language, its filters and page kept."""
+        args = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
+        return "?" + urlencode([*args, ("lang", code)])
+
     account = g.get("account")
     return {
         "t": t,
+        "in_language": in_language,
         "lang": lang(),
         "account": account,
         "scope": current_scope() if account is not None else None,
@@ -102,6 +109,12 @@ def _tag_label(code: str) -> str:
 @bp.app_template_filter("percent")
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
+
+
+@bp.app_template_filter("yuan")
+def _yuan(value: Any) -> str:
+    """An amount of money in yuan, with thousands separated."""
+    return f"{value:,.2f}"
 
 
 @bp.app_template_filter("day")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -13,14 +14,18 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from server.issues.services import CONSOLE_STATUSES, MAX_DEPARTMENT_LENGTH
+from server.issues.departments import MAX_DEADLINE_DAYS, MAX_NAME_LENGTH, MAX_PHONE_LENGTH
+from server.issues.services import CONSOLE_STATUSES
 from shared.schemas import MAX_NOTE_LENGTH
 from shared.vocab import LeaderRole
 
 REQUIRED = "必填 / required"
 CHOOSE = "请从列表中选择 / choose from the list"
+DEADLINE_RANGE = (
+    f"时限须为 1 至 {MAX_DEADLINE_DAYS} 天 / a deadline is 1 to {MAX_DEADLINE_DAYS} days"
+)
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -73,7 +78,11 @@ _NOTE = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE_LENGTH)])
 
 
 class PassForm(FlaskForm):  # type: ignore[misc]
-    department = StringField(validators=[DataRequired(REQUIRED), Length(max=MAX_DEPARTMENT_LENGTH)])
+    department = SelectField(validators=[InputRequired(CHOOSE)], validate_choice=False)
+    # Empty: the county's deadline for the problem's category.
+    days = IntegerField(
+        validators=[Optional(), NumberRange(1, MAX_DEADLINE_DAYS, DEADLINE_RANGE)],
+    )
     note = _NOTE
     seen_status = HiddenField(validators=[InputRequired()])
 
@@ -104,3 +113,18 @@ class DecideForm(FlaskForm):  # type: ignore[misc]
 
 class ServiceNumbersForm(FlaskForm):  # type: ignore[misc]
     numbers = TextAreaField(validators=[Length(max=2000)])
+
+
+class DepartmentForm(FlaskForm):  # type: ignore[misc]
+    name = StringField(validators=[DataRequired(REQUIRED), Length(max=MAX_NAME_LENGTH)])
+    kind = SelectField(validators=[InputRequired(CHOOSE)], validate_choice=False)
+    phone = StringField(validators=[Optional(), Length(max=MAX_PHONE_LENGTH)])
+
+
+class DeadlinesForm(FlaskForm):  # type: ignore[misc]
+    """Only its CSRF token: the days come one field per category (``days-<code>``)."""
+
+
+class DuplicateForm(FlaskForm):  # type: ignore[misc]
+    # The problem to link under; empty to unlink.
+    main = StringField(validators=[Optional(), Length(max=36)])

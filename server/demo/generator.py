@@ -40,6 +40,7 @@ from server.demo.names import (
     TOWNS,
 )
 from server.demo.writer import Row, Writer
+from server.issues import departments
 from server.ledger.models import (
     Cadre,
     County,
@@ -149,6 +150,8 @@ def generate(
     # The visits went in as bulk inserts: each household's and cadre's latest, counted once.
     refresh_last_visits(session)
     counts = dict(sorted(writer.counts.items()))
+    # The departments the demo's problems were passed to make each county's list.
+    counts["department"] = departments.adopt_passed_names(session, calendar.established, None)
     record(
         session,
         DEMO_ACTOR,

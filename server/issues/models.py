@@ -9,9 +9,9 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, Synced, enum_column, utcnow
+from server.db import Base, Synced, enum_column, new_id, utcnow
 from server.ledger.models import Cadre, Household, Village
-from shared.vocab import IssueCategory, IssueEventKind, IssueStatus
+from shared.vocab import DepartmentKind, IssueCategory, IssueEventKind, IssueStatus
 
 
 class Issue(Synced, Base):
@@ -38,6 +38,9 @@ class Issue(Synced, Base):
     department: Mapped[str] = mapped_column(String(100), default="")
     # Aid in yuan (e.g. a 6,000 yuan student loan), where there is any.
     aid_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # The same problem raised for several households (one ditch, three cadres):
+    # each keeps its own, linked under one. Server-side only, not on the wire.
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("issue.id"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     stamp: Mapped[str | None] = mapped_column(String(80))
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
@@ -81,5 +84,39 @@ class IssueEvent(Synced, Base):
     )
     stamp: Mapped[str | None] = mapped_column(String(80))
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    # A passing's deadline (时限). Server-side only: phones do not carry it.
+    due_at: Mapped[datetime | None]
 
     issue: Mapped[Issue] = relationship(back_populates="events")
+
+
+class Department(Base):
+    """A department problems are passed to (有关部门), from the county's managed list.
+
+    Problems and their events name the department by ``name`` (that is what
+    phones show and fold), so the name of a department that has problems
+    cannot change.
+    """
+
+    __tablename__ = "department"
+    __table_args__ = (Index("uq_department_county_name", "county_id", "name", unique=True),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("county.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[DepartmentKind] = mapped_column(enum_column(DepartmentKind, "department_kind"))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Deadline(Base):
+    """A county's time limit (时限) for a department to solve a problem of a category."""
+
+    __tablename__ = "deadline"
+    __table_args__ = (CheckConstraint("days > 0", name="days_positive"),)
+
+    county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("county.id"), primary_key=True)
+    category: Mapped[IssueCategory] = mapped_column(
+        enum_column(IssueCategory, "deadline_category"), primary_key=True
+    )
+    days: Mapped[int]

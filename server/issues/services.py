@@ -11,19 +11,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Subquery, and_, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
 from server.audit.services import Actor, record
-from server.issues.models import Issue, IssueEvent
+from server.issues import departments
+from server.issues.models import Department, Issue, IssueEvent
 from server.sync.services import console_stamp, from_ms, refold_issue
 from shared.schemas import MAX_NOTE_LENGTH
-from shared.vocab import IssueEventKind, IssueStatus
+from shared.vocab import AccountRole, IssueEventKind, IssueStatus
 from sync.merge import STATUS_RANK
 
-# A problem with a department (passed on, or in progress) this long is overdue.
-OVERDUE_AFTER = timedelta(days=30)
+# A passing with no deadline of its own (from a phone) is overdue after this.
+OVERDUE_AFTER = timedelta(days=departments.DEFAULT_DEADLINE_DAYS)
 WITH_DEPARTMENT = (IssueStatus.PASSED_TO_DEPARTMENT, IssueStatus.IN_PROGRESS)
 # What an admin may move a problem to; "solved on the spot" is the cadre's word.
 CONSOLE_STATUSES = (
@@ -33,7 +34,8 @@ CONSOLE_STATUSES = (
     IssueStatus.SOLVED,
     IssueStatus.HOUSEHOLD_INFORMED,
 )
-MAX_DEPARTMENT_LENGTH = 100
+# A department reports its progress and its result; the cadre tells the household.
+DEPARTMENT_STATUSES = (IssueStatus.IN_PROGRESS, IssueStatus.SOLVED)
 
 
 def next_status(status: IssueStatus) -> IssueStatus | None:
@@ -56,22 +58,45 @@ def pass_to_department(
     session: Session,
     account: Account,
     issue: Issue,
-    department: str,
+    department_id: str,
+    days: int | None,
     note: str,
     seen_status: str,
 ) -> IssueEvent:
-    """Pass a problem to the department responsible (形成材料向有关部门反映)."""
-    department = department.strip()
-    if not department:
-        raise IssueActionError("请写明转交的部门 / name the department the problem goes to")
-    if len(department) > MAX_DEPARTMENT_LENGTH:
+    """Pass a problem to a department of the county's list (形成材料向有关部门反映),
+    with a deadline: ``days``, or the county's for the problem's category."""
+    county_id = issue.village.town.county_id
+    try:
+        department = session.get(Department, uuid.UUID(department_id))
+    except ValueError:
+        department = None
+    if department is None or department.county_id != county_id:
+        raise IssueActionError("请从列表中选择转交的部门 / choose the department from the list")
+    if days is None:
+        days = departments.deadlines(session, county_id)[issue.category]
+    if not 1 <= days <= departments.MAX_DEADLINE_DAYS:
         raise IssueActionError(
-            f"部门名称不能超过 {MAX_DEPARTMENT_LENGTH} 个字"
-            f" / the department's name must be at most {MAX_DEPARTMENT_LENGTH} characters"
+            f"时限须为 1 至 {departments.MAX_DEADLINE_DAYS} 天"
+            f" / the deadline must be 1 to {departments.MAX_DEADLINE_DAYS} days"
         )
-    return _status_event(
-        session, account, issue, IssueStatus.PASSED_TO_DEPARTMENT, note, seen_status, department
+    event = _status_event(
+        session,
+        account,
+        issue,
+        IssueStatus.PASSED_TO_DEPARTMENT,
+        note,
+        seen_status,
+        department.name,
     )
+    event.due_at = event.at + timedelta(days=days)
+    return event
+
+
+def statuses_for(account: Account) -> tuple[IssueStatus, ...]:
+    """What an account may move a problem to from the console."""
+    if account.role == AccountRole.DEPARTMENT:
+        return DEPARTMENT_STATUSES
+    return tuple(code for code in CONSOLE_STATUSES if code != IssueStatus.PASSED_TO_DEPARTMENT)
 
 
 def record_status(
@@ -82,7 +107,7 @@ def record_status(
         raise IssueActionError(
             f"该问题已是“{issue.status.zh}” / the problem is already '{issue.status.en}'"
         )
-    if status not in CONSOLE_STATUSES or status == IssueStatus.PASSED_TO_DEPARTMENT:
+    if status not in statuses_for(account):
         raise IssueActionError("请选择新的状态 / choose the problem's new status")
     return _status_event(session, account, issue, IssueStatus(status), note, seen_status, "")
 
@@ -168,9 +193,14 @@ def _add_event(
 
 def passed_on(*where: ColumnElement[bool]) -> Subquery:
     """Per problem (those ``where`` allows), when it was last passed to a
-    department (issue_id, since)."""
+    department, and its deadline (issue_id, since, due): of several passings,
+    the latest deadline given."""
     return (
-        select(IssueEvent.issue_id, func.max(IssueEvent.at).label("since"))
+        select(
+            IssueEvent.issue_id,
+            func.max(IssueEvent.at).label("since"),
+            func.max(IssueEvent.due_at).label("due"),
+        )
         .where(
             IssueEvent.kind == IssueEventKind.STATUS,
             IssueEvent.status == IssueStatus.PASSED_TO_DEPARTMENT,
@@ -187,8 +217,59 @@ def waiting_since(passed: Subquery) -> ColumnElement[datetime]:
 
 
 def overdue(passed: Subquery, now: datetime) -> ColumnElement[bool]:
-    """Overdue: with a department (passed on or in progress) for more than 30 days."""
+    """Overdue: with a department (passed on or in progress) past its deadline. A
+    passing without one (made on a phone) has the default, counted from the
+    passing, or from when the problem was raised if none is recorded."""
     return and_(
         Issue.status.in_(WITH_DEPARTMENT),
-        waiting_since(passed) < now - OVERDUE_AFTER,
+        or_(
+            passed.c.due < now,
+            and_(passed.c.due.is_(None), waiting_since(passed) < now - OVERDUE_AFTER),
+        ),
     )
+
+
+# --- duplicates ---------------------------------------------------------------------
+
+
+def link_duplicate(session: Session, account: Account, issue: Issue, main: Issue) -> Issue:
+    """Link ``issue`` under ``main`` as the same problem raised for another
+    household; each keeps its own timeline. Linking to a duplicate links to its
+    main, and the problems under ``issue`` move with it. The caller has checked
+    that both are in the account's scope. Returns the main it is now under."""
+    if main.duplicate_of_id is not None:
+        main = session.get_one(Issue, main.duplicate_of_id)
+    if main.id == issue.id:
+        raise IssueActionError("不能与自己合并 / a problem cannot be linked to itself")
+    if issue.deleted_at is not None or main.deleted_at is not None:
+        raise IssueActionError("该问题已删除 / this problem has been deleted")
+    if issue.duplicate_of_id == main.id:
+        raise IssueActionError("已是同一问题 / these are already linked")
+    under = list(session.scalars(select(Issue).where(Issue.duplicate_of_id == issue.id)))
+    for linked in [issue, *under]:
+        before = linked.duplicate_of_id
+        linked.duplicate_of_id = main.id
+        record(
+            session,
+            Actor(account_id=account.id),
+            "update",
+            "issue",
+            linked.id,
+            {"duplicate_of_id": [before, main.id]},
+        )
+    return main
+
+
+def unlink_duplicate(session: Session, account: Account, issue: Issue) -> None:
+    """Take ``issue`` out of the group it was linked into."""
+    if issue.duplicate_of_id is None:
+        raise IssueActionError("该问题没有合并到其他问题 / this problem is not linked to another")
+    record(
+        session,
+        Actor(account_id=account.id),
+        "update",
+        "issue",
+        issue.id,
+        {"duplicate_of_id": [issue.duplicate_of_id, None]},
+    )
+    issue.duplicate_of_id = None

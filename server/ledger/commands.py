@@ -11,6 +11,7 @@ from server.audit.services import Actor
 from server.ledger.exporting import ExportError, export_ledger, part_named
 from server.ledger.importing import (
     CADRES,
+    DEPARTMENTS,
     HOUSEHOLDS,
     IMPORTERS,
     LEADERS,
@@ -62,7 +63,7 @@ IMPORT = Actor(via="import")
 
 @click.group("import")
 def import_group() -> None:
-    """Import villages, cadres, households, links or village leaders from .xlsx or .csv.
+    """Import villages, cadres, households, links, village leaders or departments from .xlsx or .csv.
 
     The header is row 1; Chinese headers or their English aliases. Import in
     this order: villages, cadres, households, leaders (links to reassign).
@@ -110,6 +111,10 @@ for _layout, _summary in (
     ),
     (LINKS, "Link households to cadres (a reassignment keeps the old link as history)."),
     (LEADERS, "Set villages' link leaders; an empty phone leaves that leader as it is."),
+    (
+        DEPARTMENTS,
+        "Add the departments problems are passed to; a listed name has its kind and phone updated.",
+    ),
 ):
     import_group.add_command(_import_command(_layout, _summary))
 

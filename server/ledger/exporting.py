@@ -6,7 +6,9 @@ export imports again, kind by kind, into another database:
 - 村挂钩领导: each village's three link leaders (name, unit, phone);
 - 农户: each household and its linked cadre;
 - 干部: the cadres;
-- 村网格: the towns, villages and grids.
+- 村网格: the towns, villages and grids;
+- 群众问题 and 帮扶金额合计 (export only): the problems, and their aid amounts
+  added up per village, town and the whole part exported.
 
 The workbook is written in openpyxl's write-only mode from streamed query
 results, so a county's 33,410 households never sit in memory at once.
@@ -18,6 +20,8 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,10 +31,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES, Layout
+from server.issues.models import Issue
+from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES, Column, Layout
 from server.ledger.models import (
     Cadre,
     County,
@@ -48,6 +53,42 @@ from shared.vocab import HouseholdTag, LeaderRole
 
 # Rows fetched per round trip while streaming (a server-side cursor on PostgreSQL).
 BATCH = 2000
+# A problem's day is the county's day.
+CHINA = timezone(timedelta(hours=8))
+
+# Export-only sheets: problems are recorded on phones, never imported.
+PROBLEMS = Layout(
+    "problems",
+    "群众问题",
+    tuple(
+        Column(key, header)
+        for key, header in (
+            ("town", "镇"),
+            ("village", "村"),
+            ("code", "户编号"),
+            ("head", "户主"),
+            ("raised", "反映日期"),
+            ("category", "类别"),
+            ("description", "问题"),
+            ("status", "状态"),
+            ("department", "部门"),
+            ("aid", "帮扶金额（元）"),
+        )
+    ),
+)
+AID_TOTALS = Layout(
+    "aid_totals",
+    "帮扶金额合计",
+    tuple(
+        Column(key, header)
+        for key, header in (
+            ("town", "镇"),
+            ("village", "村"),
+            ("aided", "有帮扶金额的问题"),
+            ("aid", "帮扶金额（元）"),
+        )
+    ),
+)
 
 
 class ExportError(Exception):
@@ -116,6 +157,8 @@ def _write_workbook(
         (HOUSEHOLDS, _household_rows(session, scope, collate)),
         (CADRES, _cadre_rows(session, scope, collate)),
         (VILLAGES, _village_rows(session, scope, collate)),
+        (PROBLEMS, _problem_rows(session, scope, collate)),
+        (AID_TOTALS, aid_total_rows(session, scope, collate)),
     ]
     written = itertools.count(1)
     try:
@@ -426,3 +469,83 @@ def _village_rows(
     )
     for town, village, grid in session.execute(query):
         yield [town, village or "", grid or ""]
+
+
+def _problem_rows(
+    session: Session, scope: list[ColumnElement[bool]], collate: Any
+) -> Iterable[list[object]]:
+    query = (
+        select(
+            Town.name,
+            Village.name,
+            Household.code,
+            Household.head_name,
+            Issue.raised_at,
+            Issue.category,
+            Issue.description,
+            Issue.status,
+            Issue.department,
+            Issue.aid_amount,
+        )
+        .join(Village, Village.id == Issue.village_id)
+        .join(Town, Town.id == Village.town_id)
+        .outerjoin(Household, Household.id == Issue.household_id)
+        .where(Issue.deleted_at.is_(None), *scope)
+        .order_by(collate(Town.name), collate(Village.name), Issue.raised_at, Issue.id)
+        .execution_options(yield_per=BATCH)
+    )
+    for (
+        town,
+        village,
+        code,
+        head,
+        raised,
+        category,
+        text,
+        status,
+        department,
+        aid,
+    ) in session.execute(query):
+        yield [
+            town,
+            village,
+            code or "",
+            head or "全村",
+            raised.astimezone(CHINA).strftime("%Y-%m-%d"),
+            category.zh,
+            text,
+            status.zh,
+            department,
+            aid,
+        ]
+
+
+def aid_total_rows(
+    session: Session, scope: list[ColumnElement[bool]], collate: Any
+) -> list[list[object]]:
+    """The aid amounts added up: each village that has any, each town's total after
+    its villages (村 "全镇合计"), and the whole part's last (镇 "合计")."""
+    villages = session.execute(
+        select(
+            Town.name,
+            Village.name,
+            func.count(Issue.aid_amount),
+            func.sum(Issue.aid_amount),
+        )
+        .join(Village, Village.id == Issue.village_id)
+        .join(Town, Town.id == Village.town_id)
+        .where(Issue.deleted_at.is_(None), Issue.aid_amount.is_not(None), *scope)
+        .group_by(Town.name, Village.name)
+        .order_by(collate(Town.name), collate(Village.name))
+    ).all()
+    rows: list[list[object]] = []
+    county_aided, county_aid = 0, Decimal(0)
+    for town, in_town in itertools.groupby(villages, key=lambda row: row[0]):
+        town_aided, town_aid = 0, Decimal(0)
+        for _, village, aided, aid in in_town:
+            rows.append([town, village, aided, Decimal(aid)])
+            town_aided, town_aid = town_aided + aided, town_aid + Decimal(aid)
+        rows.append([town, "全镇合计", town_aided, town_aid])
+        county_aided, county_aid = county_aided + town_aided, county_aid + town_aid
+    rows.append(["合计", "", county_aided, county_aid])
+    return rows

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from server.audit.models import AuditEntry
 from server.audit.services import Actor, entry_values, record
 from server.db import new_id, utcnow
+from server.issues import departments
 from server.ledger.models import (
     Cadre,
     County,
@@ -56,7 +57,7 @@ from shared.schemas import (
     WorkUnitSchema,
     validate_phone,
 )
-from shared.vocab import HouseholdTag, Labelled, LeaderRole, Rank, UnitKind
+from shared.vocab import DepartmentKind, HouseholdTag, Labelled, LeaderRole, Rank, UnitKind
 
 REQUIRED = FIELD_MESSAGES["required"]
 
@@ -146,6 +147,16 @@ CADRES = Layout(
         Column("rank", "职级", ("rank",)),
         Column("phone", "电话", ("手机", "联系电话", "phone")),
         Column("active", "状态", ("status",), required=False),
+    ),
+)
+
+DEPARTMENTS = Layout(
+    "departments",
+    "部门",
+    (
+        Column("name", "部门名称", ("部门", "单位", "name", "department")),
+        Column("kind", "类别", ("部门类别", "kind"), required=False),
+        Column("phone", "电话", ("联系电话", "phone"), required=False),
     ),
 )
 
@@ -1122,7 +1133,51 @@ def import_leaders(
     return report
 
 
+def import_departments(
+    session: Session, actor: Actor, table: Table, *, skip_bad_rows: bool = False
+) -> ImportReport:
+    """Add the departments problems are passed to; a name already listed has its
+    kind and phone updated (an empty cell leaves them as they are)."""
+    county_id = _county(session)
+    report = _report(table)
+    problems = _Problems(table)
+    problems.repeated(
+        table.rows,
+        "name",
+        message="部门在第 {rows} 行重复 / the department repeats on rows {rows_en}",
+    )
+    for row in table.rows:
+        if problems.required(row, "name"):
+            kind = _labelled(problems, row, "kind", DepartmentKind) if row["kind"] else "other"
+            try:
+                departments.checked(row["name"], kind, row["phone"])
+            except departments.DepartmentError as refused:
+                problems.add(row, "name", str(refused))
+    if not problems.finish(report, skip_bad_rows):
+        return report
+    listed = {department.name: department for department in departments.listed(session, county_id)}
+    for row in problems.good(table.rows):
+        known = listed.get(row["name"].strip())
+        if known is None:
+            kind = _labelled(problems, row, "kind", DepartmentKind) if row["kind"] else "other"
+            listed[row["name"].strip()] = departments.add(
+                session, actor, county_id, row["name"], kind, row["phone"]
+            )
+            report.created += 1
+            continue
+        kind = _labelled(problems, row, "kind", DepartmentKind) if row["kind"] else known.kind
+        phone = row["phone"] or known.phone
+        if (kind, phone.strip()) == (known.kind, known.phone):
+            report.unchanged += 1
+            continue
+        departments.change(session, actor, known, known.name, kind, phone)
+        report.updated += 1
+    _summarize(session, actor, report)
+    return report
+
+
 IMPORTERS = {
+    "departments": import_departments,
     "villages": import_villages,
     "cadres": import_cadres,
     "households": import_households,

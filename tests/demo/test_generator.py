@@ -22,7 +22,7 @@ from server.db import make_engine
 from server.demo.context import CHINA
 from server.demo.generator import DEMO_PASSWORD, DemoRefused, Shape, generate
 from server.inspections.models import Inspection
-from server.issues.models import Issue, IssueEvent
+from server.issues.models import Department, Issue, IssueEvent
 from server.ledger.models import (
     Cadre,
     County,
@@ -436,3 +436,9 @@ def assert_report_cases(session: Session) -> None:
     assert solved.at - ditch.raised_at <= timedelta(days=31)
     metres = re.search(r"(\d+)米", solved.note)
     assert metres is not None and int(metres.group(1)) >= 200
+
+
+def test_the_departments_problems_were_passed_to_make_the_countys_list(small: Session) -> None:
+    passed = set(small.scalars(select(IssueEvent.department).where(IssueEvent.department != "")))
+    assert "县教育局" in passed
+    assert set(small.scalars(select(Department.name))) == passed

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,13 +12,14 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.audit.services import SYSTEM
-from server.db import make_engine, transaction
+from server.db import make_engine, transaction, utcnow
+from server.issues.models import Issue
 from server.ledger.exporting import ExportError, export_ledger, part_named
 from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES
 from server.ledger.models import County
 from server.ledger.services import link_household, set_village_leader
 from server.migrate import upgrade
-from shared.vocab import LeaderRole
+from shared.vocab import IssueCategory, IssueStatus, LeaderRole
 from tests.conftest import fresh_database_url
 from tests.ledger.fixtures import (
     SmallCounty,
@@ -69,7 +72,7 @@ def test_the_export_has_the_ledger_sheets_each_headed_like_its_import(
     report = export_ledger(session, tmp_path / "ledger.xlsx")
 
     book = sheets(tmp_path / "ledger.xlsx")
-    assert list(book) == ["村挂钩领导", "农户", "干部", "村网格"]
+    assert list(book) == ["村挂钩领导", "农户", "干部", "村网格", "群众问题", "帮扶金额合计"]
     for layout in (LEADERS, HOUSEHOLDS, CADRES, VILLAGES):
         assert book[layout.sheet][0] == tuple(column.header for column in layout.columns)
         assert report.rows[layout.sheet] == len(book[layout.sheet]) - 1
@@ -298,3 +301,43 @@ def test_importing_an_export_into_its_own_database_changes_nothing(
     after = counts(session)
     assert after.pop("audit_entry") == before.pop("audit_entry") + 4  # one per import
     assert after == before
+
+
+def test_the_problems_sheet_adds_up_aid_per_village_town_and_county(
+    session: Session, tmp_path: Path
+) -> None:
+    county = linked_county(session)
+    qianlou, kangmei = county.qianlou_1.village, county.kangmei_1.village
+    # The 前楼村 gaokao case: two 6,000 yuan loans and 1,500.50 yuan of aid, and
+    # a problem with no amount; 康美村 has 800 yuan.
+    for village, amount in (
+        (qianlou, "6000"),
+        (qianlou, "6000"),
+        (qianlou, "1500.50"),
+        (qianlou, None),
+        (kangmei, "800"),
+    ):
+        session.add(
+            Issue(
+                id=uuid.uuid4(),
+                village_id=village.id,
+                raised_by_cadre_id=county.teacher.id,
+                raised_at=utcnow(),
+                category=IssueCategory.EDUCATION,
+                description="助学",
+                status=IssueStatus.SOLVED,
+                aid_amount=None if amount is None else Decimal(amount),
+            )
+        )
+    session.flush()
+    report = export_ledger(session, tmp_path / "ledger.xlsx")
+
+    book = sheets(tmp_path / "ledger.xlsx")
+    assert report.rows["群众问题"] == 5
+    assert book["帮扶金额合计"][1:] == [
+        ("前楼镇", "前楼村", 3, 13500.5),
+        ("前楼镇", "全镇合计", 3, 13500.5),
+        ("康美镇", "康美村", 1, 800),
+        ("康美镇", "全镇合计", 1, 800),
+        ("合计", None, 4, 14300.5),
+    ]

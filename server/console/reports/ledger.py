@@ -483,10 +483,19 @@ def villages(session: Session, scope: Scope) -> list[Any]:
     )
 
 
-def search(
-    session: Session, scope: Scope, text: str, limit: int = 50
-) -> tuple[list[Any], list[Any]]:
-    """Households (by code or head's name) and cadres (by name or phone) in scope."""
+@dataclass
+class Found:
+    """What the top search finds, each kind in scope and capped."""
+
+    households: list[Any]
+    cadres: list[Any]
+    villages: list[Any]
+    problems: list[Any]
+
+
+def search(session: Session, scope: Scope, text: str, limit: int = 50) -> Found:
+    """Households (by code or head's name), cadres (by name or phone), villages
+    (by name) and problems (by their text) in scope."""
     households = session.execute(
         select(Household.id, Household.code, Household.head_name, Village.name.label("village"))
         .join(Grid, Grid.id == Household.grid_id)
@@ -515,4 +524,22 @@ def search(
         .order_by(Cadre.name)
         .limit(limit)
     ).all()
-    return list(households), list(cadres)
+    villages = session.execute(
+        select(Village.id, Village.name, Town.name.label("town"))
+        .join(Town, Town.id == Village.town_id)
+        .where(scope.villages(), Village.name.contains(text, autoescape=True))
+        .order_by(Town.name, Village.name)
+        .limit(limit)
+    ).all()
+    problems = session.execute(
+        select(Issue.id, Issue.description, Issue.status, Village.name.label("village"))
+        .join(Village, Village.id == Issue.village_id)
+        .where(
+            Issue.deleted_at.is_(None),
+            scope.villages(),
+            Issue.description.icontains(text, autoescape=True),
+        )
+        .order_by(Issue.raised_at.desc())
+        .limit(limit)
+    ).all()
+    return Found(list(households), list(cadres), list(villages), list(problems))

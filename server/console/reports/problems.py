@@ -4,8 +4,10 @@ problems waiting on departments and how long, and each problem's timeline."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from statistics import median
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +19,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -24,15 +27,17 @@ from sqlalchemy.orm import Session, aliased
 
 from server.accounts.models import Account, Device
 from server.accounts.scope import Scope
-from server.console.reports import Page, paginate
+from server.console.reports import CHINA, Page, paginate
 from server.issues.models import Issue, IssueEvent
 from server.issues.services import WITH_DEPARTMENT, overdue, passed_on, waiting_since
 from server.ledger.models import Cadre, Household, Town, Village
-from shared.vocab import SOLVED_STATUSES, IssueCategory, IssueStatus
+from shared.vocab import SOLVED_STATUSES, IssueCategory, IssueEventKind, IssueStatus
 
 
 @dataclass(frozen=True)
 class ProblemFilter:
+    """What a problem list is narrowed to: the board's links and the filter bar."""
+
     status: IssueStatus | None = None
     category: IssueCategory | None = None
     town_id: uuid.UUID | None = None
@@ -41,9 +46,33 @@ class ProblemFilter:
     # Still being worked on (not solved), or only the overdue ones.
     unsolved: bool = False
     overdue: bool = False
+    # Words in the problem's text or in a note of its timeline.
+    text: str = ""
+    # Part of the raising cadre's name.
+    cadre: str = ""
+    # Raised on or after / on or before these days (China's).
+    raised_from: date | None = None
+    raised_to: date | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.as_args())
 
     def conditions(self, passed: Any, now: datetime) -> list[ColumnElement[bool]]:
         conditions = []
+        if self.text:
+            in_notes = select(IssueEvent.issue_id).where(
+                IssueEvent.note.icontains(self.text, autoescape=True)
+            )
+            conditions.append(
+                or_(Issue.description.icontains(self.text, autoescape=True), Issue.id.in_(in_notes))
+            )
+        if self.cadre:
+            conditions.append(Cadre.name.contains(self.cadre, autoescape=True))
+        if self.raised_from is not None:
+            conditions.append(Issue.raised_at >= _china_midnight(self.raised_from))
+        if self.raised_to is not None:
+            conditions.append(Issue.raised_at < _china_midnight(self.raised_to + timedelta(days=1)))
         if self.status is not None:
             conditions.append(Issue.status == self.status)
         if self.category is not None:
@@ -53,7 +82,7 @@ class ProblemFilter:
         if self.village_id is not None:
             conditions.append(Issue.village_id == self.village_id)
         if self.department is not None:
-            conditions += [Issue.department == self.department, Issue.status.in_(WITH_DEPARTMENT)]
+            conditions.append(Issue.department == self.department)
         if self.unsolved:
             conditions.append(Issue.status.not_in(SOLVED_STATUSES))
         if self.overdue:
@@ -69,8 +98,16 @@ class ProblemFilter:
             "department": self.department,
             "unsolved": "1" if self.unsolved else None,
             "overdue": "1" if self.overdue else None,
+            "q": self.text or None,
+            "cadre": self.cadre or None,
+            "from": self.raised_from,
+            "to": self.raised_to,
         }
         return {name: str(value) for name, value in args.items() if value is not None}
+
+
+def _china_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), CHINA).astimezone(UTC)
 
 
 @dataclass
@@ -85,11 +122,16 @@ class Group:
     overdue: int = 0
     # The longest a problem here has waited since (for departments).
     oldest: datetime | None = None
+    # Problems with an aid amount, and the amounts added up (yuan).
+    aided: int = 0
+    aid: Decimal = Decimal(0)
 
     def add(self, row: Any) -> None:
         self.total += row.total
         self.unsolved += row.unsolved
         self.overdue += row.overdue
+        self.aided += row.aided
+        self.aid += Decimal(row.aid or 0)
         if row.oldest is not None and (self.oldest is None or row.oldest < self.oldest):
             self.oldest = row.oldest
 
@@ -102,12 +144,16 @@ class Board:
     by_status: list[Group]
     by_category: list[Group]
     by_village: list[Group]
+    by_town: list[Group]
     by_department: list[Group]
+    # The aid of every problem in scope: the county's (or town's) one figure.
+    aided: int
+    aid: Decimal
 
 
 def _in_scope(query: Select[Any], scope: Scope) -> Select[Any]:
     return query.join(Village, Village.id == Issue.village_id).where(
-        Issue.deleted_at.is_(None), scope.villages()
+        Issue.deleted_at.is_(None), scope.issues()
     )
 
 
@@ -115,7 +161,7 @@ def _passed_on(scope: Scope, *where: ColumnElement[bool]) -> Subquery:
     """When each problem in scope (and ``where``) was passed on; only theirs, unless that is all."""
     if scope.whole_county and not where:
         return passed_on()
-    in_scope = select(Issue.id).where(Issue.village_id.in_(scope.village_ids_query()), *where)
+    in_scope = _in_scope(select(Issue.id), scope).where(*where)
     return passed_on(IssueEvent.issue_id.in_(in_scope))
 
 
@@ -135,6 +181,7 @@ def _counted(scope: Scope, now: datetime) -> Any:
         case((Issue.status.not_in(SOLVED_STATUSES), 1)).label("unsolved"),
         case((overdue(passed, now), 1)).label("overdue"),
         case((with_department, waiting_since(passed))).label("since"),
+        Issue.aid_amount.label("aid"),
     ).select_from(Issue)
     return _in_scope(query, scope).outerjoin(passed, passed.c.issue_id == Issue.id).cte("counted")
 
@@ -173,6 +220,8 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
                     func.count(counted.c.unsolved).label("unsolved"),
                     func.count(counted.c.overdue).label("overdue"),
                     func.min(counted.c.since).label("oldest"),
+                    func.count(counted.c.aid).label("aided"),
+                    func.sum(counted.c.aid).label("aid"),
                 )
                 .where(counted.c[heading].is_not(None))
                 .group_by(counted.c[heading])
@@ -192,6 +241,9 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
         .where(Village.id.in_(list(villages)))
     ):
         villages[village_id].name, villages[village_id].town = name, town
+    towns: dict[str, Group] = {}
+    for group in villages.values():
+        towns.setdefault(group.town, Group(group.town, group.town)).add(group)
     everything = Group(None)
     for group in groups["status"]:
         everything.add(group)
@@ -200,19 +252,90 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
         total=everything.total,
         unsolved=everything.unsolved,
         overdue=everything.overdue,
+        aided=everything.aided,
+        aid=everything.aid,
         by_status=sorted(groups["status"], key=lambda g: statuses.index(g.key)),
         by_category=sorted(groups["category"], key=lambda g: categories.index(g.key)),
         by_village=sorted(villages.values(), key=lambda g: (-g.unsolved, g.town, g.name)),
+        by_town=sorted(towns.values(), key=lambda g: g.name),
         by_department=sorted(groups["department"], key=lambda g: (g.oldest, g.key)),
     )
+
+
+@dataclass
+class DepartmentFigures:
+    """How one department handled the problems passed to it (效能办's table)."""
+
+    name: str
+    passed: int = 0
+    solved: int = 0
+    overdue: int = 0
+    # Days from the (latest) passing to the problem's solving, of the solved ones.
+    days: list[float] = field(default_factory=list)
+
+    @property
+    def median_days(self) -> float | None:
+        return median(self.days) if self.days else None
+
+
+def department_table(
+    session: Session, scope: Scope, now: datetime, listed: list[str]
+) -> list[DepartmentFigures]:
+    """Per department (every ``listed`` one, and any other name problems in scope
+    were passed to): passed, solved, median days to solve, overdue."""
+    passed = _passed_on(scope, Issue.department != "")
+    solved_at = (
+        select(func.min(IssueEvent.at))
+        .where(
+            IssueEvent.issue_id == Issue.id,
+            IssueEvent.kind == IssueEventKind.STATUS,
+            IssueEvent.status.in_(SOLVED_STATUSES),
+            IssueEvent.at >= passed.c.since,
+        )
+        .correlate(Issue, passed)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        _in_scope(
+            select(
+                Issue.department,
+                Issue.status,
+                passed.c.since,
+                solved_at.label("solved_at"),
+                case((overdue(passed, now), 1), else_=0).label("overdue"),
+            ).select_from(Issue),
+            scope,
+        )
+        .join(passed, passed.c.issue_id == Issue.id)
+        .where(Issue.department != "")
+    ).all()
+    table = {name: DepartmentFigures(name) for name in listed}
+    for row in rows:
+        figures = table.setdefault(row.department, DepartmentFigures(row.department))
+        figures.passed += 1
+        figures.overdue += row.overdue
+        if row.status in SOLVED_STATUSES:
+            figures.solved += 1
+            if row.solved_at is not None:
+                figures.days.append((row.solved_at - row.since).total_seconds() / 86400)
+    return sorted(table.values(), key=lambda figures: (-figures.overdue, figures.name))
 
 
 def problems(
     session: Session, scope: Scope, now: datetime, where: ProblemFilter, page: int
 ) -> Page[Any]:
-    """The problems behind a board number, the longest waiting first."""
+    """The problems behind a board number, the longest waiting first. Problems
+    linked under another as duplicates are shown in its row (``linked``)."""
     passed = _passed_on(scope)
     since = waiting_since(passed).label("since")
+    duplicate = aliased(Issue)
+    linked = (
+        select(func.count())
+        .where(duplicate.duplicate_of_id == Issue.id, duplicate.deleted_at.is_(None))
+        .correlate(Issue)
+        .scalar_subquery()
+        .label("linked")
+    )
     query = (
         _in_scope(
             select(
@@ -227,16 +350,98 @@ def problems(
                 Household.head_name,
                 Cadre.name.label("cadre"),
                 since,
+                linked,
             ).select_from(Issue),
             scope,
         )
         .outerjoin(passed, passed.c.issue_id == Issue.id)
         .outerjoin(Household, Household.id == Issue.household_id)
         .join(Cadre, Cadre.id == Issue.raised_by_cadre_id)
-        .where(*where.conditions(passed, now))
+        .where(Issue.duplicate_of_id.is_(None), *where.conditions(passed, now))
         .order_by(since, Issue.id)
     )
     return paginate(session, query, page)
+
+
+def group_of(session: Session, issue: Issue) -> list[Any]:
+    """The other problems of ``issue``'s group: its main and the main's duplicates."""
+    main_id = issue.duplicate_of_id or issue.id
+    return list(
+        session.execute(
+            select(
+                Issue.id,
+                Issue.description,
+                Issue.status,
+                Issue.duplicate_of_id,
+                Village.name.label("village"),
+                Household.head_name,
+            )
+            .join(Village, Village.id == Issue.village_id)
+            .outerjoin(Household, Household.id == Issue.household_id)
+            .where(
+                or_(Issue.id == main_id, Issue.duplicate_of_id == main_id),
+                Issue.id != issue.id,
+                Issue.deleted_at.is_(None),
+            )
+            .order_by(Issue.raised_at)
+        )
+    )
+
+
+def duplicate_candidates(
+    session: Session, scope: Scope, issue: Issue, limit: int = 50
+) -> list[Any]:
+    """Problems ``issue`` might be linked under (its main among them): of the same
+    village and category, in scope, the latest raised first."""
+    main_id = issue.duplicate_of_id or issue.id
+    return list(
+        session.execute(
+            _in_scope(
+                select(Issue.id, Issue.description, Issue.raised_at, Household.head_name)
+                .select_from(Issue)
+                .outerjoin(Household, Household.id == Issue.household_id),
+                scope,
+            )
+            .where(
+                Issue.village_id == issue.village_id,
+                Issue.category == issue.category,
+                Issue.id != issue.id,
+                or_(Issue.duplicate_of_id.is_(None), Issue.duplicate_of_id != main_id),
+            )
+            .order_by(Issue.raised_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def in_scope_count(session: Session, scope: Scope) -> int:
+    """How many problems the account sees in all, a group of duplicates as one:
+    the M of "showing N of M"."""
+    query = select(func.count()).select_from(Issue).where(Issue.duplicate_of_id.is_(None))
+    return session.scalar(_in_scope(query, scope)) or 0
+
+
+def departments(session: Session, scope: Scope) -> list[str]:
+    """The departments problems in scope have been passed to, for the filter's list."""
+    return list(
+        session.scalars(
+            _in_scope(select(Issue.department).distinct(), scope)
+            .where(Issue.department != "")
+            .order_by(Issue.department)
+        )
+    )
+
+
+def villages(session: Session, scope: Scope) -> list[Any]:
+    """The villages in scope (id, town, name), for the filter's list."""
+    return list(
+        session.execute(
+            select(Village.id, Town.name.label("town"), Village.name)
+            .join(Town, Town.id == Village.town_id)
+            .where(scope.villages())
+            .order_by(Town.name, Village.name)
+        )
+    )
 
 
 def timeline(session: Session, issue: Issue) -> list[Any]:
@@ -266,13 +471,14 @@ def timeline(session: Session, issue: Issue) -> list[Any]:
     )
 
 
-def waiting(session: Session, issue: Issue) -> datetime:
-    """Since when this problem has waited (see ``server.issues.services.waiting_since``)."""
+def waiting(session: Session, issue: Issue) -> tuple[datetime, datetime | None]:
+    """Since when this problem has waited (see ``server.issues.services.waiting_since``),
+    and its department's deadline, if it has one."""
     passed = passed_on(IssueEvent.issue_id == issue.id)
-    since: datetime = session.execute(
-        select(waiting_since(passed))
+    since, due = session.execute(
+        select(waiting_since(passed), passed.c.due)
         .select_from(Issue)
         .outerjoin(passed, passed.c.issue_id == Issue.id)
         .where(Issue.id == issue.id)
-    ).scalar_one()
-    return since
+    ).one()
+    return since, due

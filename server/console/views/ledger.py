@@ -206,7 +206,5 @@ def cadre_page(person: Cadre, error: str | None = None, status: int = 200) -> Re
 @requires(Capability.VIEW)
 def search() -> str:
     text = request.args.get("q", "").strip()[:40]
-    households, cadres = ledger.search(db.session, current_scope(), text) if text else ([], [])
-    return render_template(
-        "console/ledger/search.html", text=text, households=households, cadres=cadres
-    )
+    found = ledger.search(db.session, current_scope(), text) if text else None
+    return render_template("console/ledger/search.html", text=text, found=found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -20,25 +21,47 @@ from server.console.access import (
     village_or_404,
 )
 from server.console.blueprint import bp, localized
-from server.console.forms import NoteForm, PassForm, StatusForm
+from server.console.forms import DuplicateForm, NoteForm, PassForm, StatusForm
 from server.console.reports import problems
 from server.db import db, utcnow
-from server.issues import services
+from server.issues import departments, services
 from server.issues.models import Issue
 from server.ledger.models import Cadre
 from shared.vocab import IssueCategory, IssueStatus
 
 
 @bp.get("/problems")
-@requires(Capability.VIEW)
+@requires(Capability.VIEW, Capability.RESPOND)
 def problem_board() -> str:
     return render_template(
         "console/problems/board.html",
         board=problems.board(db.session, current_scope(), utcnow()),
+        where=problems.ProblemFilter(),
+        choices=filter_choices(),
         list_url=url_for("console.problem_list"),
-        overdue_days=services.OVERDUE_AFTER.days,
         now=utcnow(),
     )
+
+
+# Longer search words than this are cut (a problem's text is a few sentences).
+MAX_WORDS = 40
+
+
+class BadFilter(Exception):
+    """A filter value the list cannot use; the message is bilingual."""
+
+
+def _day(name: str) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadFilter(
+            f"日期“{value[:20]}”格式不对，请写成 2026-07-20"
+            f" / the date '{value[:20]}' is not right: write it as 2026-07-20"
+        ) from None
 
 
 def _filter() -> problems.ProblemFilter:
@@ -53,33 +76,63 @@ def _filter() -> problems.ProblemFilter:
         town_or_404(town_id)
     if village_id is not None:
         village_or_404(village_id)
+    raised_from, raised_to = _day("from"), _day("to")
+    if raised_from and raised_to and raised_from > raised_to:
+        raise BadFilter("起始日期晚于截止日期 / the first day is after the last day")
     return problems.ProblemFilter(
         status=IssueStatus(status) if status else None,
         category=IssueCategory(category) if category else None,
         town_id=town_id,
         village_id=village_id,
-        department=args.get("department"),
+        department=args.get("department") or None,
         unsolved=args.get("unsolved") == "1",
         overdue=args.get("overdue") == "1",
+        text=args.get("q", "").strip()[:MAX_WORDS],
+        cadre=args.get("cadre", "").strip()[:MAX_WORDS],
+        raised_from=raised_from,
+        raised_to=raised_to,
     )
+
+
+def filter_choices() -> dict[str, object]:
+    """What the filter bar offers to choose from, in the account's scope."""
+    return {
+        "categories": list(IssueCategory),
+        "statuses": list(IssueStatus),
+        "villages": problems.villages(db.session, current_scope()),
+        "departments": problems.departments(db.session, current_scope()),
+    }
 
 
 @bp.get("/problems/list")
-@requires(Capability.VIEW)
-def problem_list() -> str:
-    where = _filter()
+@requires(Capability.VIEW, Capability.RESPOND)
+def problem_list() -> ResponseReturnValue:
+    scope, now = current_scope(), utcnow()
+    try:
+        where = _filter()
+    except BadFilter as refused:
+        return render_template(
+            "console/problems/list.html",
+            page=None,
+            where=problems.ProblemFilter(),
+            error=localized(str(refused)),
+            choices=filter_choices(),
+        ), 400
     page = problems.problems(
-        db.session,
-        current_scope(),
-        utcnow(),
-        where,
-        max(1, request.args.get("page", type=int, default=1)),
+        db.session, scope, now, where, max(1, request.args.get("page", type=int, default=1))
     )
-    return render_template("console/problems/list.html", page=page, where=where, now=utcnow())
+    return render_template(
+        "console/problems/list.html",
+        page=page,
+        where=where,
+        in_scope=problems.in_scope_count(db.session, scope) if where.narrowed else page.total,
+        choices=filter_choices(),
+        now=now,
+    )
 
 
 @bp.get("/problems/<uuid:issue_id>")
-@requires(Capability.VIEW)
+@requires(Capability.VIEW, Capability.RESPOND)
 def problem(issue_id: uuid.UUID) -> ResponseReturnValue:
     return problem_page(issue_or_404(issue_id))
 
@@ -91,24 +144,34 @@ def problem_page(
     status: int = 200,
 ) -> ResponseReturnValue:
     seen = issue.status.value
+    county_id = issue.village.town.county_id
     forms = {
         "pass": PassForm(seen_status=seen),
         "status": StatusForm(seen_status=seen),
         "note": NoteForm(),
+        "duplicate": DuplicateForm(),
     }
     # The form that failed comes back as it was sent, with its message.
     for name, blank in forms.items():
         if form is not None and type(form) is type(blank):
             forms[name] = form
+    since, due = problems.waiting(db.session, issue)
     return render_template(
         "console/problems/problem.html",
         issue=issue,
         raised_by=db.session.get(Cadre, issue.raised_by_cadre_id),
         timeline=problems.timeline(db.session, issue),
-        since=problems.waiting(db.session, issue),
+        since=since,
+        due=due,
         now=utcnow(),
         forms=forms,
-        statuses=[code for code in services.CONSOLE_STATUSES if code != issue.status],
+        departments=departments.listed(db.session, county_id),
+        deadline=departments.deadlines(db.session, county_id)[issue.category],
+        group=problems.group_of(db.session, issue),
+        candidates=problems.duplicate_candidates(db.session, current_scope(), issue),
+        statuses=[
+            code for code in services.statuses_for(current_account()) if code != issue.status
+        ],
         suggested=services.next_status(issue.status),
         error=error,
     ), status
@@ -142,6 +205,7 @@ def problem_pass(issue_id: uuid.UUID) -> ResponseReturnValue:
             current_account(),
             issue,
             form.department.data,
+            form.days.data,
             form.note.data or "",
             form.seen_status.data,
         ),
@@ -150,7 +214,7 @@ def problem_pass(issue_id: uuid.UUID) -> ResponseReturnValue:
 
 
 @bp.post("/problems/<uuid:issue_id>/status")
-@requires(Capability.MANAGE)
+@requires(Capability.MANAGE, Capability.RESPOND)
 def problem_status(issue_id: uuid.UUID) -> ResponseReturnValue:
     form = StatusForm()
     return _act(
@@ -168,8 +232,29 @@ def problem_status(issue_id: uuid.UUID) -> ResponseReturnValue:
     )
 
 
-@bp.post("/problems/<uuid:issue_id>/note")
+@bp.post("/problems/<uuid:issue_id>/duplicate")
 @requires(Capability.MANAGE)
+def problem_duplicate(issue_id: uuid.UUID) -> ResponseReturnValue:
+    """Link the problem under another (chosen from the list), or unlink it (none chosen)."""
+    form = DuplicateForm()
+
+    def link(issue: Issue) -> None:
+        if not form.main.data:
+            services.unlink_duplicate(db.session, current_account(), issue)
+            return
+        try:
+            main = issue_or_404(uuid.UUID(form.main.data))
+        except ValueError:
+            abort(404)
+        services.link_duplicate(db.session, current_account(), issue, main)
+
+    return _act(
+        issue_id, form, link, "已保存问题的合并 / the link between the problems has been saved"
+    )
+
+
+@bp.post("/problems/<uuid:issue_id>/note")
+@requires(Capability.MANAGE, Capability.RESPOND)
 def problem_note(issue_id: uuid.UUID) -> ResponseReturnValue:
     form = NoteForm()
     return _act(

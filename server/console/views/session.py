@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -83,8 +84,11 @@ def logout() -> Response:
 
 
 @bp.get("/")
-@requires(Capability.VIEW)
-def home() -> str:
+@requires(Capability.VIEW, Capability.RESPOND)
+def home() -> ResponseReturnValue:
+    if not current_scope().can(Capability.VIEW):
+        # A department's console is the list of problems passed to it.
+        return redirect(url_for("console.problem_list"))
     return render_template(
         "console/home.html", overview=overview(db.session, current_scope(), utcnow())
     )

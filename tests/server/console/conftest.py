@@ -18,12 +18,13 @@ from server.accounts.services import create_account, hash_password
 from server.audit.services import SYSTEM
 from server.db import db, utcnow
 from server.inspections.models import Inspection
-from server.issues.models import Issue, IssueEvent
+from server.issues.models import Department, Issue, IssueEvent
 from server.ledger.models import Cadre, Grid, Household, Town, Village
 from server.ledger.services import link_household, set_village_leader
 from server.visits.models import Visit
 from shared.vocab import (
     AccountRole,
+    DepartmentKind,
     IssueCategory,
     IssueEventKind,
     IssueStatus,
@@ -57,8 +58,10 @@ class County:
     leader: Cadre  # the division-level leader linked to 前楼村
     households: list[Household]  # 陈志明's, in code order
     other_household: Household
-    issue: Issue  # in 前楼村, passed to a department 40 days ago: overdue
+    issue: Issue  # in 前楼村, passed to 县教育局 40 days ago (30 days to solve it): overdue
     accounts: dict[str, Account] = field(default_factory=dict)
+    # The county's list: 县教育局 (which has a department account), 县民政局, 县人社局.
+    departments: dict[str, Department] = field(default_factory=dict)
 
 
 def _visit(session: Session, cadre: Cadre, household: Household, at: datetime) -> None:
@@ -142,8 +145,20 @@ def county(session: Session) -> County:
                 status=status,
                 department=department,
                 cadre_id=cadre.id,
+                due_at=now - timedelta(days=10) if department else None,
             )
         )
+    departments = {
+        name: Department(
+            id=uuid.uuid4(),
+            county_id=town.county_id,
+            name=name,
+            kind=DepartmentKind.COUNTY_BUREAU,
+            phone="0596-5882000",
+        )
+        for name in ("县教育局", "县民政局", "县人社局")
+    }
+    session.add_all(departments.values())
     inspector = _account(session, "inspector", AccountRole.INSPECTOR)
     session.add(
         Inspection(
@@ -184,7 +199,11 @@ def county(session: Session) -> County:
             session, "inspector-kangmei", AccountRole.INSPECTOR, town=other_town
         ),
         "cadre": _account(session, cadre.phone, AccountRole.CADRE, cadre=cadre),
+        "department": _account(
+            session, "jiaoyuju", AccountRole.DEPARTMENT, department=departments["县教育局"]
+        ),
     }
+    found.departments = departments
     session.flush()
     return found
 
@@ -195,6 +214,7 @@ def _account(
     role: AccountRole,
     town: Town | None = None,
     cadre: Cadre | None = None,
+    department: Department | None = None,
 ) -> Account:
     return create_account(
         session,
@@ -204,6 +224,7 @@ def _account(
         role=role,
         town=town,
         cadre=cadre,
+        department=department,
         password_hash=_HASH,
     )
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import timedelta
+from decimal import Decimal
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.issues.models import IssueEvent
-from shared.vocab import IssueStatus
+from server.audit.models import AuditEntry
+from server.db import utcnow
+from server.issues.models import Issue, IssueEvent
+from server.ledger.models import Village
+from shared.vocab import IssueCategory, IssueEventKind, IssueStatus
 from tests.server.console.conftest import County, csrf_token, login
 
 
@@ -95,7 +101,11 @@ def test_a_form_from_a_page_read_before_someone_else_acted_changes_nothing(
     before = len(session.scalars(select(IssueEvent.id)).all())
     response = client.post(
         f"{path}/pass",
-        data={"csrf_token": token, "department": "县民政局", "seen_status": "open"},
+        data={
+            "csrf_token": token,
+            "department": str(county.departments["县民政局"].id),
+            "seen_status": "open",
+        },
     )
     assert response.status_code == 400
     assert "刚被改为" in response.get_data(as_text=True)
@@ -112,3 +122,195 @@ def test_leaders_and_inspectors_see_the_timeline_but_not_the_forms(
         page = client.get(f"/problems/{county.issue.id}").get_data(as_text=True)
         assert "孩子上大学的助学贷款" in page
         assert "/pass" not in page, role
+
+
+def test_the_board_adds_up_aid_per_village_town_and_county(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    extra = Issue(
+        id=uuid.uuid4(),
+        village_id=county.other_village.id,
+        raised_by_cadre_id=county.other_cadre.id,
+        raised_at=utcnow(),
+        category=IssueCategory.SOCIAL_AID,
+        description="临时救助",
+        status=IssueStatus.SOLVED,
+        aid_amount=Decimal("1500.50"),
+    )
+    session.add(extra)
+    session.flush()
+    login(client, county.accounts["county_admin"])
+    board = client.get("/problems").get_data(as_text=True)
+    # The county's one figure, then each town's and each village's.
+    assert "7,500.50" in board
+    assert board.count("6,000.00") == 2 and board.count("1,500.50") == 2
+
+
+def _problem(
+    session: Session,
+    county: County,
+    description: str,
+    *,
+    village: Village | None = None,
+    category: IssueCategory = IssueCategory.INFRASTRUCTURE,
+    status: IssueStatus = IssueStatus.OPEN,
+    days_ago: int = 1,
+    note: str = "",
+) -> Issue:
+    issue = Issue(
+        id=uuid.uuid4(),
+        village_id=(village or county.village).id,
+        raised_by_cadre_id=county.neighbour.id,
+        raised_at=utcnow() - timedelta(days=days_ago),
+        category=category,
+        description=description,
+        status=status,
+    )
+    session.add(issue)
+    if note:
+        session.add(
+            IssueEvent(
+                id=uuid.uuid4(),
+                issue_id=issue.id,
+                at=utcnow(),
+                kind=IssueEventKind.NOTE,
+                note=note,
+                cadre_id=county.neighbour.id,
+            )
+        )
+    session.flush()
+    return issue
+
+
+def _listed(client: FlaskClient, query: str) -> str:
+    response = client.get(f"/problems/list?{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_each_filter_narrows_the_problem_list_and_it_says_how_many_of_how_many(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    _problem(session, county, "水沟堵塞 100% 需要清理", note="已联系村委")
+    _problem(session, county, "路灯坏了", village=county.second_village, days_ago=20)
+    _problem(
+        session, county, "低保申请", category=IssueCategory.SOCIAL_AID, status=IssueStatus.SOLVED
+    )
+    login(client, county.accounts["town_admin"])
+    # Four problems in 前楼镇 (the fixture's loan and these three).
+    assert "显示 1 / 共 4" in _listed(client, "q=水沟")
+    # % and _ are searched as themselves, not as wildcards.
+    assert "水沟堵塞" in _listed(client, "q=100%25")
+    assert "显示 0 / 共 4" in _listed(client, "q=0%25需")
+    assert "显示 0 / 共 4" in _listed(client, "q=_")
+    # A note in the timeline is searched too.
+    assert "水沟堵塞" in _listed(client, "q=村委")
+    assert "低保申请" in _listed(client, "category=social_aid")
+    assert "显示 1 / 共 4" in _listed(client, "status=solved")
+    assert "显示 1 / 共 4" in _listed(client, "department=县教育局")
+    assert "路灯坏了" in _listed(client, f"village={county.second_village.id}")
+    assert "显示 3 / 共 4" in _listed(client, "cadre=王丽")
+    assert "显示 1 / 共 4" in _listed(client, "overdue=1")
+    week_ago = (utcnow() - timedelta(days=7)).date()
+    assert "显示 2 / 共 4" in _listed(client, f"to={week_ago}")
+    assert "显示 2 / 共 4" in _listed(client, f"from={week_ago}")
+    # Combined: the cadre's unsolved infrastructure problems in 前楼村.
+    combined = _listed(
+        client, f"cadre=王丽&category=infrastructure&unsolved=1&village={county.village.id}"
+    )
+    assert "显示 1 / 共 4" in combined and "水沟堵塞" in combined
+
+
+def test_a_date_that_is_not_a_date_is_refused_with_what_to_write(
+    client: FlaskClient, county: County
+) -> None:
+    login(client, county.accounts["town_admin"])
+    response = client.get("/problems/list?from=7月20日")
+    assert response.status_code == 400
+    assert "请写成 2026-07-20" in response.get_data(as_text=True)
+    reversed_range = client.get("/problems/list?from=2026-07-20&to=2026-07-01")
+    assert reversed_range.status_code == 400
+
+
+def test_the_filters_are_kept_on_the_next_page_and_across_the_language_switch(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    for n in range(101):
+        _problem(session, county, f"水沟 {n}")
+    login(client, county.accounts["town_admin"])
+    first = _listed(client, "q=水沟&unsolved=1")
+    assert "显示 101 / 共 102" in first
+    assert "page=2" in first and "q=%E6%B0%B4%E6%B2%9F" in first
+    second = _listed(client, "page=2&q=水沟&unsolved=1")
+    assert "第 2 / 2" in second
+    switch = "?page=2&amp;q=%E6%B0%B4%E6%B2%9F&amp;unsolved=1&amp;lang=en"
+    assert switch in second
+    english = _listed(client, "page=2&q=水沟&unsolved=1&lang=en")
+    assert "showing 101 of 102" in english and 'value="水沟"' in english
+
+
+def test_the_top_search_finds_villages_and_problems_in_the_accounts_area(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    _problem(session, county, "后林村水沟堵塞", village=county.second_village)
+    _problem(session, county, "康美村水沟堵塞", village=county.other_village)
+    login(client, county.accounts["town_admin"])
+    page = client.get("/ledger/search?q=后林").get_data(as_text=True)
+    assert f"/ledger/villages/{county.second_village.id}" in page
+    assert "后林村水沟堵塞" in page
+    assert "康美村水沟堵塞" not in client.get("/ledger/search?q=水沟").get_data(as_text=True)
+
+
+def test_duplicates_are_linked_under_one_listed_as_one_and_audited(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    ditch = [
+        _problem(session, county, f"水沟堵塞（{n}）", category=IssueCategory.ENVIRONMENT)
+        for n in range(3)
+    ]
+    login(client, county.accounts["town_admin"])
+    main, second, third = ditch
+    for duplicate in (second, third):
+        path = f"/problems/{duplicate.id}"
+        response = client.post(
+            f"{path}/duplicate", data={"csrf_token": csrf_token(client, path), "main": str(main.id)}
+        )
+        assert response.status_code == 302
+    session.refresh(second), session.refresh(third)
+    assert second.duplicate_of_id == third.duplicate_of_id == main.id
+    # Each household keeps its own problem; the list shows the group once.
+    listed = _listed(client, "q=水沟堵塞")
+    assert "显示 1 / 共 2" in listed and "另有 2 户同一问题" in listed
+    page = client.get(f"/problems/{third.id}").get_data(as_text=True)
+    assert "水沟堵塞（0）" in page and "水沟堵塞（1）" in page
+    # Not across towns: 康美村's problem is not found from 前楼镇.
+    other = _problem(session, county, "康美水沟", village=county.other_village)
+    path = f"/problems/{main.id}"
+    token = csrf_token(client, path)
+    assert (
+        client.post(
+            f"{path}/duplicate", data={"csrf_token": token, "main": str(other.id)}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"{path}/duplicate", data={"csrf_token": token, "main": str(main.id)}
+        ).status_code
+        == 400
+    )
+    audited = session.scalars(
+        select(AuditEntry.entity_id).where(
+            AuditEntry.entity == "issue", AuditEntry.action == "update"
+        )
+    ).all()
+    assert sorted(audited) == sorted([second.id, third.id])
+    # Unlinked again, it is listed on its own.
+    path = f"/problems/{third.id}"
+    assert (
+        client.post(
+            f"{path}/duplicate", data={"csrf_token": csrf_token(client, path), "main": ""}
+        ).status_code
+        == 302
+    )
+    assert "显示 2 / 共 3" in _listed(client, "q=水沟堵塞")

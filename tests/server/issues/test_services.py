@@ -32,8 +32,9 @@ def test_passing_a_problem_on_adds_a_status_event_by_the_admin_that_phones_will_
     issue.status, issue.department = IssueStatus.OPEN, ""
     session.flush()
     seq_before = issue.seq
+    department = county.departments["县民政局"]
     event = services.pass_to_department(
-        session, admin, issue, " 县民政局 ", "已形成材料", IssueStatus.OPEN
+        session, admin, issue, str(department.id), None, "已形成材料", IssueStatus.OPEN
     )
     session.flush()
     assert (event.kind, event.status, event.base_status) == (
@@ -89,8 +90,8 @@ def test_an_admin_may_reopen_a_solved_problem_because_they_saw_it_solved(
     ("act", "message"),
     [
         (
-            lambda s, a, i: services.pass_to_department(s, a, i, "  ", "", i.status),
-            "name the department",
+            lambda s, a, i: services.pass_to_department(s, a, i, "  ", None, "", i.status),
+            "choose the department from the list",
         ),
         (
             lambda s, a, i: services.record_status(s, a, i, IssueStatus.SOLVED, "", "open"),
@@ -138,7 +139,13 @@ def test_a_problem_is_overdue_after_thirty_days_with_a_department(
     assert overdue_ids() == {county.issue.id}
     # Passed on again (to another department) today: it waits from today.
     services.pass_to_department(
-        session, county.accounts["county_admin"], county.issue, "县人社局", "", county.issue.status
+        session,
+        county.accounts["county_admin"],
+        county.issue,
+        str(county.departments["县人社局"].id),
+        None,
+        "",
+        county.issue.status,
     )
     session.flush()
     assert overdue_ids() == set()
