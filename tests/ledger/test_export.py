@@ -162,7 +162,14 @@ def test_exporting_one_village_gives_only_its_rows_and_the_cadres_it_links(
     report = export_ledger(session, tmp_path / "village.xlsx", village)
 
     book = sheets(tmp_path / "village.xlsx")
-    assert report.rows == {"村挂钩领导": 1, "农户": 3, "干部": 3, "村网格": 2}
+    assert report.rows == {
+        "村挂钩领导": 1,
+        "农户": 3,
+        "干部": 3,
+        "村网格": 2,
+        "群众问题": 0,
+        "帮扶金额合计": 1,
+    }
     assert {row[2] for row in book["农户"][1:]} == {"前楼村"}
     assert {row[5] for row in book["干部"][1:]} == {
         county.leader.phone,
