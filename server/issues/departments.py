@@ -170,6 +170,17 @@ def deadlines(session: Session, county_id: uuid.UUID) -> dict[IssueCategory, int
     return {category: own.get(category, DEFAULT_DEADLINE_DAYS) for category in IssueCategory}
 
 
+def deadline_days(session: Session, village_id: uuid.UUID, category: IssueCategory) -> int:
+    """The deadline in days of the county a problem's village is in, for its category."""
+    own = session.scalar(
+        select(Deadline.days)
+        .join(Town, Town.county_id == Deadline.county_id)
+        .join(Village, Village.town_id == Town.id)
+        .where(Village.id == village_id, Deadline.category == category)
+    )
+    return own if own is not None else DEFAULT_DEADLINE_DAYS
+
+
 def set_deadlines(
     session: Session, actor: Actor, county_id: uuid.UUID, days: dict[IssueCategory, int]
 ) -> None:

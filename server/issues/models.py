@@ -84,7 +84,8 @@ class IssueEvent(Synced, Base):
     )
     stamp: Mapped[str | None] = mapped_column(String(80))
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
-    # A passing's deadline (时限). Server-side only: phones do not carry it.
+    # A passing's deadline (时限), set by the server for console and phone passings
+    # alike. Server-side only: phones do not carry it.
     due_at: Mapped[datetime | None]
 
     issue: Mapped[Issue] = relationship(back_populates="events")

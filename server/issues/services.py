@@ -23,7 +23,7 @@ from shared.schemas import MAX_NOTE_LENGTH
 from shared.vocab import AccountRole, IssueEventKind, IssueStatus
 from sync.merge import STATUS_RANK
 
-# A passing with no deadline of its own (from a phone) is overdue after this.
+# A passing with no deadline of its own (recorded before deadlines existed) is overdue after this.
 OVERDUE_AFTER = timedelta(days=departments.DEFAULT_DEADLINE_DAYS)
 WITH_DEPARTMENT = (IssueStatus.PASSED_TO_DEPARTMENT, IssueStatus.IN_PROGRESS)
 # What an admin may move a problem to; "solved on the spot" is the cadre's word.
@@ -218,7 +218,7 @@ def waiting_since(passed: Subquery) -> ColumnElement[datetime]:
 
 def overdue(passed: Subquery, now: datetime) -> ColumnElement[bool]:
     """Overdue: with a department (passed on or in progress) past its deadline. A
-    passing without one (made on a phone) has the default, counted from the
+    passing without one (recorded before deadlines existed) has the default, counted from the
     passing, or from when the problem was raised if none is recorded."""
     return and_(
         Issue.status.in_(WITH_DEPARTMENT),

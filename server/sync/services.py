@@ -40,6 +40,7 @@ from server.audit.services import Actor, entry_values, record
 from server.db import Base, insert_rows, pipelined
 from server.inspections.models import Inspection
 from server.inspections.services import assigned_households, check_off, may_inspect
+from server.issues import departments
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import (
     Cadre,
@@ -67,7 +68,7 @@ from shared.schemas import (
     QuickLoader,
     VisitSchema,
 )
-from shared.vocab import AccountRole, IssueEventKind, IssueStatus
+from shared.vocab import AccountRole, IssueCategory, IssueEventKind, IssueStatus
 from sync.hlc import MAX_DRIFT_MS, ClockError, Stamp, wall_clock_ms
 from sync.merge import (
     EDITABLE_HOUSEHOLD_FIELDS,
@@ -1146,6 +1147,13 @@ def _create_issue_event(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     if issue is None:
         raise Rejected("没有该问题 / no such problem", {"issue_id": ["unknown"]})
     _issue_in_scope(batch, cadre_id, issue)
+    if data["kind"] == IssueEventKind.STATUS and data["status"] == IssueStatus.PASSED_TO_DEPARTMENT:
+        # A passing made on the phone has the county's deadline for its category,
+        # as one made in the console does when no other is given.
+        days = departments.deadline_days(
+            batch.session, issue.village_id, IssueCategory(issue.category)
+        )
+        content["due_at"] = data["at"] + timedelta(days=days)
     batch.create(IssueEvent, **content, stamp=str(stamp), device_id=batch.device.id)
     batch.audit("create", "issue_event", data["id"])
     if data["kind"] == IssueEventKind.STATUS and str(data["id"]) in refold_issue(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
-from server.issues.models import Issue, IssueEvent
+from server.issues.models import Deadline, Issue, IssueEvent
+from server.ledger.models import County as CountyRecord
 from server.ledger.models import Household
 from server.sync.models import Conflict
 from server.visits.models import Visit
+from shared.vocab import IssueCategory, IssueStatus
 from sync.phone import Phone
 from sync.store import OutboxEntry
 from tests.sync.transport import FlaskTransport
@@ -156,3 +159,25 @@ def test_records_entered_and_deleted_before_one_sync_arrive_as_tombstones_not_a_
     with county.session() as session:
         assert session.get(Visit, uuid.UUID(visit)).deleted_at is not None
         assert session.get(Issue, uuid.UUID(issue["id"])).deleted_at is not None
+
+
+def test_a_problem_passed_to_a_department_on_the_phone_gets_the_countys_deadline_for_its_category(
+    county: County, transport: FlaskTransport
+) -> None:
+    with county.session() as session, session.begin():
+        county_id = session.scalars(select(CountyRecord.id)).one()
+        session.add(Deadline(county_id=county_id, category=IssueCategory.MEDICAL, days=7))
+    cadre = county.cadres[0]
+    household = county.households[cadre][0]
+    phone = county.phone(cadre, transport)
+    phone.sync()
+    phone.record_visit(household, problems=[{"category": "medical", "description": "医保报销"}])
+    (issue,) = phone.issues(household)
+    phone.follow_up(issue["id"], status="passed_to_department", department="县医保局")
+    assert phone.sync().ok
+    with county.session() as session:
+        passing = session.scalars(
+            select(IssueEvent).where(IssueEvent.status == IssueStatus.PASSED_TO_DEPARTMENT)
+        ).one()
+        assert passing.due_at is not None
+        assert passing.due_at - passing.at == timedelta(days=7)
