@@ -217,10 +217,20 @@ STRINGS: dict[str, tuple[str, str]] = {
         "本机授权已被撤销——请重新登录；您未发送的 {count} 条记录已保留",
         "Device access revoked — log in again; your {count} unsent records are kept",
     ),
-    "outcome.refused": ("服务器拒绝了同步：{message}", "The server refused the sync: {message}"),
-    "outcome.failed": (
-        "同步出错：{message}——稍后会自动重试",
-        "Sync failed: {message} — will retry by itself",
+    "outcome.unreachable": (
+        "有网络，但服务器暂时连不上——稍后会自动重试，一直如此请告诉县里管理员；{count} 条记录保存在手机上",
+        "There is a network, but the server cannot be reached just now — will retry by itself;"
+        " if it goes on, tell the county office; {count} records are kept on the phone",
+    ),
+    "outcome.server_error": (
+        "服务器出错（{message}）——稍后会自动重试，一直如此请告诉县里管理员；{count} 条记录保存在手机上",
+        "The server had an error ({message}) — will retry by itself; if it goes on, tell the"
+        " county office; {count} records are kept on the phone",
+    ),
+    "outcome.refused": (
+        "服务器拒绝了同步：{message}——请告诉县里管理员；{count} 条记录保存在手机上",
+        "The server refused the sync: {message} — tell the county office; {count} records"
+        " are kept on the phone",
     ),
     "outcome.joiner": ("；", "; "),
     "kind.visit": ("{count} 次走访", "{count} visit{s}"),

@@ -19,7 +19,7 @@ from typing import Any
 from shared.vocab import SOLVED_STATUSES
 from sync.engine import Progress, SyncReport
 from sync.phone import Phone
-from sync.transport import AuthError, HttpTransport, RequestRefused, TransportError
+from sync.transport import AuthError, HttpTransport, TransportError
 
 # More than a phone ever holds pending; counting them all by kind is cheap.
 ALL_PENDING = 1_000_000
@@ -124,8 +124,6 @@ class SyncOutcome:
     # change id -> the head of the household a conflicting change was about.
     names: dict[str, str]
     status: Status
-    # Set when the server refused the sync as a whole (not worth retrying as is).
-    refused: str | None = None
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -316,25 +314,20 @@ class Notebook:
         for a network or server failure (the outcome says what went wrong)."""
         self.phone.engine.progress = progress
         before = self._pending_kinds()
-        refused = None
         try:
             report = self.phone.sync_with_retry(
                 attempts=SYNC_ATTEMPTS, base_delay=retry_delay, sleep=sleep
             )
         except AuthError as revoked:
             report = SyncReport(error=str(revoked), revoked=True)
-        except RequestRefused as refusal:
-            refused = str(refusal)
-            report = SyncReport(error=refused)
-        except TransportError as failure:
-            report = SyncReport(error=str(failure))
+        except TransportError as failure:  # a refusal (4xx): not worth retrying as is
+            report = SyncReport(error=str(failure), failure=failure)
         sent = before - self._pending_kinds()
         return SyncOutcome(
             report=report,
             sent=dict(sent),
             names=self._conflict_names(report.conflicts),
             status=self.status(),
-            refused=refused,
             rejected=self.phone.store.outbox("rejected"),
         )
 
