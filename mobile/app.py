@@ -27,7 +27,7 @@ from kivy.properties import (
     NumericProperty,
     StringProperty,
 )
-from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from mobile.i18n import pick, tr
@@ -71,8 +71,8 @@ def _load_rules(kv: Path) -> None:
         Builder.load_file(str(kv))
 
 
-class Shell(FloatLayout):
-    """The screens, with the app's notices over their foot."""
+class Shell(BoxLayout):
+    """The screens, with the app's notice in a strip beneath them."""
 
 
 class MinqingApp(App):

@@ -183,7 +183,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     # sync outcomes
     "outcome.nothing": ("已同步，没有新内容", "Synced: nothing new"),
     "outcome.sent": ("已发送 {what}", "{what} sent"),
-    "outcome.received": ("收到 {count} 条更新", "{count} update{s} received"),
+    "outcome.received": (
+        "已从服务器收到 {count} 条新记录",
+        "{count} new record{s} received from the server",
+    ),
     "outcome.resent": (
         "服务器已从备份恢复，本机重新发送了 {count} 条记录",
         "The server was restored from a backup: this phone sent its {count} record{s} again",

@@ -26,6 +26,8 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.togglebutton import ToggleButton
 
+from mobile.lines import break_lines
+
 INK = (0.07, 0.07, 0.07, 1)
 MUTED = (0.27, 0.27, 0.27, 1)
 PAPER = (1, 1, 1, 1)
@@ -39,7 +41,26 @@ OK = (0.0, 0.4, 0.18, 1)
 BAR = (0.93, 0.95, 0.98, 1)
 
 
-class Text(Label):
+class ChineseLines:
+    """For a Label (or a button) whose text wraps: lines break where the CJK
+    rules allow (mobile/lines.py), never before a "，" or after a "（"."""
+
+    def texture_update(self, *largs: Any) -> None:
+        label: Any = self
+        width = label.text_size[0]
+        if width and label.text and not label.markup and not label.shorten:
+            core = label._label
+            room = width - label.padding[0] - label.padding[2]
+            extents = core.get_cached_extents()
+            core.text = break_lines(label.text, room, lambda text: extents(text)[0])
+        super().texture_update(*largs)  # type: ignore[misc]
+
+
+class Wrapped(ChineseLines, Label):
+    """A plain label whose lines break by the CJK rules."""
+
+
+class Text(ChineseLines, Label):
     """Body text that wraps to its width and is as tall as it needs."""
 
     # Room below the text.
@@ -58,7 +79,7 @@ class ErrorText(Text):
     """An inline message under a field; takes no room while empty."""
 
 
-class BigButton(Button):
+class BigButton(ChineseLines, Button):
     tint = ColorProperty(PRIMARY)
 
 
@@ -66,7 +87,7 @@ class QuietButton(BigButton):
     pass
 
 
-class Choice(ToggleButton):
+class Choice(ChineseLines, ToggleButton):
     """One option of a vocabulary; ``code`` is what gets saved."""
 
     code = StringProperty("")

@@ -50,13 +50,13 @@ def test_a_change_the_town_office_overwrote_is_explained_by_name_after_sync(
     sentence = phone.sync()
     assert sentence == (
         "已发送 1 处农户信息修改；您对林00的电话号码的修改被前楼镇办公室（镇级管理员）更新的修改取代；"
-        "收到 1 条更新"
+        "已从服务器收到 1 条新记录"
     )
     phone.screenshot("sync-conflict")
     phone.press("English")
     assert phone.read("sentence") == (
         "1 household edit sent; your change to 林00's phone number was replaced by a newer one"
-        " from 前楼镇办公室 (town admin); 1 update received"
+        " from 前楼镇办公室 (town admin); 1 new record received from the server"
     )
     phone.open_household("林00")
     assert "Phones：13905969999" in phone.texts()
