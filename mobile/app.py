@@ -202,13 +202,17 @@ class MinqingApp(App):
 
     # --- login and sync ----------------------------------------------------------------
 
-    def log_in(self, server_url: str, username: str, password: str, failed: Failed) -> None:
+    def log_in(
+        self, server_url: str, username: str, password: str, device_name: str, failed: Failed
+    ) -> None:
         """Register the phone (on the network thread), then download its households."""
         notebook = self.notebook
         if notebook is None:
             return
         self.runner.worker.submit(
-            lambda: notebook.login(server_url, username, password), self._logged_in, failed
+            lambda: notebook.login(server_url, username, password, device_name),
+            self._logged_in,
+            failed,
         )
 
     def sync_now(self) -> None:

@@ -34,6 +34,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "login.server": ("服务器地址", "Server address"),
     "login.username": ("用户名（手机号）", "Username (phone number)"),
     "login.password": ("密码", "Password"),
+    "login.device_name": ("这部手机的名称", "This phone's name"),
+    "login.device_name_hint": (
+        "如“红米 Note 12”；您有两部手机时用来区分",
+        'e.g. "Redmi Note 12"; tells your phones apart if you have two',
+    ),
     "login.button": ("登录并下载", "Log in and download"),
     "login.working": ("正在登录…", "Logging in…"),
     "login.downloading": ("正在下载：已收到 {received} 条", "Downloading: {received} received"),

@@ -8,7 +8,6 @@ sync/phone.py's queries into the views the screens need.
 
 from __future__ import annotations
 
-import platform
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -157,14 +156,14 @@ class Notebook:
     def set_language(self, lang: str) -> None:
         self.phone.store.set_meta({LANGUAGE_KEY: lang})
 
-    def login(self, server_url: str, username: str, password: str) -> Status:
-        """Register this phone with the server (needs signal)."""
+    def login(self, server_url: str, username: str, password: str, device_name: str) -> Status:
+        """Register this phone, by the name the cadre gave it, with the server (needs signal)."""
         server_url = server_url.strip().rstrip("/")
         if server_url != self.phone.store.get_meta("server_url"):
             transport = HttpTransport(server_url)
             self.phone.transport = self.phone.engine.transport = transport
             self.phone.store.set_meta({"server_url": server_url})
-        self.phone.login(username.strip(), password, f"Minqing on {platform.node() or 'phone'}")
+        self.phone.login(username.strip(), password, device_name.strip())
         return self.status()
 
     # --- reading ---------------------------------------------------------------
