@@ -24,6 +24,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "save": ("保存", "Save"),
     "cancel": ("取消", "Cancel"),
     "loading": ("正在打开…", "Opening…"),
+    "date.today": ("今天", "Today"),
+    "date.any": ("不限日期", "Any date"),
     # login
     "login.title": ("登录", "Log in"),
     "login.intro": (
@@ -112,7 +114,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     # visit
     "visit.title": ("新增走访：{name}", "New visit: {name}"),
     "visit.when": ("走访时间", "When"),
-    "visit.when_hint": ("如 2026-05-27 08:30", "e.g. 2026-05-27 08:30"),
     "visit.kind": ("方式", "Kind"),
     "visit.roles": ("做了什么", "Roles performed"),
     "visit.topics": ("走访主题", "Topics"),
@@ -131,10 +132,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "走访时间不能晚于现在",
         "The visit cannot be in the future",
     ),
-    "visit.bad_time": (
-        "时间格式应如 2026-05-27 08:30",
-        "Write the time like 2026-05-27 08:30",
-    ),
+    "visit.bad_time": ("时间请写成 08:30 这样", "Write the time like 08:30"),
     "problem.category": ("类别", "Category"),
     "problem.choose_category": ("请选择类别", "Choose a category"),
     "problem.description": ("问题描述", "Description"),
@@ -166,8 +164,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "notebook.all": ("全部农户", "All households"),
     "notebook.from": ("从（日期）", "From (date)"),
     "notebook.to": ("到（日期）", "To (date)"),
-    "notebook.date_hint": ("如 2026-05-01", "e.g. 2026-05-01"),
-    "notebook.bad_date": ("日期格式应如 2026-05-27", "Write the date like 2026-05-27"),
     "notebook.apply": ("筛选", "Filter"),
     "notebook.count": ("{count} 次走访，最新的在前", "{count} visit{s}, newest first"),
     "notebook.problems": ("{count} 个问题", "{count} problem{s}"),
@@ -264,6 +260,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "inspection.yes": ("认识", "Yes"),
     "inspection.no": ("不认识", "No"),
     "inspection.last_visit": ("群众说的最近一次走访日期", "Last visit, as the household says"),
+    "inspection.not_said": ("没有说", "Not said"),
     "inspection.problem_solved": ("反映的问题是否解决", "Were the problems solved?"),
     "inspection.satisfaction": ("群众满意度", "Satisfaction"),
     "inspection.notes": ("督查意见", "Findings"),
