@@ -84,12 +84,14 @@ def test_every_screens_title_fits_beside_the_language_button_at_phone_width(
     phone.log_in(county.cadres[0])
     for lang in ("zh", "en"):
         phone.running.lang = lang
+        # The longest titles: a household's name after a word, and no back button.
         for name, params in (
             ("households", {}),
-            ("household", {"household_id": county.households[county.cadres[0]][0]}),
-            ("visit", {"household_id": county.households[county.cadres[0]][0]}),
+            (
+                "visit",
+                {"household_id": county.households[county.cadres[0]][0], "head_name": "林00"},
+            ),
             ("notebook", {}),
-            ("sync", {}),
         ):
             phone.running.go(name, **params)
             phone.settle()
