@@ -9,7 +9,11 @@ store and settings) goes to --data, by default instance/phone.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import shutil
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 # Kivy reads its own options from sys.argv unless told not to.
@@ -29,6 +33,10 @@ def main(argv: list[str] | None = None) -> None:
         help="Where the phone keeps its data (default: instance/phone).",
     )
     options = parser.parse_args(argv)
+    problem = desktop_problem(os.environ)
+    if problem:
+        # One line instead of Kivy's CRITICAL log and traceback, or a window nobody sees.
+        sys.exit(f"python -m mobile: {problem}")
 
     from kivy.config import Config
 
@@ -41,6 +49,29 @@ def main(argv: list[str] | None = None) -> None:
 
     keep_running_on_errors()
     MinqingApp(options.data, server_url=options.server).run()
+
+
+def desktop_problem(environ: Mapping[str, str]) -> str | None:
+    """What this Linux desktop lacks to show the app's window, if anything.
+
+    Without a display SDL still opens a window, that no one sees; without
+    xclip or xsel Kivy's text fields log a CRITICAL traceback for the
+    clipboard they cannot reach. (Other systems have both built in.)
+    """
+    if not sys.platform.startswith("linux") or environ.get("SDL_VIDEODRIVER"):
+        return None
+    if not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")):
+        return (
+            "no display here (DISPLAY and WAYLAND_DISPLAY are not set): run it on a"
+            " desktop, or over `ssh -X`"
+        )
+    clipboards = ("xclip", "xsel")
+    path = environ.get("PATH")
+    if not any(shutil.which(tool, path=path) for tool in clipboards) and not (
+        importlib.util.find_spec("gi")
+    ):
+        return "no clipboard tool for text fields: install xclip (apt-get install xclip)"
+    return None
 
 
 if __name__ == "__main__":

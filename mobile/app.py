@@ -27,7 +27,7 @@ from kivy.properties import (
     NumericProperty,
     StringProperty,
 )
-from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from mobile.i18n import pick, tr
@@ -71,8 +71,8 @@ def _load_rules(kv: Path) -> None:
         Builder.load_file(str(kv))
 
 
-class Shell(FloatLayout):
-    """The screens, with the app's notices over their foot."""
+class Shell(BoxLayout):
+    """The screens, with the app's notice in a strip beneath them."""
 
 
 class MinqingApp(App):
@@ -202,13 +202,17 @@ class MinqingApp(App):
 
     # --- login and sync ----------------------------------------------------------------
 
-    def log_in(self, server_url: str, username: str, password: str, failed: Failed) -> None:
+    def log_in(
+        self, server_url: str, username: str, password: str, device_name: str, failed: Failed
+    ) -> None:
         """Register the phone (on the network thread), then download its households."""
         notebook = self.notebook
         if notebook is None:
             return
         self.runner.worker.submit(
-            lambda: notebook.login(server_url, username, password), self._logged_in, failed
+            lambda: notebook.login(server_url, username, password, device_name),
+            self._logged_in,
+            failed,
         )
 
     def sync_now(self) -> None:

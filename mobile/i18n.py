@@ -24,6 +24,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "save": ("保存", "Save"),
     "cancel": ("取消", "Cancel"),
     "loading": ("正在打开…", "Opening…"),
+    "date.today": ("今天", "Today"),
+    "date.any": ("不限日期", "Any date"),
     # login
     "login.title": ("登录", "Log in"),
     "login.intro": (
@@ -34,6 +36,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "login.server": ("服务器地址", "Server address"),
     "login.username": ("用户名（手机号）", "Username (phone number)"),
     "login.password": ("密码", "Password"),
+    "login.device_name": ("这部手机的名称", "This phone's name"),
+    "login.device_name_hint": (
+        "如“红米 Note 12”；您有两部手机时用来区分",
+        'e.g. "Redmi Note 12"; tells your phones apart if you have two',
+    ),
     "login.button": ("登录并下载", "Log in and download"),
     "login.working": ("正在登录…", "Logging in…"),
     "login.downloading": ("正在下载：已收到 {received} 条", "Downloading: {received} received"),
@@ -107,7 +114,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     # visit
     "visit.title": ("新增走访：{name}", "New visit: {name}"),
     "visit.when": ("走访时间", "When"),
-    "visit.when_hint": ("如 2026-05-27 08:30", "e.g. 2026-05-27 08:30"),
     "visit.kind": ("方式", "Kind"),
     "visit.roles": ("做了什么", "Roles performed"),
     "visit.topics": ("走访主题", "Topics"),
@@ -126,10 +132,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "走访时间不能晚于现在",
         "The visit cannot be in the future",
     ),
-    "visit.bad_time": (
-        "时间格式应如 2026-05-27 08:30",
-        "Write the time like 2026-05-27 08:30",
-    ),
+    "visit.bad_time": ("时间请写成 08:30 这样", "Write the time like 08:30"),
     "problem.category": ("类别", "Category"),
     "problem.choose_category": ("请选择类别", "Choose a category"),
     "problem.description": ("问题描述", "Description"),
@@ -161,8 +164,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "notebook.all": ("全部农户", "All households"),
     "notebook.from": ("从（日期）", "From (date)"),
     "notebook.to": ("到（日期）", "To (date)"),
-    "notebook.date_hint": ("如 2026-05-01", "e.g. 2026-05-01"),
-    "notebook.bad_date": ("日期格式应如 2026-05-27", "Write the date like 2026-05-27"),
     "notebook.apply": ("筛选", "Filter"),
     "notebook.count": ("{count} 次走访，最新的在前", "{count} visit{s}, newest first"),
     "notebook.problems": ("{count} 个问题", "{count} problem{s}"),
@@ -183,7 +184,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     # sync outcomes
     "outcome.nothing": ("已同步，没有新内容", "Synced: nothing new"),
     "outcome.sent": ("已发送 {what}", "{what} sent"),
-    "outcome.received": ("收到 {count} 条更新", "{count} update{s} received"),
+    "outcome.received": (
+        "已从服务器收到 {count} 条新记录",
+        "{count} new record{s} received from the server",
+    ),
     "outcome.resent": (
         "服务器已从备份恢复，本机重新发送了 {count} 条记录",
         "The server was restored from a backup: this phone sent its {count} record{s} again",
@@ -217,10 +221,20 @@ STRINGS: dict[str, tuple[str, str]] = {
         "本机授权已被撤销——请重新登录；您未发送的 {count} 条记录已保留",
         "Device access revoked — log in again; your {count} unsent records are kept",
     ),
-    "outcome.refused": ("服务器拒绝了同步：{message}", "The server refused the sync: {message}"),
-    "outcome.failed": (
-        "同步出错：{message}——稍后会自动重试",
-        "Sync failed: {message} — will retry by itself",
+    "outcome.unreachable": (
+        "有网络，但服务器暂时连不上——稍后会自动重试，一直如此请告诉县里管理员；{count} 条记录保存在手机上",
+        "There is a network, but the server cannot be reached just now — will retry by itself;"
+        " if it goes on, tell the county office; {count} records are kept on the phone",
+    ),
+    "outcome.server_error": (
+        "服务器出错（{message}）——稍后会自动重试，一直如此请告诉县里管理员；{count} 条记录保存在手机上",
+        "The server had an error ({message}) — will retry by itself; if it goes on, tell the"
+        " county office; {count} records are kept on the phone",
+    ),
+    "outcome.refused": (
+        "服务器拒绝了同步：{message}——请告诉县里管理员；{count} 条记录保存在手机上",
+        "The server refused the sync: {message} — tell the county office; {count} records"
+        " are kept on the phone",
     ),
     "outcome.joiner": ("；", "; "),
     "kind.visit": ("{count} 次走访", "{count} visit{s}"),
@@ -246,6 +260,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "inspection.yes": ("认识", "Yes"),
     "inspection.no": ("不认识", "No"),
     "inspection.last_visit": ("群众说的最近一次走访日期", "Last visit, as the household says"),
+    "inspection.not_said": ("没有说", "Not said"),
     "inspection.problem_solved": ("反映的问题是否解决", "Were the problems solved?"),
     "inspection.satisfaction": ("群众满意度", "Satisfaction"),
     "inspection.notes": ("督查意见", "Findings"),

@@ -8,7 +8,6 @@ sync/phone.py's queries into the views the screens need.
 
 from __future__ import annotations
 
-import platform
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 from shared.vocab import SOLVED_STATUSES
 from sync.engine import Progress, SyncReport
 from sync.phone import Phone
-from sync.transport import AuthError, HttpTransport, RequestRefused, TransportError
+from sync.transport import AuthError, HttpTransport, TransportError
 
 # More than a phone ever holds pending; counting them all by kind is cheap.
 ALL_PENDING = 1_000_000
@@ -124,8 +123,6 @@ class SyncOutcome:
     # change id -> the head of the household a conflicting change was about.
     names: dict[str, str]
     status: Status
-    # Set when the server refused the sync as a whole (not worth retrying as is).
-    refused: str | None = None
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -159,14 +156,14 @@ class Notebook:
     def set_language(self, lang: str) -> None:
         self.phone.store.set_meta({LANGUAGE_KEY: lang})
 
-    def login(self, server_url: str, username: str, password: str) -> Status:
-        """Register this phone with the server (needs signal)."""
+    def login(self, server_url: str, username: str, password: str, device_name: str) -> Status:
+        """Register this phone, by the name the cadre gave it, with the server (needs signal)."""
         server_url = server_url.strip().rstrip("/")
         if server_url != self.phone.store.get_meta("server_url"):
             transport = HttpTransport(server_url)
             self.phone.transport = self.phone.engine.transport = transport
             self.phone.store.set_meta({"server_url": server_url})
-        self.phone.login(username.strip(), password, f"Minqing on {platform.node() or 'phone'}")
+        self.phone.login(username.strip(), password, device_name.strip())
         return self.status()
 
     # --- reading ---------------------------------------------------------------
@@ -316,25 +313,20 @@ class Notebook:
         for a network or server failure (the outcome says what went wrong)."""
         self.phone.engine.progress = progress
         before = self._pending_kinds()
-        refused = None
         try:
             report = self.phone.sync_with_retry(
                 attempts=SYNC_ATTEMPTS, base_delay=retry_delay, sleep=sleep
             )
         except AuthError as revoked:
             report = SyncReport(error=str(revoked), revoked=True)
-        except RequestRefused as refusal:
-            refused = str(refusal)
-            report = SyncReport(error=refused)
-        except TransportError as failure:
-            report = SyncReport(error=str(failure))
+        except TransportError as failure:  # a refusal (4xx): not worth retrying as is
+            report = SyncReport(error=str(failure), failure=failure)
         sent = before - self._pending_kinds()
         return SyncOutcome(
             report=report,
             sent=dict(sent),
             names=self._conflict_names(report.conflicts),
             status=self.status(),
-            refused=refused,
             rejected=self.phone.store.outbox("rejected"),
         )
 

@@ -7,6 +7,7 @@ from typing import Any
 from mobile.i18n import join, pick, tr
 from mobile.notebook import SyncOutcome
 from shared.vocab import AccountRole
+from sync.transport import NoNetwork, RequestRefused, ServerError, TransportError
 
 # The order kinds are named in: what the cadre did most, first.
 KINDS = ("visit", "issue", "issue_event", "household", "inspection")
@@ -40,14 +41,32 @@ def describe(outcome: SyncOutcome, lang: str) -> str:
     pending = outcome.status.pending
     if report.revoked:
         parts.append(tr("outcome.revoked", lang, count=pending))
-    elif outcome.refused:
-        parts.append(tr("outcome.refused", lang, message=pick(outcome.refused, lang)))
     elif report.error:
-        parts.append(tr("outcome.no_signal", lang, count=pending))
+        parts.append(failed(report.failure, lang, pending))
     if not parts:
         parts.append(tr("outcome.nothing", lang))
     sentence = tr("outcome.joiner", lang).join(parts)
     return sentence[:1].upper() + sentence[1:]
+
+
+def failed(failure: TransportError | None, lang: str, pending: int) -> str:
+    """Why a sync did not get through, and what comes next, in one sentence.
+
+    "No signal" only when no connection could be opened; a server that could
+    not be talked to, or one that answered with an error, is said as such.
+    """
+    if isinstance(failure, NoNetwork):
+        return tr("outcome.no_signal", lang, count=pending)
+    if isinstance(failure, RequestRefused):
+        return tr("outcome.refused", lang, message=_message(failure, lang), count=pending)
+    if isinstance(failure, ServerError) and not failure.unreachable:
+        return tr("outcome.server_error", lang, message=_message(failure, lang), count=pending)
+    # TLS failed, the answer was cut off, or 502/503/504 from the server or its proxy.
+    return tr("outcome.unreachable", lang, count=pending)
+
+
+def _message(failure: TransportError, lang: str) -> str:
+    return pick(str(failure), lang).rstrip("。.")
 
 
 def _conflicts(result: dict[str, Any], name: str, lang: str) -> list[str]:

@@ -7,11 +7,14 @@ are read in the sun. Their look is in widgets.kv.
 
 from __future__ import annotations
 
+import calendar
+from datetime import date
 from typing import Any
 
 from kivy.app import App
 from kivy.metrics import dp
 from kivy.properties import (
+    AliasProperty,
     BooleanProperty,
     ColorProperty,
     ListProperty,
@@ -22,9 +25,13 @@ from kivy.properties import (
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
+from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 from kivy.uix.togglebutton import ToggleButton
+
+from mobile.lines import break_lines
 
 INK = (0.07, 0.07, 0.07, 1)
 MUTED = (0.27, 0.27, 0.27, 1)
@@ -39,7 +46,26 @@ OK = (0.0, 0.4, 0.18, 1)
 BAR = (0.93, 0.95, 0.98, 1)
 
 
-class Text(Label):
+class ChineseLines:
+    """For a Label (or a button) whose text wraps: lines break where the CJK
+    rules allow (mobile/lines.py), never before a "，" or after a "（"."""
+
+    def texture_update(self, *largs: Any) -> None:
+        label: Any = self
+        width = label.text_size[0]
+        if width and label.text and not label.markup and not label.shorten:
+            core = label._label
+            room = width - label.padding[0] - label.padding[2]
+            extents = core.get_cached_extents()
+            core.text = break_lines(label.text, room, lambda text: extents(text)[0])
+        super().texture_update(*largs)  # type: ignore[misc]
+
+
+class Wrapped(ChineseLines, Label):
+    """A plain label whose lines break by the CJK rules."""
+
+
+class Text(ChineseLines, Label):
     """Body text that wraps to its width and is as tall as it needs."""
 
     # Room below the text.
@@ -58,7 +84,7 @@ class ErrorText(Text):
     """An inline message under a field; takes no room while empty."""
 
 
-class BigButton(Button):
+class BigButton(ChineseLines, Button):
     tint = ColorProperty(PRIMARY)
 
 
@@ -66,7 +92,7 @@ class QuietButton(BigButton):
     pass
 
 
-class Choice(ToggleButton):
+class Choice(ChineseLines, ToggleButton):
     """One option of a vocabulary; ``code`` is what gets saved."""
 
     code = StringProperty("")
@@ -90,6 +116,115 @@ class Field(BoxLayout):
     multiline = BooleanProperty(False)
     password = BooleanProperty(False)
     input_type = StringProperty("text")
+
+
+class DateField(BoxLayout):
+    """A labelled date, picked on a calendar and never typed; today unless set.
+
+    ``text`` reads and sets it as the screens' checks expect: "2026-05-27",
+    "" for none (where ``optional``), or "2026-05-27 08:30" where
+    ``with_time`` adds the time of day, typed beside it.
+    """
+
+    label = StringProperty("")
+    error = StringProperty("")
+    optional = BooleanProperty(False)
+    # What the button says while no date is chosen (where ``optional``).
+    empty = StringProperty("")
+    with_time = BooleanProperty(False)
+    day = StringProperty("")  # ISO, or "" for none
+    clock = StringProperty("")  # "08:30"
+
+    def _get_text(self) -> str:
+        return f"{self.day} {self.clock}".strip() if self.with_time else self.day
+
+    def _set_text(self, text: str) -> bool:
+        self.day, _, self.clock = text.strip().partition(" ")
+        return True
+
+    text = AliasProperty(_get_text, _set_text, bind=("day", "clock", "with_time"))
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.picker: DatePicker | None = None
+        super().__init__(**kwargs)
+
+    def shown(self, lang: str, day: str) -> str:
+        """The date on the field's button: 2026年5月27日 星期三 / Wed 27 May 2026."""
+        if not day:
+            return self.empty
+        chosen = date.fromisoformat(day)
+        if lang == "zh":
+            return (
+                f"{chosen.year}年{chosen.month}月{chosen.day}日 星期{WEEKDAYS_ZH[chosen.weekday()]}"
+            )
+        return chosen.strftime("%a %d %b %Y")
+
+    def pick(self) -> None:
+        """Open the calendar on the field's date (or today)."""
+        app = App.get_running_app()
+        today = app.now().astimezone().date()
+        self.picker = DatePicker(field=self, today=today)
+        self.picker.month = date.fromisoformat(self.day) if self.day else today
+        self.picker.open()
+
+    def chosen(self, day: date | None) -> None:
+        self.day = day.isoformat() if day else ""
+        if self.picker is not None:
+            # At once: a calendar fading out still takes the next tap.
+            self.picker.dismiss(animation=False)
+            self.picker = None
+
+
+WEEKDAYS_ZH = "一二三四五六日"
+
+
+class DatePicker(ModalView):
+    """A month of days to tap; days after today cannot be chosen (a visit, or
+    what a household remembers, is never in the future)."""
+
+    field = ObjectProperty(None)
+    today = ObjectProperty(None)
+    month = ObjectProperty(None)  # any day of the month shown
+
+    def on_month(self, *_: Any) -> None:
+        grid: GridLayout = self.ids.days
+        grid.clear_widgets()
+        first = self.month.replace(day=1)
+        chosen = self.field.day
+        weeks = calendar.Calendar().monthdatescalendar(first.year, first.month)
+        # Always six rows: the calendar keeps its size (and its buttons their
+        # places) from month to month.
+        days = [day for week in weeks for day in week]
+        for index in range(42):
+            day = days[index] if index < len(days) else None
+            if day is None or day.month != first.month:
+                grid.add_widget(Label())
+                continue
+            button = Choice(
+                text=str(day.day),
+                code=day.isoformat(),
+                state="down" if day.isoformat() == chosen else "normal",
+                disabled=day > self.today,
+            )
+            button.bind(
+                on_release=lambda button: self.field.chosen(date.fromisoformat(button.code))
+            )
+            grid.add_widget(button)
+
+    def title(self, lang: str, month: date | None) -> str:
+        if month is None:
+            return ""
+        if lang == "zh":
+            return f"{month.year}年{month.month}月"
+        return month.strftime("%B %Y")
+
+    def weekdays(self, lang: str) -> list[str]:
+        return list(WEEKDAYS_ZH) if lang == "zh" else ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
+
+    def turn(self, months: int) -> None:
+        """Show the month before (-1) or after (+1)."""
+        index = self.month.year * 12 + self.month.month - 1 + months
+        self.month = date(index // 12, index % 12 + 1, 1)
 
 
 class ChoiceGroup(BoxLayout):

@@ -25,7 +25,7 @@ from typing import Any
 
 from sync.hlc import Clock, ClockError, Stamp
 from sync.store import Store
-from sync.transport import AuthError, NetworkError, ServerError, Transport
+from sync.transport import AuthError, NetworkError, ServerError, Transport, TransportError
 
 # Clock differences below this are left alone (see SyncEngine._learn_offset).
 OFFSET_TOLERANCE_MS = 1000
@@ -52,6 +52,8 @@ class SyncReport:
     # Households to drop that still have unsent changes: dropped next time.
     kept_until_pushed: list[str] = field(default_factory=list)
     error: str | None = None
+    # What went wrong, for the words the phone chooses (mobile/outcome.py).
+    failure: TransportError | None = None
     revoked: bool = False
     # Changes sent again because the server was restored from a backup.
     resent: int = 0
@@ -128,7 +130,7 @@ class SyncEngine:
                 return SyncReport(error=str(revoked), revoked=True)
             except (NetworkError, ServerError) as failure:
                 if attempt == attempts - 1:
-                    return SyncReport(error=str(failure))
+                    return SyncReport(error=str(failure), failure=failure)
                 sleep(base_delay * 2**attempt * (1 + random.random() / 2))
         raise AssertionError("unreachable")
 

@@ -27,6 +27,16 @@ class NetworkError(TransportError):
     """No connection, a timeout, or a dropped response: worth retrying."""
 
 
+class NoNetwork(NetworkError):
+    """No connection could be opened: no route, no DNS, refused, or a connect
+    that timed out. To the cadre this is "no signal"."""
+
+
+class ServerUnreachable(NetworkError):
+    """The network works but the server could not be talked to: the TLS
+    handshake failed, or the answer was cut off on the way."""
+
+
 class AuthError(TransportError):
     """401: the device's access was revoked (or it never logged in)."""
 
@@ -44,9 +54,19 @@ class ServerError(TransportError):
     """A 5xx: the server failed or is busy; worth retrying later (after
     ``retry_after`` seconds, when the server said)."""
 
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
+    def __init__(self, message: str, retry_after: int | None = None, status: int = 500) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
+
+    @property
+    def unreachable(self) -> bool:
+        """502/503/504: a proxy (or the server itself) says the server is down,
+        busy or cannot reach its database, not that a request failed in it."""
+        return self.status in UNREACHABLE_STATUSES
+
+
+UNREACHABLE_STATUSES = frozenset({502, 503, 504})
 
 
 class Transport(Protocol):
@@ -136,7 +156,7 @@ class HttpTransport:
         if status >= 500:
             retry_after = str(answer_headers.get("Retry-After") or "")
             raise ServerError(
-                f"{status}: {message}", int(retry_after) if retry_after.isdigit() else None
+                f"{status}: {message}", int(retry_after) if retry_after.isdigit() else None, status
             )
         raise RequestRefused(status, message, answer)
 
@@ -149,8 +169,8 @@ class HttpTransport:
     ) -> tuple[int, Headers, bytes]:
         """Send one request; its status, headers and raw body."""
         with self._lock:
-            connection = self._connection or self._connect()
-            kept = connection.sock is not None
+            kept = self._connection is not None and self._connection.sock is not None
+            connection = self._open()
             try:
                 return self._send(connection, path, payload, headers)
             except (ConnectionResetError, BrokenPipeError) as down:
@@ -160,16 +180,32 @@ class HttpTransport:
                 # id, a login gives back the device of its registration id.
                 self._drop()
                 if not kept:
-                    raise NetworkError(str(down)) from None
+                    raise ServerUnreachable(str(down)) from None
             except (OSError, http.client.HTTPException) as down:
-                # No connection, a timeout, or an answer cut off on the way.
+                # A timeout, or an answer cut off on the way.
                 self._drop()
-                raise NetworkError(str(down)) from None
+                raise ServerUnreachable(str(down)) from None
             try:
-                return self._send(self._connect(), path, payload, headers)
+                return self._send(self._open(), path, payload, headers)
             except (OSError, http.client.HTTPException) as down:
                 self._drop()
-                raise NetworkError(str(down)) from None
+                raise ServerUnreachable(str(down)) from None
+
+    def _open(self) -> http.client.HTTPConnection:
+        """The kept connection, or a new one opened now; a failure to open is
+        told apart here: no network, or a server that fails TLS."""
+        connection = self._connection or self._connect()
+        if connection.sock is not None:
+            return connection
+        try:
+            connection.connect()
+        except ssl.SSLError as refused:
+            self._drop()
+            raise ServerUnreachable(str(refused)) from None
+        except OSError as down:
+            self._drop()
+            raise NoNetwork(str(down)) from None
+        return connection
 
     def _connect(self) -> http.client.HTTPConnection:
         parts = urllib.parse.urlsplit(self.base_url)

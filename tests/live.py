@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -201,3 +202,44 @@ def _read_http_message(connection: socket.socket) -> bytes:
     while len(body) < length:
         body += connection.recv(65536)
     return head + b"\r\n\r\n" + body
+
+
+class FixedAnswerServer:
+    """A socket that answers every request with the same status and raw body,
+    as a proxy does whose server is down (502, 503) or a failing server (500);
+    with ``raw`` set, it answers those bytes instead of HTTP (no TLS, say)."""
+
+    def __init__(self, status: int = 503, body: bytes = b"", raw: bytes | None = None) -> None:
+        # A raw answer goes out at once, before any request is read.
+        self.raw = raw is not None
+        self.answer = raw or (
+            b"HTTP/1.1 %d Failed\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (status, len(body), body)
+        )
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        # A shut-down listener wakes the accept() waiting on it; a closed one would not.
+        self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self._thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with client:
+                client.settimeout(5)
+                with contextlib.suppress(OSError):
+                    if not self.raw:
+                        _read_http_message(client)
+                    client.sendall(self.answer)

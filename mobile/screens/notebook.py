@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from kivy.properties import NumericProperty, StringProperty
 
-from mobile.forms import both, parse_day, show_time
+from mobile.forms import parse_day, show_time
 from mobile.notebook import HouseholdRow, VisitRow
 from mobile.widgets import Page, Tappable
 
@@ -56,21 +55,12 @@ class NotebookScreen(Page):
             self.apply()
 
     def apply(self) -> None:
-        start, end = self._day("start"), self._day("end")
-        if self.ids.start.error or self.ids.end.error:
-            return
+        start, end = parse_day(self.ids.start.text), parse_day(self.ids.end.text)
         household_id = self.household_id or None
         self.app.call(
             lambda notebook: notebook.visits(household_id, start, end),
             self._loaded,
         )
-
-    def _day(self, name: str) -> date | None:
-        field = self.ids[name]
-        day = parse_day(field.text)
-        bad = bool(field.text.strip()) and day is None
-        field.error = self.app.pick(both("notebook.bad_date")) if bad else ""
-        return day
 
     def _loaded(self, visits: list[VisitRow]) -> None:
         self.visits = visits

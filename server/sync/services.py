@@ -1380,26 +1380,39 @@ def _record_conflict(
                 status=status,
             )
         )
+    yours_kept = outcome.applied if outcome else True
     return {
         "field": name,
         "kind": kind.value,
         "kept": winner_value,
         "lost": loser_value,
-        "yours_kept": outcome.applied if outcome else True,
-        "by": _describe_writer(session, winner),
+        "yours_kept": yours_kept,
+        # The other party: whoever this write won over, or lost to.
+        "by": _describe_writer(session, *((loser, winner) if yours_kept else (winner, loser))),
     }
 
 
-def _describe_writer(session: Session, writer: Writer) -> str:
-    """Who made the winning write, in words a cadre understands."""
+def _describe_writer(session: Session, writer: Writer, reader: Writer) -> str:
+    """Who made the other write, in words the ``reader`` (the writer told of
+    the conflict) understands: a cadre's own second phone is "your other phone"."""
     account: Account | None = None
+    device = session.get(Device, writer.device_id) if writer.device_id is not None else None
     if writer.account_id is not None:
         account = session.get(Account, writer.account_id)
-    elif writer.device_id is not None:
-        device = session.get(Device, writer.device_id)
-        account = device.account if device else None
+    elif device is not None:
+        account = device.account
     if account is None:
         return "未知 / unknown"
+    reading = session.get(Device, reader.device_id) if reader.device_id is not None else None
+    if (
+        device is not None
+        and reading is not None
+        and device.id != reading.id
+        and device.account_id == reading.account_id
+    ):
+        if device.name:
+            return f"您的另一部手机（{device.name}）/ your other phone ({device.name})"
+        return "您的另一部手机 / your other phone"
     return (
         f"{account.display_name}（{account.role.zh}）/ {account.display_name} ({account.role.en})"
     )

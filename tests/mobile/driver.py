@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from kivy.uix.widget import Widget
 
 from mobile.app import MinqingApp
 from mobile.i18n import NO_BREAK_SPACE
-from mobile.widgets import ChoiceGroup, Field, Page
+from mobile.widgets import ChoiceGroup, DateField, Field, Page
 from tests.sync.world import PASSWORD
 
 
@@ -81,6 +82,23 @@ class Phone:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {condition}")
             EventLoop.idle()
+
+    def steady(self, widget: Widget) -> None:
+        """Until ``widget`` and its children stay where they are from one frame
+        to the next (a popup laying itself out moves what a finger aims at)."""
+
+        def places() -> list[tuple[float, float, float, float]]:
+            return [(*w.to_window(*w.pos), *w.size) for w in widget.walk(restrict=True)]
+
+        deadline = time.monotonic() + 20
+        seen, still = places(), 0
+        # New widgets wait a frame or two at (0, 0) before their layout runs.
+        while still < 3:
+            assert time.monotonic() < deadline, f"{widget} never stopped moving"
+            self.frames(count=1)
+            now = places()
+            still = still + 1 if now == seen else 0
+            seen = now
 
     def settle(self, timeout: float = 30.0) -> None:
         """Until both workers have answered and the screen has been laid out."""
@@ -170,6 +188,26 @@ class Phone:
         box.delete_selection()
         box.insert_text(text)
         self.frames(count=1)
+
+    def pick_date(self, field: DateField, day: date | None) -> None:
+        """Open the field's calendar, turn to the month of ``day`` and tap it
+        (``None``: tap the button for no date)."""
+        self.tap(field.ids.button)
+        picker = field.picker
+        assert picker is not None, "the calendar opened"
+        self.steady(picker)
+        if day is None:
+            self.tap(picker.ids.any)
+            return
+        while (picker.month.year, picker.month.month) != (day.year, day.month):
+            earlier = (day.year, day.month) < (picker.month.year, picker.month.month)
+            self.tap(picker.ids.earlier if earlier else picker.ids.later)
+            self.steady(picker.ids.days)
+        target = next(
+            b for b in picker.ids.days.children if getattr(b, "code", "") == day.isoformat()
+        )
+        self.tap(target)
+        assert field.picker is None, "the calendar closed"
 
     def choose(self, group: ChoiceGroup, code: str) -> None:
         choice = next(c for c in group.ids.choices.children if c.code == code)

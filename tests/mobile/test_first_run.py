@@ -18,6 +18,7 @@ def test_a_cadre_logs_in_once_and_downloads_her_households(
     assert phone.ids("server").text == phone.server_url
     phone.screenshot("login")
     phone.log_in(county.cadres[0])
+    assert "已从服务器收到 9 条新记录" in phone.texts()  # the download's outcome
     rows = phone.ids("list").data
     assert sorted(row["name"] for row in rows) == ["林00", "林01", "林02"]
     assert all(row["state"] == "never" and row["visit_text"] == "从未走访" for row in rows)
@@ -41,19 +42,6 @@ def test_a_reopened_app_answers_its_own_taps_even_if_the_closed_one_showed_a_not
     phone.restart()
     phone.open_household("林00")
     assert phone.screen.name == "household" and "林00" in phone.texts()
-
-
-def test_a_notice_floats_over_the_screen_so_nothing_moves_under_a_finger(
-    phone: Phone, live: tuple[LiveServer, County]
-) -> None:
-    _, county = live
-    phone.log_in(county.cadres[0])
-    screens = phone.running.root.ids.screens
-    assert "收到 9 条更新" in phone.texts()  # the download's outcome
-    shown = tuple(screens.size)
-    phone.running.notice = ""  # as it clears itself after a few seconds
-    phone.frames()
-    assert tuple(screens.size) == shown == tuple(phone.running.root.size)
 
 
 def test_a_wrong_password_or_no_server_is_said_plainly_on_the_login_screen(

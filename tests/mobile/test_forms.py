@@ -3,6 +3,8 @@ nothing is saved until it is fixed; follow-ups and the notebook's filters."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from server.issues.models import Issue
@@ -18,7 +20,10 @@ def test_a_visit_with_bad_input_is_not_saved_until_each_field_is_fixed(
     phone.log_in(county.cadres[0])
     phone.open_household("林00")
     phone.tap(phone.ids("new_visit"))
-    phone.type(phone.ids("when"), "2099-05-27 08:30")
+    when = phone.ids("when")
+    today = phone.running.now().astimezone().date()
+    assert when.day == today.isoformat(), "today, unless another day is picked"
+    phone.type(when.ids.clock, "23:59")  # later today
     phone.type(phone.ids("topics"), "政" * 101)
     phone.type(phone.ids("notes"), "长" * 2001)
     phone.tap(phone.ids("add_problem"))
@@ -33,14 +38,15 @@ def test_a_visit_with_bad_input_is_not_saved_until_each_field_is_fixed(
     phone.screenshot("visit-errors")
 
     phone.press("English")
-    phone.type(phone.ids("when"), "yesterday")
+    phone.type(when.ids.clock, "8")
     phone.choose(problem.ids.outcome, "passed_to_department")
     phone.tap(phone.ids("save"))
-    assert phone.ids("when").error == "Write the time like 2026-05-27 08:30"
+    assert when.error == "Write the time like 08:30"
     assert problem.ids.department.error == "name the department the problem is passed to"
     assert phone.running.pending == 0
 
-    phone.type(phone.ids("when"), "2015-05-27 08:30")
+    phone.pick_date(when, today - timedelta(days=3))
+    phone.type(when.ids.clock, "08:30")
     phone.type(phone.ids("topics"), "政策")
     phone.type(phone.ids("notes"), "讲解政策")
     phone.choose(problem.ids.category, "social_aid")
@@ -108,10 +114,11 @@ def test_the_notebook_lists_every_visit_newest_first_and_filters_by_household_an
 ) -> None:
     _, county = live
     phone.log_in(county.cadres[0])
-    for name, when in (("林00", "2015-05-01 09:00"), ("林01", "2015-05-20 15:30")):
+    today = phone.running.now().astimezone().date()
+    for name, days_ago in (("林00", 20), ("林01", 2)):
         phone.open_household(name)
         phone.tap(phone.ids("new_visit"))
-        phone.type(phone.ids("when"), when)
+        phone.pick_date(phone.ids("when"), today - timedelta(days=days_ago))
         phone.type(phone.ids("notes"), f"{name}的走访")
         phone.tap(phone.ids("save"))
     phone.running.go("households", remember=False)
@@ -128,9 +135,13 @@ def test_the_notebook_lists_every_visit_newest_first_and_filters_by_household_an
     assert [row["notes"] for row in phone.ids("list").data] == ["林00的走访"]
     phone.tap(spinner)
     phone.tap(next(o for o in spinner._dropdown.container.children if o.text == "全部农户"))
-    phone.type(phone.ids("start"), "2015-05-10")
+    phone.pick_date(phone.ids("start"), today - timedelta(days=10))
     phone.tap(phone.ids("apply"))
     assert [row["notes"] for row in phone.ids("list").data] == ["林01的走访"]
-    phone.type(phone.ids("end"), "5月底")
+    phone.pick_date(phone.ids("start"), None)
+    phone.pick_date(phone.ids("end"), today - timedelta(days=10))
     phone.tap(phone.ids("apply"))
-    assert phone.read("end", "error") == "日期格式应如 2026-05-27"
+    assert [row["notes"] for row in phone.ids("list").data] == ["林00的走访"]
+    end = today - timedelta(days=10)
+    assert phone.read("end") == end.isoformat()
+    assert phone.ids("end").ids.button.text.startswith(f"{end.year}年{end.month}月{end.day}日 星期")
