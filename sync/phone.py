@@ -24,10 +24,14 @@ from shared.schemas import (
 )
 from sync.engine import Progress, SyncEngine, SyncReport
 from sync.hlc import Clock, Stamp, wall_clock_ms
+from sync.lock import AppLock
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
 from sync.sqlite_store import LocalWrite, SQLiteStore
 from sync.store import OutboxEntry
 from sync.transport import HttpTransport, Transport
+
+# Minutes in the background after which the app asks for the PIN again.
+DEFAULT_LOCK_MINUTES = 5
 
 
 class NotLoggedIn(Exception):
@@ -45,6 +49,7 @@ class Phone:
         progress: Progress | None = None,
     ) -> None:
         self.store = SQLiteStore(path)
+        self.lock = AppLock(self.store)
         url = server_url or self.store.get_meta("server_url") or ""
         self.transport = transport or HttpTransport(url)
         if server_url:
@@ -86,6 +91,8 @@ class Phone:
                 "account": json.dumps(answer["account"], ensure_ascii=False),
                 # A new login starts a new scope: pull it whole.
                 "cursor": None,
+                # Set by the county (servers before it send none: the default).
+                "lock_minutes": str(answer.get("lock_minutes", DEFAULT_LOCK_MINUTES)),
             }
         )
         self.clock.node = answer["device_id"]
@@ -94,7 +101,7 @@ class Phone:
 
     @property
     def logged_in(self) -> bool:
-        return bool(self.store.get_meta("token"))
+        return self.store.has_meta("token")
 
     @property
     def account(self) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class LoginScreen(Page):
         self.ids.server.text = self.app.server_url or self.ids.server.text or DEFAULT_SERVER
         if self.app.runner.revoked:
             self.message = self.app.t("login.revoked_note", count=self.app.pending)
+        elif self.app.login_note:
+            self.message = self.app.login_note
 
     def log_in(self) -> None:
         fields = {name: self.ids[name] for name in ("server", "username", "password")}
