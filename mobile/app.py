@@ -203,6 +203,14 @@ class MinqingApp(App):
         self.go("households", remember=False)
         self.screen("households").show_rows(households)
 
+    def wiped(self) -> None:
+        """Reported lost: the store is erased; say so plainly on the login screen."""
+        self.runner.stop()
+        self._downloading = self._announce = self._relocked = False
+        self._history.clear()
+        self.login_note = self.t("lost.wiped")
+        self.go("login", remember=False)
+
     def locked_out(self) -> None:
         """Too many wrong PINs: only a login with the password opens the data."""
         self.runner.stop()
@@ -283,6 +291,9 @@ class MinqingApp(App):
 
     def _synced(self, outcome: SyncOutcome) -> None:
         self.apply_status(outcome.status)
+        if outcome.report.lost:
+            self.wiped()
+            return
         if self._announce:
             self._announce = False
             # The sync screen shows the outcome itself.

@@ -37,6 +37,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "login.button": ("登录并下载", "Log in and download"),
     "login.working": ("正在登录…", "Logging in…"),
     "login.downloading": ("正在下载：已收到 {received} 条", "Downloading: {received} received"),
+    # a phone reported lost (mobile/app.py)
+    "lost.wiped": (
+        "这台手机已被挂失，手机上的农户数据已全部清除。如果手机已找回，请重新登录。",
+        "This phone was reported lost: the households' data on it has been erased. If the"
+        " phone has been found, log in again.",
+    ),
     # the PIN lock (mobile/screens/pin.py)
     "pin.title": ("输入PIN码", "Enter your PIN"),
     "pin.title_set": ("设置PIN码", "Choose a PIN"),

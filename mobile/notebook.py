@@ -152,6 +152,7 @@ class Notebook:
     """The phone's store and sync engine, behind the questions the screens ask."""
 
     def __init__(self, path: Path, server_url: str | None = None) -> None:
+        self.path = path
         self.phone = Phone(path, server_url)
 
     def close(self) -> None:
@@ -366,6 +367,7 @@ class Notebook:
         for a network or server failure (the outcome says what went wrong)."""
         self.phone.engine.progress = progress
         before = self._pending_kinds()
+        server_url = self.phone.store.get_meta("server_url")
         refused = None
         try:
             report = self.phone.sync_with_retry(
@@ -378,6 +380,10 @@ class Notebook:
             report = SyncReport(error=refused)
         except TransportError as failure:
             report = SyncReport(error=str(failure))
+        if report.lost:
+            # Reported lost: the store is erased; a new, empty one takes its place.
+            self.phone = Phone(self.path, server_url)
+            return SyncOutcome(report=report, sent={}, names={}, status=self.status())
         sent = before - self._pending_kinds()
         return SyncOutcome(
             report=report,

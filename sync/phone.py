@@ -28,7 +28,7 @@ from sync.lock import AppLock
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
 from sync.sqlite_store import LocalWrite, SQLiteStore
 from sync.store import OutboxEntry
-from sync.transport import HttpTransport, Transport
+from sync.transport import HttpTransport, Transport, TransportError
 
 # Minutes in the background after which the app asks for the PIN again.
 DEFAULT_LOCK_MINUTES = 5
@@ -342,15 +342,31 @@ class Phone:
 
     def sync(self) -> SyncReport:
         try:
-            return self.engine.sync()
+            return self._erase_if_lost(self.engine.sync())
         finally:
             self.transport.close()
 
     def sync_with_retry(self, **options: Any) -> SyncReport:
         try:
-            return self.engine.sync_with_retry(**options)
+            return self._erase_if_lost(self.engine.sync_with_retry(**options))
         finally:
             self.transport.close()
+
+    def _erase_if_lost(self, report: SyncReport) -> SyncReport:
+        """A phone reported lost erases its store, then tells the server so.
+
+        The store is gone whether or not the server hears it; the console then
+        shows the phone as lost but not yet confirmed.
+        """
+        if report.lost:
+            token = self.engine.token
+            self.store.erase()
+            try:
+                self.transport.confirm_wipe(token)
+                report.wipe_confirmed = True
+            except TransportError as unheard:
+                report.error = str(unheard)
+        return report
 
     # --- helpers -------------------------------------------------------------
 

@@ -96,6 +96,14 @@ class SQLiteStore:
         with self._lock:
             self._db.close()
 
+    def erase(self) -> None:
+        """Close the store and delete its files (a lost phone). Its key, held
+        only in memory and wrapped in the file, goes with them."""
+        with self._lock:
+            self._db.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(self.path + suffix).unlink(missing_ok=True)
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:

@@ -79,6 +79,19 @@ class Devices(MethodView):
         }
 
 
+@blp.route("/devices/wiped")
+class Wiped(MethodView):
+    @blp.device_required
+    @blp.response(204)
+    @blp.error(409, "This device was not reported lost")
+    def post(self) -> None:
+        """A lost phone confirms it has erased its store; its token ends here."""
+        device = current_device()
+        if device.lost_at is None:
+            abort(409, message="此手机未挂失，不需清除 / this phone was not reported lost")
+        services.confirm_wipe(db.session, device)
+
+
 @blp.route("/me")
 class Me(MethodView):
     @blp.device_required

@@ -4,6 +4,7 @@ from server.console.blueprint import bp
 from server.console.views import (  # noqa: F401 - each registers its routes on bp
     conflicts,
     coverage,
+    devices,
     inspections,
     ledger,
     links,

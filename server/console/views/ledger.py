@@ -7,6 +7,7 @@ import uuid
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
+from server.accounts import services as account_services
 from server.accounts.scope import Capability
 from server.console.access import (
     cadre_or_404,
@@ -18,7 +19,7 @@ from server.console.access import (
     village_or_404,
 )
 from server.console.blueprint import bp
-from server.console.forms import CadreActiveForm, LeaderForm, ReassignForm
+from server.console.forms import CadreActiveForm, LeaderForm, LostDeviceForm, ReassignForm
 from server.console.reassign import current_cadre_id
 from server.console.reports import ledger
 from server.db import db, utcnow
@@ -118,6 +119,8 @@ def cadre_page(person: Cadre, error: str | None = None, status: int = 200) -> Re
         "console/ledger/cadre.html",
         record=ledger.cadre_record(db.session, current_scope(), person, utcnow()),
         active_form=CadreActiveForm(active="0" if person.active else "1"),
+        devices=account_services.devices_of_cadre(db.session, person.id),
+        lost_form=LostDeviceForm(),
         error=error,
     ), status
 

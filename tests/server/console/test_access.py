@@ -50,6 +50,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/ledger/cadres/<uuid:cadre_id>/transfer"): "AAHFFF",
     ("POST", "/ledger/villages/<uuid:village_id>/leaders"): "AAHFFF",
     ("POST", "/ledger/cadres/<uuid:cadre_id>/active"): "AAHFFF",
+    ("POST", "/ledger/cadres/<uuid:cadre_id>/lost"): "AAHFFF",
     ("GET", "/coverage"): "AAAAAA",
     ("GET", "/coverage/households"): "AAAAAA",
     ("GET", "/coverage/cadres"): "AAAAAA",
