@@ -179,7 +179,7 @@ class MinqingApp(App):
             self.go("pin", remember=False, mode="unlock")
             return
         if status.lock is LockState.NEEDS_LOGIN:
-            self.login_note = self.t("pin.locked_out")
+            self.login_note = self.t("pin.locked_out" if status.locked_out else "pin.login_again")
         elif status.logged_in:
             # A store from before encryption: sealed at this login.
             self.login_note = self.t("pin.sealing")
@@ -196,8 +196,10 @@ class MinqingApp(App):
         status, households = opened
         self.apply_status(status)
         if self._relocked:
+            # Back to the screen as it was left: a half-typed visit stays as typed.
             self._relocked = False
-            self.back()
+            name, _params = self._history.pop()
+            self.root.ids.screens.current = name
             return
         self.runner.start()
         self.go("households", remember=False)
@@ -337,7 +339,9 @@ class MinqingApp(App):
     def _key(self, _window: Any, key: int, *_: Any) -> bool:
         if key != BACK_KEY:
             return False
-        if self.root.ids.screens.current == "households" or not self._history:
+        current = self.root.ids.screens.current
+        # The PIN screen is never left by going back: that would pass the lock.
+        if current in ("households", "pin") or not self._history:
             return False  # let Android put the app in the background
         self.back()
         return True

@@ -69,6 +69,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Too many wrong PINs: the data is locked. Log in again with your password (needs"
         " signal); records not yet sent are kept and sent after the login.",
     ),
+    "pin.login_again": (
+        "请用账号密码登录并设置PIN码（需要信号）。未同步的记录不会丢失。",
+        "Log in with your password and choose a PIN (needs signal). Records not yet sent are kept.",
+    ),
     "pin.sealing": (
         "为了加密保存农户信息，请重新登录一次并设置PIN码。未同步的记录不会丢失。",
         "To store the households' information encrypted, log in once more and choose a PIN."

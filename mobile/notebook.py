@@ -48,6 +48,8 @@ class Status:
     lock: LockState = LockState.OPEN
     # Minutes in the background before the PIN is asked again (the county's rule).
     lock_minutes: int = DEFAULT_LOCK_MINUTES
+    # Too many wrong PINs: only the password opens the store.
+    locked_out: bool = False
 
 
 class WrongPin(Exception):
@@ -173,6 +175,9 @@ class Notebook:
             lang=store.get_meta(LANGUAGE_KEY) or "zh",
             lock=lock,
             lock_minutes=int(store.get_meta("lock_minutes") or DEFAULT_LOCK_MINUTES),
+            locked_out=(
+                lock is LockState.NEEDS_LOGIN and self.phone.lock.wrong_pins >= MAX_WRONG_PINS
+            ),
         )
 
     def set_language(self, lang: str) -> None:

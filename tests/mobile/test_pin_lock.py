@@ -7,8 +7,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from kivy.core.window import Window
 from sqlalchemy import select
 
+from mobile.app import BACK_KEY
 from server.visits.models import Visit
 from sync.phone import Phone as HeadlessPhone
 from sync.transport import HttpTransport
@@ -80,6 +82,9 @@ def test_the_right_pin_opens_the_app_and_a_long_pause_asks_for_it_again(
     app.dispatch("on_resume")
     phone.settle()
     assert phone.screen.name == "pin"
+    # Android's back button (handled by the app, else it puts the app away).
+    assert not app._key(Window, BACK_KEY)
+    assert phone.screen.name == "pin", "going back does not pass the lock"
     phone.enter_pin(PIN)
     assert phone.screen.name == "household" and "林01" in phone.texts()
 
