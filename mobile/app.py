@@ -39,6 +39,7 @@ from mobile.screens import SCREENS
 from mobile.widgets import PAPER, Page
 from mobile.worker import Done, Failed, Worker
 from shared import vocab
+from sync.lock import LockState
 
 HERE = Path(__file__).resolve().parent
 FONT = HERE / "assets" / "fonts" / "NotoSansSC-Regular.otf"
@@ -87,6 +88,10 @@ class MinqingApp(App):
     # What the account may do: record visits (it has a cadre), spot-check (inspector).
     cadre = BooleanProperty(False)
     inspector = BooleanProperty(False)
+    # Minutes in the background before the PIN is asked again (set by the county).
+    lock_minutes = NumericProperty(5)
+    # Said on the login screen: why a login is needed (locked out, or sealing an old store).
+    login_note = StringProperty("")
 
     def __init__(
         self,
@@ -116,6 +121,9 @@ class MinqingApp(App):
         self._downloading = False
         # Set when the cadre asked for a sync: its outcome is then shown as a notice.
         self._announce = False
+        # When the app went to the background, and whether the PIN was asked on return.
+        self._paused_at: float | None = None
+        self._relocked = False
 
     # --- set-up ----------------------------------------------------------------
 
@@ -146,22 +154,73 @@ class MinqingApp(App):
             self.store.submit(notebook.close)
 
     def on_pause(self) -> bool:
+        self._paused_at = time.monotonic()
         return True  # keep running in the background; the store is already safe
 
-    def _open(self) -> tuple[Notebook, Status, list[HouseholdRow]]:
-        notebook = Notebook(self.data_dir / "minqing.db", self.initial_server_url)
-        status = notebook.status()
-        return notebook, status, notebook.households() if status.logged_in else []
+    def on_resume(self) -> None:
+        """Back from the background: after the county's minutes, the PIN again."""
+        paused_at, self._paused_at = self._paused_at, None
+        current = self.root.ids.screens.current
+        if paused_at is None or current in ("pin", "login") or self.notebook is None:
+            return
+        if time.monotonic() - paused_at >= self.lock_minutes * 60:
+            self._relocked = True
+            self.go("pin", mode="unlock")
 
-    def _opened(self, opened: tuple[Notebook, Status, list[HouseholdRow]]) -> None:
-        self.notebook, status, households = opened
+    def _open(self) -> tuple[Notebook, Status]:
+        notebook = Notebook(self.data_dir / "minqing.db", self.initial_server_url)
+        return notebook, notebook.status()
+
+    def _opened(self, opened: tuple[Notebook, Status]) -> None:
+        self.notebook, status = opened
         self.lang = status.lang
         self.apply_status(status)
-        if status.logged_in:
-            self.runner.start()
-            self.screen("households").show_rows(households)
-        else:
-            self.go("login", remember=False)
+        if status.lock is LockState.LOCKED:
+            self.go("pin", remember=False, mode="unlock")
+            return
+        if status.lock is LockState.NEEDS_LOGIN:
+            self.login_note = self.t("pin.locked_out" if status.locked_out else "pin.login_again")
+        elif status.logged_in:
+            # A store from before encryption: sealed at this login.
+            self.login_note = self.t("pin.sealing")
+        self.go("login", remember=False)
+
+    # --- the PIN lock ------------------------------------------------------------------
+
+    def pin_set(self, status: Status) -> None:
+        """The PIN chosen after a login: now download (or send what waited)."""
+        self.apply_status(status)
+        self._download()
+
+    def unlocked(self, opened: tuple[Status, list[HouseholdRow]]) -> None:
+        status, households = opened
+        self.apply_status(status)
+        if self._relocked:
+            # Back to the screen as it was left: a half-typed visit stays as typed.
+            self._relocked = False
+            name, _params = self._history.pop()
+            self.root.ids.screens.current = name
+            return
+        self.runner.start()
+        self.go("households", remember=False)
+        self.screen("households").show_rows(households)
+
+    def wiped(self) -> None:
+        """Reported lost: the store is erased; say so plainly on the login screen."""
+        self.runner.stop()
+        self._downloading = self._announce = self._relocked = False
+        self._history.clear()
+        self.login_note = self.t("lost.wiped")
+        self.go("login", remember=False)
+
+    def locked_out(self) -> None:
+        """Too many wrong PINs: only a login with the password opens the data."""
+        self.runner.stop()
+        self._relocked = False
+        self._history.clear()
+        self.login_note = self.t("pin.locked_out")
+        self.refresh_status()
+        self.go("login", remember=False)
 
     # --- running jobs off the UI thread --------------------------------------------
 
@@ -194,6 +253,7 @@ class MinqingApp(App):
         self.cadre = bool(status.account.get("cadre_id"))
         self.inspector = status.account.get("role") == vocab.AccountRole.INSPECTOR
         self.server_url = status.server_url
+        self.lock_minutes = status.lock_minutes
         self.runner.update(status)
 
     def now(self) -> datetime:
@@ -223,12 +283,23 @@ class MinqingApp(App):
     def _logged_in(self, status: Status) -> None:
         self.apply_status(status)
         self.runner.revoked = False
+        self.login_note = ""
+        if status.lock is LockState.NEEDS_PIN:
+            self.go("pin", remember=False, mode="set")
+            return
+        self._download()
+
+    def _download(self) -> None:
+        """After a login: send what waits and receive the scope, then the households."""
         self._downloading = True
         self.runner.start()
         self.sync_now()
 
     def _synced(self, outcome: SyncOutcome) -> None:
         self.apply_status(outcome.status)
+        if outcome.report.lost:
+            self.wiped()
+            return
         if self._announce:
             self._announce = False
             # The sync screen shows the outcome itself.
@@ -272,7 +343,9 @@ class MinqingApp(App):
     def _key(self, _window: Any, key: int, *_: Any) -> bool:
         if key != BACK_KEY:
             return False
-        if self.root.ids.screens.current == "households" or not self._history:
+        current = self.root.ids.screens.current
+        # The PIN screen is never left by going back: that would pass the lock.
+        if current in ("households", "pin") or not self._history:
             return False  # let Android put the app in the background
         self.back()
         return True

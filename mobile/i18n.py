@@ -44,6 +44,47 @@ STRINGS: dict[str, tuple[str, str]] = {
     "login.button": ("登录并下载", "Log in and download"),
     "login.working": ("正在登录…", "Logging in…"),
     "login.downloading": ("正在下载：已收到 {received} 条", "Downloading: {received} received"),
+    # a phone reported lost (mobile/app.py)
+    "lost.wiped": (
+        "这台手机已被挂失，手机上的农户数据已全部清除。如果手机已找回，请重新登录。",
+        "This phone was reported lost: the households' data on it has been erased. If the"
+        " phone has been found, log in again.",
+    ),
+    # the PIN lock (mobile/screens/pin.py)
+    "pin.title": ("输入PIN码", "Enter your PIN"),
+    "pin.title_set": ("设置PIN码", "Choose a PIN"),
+    "pin.intro": (
+        "农户的信息在手机上是加密保存的，输入PIN码才能打开。",
+        "The households' information is stored encrypted on this phone: your PIN opens it.",
+    ),
+    "pin.intro_set": (
+        "请设置4到8位数字的PIN码。打开应用、或应用在后台放置一段时间后，需要输入它。",
+        "Choose a PIN of 4 to 8 digits. The app asks for it when it opens, and after it has"
+        " been in the background for a while.",
+    ),
+    "pin.pin": ("PIN码", "PIN"),
+    "pin.again": ("再输入一次", "Once more"),
+    "pin.button": ("确定", "OK"),
+    "pin.invalid": ("请输入{low}到{high}位数字", "Type {low} to {high} digits"),
+    "pin.mismatch": ("两次输入的不一样，请再输入一次", "The two differ: type it again"),
+    "pin.wrong": (
+        "PIN码不对，还可以试{left}次",
+        "Wrong PIN: {left} tries left",
+    ),
+    "pin.locked_out": (
+        "PIN码错误次数太多，数据已锁住。请用账号密码重新登录（需要信号）；未同步的记录不会丢失，登录后会自动发送。",
+        "Too many wrong PINs: the data is locked. Log in again with your password (needs"
+        " signal); records not yet sent are kept and sent after the login.",
+    ),
+    "pin.login_again": (
+        "请用账号密码登录并设置PIN码（需要信号）。未同步的记录不会丢失。",
+        "Log in with your password and choose a PIN (needs signal). Records not yet sent are kept.",
+    ),
+    "pin.sealing": (
+        "为了加密保存农户信息，请重新登录一次并设置PIN码。未同步的记录不会丢失。",
+        "To store the households' information encrypted, log in once more and choose a PIN."
+        " Records not yet sent are kept.",
+    ),
     "login.no_server": (
         "连不上服务器——请检查地址，或到有信号的地方再试",
         "Cannot reach the server — check the address, or try again where there is signal",

@@ -17,8 +17,10 @@ from typing import Any
 
 from shared.vocab import SOLVED_STATUSES
 from sync.engine import Progress, SyncReport
-from sync.phone import Phone
+from sync.lock import MAX_WRONG_PINS, LockState
+from sync.phone import DEFAULT_LOCK_MINUTES, Phone
 from sync.transport import AuthError, HttpTransport, TransportError
+from sync.vault import WrongSecret
 
 # More than a phone ever holds pending; counting them all by kind is cheap.
 ALL_PENDING = 1_000_000
@@ -41,6 +43,20 @@ class Status:
     last_sync_ms: int
     # The language the cadre chose for the app.
     lang: str
+    # Whether the store is open, asks for the PIN, or needs a login (sync/lock.py).
+    lock: LockState = LockState.OPEN
+    # Minutes in the background before the PIN is asked again (the county's rule).
+    lock_minutes: int = DEFAULT_LOCK_MINUTES
+    # Too many wrong PINs: only the password opens the store.
+    locked_out: bool = False
+
+
+class WrongPin(Exception):
+    """A wrong PIN, with the tries left before the password is needed."""
+
+    def __init__(self, left: int) -> None:
+        super().__init__(f"{left} tries left")
+        self.left = left
 
 
 @dataclass(frozen=True)
@@ -135,6 +151,7 @@ class Notebook:
     """The phone's store and sync engine, behind the questions the screens ask."""
 
     def __init__(self, path: Path, server_url: str | None = None) -> None:
+        self.path = path
         self.phone = Phone(path, server_url)
 
     def close(self) -> None:
@@ -144,13 +161,20 @@ class Notebook:
 
     def status(self) -> Status:
         store = self.phone.store
+        lock = self.phone.lock.state
+        readable = lock in (LockState.OPEN, LockState.NEEDS_PIN, LockState.NEW)
         return Status(
             logged_in=self.phone.logged_in,
-            account=self.phone.account if self.phone.logged_in else {},
+            account=self.phone.account if self.phone.logged_in and readable else {},
             server_url=store.get_meta("server_url") or "",
             pending=self.phone.pending_count(),
             last_sync_ms=int(store.get_meta("last_sync_ms") or 0),
             lang=store.get_meta(LANGUAGE_KEY) or "zh",
+            lock=lock,
+            lock_minutes=int(store.get_meta("lock_minutes") or DEFAULT_LOCK_MINUTES),
+            locked_out=(
+                lock is LockState.NEEDS_LOGIN and self.phone.lock.wrong_pins >= MAX_WRONG_PINS
+            ),
         )
 
     def set_language(self, lang: str) -> None:
@@ -163,8 +187,40 @@ class Notebook:
             transport = HttpTransport(server_url)
             self.phone.transport = self.phone.engine.transport = transport
             self.phone.store.set_meta({"server_url": server_url})
-        self.phone.login(username.strip(), password, device_name.strip())
+        lock = self.phone.lock
+        was_locked = not self.phone.store.unlocked
+        try:
+            # A locked store (too many wrong PINs) opens with the password its key was wrapped by.
+            lock.open_with_password(password)
+        except WrongSecret:
+            raise WrongSecret(
+                "密码不对：请输入这台手机上次登录时用的密码"
+                " / wrong password: use the password this phone last logged in with"
+            ) from None
+        try:
+            self.phone.login(username.strip(), password, device_name.strip())
+        except BaseException:
+            if was_locked and lock.state is not LockState.NEW:
+                self.phone.store.lock()
+            raise
+        # The first login makes the store's key and seals what the phone holds.
+        lock.remember_password(password)
         return self.status()
+
+    def set_pin(self, pin: str) -> Status:
+        self.phone.lock.set_pin(pin)
+        return self.status()
+
+    def unlock(self, pin: str) -> tuple[Status, list[HouseholdRow]]:
+        """Open the store with the PIN (or check it again after a pause).
+
+        Raises WrongPin, or sync.lock.LockedOut at the last allowed try.
+        """
+        try:
+            self.phone.lock.open_with_pin(pin)
+        except WrongSecret:
+            raise WrongPin(MAX_WRONG_PINS - self.phone.lock.wrong_pins) from None
+        return self.status(), self.households()
 
     # --- reading ---------------------------------------------------------------
 
@@ -313,6 +369,7 @@ class Notebook:
         for a network or server failure (the outcome says what went wrong)."""
         self.phone.engine.progress = progress
         before = self._pending_kinds()
+        server_url = self.phone.store.get_meta("server_url")
         try:
             report = self.phone.sync_with_retry(
                 attempts=SYNC_ATTEMPTS, base_delay=retry_delay, sleep=sleep
@@ -321,6 +378,10 @@ class Notebook:
             report = SyncReport(error=str(revoked), revoked=True)
         except TransportError as failure:  # a refusal (4xx): not worth retrying as is
             report = SyncReport(error=str(failure), failure=failure)
+        if report.lost:
+            # Reported lost: the store is erased; a new, empty one takes its place.
+            self.phone = Phone(self.path, server_url)
+            return SyncOutcome(report=report, sent={}, names={}, status=self.status())
         sent = before - self._pending_kinds()
         return SyncOutcome(
             report=report,

@@ -65,6 +65,7 @@ class SyncRunner(EventDispatcher):
         return self._worker
 
     def start(self) -> None:
+        self._stopping.clear()
         if self._interval > 0 and self._tick_event is None:
             self._tick_event = Clock.schedule_interval(self._tick, self._interval)
 

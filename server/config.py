@@ -50,6 +50,9 @@ def load(instance_path: Path) -> dict[str, Any]:
         "LOGIN_CLIENT_LOCK_MINUTES": 1,
         "LOGIN_CHECKS_PER_WORKER": 2,
         "LOGIN_CHECK_WAIT_SECONDS": 5.0,
+        # The county's rule for its phones: after this many minutes in the
+        # background the app asks for the cadre's PIN again (sent at login).
+        "PHONE_LOCK_MINUTES": int(os.environ.get("MINQING_PHONE_LOCK_MINUTES") or 5),
         # How many proxies in front of the server set X-Forwarded-For; with 0,
         # the client's address is the connection's (a header could be forged).
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES") or 0),

@@ -25,7 +25,14 @@ from typing import Any
 
 from sync.hlc import Clock, ClockError, Stamp
 from sync.store import Store
-from sync.transport import AuthError, NetworkError, ServerError, Transport, TransportError
+from sync.transport import (
+    AuthError,
+    DeviceLost,
+    NetworkError,
+    ServerError,
+    Transport,
+    TransportError,
+)
 
 # Clock differences below this are left alone (see SyncEngine._learn_offset).
 OFFSET_TOLERANCE_MS = 1000
@@ -57,6 +64,10 @@ class SyncReport:
     revoked: bool = False
     # Changes sent again because the server was restored from a backup.
     resent: int = 0
+    # Reported lost: the phone has erased its store (and told the server, when
+    # ``wipe_confirmed``).
+    lost: bool = False
+    wipe_confirmed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -104,6 +115,10 @@ class SyncEngine:
         try:
             self.push(report)
             self.pull(report)
+        except DeviceLost:
+            # Pushed what it could; the caller erases the store.
+            report.lost = True
+            return report
         except ServerRestored as restored:
             self.store.resend_all(restored.epoch)
             report.resent = self.store.pending_count()

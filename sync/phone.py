@@ -24,10 +24,14 @@ from shared.schemas import (
 )
 from sync.engine import Progress, SyncEngine, SyncReport
 from sync.hlc import Clock, Stamp, wall_clock_ms
+from sync.lock import AppLock
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
 from sync.sqlite_store import LocalWrite, SQLiteStore
 from sync.store import OutboxEntry
-from sync.transport import HttpTransport, Transport
+from sync.transport import HttpTransport, Transport, TransportError
+
+# Minutes in the background after which the app asks for the PIN again.
+DEFAULT_LOCK_MINUTES = 5
 
 
 class NotLoggedIn(Exception):
@@ -45,6 +49,7 @@ class Phone:
         progress: Progress | None = None,
     ) -> None:
         self.store = SQLiteStore(path)
+        self.lock = AppLock(self.store)
         url = server_url or self.store.get_meta("server_url") or ""
         self.transport = transport or HttpTransport(url)
         if server_url:
@@ -86,6 +91,8 @@ class Phone:
                 "account": json.dumps(answer["account"], ensure_ascii=False),
                 # A new login starts a new scope: pull it whole.
                 "cursor": None,
+                # Set by the county (servers before it send none: the default).
+                "lock_minutes": str(answer.get("lock_minutes", DEFAULT_LOCK_MINUTES)),
             }
         )
         self.clock.node = answer["device_id"]
@@ -94,7 +101,7 @@ class Phone:
 
     @property
     def logged_in(self) -> bool:
-        return bool(self.store.get_meta("token"))
+        return self.store.has_meta("token")
 
     @property
     def account(self) -> dict[str, Any]:
@@ -335,15 +342,31 @@ class Phone:
 
     def sync(self) -> SyncReport:
         try:
-            return self.engine.sync()
+            return self._erase_if_lost(self.engine.sync())
         finally:
             self.transport.close()
 
     def sync_with_retry(self, **options: Any) -> SyncReport:
         try:
-            return self.engine.sync_with_retry(**options)
+            return self._erase_if_lost(self.engine.sync_with_retry(**options))
         finally:
             self.transport.close()
+
+    def _erase_if_lost(self, report: SyncReport) -> SyncReport:
+        """A phone reported lost erases its store, then tells the server so.
+
+        The store is gone whether or not the server hears it; the console then
+        shows the phone as lost but not yet confirmed.
+        """
+        if report.lost:
+            token = self.engine.token
+            self.store.erase()
+            try:
+                self.transport.confirm_wipe(token)
+                report.wipe_confirmed = True
+            except TransportError as unheard:
+                report.error = str(unheard)
+        return report
 
     # --- helpers -------------------------------------------------------------
 

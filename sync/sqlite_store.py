@@ -3,6 +3,12 @@
 One file holds the pulled records, the outbox and a few settings. Writes
 are short transactions in WAL mode with full fsync, so a phone that is
 killed or loses power keeps every operation it finished and none it did not.
+
+Once unlocked with its key (sync/vault.py), the store seals every payload:
+records' data, outbox entries and their results, and the secret settings
+(the device token, the account). Kinds, ids, household ids, seqs and states
+stay clear for the queries. Freed pages are zeroed (secure_delete), so no
+plain copy lingers after a record is sealed or dropped.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.store import OutboxEntry
+from sync.vault import Codec, Wrapped
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -43,6 +50,15 @@ CREATE TABLE IF NOT EXISTS outbox (
     result TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, position);
+-- The store's key, wrapped by the PIN ('pin') and by the password ('password').
+CREATE TABLE IF NOT EXISTS vault (
+    name TEXT PRIMARY KEY,
+    salt BLOB NOT NULL,
+    n INTEGER NOT NULL,
+    r INTEGER NOT NULL,
+    p INTEGER NOT NULL,
+    sealed BLOB NOT NULL
+);
 """
 
 # A record saved on the phone: kind, id, household id, its data as shown.
@@ -56,6 +72,9 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode
 # Records that belong to one household (the rest are villages, cadres, ...).
 HOUSEHOLD_KINDS = ("household", "household_link", "visit", "issue", "issue_event", "inspection")
 
+# Settings sealed like records: the token opens the server's data, the account names the cadre.
+SECRET_META = frozenset({"token", "account"})
+
 
 class SQLiteStore:
     """The store of sync/store.py on one SQLite file, safe to share across threads."""
@@ -67,13 +86,23 @@ class SQLiteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA secure_delete=ON")
         with self._transaction() as db:
             for statement in _statements(SCHEMA):
                 db.execute(statement)
+        self._codec = Codec(required=bool(self._query("SELECT 1 FROM vault LIMIT 1")))
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def erase(self) -> None:
+        """Close the store and delete its files (a lost phone). Its key, held
+        only in memory and wrapped in the file, goes with them."""
+        with self._lock:
+            self._db.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(self.path + suffix).unlink(missing_ok=True)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -96,11 +125,59 @@ class SQLiteStore:
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0]["value"] if rows and rows[0]["value"] is not None else default
+        if not rows or rows[0]["value"] is None:
+            return default
+        return self._codec.open(rows[0]["value"], f"meta:{key}")
+
+    def has_meta(self, key: str) -> bool:
+        """Whether setting ``key`` is set (answered while locked too)."""
+        return bool(self._query("SELECT 1 FROM meta WHERE key = ? AND value IS NOT NULL", (key,)))
 
     def set_meta(self, values: dict[str, str | None]) -> None:
         with self._transaction() as db:
-            _set_meta(db, values)
+            _set_meta(db, self._codec, values)
+
+    # --- the key -------------------------------------------------------------
+
+    @property
+    def unlocked(self) -> bool:
+        return self._codec.sealing
+
+    @property
+    def key(self) -> bytes | None:
+        return self._codec.key
+
+    def wrapped(self, name: str) -> Wrapped | None:
+        rows = self._query("SELECT salt, n, r, p, sealed FROM vault WHERE name = ?", (name,))
+        return Wrapped(*rows[0]) if rows else None
+
+    def save_wrapped(self, name: str, wrapped: Wrapped | None) -> None:
+        """Keep (or with ``None``, forget) the key as wrapped by ``name``."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM vault WHERE name = ?", (name,))
+            if wrapped is not None:
+                db.execute(
+                    "INSERT INTO vault (name, salt, n, r, p, sealed) VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, wrapped.salt, wrapped.n, wrapped.r, wrapped.p, wrapped.sealed),
+                )
+
+    def unlock(self, key: bytes) -> None:
+        """Use ``key`` from now on; seal whatever a store from before encryption
+        held in plain text, and leave no plain copy in the files."""
+        with self._lock:
+            codec = Codec(key, required=True)
+            with self._transaction() as db:
+                sealed = _seal_plain(db, codec)
+            self._codec = codec
+            if sealed:
+                # Rebuilt and checkpointed: the old plain pages leave the db and the -wal.
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def lock(self) -> None:
+        """Forget the key: payloads can no longer be read or written."""
+        with self._lock:
+            self._codec = Codec(required=True)
 
     # --- local writes --------------------------------------------------------
 
@@ -112,7 +189,7 @@ class SQLiteStore:
     ) -> None:
         """Save records made on the phone and their outbox entries, atomically."""
         with self._transaction() as db:
-            _write_local(db, records, changes, meta)
+            _write_local(db, self._codec, records, changes, meta)
 
     def commit_edit(
         self, kind: str, record_id: str, edit: Callable[[dict[str, Any]], LocalWrite]
@@ -131,7 +208,8 @@ class SQLiteStore:
             ).fetchone()
             if row is None:
                 raise KeyError(f"{kind} {record_id} is not on this phone")
-            _write_local(db, *edit({"id": record_id, "seq": row[0], **json.loads(row[1])}))
+            stored = json.loads(self._codec.open(row[1], f"record:{kind}:{record_id}"))
+            _write_local(db, self._codec, *edit({"id": record_id, "seq": row[0], **stored}))
 
     # --- reads for the app ---------------------------------------------------
 
@@ -141,7 +219,8 @@ class SQLiteStore:
         )
         if not rows:
             return None
-        return {"id": record_id, "seq": rows[0]["seq"], **json.loads(rows[0]["data"])}
+        data = self._codec.open(rows[0]["data"], f"record:{kind}:{record_id}")
+        return {"id": record_id, "seq": rows[0]["seq"], **json.loads(data)}
 
     def records(self, kind: str, household_id: str | None = None) -> list[dict[str, Any]]:
         if household_id is None:
@@ -151,7 +230,15 @@ class SQLiteStore:
                 "SELECT id, seq, data FROM record WHERE kind = ? AND household_id = ?",
                 (kind, household_id),
             )
-        return [{"id": row["id"], "seq": row["seq"], **json.loads(row["data"])} for row in rows]
+        open_ = self._codec.open
+        return [
+            {
+                "id": row["id"],
+                "seq": row["seq"],
+                **json.loads(open_(row["data"], f"record:{kind}:{row['id']}")),
+            }
+            for row in rows
+        ]
 
     def outbox(self, state: str) -> list[dict[str, Any]]:
         rows = self._query(
@@ -159,11 +246,16 @@ class SQLiteStore:
             " WHERE state = ? ORDER BY position",
             (state,),
         )
+        open_ = self._codec.open
         return [
             {
                 **dict(row),
-                "record": json.loads(row["record"]),
-                "result": json.loads(row["result"]) if row["result"] else None,
+                "record": json.loads(open_(row["record"], f"outbox:{row['change_id']}")),
+                "result": (
+                    json.loads(open_(row["result"], f"result:{row['change_id']}"))
+                    if row["result"]
+                    else None
+                ),
             }
             for row in rows
         ]
@@ -185,7 +277,7 @@ class SQLiteStore:
                 household_id=row["household_id"],
                 stamp=row["stamp"],
                 base_seq=row["base_seq"],
-                record=json.loads(row["record"]),
+                record=json.loads(self._codec.open(row["record"], f"outbox:{row['change_id']}")),
             )
             for row in rows
         ]
@@ -197,9 +289,11 @@ class SQLiteStore:
         with self._transaction() as db:
             for result in results:
                 state = "rejected" if result.get("status") == "rejected" else "done"
+                change_id = result.get("change_id")
+                text = json.dumps(result, ensure_ascii=False)
                 db.execute(
                     "UPDATE outbox SET state = ?, result = ? WHERE change_id = ? AND state = 'pending'",
-                    (state, json.dumps(result, ensure_ascii=False), result.get("change_id")),
+                    (state, self._codec.seal(text, f"result:{change_id}"), change_id),
                 )
         # Acknowledged changes stay: a server restored from a backup may lack
         # them, and then they are sent again (resend_all).
@@ -210,7 +304,7 @@ class SQLiteStore:
             # The restored server numbers anew: its versions must replace the
             # phone's whatever their seq (see _upsert_pulled).
             db.execute("UPDATE record SET seq = 0")
-            _set_meta(db, {"cursor": None, "server_epoch": epoch})
+            _set_meta(db, self._codec, {"cursor": None, "server_epoch": epoch})
 
     def held_versions(
         self, items: Sequence[dict[str, Any]]
@@ -231,7 +325,8 @@ class SQLiteStore:
                     f" AND id IN ({', '.join('?' * len(part))})",
                     (kind, *part),
                 ):
-                    held[(kind, record_id)] = (seq, json.loads(data))
+                    context = f"record:{kind}:{record_id}"
+                    held[(kind, record_id)] = (seq, json.loads(self._codec.open(data, context)))
         return held
 
     def held_households(self) -> list[str]:
@@ -243,20 +338,21 @@ class SQLiteStore:
         with self._transaction() as db:
             # Issues before their events, so an event finds its household.
             events = [item for item in records if item["kind"] == "issue_event"]
-            _upsert_pulled(db, [item for item in records if item["kind"] != "issue_event"])
-            _upsert_pulled(db, events)
+            _upsert_pulled(db, self._codec, [i for i in records if i["kind"] != "issue_event"])
+            _upsert_pulled(db, self._codec, events)
             kept = []
             for household_id in evict:
                 if _has_pending(db, household_id):
                     kept.append(household_id)
                 else:
                     db.execute("DELETE FROM record WHERE household_id = ?", (household_id,))
-            _set_meta(db, {"cursor": cursor})
+            _set_meta(db, self._codec, {"cursor": cursor})
         return kept
 
 
 def _write_local(
     db: sqlite3.Connection,
+    codec: Codec,
     records: Sequence[Local],
     changes: Sequence[OutboxEntry],
     meta: dict[str, str | None],
@@ -265,27 +361,63 @@ def _write_local(
         db.execute(
             "INSERT INTO record (kind, id, seq, household_id, data) VALUES (?, ?, 0, ?, ?)"
             " ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
-            (kind, record_id, household_id, json.dumps(data, ensure_ascii=False)),
+            (
+                kind,
+                record_id,
+                household_id,
+                codec.seal(json.dumps(data, ensure_ascii=False), f"record:{kind}:{record_id}"),
+            ),
         )
     for change in changes:
-        _queue(db, change)
-    _set_meta(db, meta)
+        _queue(db, codec, change)
+    _set_meta(db, codec, meta)
 
 
 def _statements(script: str) -> list[str]:
     return [statement for statement in script.split(";") if statement.strip()]
 
 
-def _set_meta(db: sqlite3.Connection, values: dict[str, str | None]) -> None:
+def _set_meta(db: sqlite3.Connection, codec: Codec, values: dict[str, str | None]) -> None:
     for key, value in values.items():
+        stored = codec.seal(value, f"meta:{key}") if key in SECRET_META and value else value
         db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
+            (key, stored),
         )
 
 
-def _queue(db: sqlite3.Connection, change: OutboxEntry) -> None:
+def _seal_plain(db: sqlite3.Connection, codec: Codec) -> int:
+    """Seal the payloads still in plain text (a store from before encryption); how many."""
+    sealed = 0
+    for kind, record_id, data in db.execute(
+        "SELECT kind, id, data FROM record WHERE typeof(data) = 'text'"
+    ).fetchall():
+        db.execute(
+            "UPDATE record SET data = ? WHERE kind = ? AND id = ?",
+            (codec.seal(data, f"record:{kind}:{record_id}"), kind, record_id),
+        )
+        sealed += 1
+    for column, context in (("record", "outbox"), ("result", "result")):
+        for change_id, text in db.execute(
+            f"SELECT change_id, {column} FROM outbox WHERE typeof({column}) = 'text'"
+        ).fetchall():
+            db.execute(
+                f"UPDATE outbox SET {column} = ? WHERE change_id = ?",
+                (codec.seal(text, f"{context}:{change_id}"), change_id),
+            )
+            sealed += 1
+    for key, value in db.execute(
+        "SELECT key, value FROM meta WHERE typeof(value) = 'text'"
+        f" AND key IN ({', '.join('?' * len(SECRET_META))})",
+        sorted(SECRET_META),
+    ).fetchall():
+        _set_meta(db, codec, {key: value})
+        sealed += 1
+    return sealed
+
+
+def _queue(db: sqlite3.Connection, codec: Codec, change: OutboxEntry) -> None:
     db.execute(
         "INSERT INTO outbox (change_id, kind, op, record_id, household_id, stamp,"
         " base_seq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -297,7 +429,7 @@ def _queue(db: sqlite3.Connection, change: OutboxEntry) -> None:
             change.household_id,
             change.stamp,
             change.base_seq,
-            json.dumps(change.record, ensure_ascii=False),
+            codec.seal(json.dumps(change.record, ensure_ascii=False), f"outbox:{change.change_id}"),
         ),
     )
 
@@ -312,12 +444,12 @@ def _has_pending(db: sqlite3.Connection, household_id: str) -> bool:
     )
 
 
-def _upsert_pulled(db: sqlite3.Connection, items: Sequence[dict[str, Any]]) -> None:
+def _upsert_pulled(db: sqlite3.Connection, codec: Codec, items: Sequence[dict[str, Any]]) -> None:
     """Store pulled records, in order, with one statement for the lot."""
     if not items:
         return
     households = _households_of_events(db, items)
-    pending = _pending_household_edits(db, items)
+    pending = _pending_household_edits(db, codec, items)
     rows = []
     for item in items:
         kind, data = item["kind"], item["data"]
@@ -334,7 +466,10 @@ def _upsert_pulled(db: sqlite3.Connection, items: Sequence[dict[str, Any]]) -> N
             household_id = str(data["household_id"])
         else:
             household_id = None
-        rows.append((kind, item["id"], item["seq"], household_id, _encode(data)))
+        context = f"record:{kind}:{item['id']}"
+        rows.append(
+            (kind, item["id"], item["seq"], household_id, codec.seal(_encode(data), context))
+        )
     db.executemany(
         "INSERT INTO record (kind, id, seq, household_id, data) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq,"
@@ -365,14 +500,15 @@ def _households_of_events(
 
 
 def _pending_household_edits(
-    db: sqlite3.Connection, items: Sequence[dict[str, Any]]
+    db: sqlite3.Connection, codec: Codec, items: Sequence[dict[str, Any]]
 ) -> dict[str, list[dict[str, Any]]]:
     """The unsent edits of each household among ``items``, oldest first."""
     edits: dict[str, list[dict[str, Any]]] = {}
     if any(item["kind"] == "household" for item in items):
-        for record_id, record in db.execute(
-            "SELECT record_id, record FROM outbox WHERE kind = 'household'"
+        for change_id, record_id, record in db.execute(
+            "SELECT change_id, record_id, record FROM outbox WHERE kind = 'household'"
             " AND state = 'pending' ORDER BY position"
         ):
-            edits.setdefault(record_id, []).append(json.loads(record))
+            text = codec.open(record, f"outbox:{change_id}")
+            edits.setdefault(record_id, []).append(json.loads(text))
     return edits

@@ -41,6 +41,10 @@ class AuthError(TransportError):
     """401: the device's access was revoked (or it never logged in)."""
 
 
+class DeviceLost(TransportError):
+    """410: an admin reported this phone lost; it must erase its store."""
+
+
 class RequestRefused(TransportError):
     """A 4xx other than 401: retrying the same request will not help."""
 
@@ -81,6 +85,9 @@ class Transport(Protocol):
     def pull(
         self, token: str, cursor: str | None, held: list[str], limit: int
     ) -> dict[str, Any]: ...
+
+    def confirm_wipe(self, token: str) -> None:
+        """Tell the server this lost phone has erased its store."""
 
     def close(self) -> None:
         """Let go of the connection kept since the last request, if any."""
@@ -127,6 +134,9 @@ class HttpTransport:
         body = {"protocol": PROTOCOL_VERSION, "cursor": cursor, "held": held, "limit": limit}
         return self._post("/api/v1/sync/pull", body, token)
 
+    def confirm_wipe(self, token: str) -> None:
+        self._post("/api/v1/devices/wiped", {}, token)
+
     def _post(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
         # Level 6 (zlib's default), as the server answers: 9 costs the phone
         # a third more time for under 1% smaller requests.
@@ -149,10 +159,12 @@ class HttpTransport:
                 raise ServerError("the server's answer is not JSON") from None
             answer = None
         if status < 400:
-            return dict(answer)
+            return dict(answer or {})
         message = str(answer.get("message")) if isinstance(answer, dict) else f"HTTP {status}"
         if status == 401:
             raise AuthError(message)
+        if status == 410:
+            raise DeviceLost(message)
         if status >= 500:
             retry_after = str(answer_headers.get("Retry-After") or "")
             raise ServerError(

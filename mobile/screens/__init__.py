@@ -7,6 +7,7 @@ from mobile.screens.households import HouseholdsScreen
 from mobile.screens.inspection import InspectionScreen
 from mobile.screens.login import LoginScreen
 from mobile.screens.notebook import NotebookScreen
+from mobile.screens.pin import PinScreen
 from mobile.screens.problem import ProblemScreen
 from mobile.screens.sync import SyncScreen
 from mobile.screens.visit import VisitScreen
@@ -15,6 +16,7 @@ from mobile.widgets import Page
 SCREENS: dict[str, type[Page]] = {
     "households": HouseholdsScreen,
     "login": LoginScreen,
+    "pin": PinScreen,
     "household": HouseholdScreen,
     "visit": VisitScreen,
     "problem": ProblemScreen,

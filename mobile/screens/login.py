@@ -35,6 +35,8 @@ class LoginScreen(Page):
         self.ids.device_name.text = self.ids.device_name.text or phone_model()
         if self.app.runner.revoked:
             self.message = self.app.t("login.revoked_note", count=self.app.pending)
+        elif self.app.login_note:
+            self.message = self.app.login_note
 
     def log_in(self) -> None:
         fields = {

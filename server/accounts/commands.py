@@ -130,7 +130,14 @@ def devices(username: str) -> None:
             select(Device).where(Device.account_id == account.id).order_by(Device.created_at)
         ).all()
         for device in rows:
-            state = f"revoked {device.revoked_at:%Y-%m-%d}" if device.revoked_at else "active"
+            if device.wiped_at:
+                state = f"lost, wipe confirmed {device.wiped_at:%Y-%m-%d %H:%M}"
+            elif device.lost_at:
+                state = f"lost {device.lost_at:%Y-%m-%d}, wipe not yet confirmed"
+            elif device.revoked_at:
+                state = f"revoked {device.revoked_at:%Y-%m-%d}"
+            else:
+                state = "active"
             seen = f"{device.last_seen_at:%Y-%m-%d %H:%M}" if device.last_seen_at else "never"
             click.echo(f"{device.id}  {device.name or '-':20}  last seen {seen}  {state}")
 

@@ -78,6 +78,10 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Marked lost by an admin: at its next contact the phone sends what it
+    # can, erases its store and says so (wiped_at); then it is revoked.
+    lost_at: Mapped[datetime | None]
+    wiped_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
 

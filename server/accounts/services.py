@@ -179,7 +179,10 @@ DEVICE_BY_TOKEN = (
 def device_for_token(session: Session, token: str, now: datetime | None = None) -> Device | None:
     """The live device this token belongs to; ``None`` if unknown, revoked or disabled."""
     device = session.scalar(DEVICE_BY_TOKEN, {"token_hash": _token_hash(token)})
-    if device is None or device.revoked_at is not None or not device.account.active:
+    if device is None or not device.account.active:
+        return None
+    # A lost phone, even revoked, is still heard until it has erased its store.
+    if device.revoked_at is not None and not (device.lost_at and device.wiped_at is None):
         return None
     now = now or utcnow()
     # A sync is many requests: the device row is written once a minute, not for each.
@@ -192,6 +195,39 @@ def revoke_device(session: Session, actor: Actor, device: Device) -> None:
     if device.revoked_at is None:
         device.revoked_at = utcnow()
         record(session, actor, "revoke", "device", device.id)
+
+
+def devices_of_cadre(session: Session, cadre_id: uuid.UUID) -> list[Device]:
+    """The phones of the cadre's accounts, newest first."""
+    return list(
+        session.scalars(
+            select(Device)
+            .join(Account, Account.id == Device.account_id)
+            .where(Account.cadre_id == cadre_id)
+            .order_by(Device.created_at.desc())
+        )
+    )
+
+
+def mark_lost(session: Session, actor: Actor, device: Device) -> None:
+    """Have the phone erase its store at its next contact (after sending what it can)."""
+    if device.lost_at is None and device.wiped_at is None:
+        device.lost_at = utcnow()
+        record(session, actor, "mark_lost", "device", device.id)
+
+
+def confirm_wipe(session: Session, device: Device) -> None:
+    """The lost phone says it has erased its store: its token ends here."""
+    now = utcnow()
+    device.wiped_at = now
+    device.revoked_at = device.revoked_at or now
+    record(
+        session,
+        Actor(account_id=device.account_id, device_id=device.id),
+        "confirm_wipe",
+        "device",
+        device.id,
+    )
 
 
 def _live_devices(session: Session, account: Account) -> list[Device]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields
@@ -33,6 +34,9 @@ class DeviceTokenOut(Schema):
     device_id = fields.UUID()
     token = fields.String(metadata={"description": "Send as 'Authorization: Bearer <token>'"})
     account = fields.Nested(AccountOut)
+    lock_minutes = fields.Integer(
+        metadata={"description": "Minutes in the background after which the app asks its PIN"}
+    )
 
 
 class WhoAmIOut(Schema):
@@ -67,7 +71,25 @@ class Devices(MethodView):
         issued = services.register_device(
             db.session, account, login.get("device_name") or "", login.get("registration_id")
         )
-        return {"device_id": issued.device.id, "token": issued.token, "account": account}
+        return {
+            "device_id": issued.device.id,
+            "token": issued.token,
+            "account": account,
+            "lock_minutes": current_app.config["PHONE_LOCK_MINUTES"],
+        }
+
+
+@blp.route("/devices/wiped")
+class Wiped(MethodView):
+    @blp.device_required
+    @blp.response(204)
+    @blp.error(409, "This device was not reported lost")
+    def post(self) -> None:
+        """A lost phone confirms it has erased its store; its token ends here."""
+        device = current_device()
+        if device.lost_at is None:
+            abort(409, message="此手机未挂失，不需清除 / this phone was not reported lost")
+        services.confirm_wipe(db.session, device)
 
 
 @blp.route("/me")

@@ -74,6 +74,10 @@ class CadreActiveForm(FlaskForm):  # type: ignore[misc]
     active = HiddenField(validators=[InputRequired()])
 
 
+class LostDeviceForm(FlaskForm):  # type: ignore[misc]
+    device = HiddenField(validators=[InputRequired(CHOOSE)])
+
+
 _NOTE = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE_LENGTH)])
 
 

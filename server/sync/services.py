@@ -229,6 +229,12 @@ class Page:
 def pull(
     session: Session, device: Device, cursor: str | None, held: Iterable[uuid.UUID], limit: int
 ) -> Page:
+    if device.lost_at is not None:
+        # Nothing more for a lost phone: it erases its store (it has pushed first).
+        raise SyncRefused(
+            410,
+            "此手机已挂失：请清除本机数据 / this phone was reported lost: erase its data",
+        )
     covered = reach(session, device.account)
     # Read before any data: every seq up to here has committed, so nothing at
     # or below it can appear after this pull has looked.

@@ -70,6 +70,9 @@ class Pull(MethodView):
         "Not JSON (see push), or a cursor this server never gave: sync again without it",
     )
     @blp.error(403, "The account covers no households: nothing to sync")
+    @blp.error(
+        410, "The phone was reported lost: it erases its store and confirms (/devices/wiped)"
+    )
     def post(self, request: dict[str, Any]) -> Response:
         """Pull the next page of the device's scope.
 

@@ -21,6 +21,9 @@ from mobile.i18n import NO_BREAK_SPACE
 from mobile.widgets import ChoiceGroup, DateField, Field, Page
 from tests.sync.world import PASSWORD
 
+# The PIN the driver chooses after a login, and types at each start.
+PIN = "2580"
+
 
 class Phone:
     """One app instance on one phone's data folder, with a thumb and a camera."""
@@ -33,13 +36,17 @@ class Phone:
 
     # --- life cycle ---------------------------------------------------------------
 
-    def start(self) -> MinqingApp:
-        """Open the app as a cadre does, and wait until it shows its first screen."""
+    def start(self, unlock: bool = True) -> MinqingApp:
+        """Open the app as a cadre does, and wait until it shows its first screen
+        (past the PIN, typed as the cadre would, unless ``unlock`` is False)."""
         self.app = MinqingApp(self.data_dir, server_url=self.server_url, auto_sync_seconds=0)
         self.app._run_prepare()
         self.wait_until(lambda: self.app is not None and self.app.notebook is not None)
         self.settle()
         assert _kv_app() is self.app, "kv's `app` is still an earlier app"
+        if unlock and self.screen.name == "pin":
+            self.enter_pin(PIN)
+            assert self.screen.name == "households", self.texts()
         return self.app
 
     def stop(self, closing: bool = True) -> None:
@@ -62,9 +69,9 @@ class Phone:
         object.__setattr__(global_idmap["app"], "_obj", None)
         self.app = None
 
-    def restart(self, closing: bool = True) -> MinqingApp:
+    def restart(self, closing: bool = True, unlock: bool = True) -> MinqingApp:
         self.stop(closing)
-        return self.start()
+        return self.start(unlock)
 
     # --- time passing ----------------------------------------------------------------
 
@@ -221,8 +228,23 @@ class Phone:
         self.type(self.ids("username"), username)
         self.type(self.ids("password"), password)
         self.tap(self.ids("log_in"))
+        self.wait_until(lambda: self.screen.name in ("pin", "households"))
+        if self.screen.name == "pin":
+            self.choose_pin(PIN)
         self.wait_until(lambda: self.screen.name == "households")
         self.settle()
+
+    def choose_pin(self, pin: str) -> None:
+        """On the PIN screen after a login: the PIN, twice."""
+        assert self.screen.name == "pin" and self.screen.mode == "set"
+        self.type(self.ids("pin"), pin)
+        self.type(self.ids("again"), pin)
+        self.tap(self.ids("ok"))
+
+    def enter_pin(self, pin: str) -> None:
+        assert self.screen.name == "pin" and self.screen.mode == "unlock"
+        self.type(self.ids("pin"), pin)
+        self.tap(self.ids("ok"))
 
     def open_household(self, name: str) -> None:
         """Search "My households" for ``name`` and tap its row."""

@@ -22,6 +22,7 @@ from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
 
 PUSH, PULL, DEVICES, ME = "/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/devices", "/api/v1/me"
+WIPED = "/api/v1/devices/wiped"
 
 
 def document(client: FlaskClient) -> dict[str, Any]:
@@ -93,6 +94,7 @@ def test_the_device_token_is_declared_and_required_where_the_server_checks_it(
     assert security == {
         DEVICES: None,
         ME: [{"device_token": []}],
+        WIPED: [{"device_token": []}],
         PUSH: [{"device_token": []}],
         PULL: [{"device_token": []}],
     }
@@ -108,8 +110,9 @@ def test_each_endpoint_lists_the_answers_it_really_gives_and_no_catch_all(
     assert answers == {
         DEVICES: sorted(["201", *body, "401", "429", "503"]),
         ME: ["200", "401", "503"],
+        WIPED: ["204", "401", "409", "503"],
         PUSH: sorted(["200", *body, "401", "503"]),
-        PULL: sorted(["200", *body, "401", "403", "503"]),
+        PULL: sorted(["200", *body, "401", "403", "410", "503"]),
     }
     login = paths[DEVICES]["post"]["responses"]
     for status in ("429", "503"):

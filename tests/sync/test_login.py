@@ -55,3 +55,12 @@ def test_a_phone_with_a_token_syncs_while_its_account_and_its_address_are_floode
     assert report.applied == 1 and not report.rejected
     assert report.received >= 1
     assert county.households[username][-1] in {h["id"] for h in phone.households()}
+
+
+def test_the_countys_minutes_before_the_pin_is_asked_again_come_with_the_login(
+    county: County, transport: FlaskTransport
+) -> None:
+    county.app.config["PHONE_LOCK_MINUTES"] = 2
+    phone = Phone(county.tmp / "lock-minutes.db", transport=transport)
+    phone.login(county.cadres[0], PASSWORD, "红米 9A")
+    assert phone.store.get_meta("lock_minutes") == "2"

@@ -5,6 +5,7 @@ from server.console.views import (  # noqa: F401 - each registers its routes on 
     conflicts,
     coverage,
     departments,
+    devices,
     inspections,
     jobs,
     ledger,

@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
+from server.accounts import services as account_services
 from server.accounts.scope import Capability
 from server.console import facts
 from server.console.access import (
@@ -21,7 +22,13 @@ from server.console.access import (
     village_or_404,
 )
 from server.console.blueprint import bp, localized
-from server.console.forms import CadreActiveForm, FactsForm, LeaderForm, ReassignForm
+from server.console.forms import (
+    CadreActiveForm,
+    FactsForm,
+    LeaderForm,
+    LostDeviceForm,
+    ReassignForm,
+)
 from server.console.reassign import current_cadre_id
 from server.console.reports import ledger
 from server.db import db, utcnow
@@ -198,6 +205,8 @@ def cadre_page(person: Cadre, error: str | None = None, status: int = 200) -> Re
         "console/ledger/cadre.html",
         record=ledger.cadre_record(db.session, current_scope(), person, utcnow()),
         active_form=CadreActiveForm(active="0" if person.active else "1"),
+        devices=account_services.devices_of_cadre(db.session, person.id),
+        lost_form=LostDeviceForm(),
         error=error,
     ), status
 

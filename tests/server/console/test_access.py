@@ -53,6 +53,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/ledger/cadres/<uuid:cadre_id>/transfer"): "AAHFFFF",
     ("POST", "/ledger/villages/<uuid:village_id>/leaders"): "AAHFFFF",
     ("POST", "/ledger/cadres/<uuid:cadre_id>/active"): "AAHFFFF",
+    ("POST", "/ledger/cadres/<uuid:cadre_id>/lost"): "AAHFFFF",
     ("GET", "/coverage"): "AAAAAAF",
     ("GET", "/coverage/households"): "AAAAAAF",
     ("GET", "/coverage/cadres"): "AAAAAAF",
