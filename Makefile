@@ -50,7 +50,7 @@ mobile: $(INSTALLED) ## Open the cadre's phone app in a window, against `make de
 	$(BIN)/python -m mobile --server http://127.0.0.1:$(PORT)
 
 test: $(INSTALLED) ## Set up and run the whole test suite (SQLite and PostgreSQL)
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 lint: $(INSTALLED) ## ruff, ruff format --check and mypy
 	$(BIN)/ruff check .

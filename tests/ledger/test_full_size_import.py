@@ -34,7 +34,13 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, F
         engine.dispose()
 
 
+# On PostgreSQL, the database a county's full ledger is loaded into in
+# production: reading and checking the workbook (where memory is bounded) is the
+# same code on both backends, and the import tests of test_import_cli.py and
+# test_hostile_files.py (200,000 rows) run on both. Both here would add two
+# minutes to a suite that must stay under fifteen.
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_whole_county_s_export_imports_into_an_empty_database_in_bounded_memory(
     exported: tuple[Path, Facts],
     backend: str,
