@@ -27,7 +27,7 @@ from kivy.properties import (
     NumericProperty,
     StringProperty,
 )
-from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from mobile.i18n import pick, tr
@@ -72,8 +72,8 @@ def _load_rules(kv: Path) -> None:
         Builder.load_file(str(kv))
 
 
-class Shell(BoxLayout):
-    """The screens, with the app's notice in a strip beneath them."""
+class Shell(FloatLayout):
+    """The screens, filling the window."""
 
 
 class MinqingApp(App):

@@ -234,6 +234,11 @@ class Phone:
         self.wait_until(lambda: self.screen.name == "households")
         self.settle()
 
+    def notice_cleared(self) -> None:
+        """The notice gone from the status bar, as it goes by itself after a few seconds."""
+        self.running.notice = ""
+        self.frames()
+
     def choose_pin(self, pin: str) -> None:
         """On the PIN screen after a login: the PIN, twice."""
         assert self.screen.name == "pin" and self.screen.mode == "set"

@@ -22,6 +22,7 @@ def test_a_cadre_logs_in_once_and_downloads_her_households(
     rows = phone.ids("list").data
     assert sorted(row["name"] for row in rows) == ["林00", "林01", "林02"]
     assert all(row["state"] == "never" and row["visit_text"] == "从未走访" for row in rows)
+    phone.notice_cleared()
     assert "待同步 0 条" in phone.texts()
     assert "上次同步" in phone.texts()
 
@@ -67,6 +68,7 @@ def test_the_english_switch_translates_every_screen_and_is_remembered(
     _, county = live
     phone.log_in(county.cadres[0])
     phone.press("English")
+    phone.notice_cleared()
     shown = phone.texts()
     assert "My households" in shown and "0 waiting to sync" in shown
     assert {row["visit_text"] for row in phone.ids("list").data} == {"never visited"}

@@ -1,9 +1,10 @@
 """The app's layout on a 5-inch phone (360x640 dp): Chinese lines broken by
 the CJK rules, titles that fit beside the language button, and a notice
-that never lies over a form."""
+in the status bar, over no form, moving nothing."""
 
 from __future__ import annotations
 
+from kivy.metrics import dp
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.textinput import TextInput
@@ -105,31 +106,41 @@ def test_every_screens_title_fits_beside_the_language_button_at_phone_width(
     assert phone.running.root.width == 540, "a 360 dp phone at density 1.5"
 
 
-def test_a_notice_never_lies_over_a_forms_fields_or_buttons(
+def test_a_notice_shows_in_the_status_bar_over_no_field_or_button_and_moves_nothing(
     phone: Phone, live: tuple[LiveServer, County]
 ) -> None:
     _, county = live
     phone.log_in(county.cadres[0])
     phone.open_household("林00")
     phone.tap(phone.ids("new_visit"))
-    phone.running.say("已从服务器收到 12 条新记录；" * 4)
+    phone.running.notice = ""
     phone.frames(count=3)
-    notice = phone.running.root.ids.notice
-    assert notice.height > 0 and notice.opacity == 1
-    scroller = phone.ids("scroller")
     touchable = [
         widget
         for widget in phone.screen.walk(restrict=True)
         if isinstance(widget, Button | TextInput) and widget.width and widget.height
     ]
+    before = {
+        widget: (tuple(widget.to_window(*widget.pos)), tuple(widget.size)) for widget in touchable
+    }
+    phone.running.say("已从服务器收到 12 条新记录；" * 4)
+    phone.frames(count=3)
+    (bar,) = [w for w in phone.screen.walk(restrict=True) if type(w).__name__ == "StatusBar"]
+    assert bar.ids.pending.text.startswith("已从服务器收到 12 条新记录")
+    assert bar.ids.pending.texture_size[1] <= bar.height, "two lines at most, inside the bar"
+    assert bar.ids.pending.width > 0.9 * (bar.width - 2 * dp(12)), "the bar's whole width"
+    scroller = phone.ids("scroller")
     assert phone.ids("save") in touchable
     for widget in touchable:
+        assert (tuple(widget.to_window(*widget.pos)), tuple(widget.size)) == before[widget], (
+            f"{widget} moved when the notice came"
+        )
         inside = scroller in list(widget.walk_reverse()) or _within(widget, scroller)
         # What scrolled out of view is clipped by its scroller: its visible part counts.
         if inside and not overlaps(widget, scroller):
             continue
-        assert not overlaps(widget, notice), f"the notice covers {widget}"
-    assert not overlaps(scroller, notice)
+        assert widget is bar or not overlaps(widget, bar.ids.pending), f"the notice covers {widget}"
+    assert not overlaps(scroller, bar)
     phone.screenshot("visit-with-notice")
 
 
