@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mobile", description=__doc__.splitlines()[0])
     parser.add_argument("--server", help="The Minqing server, e.g. http://127.0.0.1:5000.")
     parser.add_argument(
+        "--cafile",
+        help="A certificate to trust for the server's HTTPS besides the system's"
+        " (default: mobile/assets/county-ca.pem when there is one).",
+    )
+    parser.add_argument(
         "--data",
         type=Path,
         default=Path("instance") / "phone",
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     from mobile.app import MinqingApp, keep_running_on_errors
 
     keep_running_on_errors()
-    MinqingApp(options.data, server_url=options.server).run()
+    MinqingApp(options.data, server_url=options.server, cafile=options.cafile).run()
 
 
 def desktop_problem(environ: Mapping[str, str]) -> str | None:

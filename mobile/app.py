@@ -43,6 +43,9 @@ from sync.lock import LockState
 
 HERE = Path(__file__).resolve().parent
 FONT = HERE / "assets" / "fonts" / "NotoSansSC-Regular.otf"
+# A county whose server's certificate is not from a public authority (its own,
+# or self-signed) puts it here before building the app; the phone trusts it.
+COUNTY_CA = HERE / "assets" / "county-ca.pem"
 # A message at the foot of the screen stays this long.
 NOTICE_SECONDS = 6
 # After a save, try to send it this soon (if the server can be reached).
@@ -98,6 +101,7 @@ class MinqingApp(App):
         data_dir: Path | None = None,
         server_url: str | None = None,
         auto_sync_seconds: float = 60.0,
+        cafile: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -105,6 +109,8 @@ class MinqingApp(App):
         self.data_dir = Path(data_dir or self.user_data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.initial_server_url = server_url
+        # The county's certificate the app was built with, if any (docs/mobile.md).
+        self.cafile = cafile or (str(COUNTY_CA) if COUNTY_CA.is_file() else None)
         self.notebook: Notebook | None = None
         self.store = Worker("store", self.show_error)
         self.runner = SyncRunner(
@@ -168,7 +174,7 @@ class MinqingApp(App):
             self.go("pin", mode="unlock")
 
     def _open(self) -> tuple[Notebook, Status]:
-        notebook = Notebook(self.data_dir / "minqing.db", self.initial_server_url)
+        notebook = Notebook(self.data_dir / "minqing.db", self.initial_server_url, self.cafile)
         return notebook, notebook.status()
 
     def _opened(self, opened: tuple[Notebook, Status]) -> None:

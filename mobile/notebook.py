@@ -150,9 +150,12 @@ def local_time(text: str) -> datetime:
 class Notebook:
     """The phone's store and sync engine, behind the questions the screens ask."""
 
-    def __init__(self, path: Path, server_url: str | None = None) -> None:
+    def __init__(
+        self, path: Path, server_url: str | None = None, cafile: str | None = None
+    ) -> None:
         self.path = path
-        self.phone = Phone(path, server_url)
+        self.cafile = cafile
+        self.phone = Phone(path, server_url, cafile=cafile)
 
     def close(self) -> None:
         self.phone.close()
@@ -184,7 +187,7 @@ class Notebook:
         """Register this phone, by the name the cadre gave it, with the server (needs signal)."""
         server_url = server_url.strip().rstrip("/")
         if server_url != self.phone.store.get_meta("server_url"):
-            transport = HttpTransport(server_url)
+            transport = HttpTransport(server_url, cafile=self.cafile)
             self.phone.transport = self.phone.engine.transport = transport
             self.phone.store.set_meta({"server_url": server_url})
         lock = self.phone.lock
@@ -380,7 +383,7 @@ class Notebook:
             report = SyncReport(error=str(failure), failure=failure)
         if report.lost:
             # Reported lost: the store is erased; a new, empty one takes its place.
-            self.phone = Phone(self.path, server_url)
+            self.phone = Phone(self.path, server_url, cafile=self.cafile)
             return SyncOutcome(report=report, sent={}, names={}, status=self.status())
         sent = before - self._pending_kinds()
         return SyncOutcome(

@@ -45,13 +45,17 @@ class Phone:
         server_url: str | None = None,
         *,
         transport: Transport | None = None,
+        cafile: str | None = None,
         wall_ms: Callable[[], int] = wall_clock_ms,
         progress: Progress | None = None,
     ) -> None:
+        """``cafile``: the certificate(s) to trust for the server's HTTPS besides
+        the system's (a county's own authority, or its server's certificate)."""
         self.store = SQLiteStore(path)
         self.lock = AppLock(self.store)
+        self.cafile = cafile
         url = server_url or self.store.get_meta("server_url") or ""
-        self.transport = transport or HttpTransport(url)
+        self.transport = transport or HttpTransport(url, cafile=cafile)
         if server_url:
             self.store.set_meta({"server_url": server_url})
         self._wall_ms = wall_ms

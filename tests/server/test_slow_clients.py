@@ -23,12 +23,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.front import Front, missing, nginx_front
+from mobile.notebook import Notebook
 from server.db import db
 from server.visits.models import Visit
-from sync.transport import HttpTransport
+from sync.transport import HttpTransport, ServerUnreachable
 from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer
-from tests.sync.world import County
+from tests.sync.world import PASSWORD, County
 from tests.system import require
 
 STALLED = 15
@@ -203,6 +204,27 @@ def test_a_phone_syncs_through_nginx_over_https_on_one_kept_connection(
     assert [line[-2] for line in second] == ["/api/v1/sync/push"] * 3 + ["/api/v1/sync/pull"]
     assert len({line[0] for line in second}) == 1
     assert [int(line[1]) for line in second] == [1, 2, 3, 4]
+
+
+def test_the_phone_app_given_the_countys_certificate_syncs_over_https_and_without_it_says_why(
+    county_server: tuple[LiveServer, County], front: Front, tmp_path: Path
+) -> None:
+    _, county = county_server
+    username = county.cadres[0]
+    untrusting = Notebook(tmp_path / "untrusting.db")
+    try:
+        with pytest.raises(ServerUnreachable, match="(?i)certificate"):
+            untrusting.login(front.url, username, PASSWORD, "没有证书的手机")
+    finally:
+        untrusting.close()
+    notebook = Notebook(tmp_path / "county.db", cafile=front.cafile)
+    try:
+        notebook.login(front.url, username, PASSWORD, "带县里证书的手机")
+        outcome = notebook.sync(lambda *_: None, lambda _seconds: None, 0.0)
+        assert outcome.report.ok, outcome.report.error
+        assert len(notebook.households()) == len(county.households[username])
+    finally:
+        notebook.close()
 
 
 def test_behind_nginx_the_server_sees_the_clients_address_and_nginxs_request_id(
