@@ -140,17 +140,11 @@ class LiveServer:
                 return error.code, json.loads(error.read() or b"null")
 
 
-class DroppingProxy:
-    """A TCP proxy in front of a server that can lose answers on the way back.
+class LocalServer:
+    """A socket on a free local port whose connections, one at a time on a
+    thread of its own, go to ``answer``: the base of the tests' fake servers."""
 
-    With ``drop_next`` set, the request reaches the server and the server
-    answers (and commits), but the client's connection is closed before it
-    hears anything: the "sync cut after the server committed" case.
-    """
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.drop_next = 0
+    def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -161,6 +155,9 @@ class DroppingProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def close(self) -> None:
+        # A shut-down listener wakes the accept() waiting on it; a closed one would not.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         self._thread.join(timeout=5)
 
@@ -171,9 +168,26 @@ class DroppingProxy:
             except OSError:
                 return
             with client:
-                self._relay(client)
+                self.answer(client)
 
-    def _relay(self, client: socket.socket) -> None:
+    def answer(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class DroppingProxy(LocalServer):
+    """A TCP proxy in front of a server that can lose answers on the way back.
+
+    With ``drop_next`` set, the request reaches the server and the server
+    answers (and commits), but the client's connection is closed before it
+    hears anything: the "sync cut after the server committed" case.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.drop_next = 0
+        super().__init__()
+
+    def answer(self, client: socket.socket) -> None:
         # One request a connection: the server's answer then ends with its close.
         line, _, rest = _read_http_message(client).partition(b"\r\n")
         request = line + b"\r\nConnection: close\r\n" + rest
@@ -204,7 +218,7 @@ def _read_http_message(connection: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-class FixedAnswerServer:
+class FixedAnswerServer(LocalServer):
     """A socket that answers every request with the same status and raw body,
     as a proxy does whose server is down (502, 503) or a failing server (500);
     with ``raw`` set, it answers those bytes instead of HTTP (no TLS, say)."""
@@ -212,34 +226,15 @@ class FixedAnswerServer:
     def __init__(self, status: int = 503, body: bytes = b"", raw: bytes | None = None) -> None:
         # A raw answer goes out at once, before any request is read.
         self.raw = raw is not None
-        self.answer = raw or (
+        self.fixed = raw or (
             b"HTTP/1.1 %d Failed\r\nContent-Type: application/json\r\nConnection: close\r\n"
             b"Content-Length: %d\r\n\r\n%s" % (status, len(body), body)
         )
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        # A shut-down listener wakes the accept() waiting on it; a closed one would not.
-        self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self._thread.join(timeout=5)
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            with client:
-                client.settimeout(5)
-                with contextlib.suppress(OSError):
-                    if not self.raw:
-                        _read_http_message(client)
-                    client.sendall(self.answer)
+    def answer(self, client: socket.socket) -> None:
+        client.settimeout(5)
+        with contextlib.suppress(OSError):
+            if not self.raw:
+                _read_http_message(client)
+            client.sendall(self.fixed)

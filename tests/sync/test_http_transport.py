@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from sync.transport import HttpTransport, NetworkError
-from tests.live import _read_http_message
+from tests.live import LocalServer, _read_http_message
 
 PAGE = {"records": [], "evict": [], "cursor": "0", "more": False, "server_time_ms": 0}
 
 
-class KeepAliveServer:
+class KeepAliveServer(LocalServer):
     """Answers every request with an empty page on a kept-alive connection;
     with ``close_when_idle``, closes each connection after its first answer,
     as a server does whose keep-alive ran out, without saying so."""
@@ -26,32 +25,19 @@ class KeepAliveServer:
         self.close_when_idle = close_when_idle
         self.connections = 0
         self.requests = 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with client:
-                while _read_http_message(client):
-                    self.requests += 1
-                    body = json.dumps(PAGE).encode()
-                    client.sendall(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-                    )
-                    if self.close_when_idle:
-                        break
-
-    def close(self) -> None:
-        self.listener.close()
-        self._thread.join(timeout=5)
+    def answer(self, client: socket.socket) -> None:
+        self.connections += 1
+        while _read_http_message(client):
+            self.requests += 1
+            body = json.dumps(PAGE).encode()
+            client.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            if self.close_when_idle:
+                break
 
 
 @pytest.fixture
