@@ -379,7 +379,8 @@ class Database:
 def _unavailable(error: Exception) -> Response:
     """The database's outage answered as 503 (the console's page or the API's
     JSON, by the app's own 503 handlers), not as the server's own failure."""
-    current_app.logger.warning("database unavailable: %s", str(error).strip().splitlines()[0])
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    current_app.logger.warning("database unavailable: %s", first_line)
     response: Response = current_app.make_response(
         current_app.handle_http_exception(DatabaseUnavailable())
     )
