@@ -31,7 +31,7 @@ class MinqingGroup(click.Group):
                 return super().invoke(ctx)
         finally:
             # Closed, not left to the garbage collector: commands also run in-process.
-            db.factory(app).kw["bind"].dispose()
+            db.dispose(app)
 
 
 @click.group(cls=MinqingGroup)

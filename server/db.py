@@ -336,6 +336,16 @@ class Database:
                     session.close()  # rolls back whatever was not committed
 
     @staticmethod
+    def dispose(app: Flask) -> None:
+        """Close every pooled connection of the app's engines, the standby's too
+        (an app made in-process, by a command or a test, is not left to the
+        garbage collector to close them)."""
+        for name in ("minqing.db", "minqing.db.reports"):
+            factory: sessionmaker[Session] | None = app.extensions.get(name)
+            if factory is not None:
+                factory.kw["bind"].dispose()
+
+    @staticmethod
     def factory(app: Flask) -> sessionmaker[Session]:
         factory: sessionmaker[Session] = app.extensions["minqing.db"]
         return factory

@@ -159,7 +159,7 @@ def sync_app(engine: Engine, tmp_path: Path) -> Iterator[Flask]:
         }
     )
     yield app
-    app.extensions["minqing.db"].kw["bind"].dispose()
+    db.dispose(app)
     # Leave the shared test database empty for the tests that roll back.
     wipe(engine)
 

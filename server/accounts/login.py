@@ -29,6 +29,7 @@ the console.
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections.abc import Mapping
@@ -47,9 +48,14 @@ WRONG_CREDENTIALS = "用户名或密码错误 / wrong username or password"
 # An address without failures for this long starts again from none.
 CLIENT_MEMORY = timedelta(days=1)
 MAX_CLIENT_LOCK = timedelta(days=1)
-# What an unknown username's password is checked against, so that the
-# answer takes as long as for a real one.
-_NO_ACCOUNT_HASH = hash_password(uuid.uuid4().hex)
+
+
+@functools.cache
+def _no_account_hash() -> str:
+    """What an unknown username's password is checked against, so that the
+    answer takes as long as for a real one (made at the first use, not at
+    import: every command and worker start would pay for it)."""
+    return hash_password(uuid.uuid4().hex)
 
 
 class LoginRefused(AccountError):
@@ -117,7 +123,7 @@ def start(
         .execution_options(populate_existing=True)
     )
     if account is None:
-        return Attempt(client=client, account_id=None, password_hash=_NO_ACCOUNT_HASH)
+        return Attempt(client=client, account_id=None, password_hash=_no_account_hash())
     if account.locked_until is not None and account.locked_until > now:
         minutes, seconds = _wait(account.locked_until, now)
         raise LoginRefused(

@@ -75,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     server.start()
     yield server, app
     server.stop()
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
 
 
 @pytest.fixture

@@ -72,4 +72,4 @@ def test_a_backup_taken_while_phones_push_restores_every_acknowledged_record_and
         burst.stop()
         burst.close()
         server.stop()
-        db.factory(app).kw["bind"].dispose()
+        db.dispose(app)

@@ -31,7 +31,7 @@ def test_the_coverage_and_ledger_reports_read_the_standby_and_show_what_the_prim
     primary.execute("CREATE DATABASE minqing")
     app = migrated_app(primary.url("minqing"))
     county = County.build(app, tmp_path, cadres=2)
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
     standby = Cluster.standby_of(primary, root, "standby", **logged)
     later.callback(standby.stop)
     standby.start()

@@ -53,7 +53,7 @@ def test_while_the_database_cannot_be_reached_the_server_answers_503_and_a_phone
     url = fresh_postgres_database("minqing_outage")
     app = migrated_app(url)
     county = County.build(app, tmp_path, cadres=1)
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
     server = LiveServer(url, tmp_path / "instance")
     server.start()
     try:

@@ -47,7 +47,7 @@ def test_a_primary_killed_mid_burst_fails_over_to_its_synchronous_standby_losing
     )
     app = migrated_app(url)
     county = County.build(app, tmp_path, cadres=3)
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
     server = LiveServer(url, tmp_path / "instance")
     later.callback(server.stop)
     server.start()

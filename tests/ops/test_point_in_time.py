@@ -36,7 +36,7 @@ def test_a_base_backup_and_archived_wal_recover_every_push_acknowledged_before_t
     url = primary.url("minqing")
     app = migrated_app(url)
     county = County.build(app, tmp_path)
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
     primary.base_backup(root / "base")
     server = LiveServer(url, tmp_path / "instance")
     later.callback(server.stop)

@@ -71,7 +71,7 @@ def api_county(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     phone.close()
     lost.close()
     server.stop()
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
 
 
 def _phone(server: LiveServer, tmp: Path, username: str) -> Phone:

@@ -41,7 +41,7 @@ def live_town(backend: str, tmp_path: Path, cadres: int) -> Iterator[tuple[LiveS
         yield server, county
     finally:
         server.stop()
-        db.factory(app).kw["bind"].dispose()
+        db.dispose(app)
 
 
 @pytest.fixture

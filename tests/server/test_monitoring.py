@@ -58,7 +58,7 @@ def test_a_server_error_page_names_the_request_id_found_in_the_log(
     fresh = create_app({**app.config, "TESTING": False, "PROPAGATE_EXCEPTIONS": False})
     fresh.add_url_rule("/boom", "boom", lambda: 1 / 0)
     response = fresh.test_client().get("/boom")
-    db.factory(fresh).kw["bind"].dispose()
+    db.dispose(fresh)
     assert response.status_code == 500
     request_id = response.headers["X-Request-ID"]
     page = response.get_data(as_text=True)
@@ -81,7 +81,7 @@ def test_the_server_is_live_and_ready_only_when_its_schema_is_current(
         {"DATABASE_URL": fresh_database_url(backend, tmp_path, "unmigrated"), "SECRET_KEY": "t"}
     )
     answer = behind.test_client().get("/health/ready")
-    db.factory(behind).kw["bind"].dispose()
+    db.dispose(behind)
     assert answer.status_code == 503 and "minqing db upgrade" in answer.get_json()["database"]
 
 

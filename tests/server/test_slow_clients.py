@@ -134,7 +134,7 @@ def county_server(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Co
     server.start()
     yield server, county
     server.stop()
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def live(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, County]]:
     server.start()
     yield server, county
     server.stop()
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
 
 
 class Desk:

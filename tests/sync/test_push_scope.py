@@ -207,7 +207,7 @@ def world(backend: str, tmp_path: Path) -> Iterator[World]:
         phone.close()
     yield world
     server.stop()
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
 
 
 def _change(

@@ -266,7 +266,7 @@ def test_a_departments_progress_reaches_the_cadres_phone_over_http(
                 password_hash=password_hash, **link,
             )  # fmt: skip
         household_id, cadre_phone = str(household.id), cadre.phone
-    db.factory(app).kw["bind"].dispose()
+    db.dispose(app)
     server = LiveServer(url, tmp_path / "instance", workers=1)
     server.start()
     phone = Phone(tmp_path / "phone.db", transport=HttpTransport(server.url))

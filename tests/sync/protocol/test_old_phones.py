@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from server.db import db
 from server.issues.models import Issue
 from server.ledger.models import Household
 from server.visits.models import Visit
@@ -43,7 +44,7 @@ def served(backend: str, tmp_path: Path) -> Iterator[tuple[Flask, LiveServer]]:
     server.start()
     yield app, server
     server.stop()
-    app.extensions["minqing.db"].kw["bind"].dispose()
+    db.dispose(app)
 
 
 def replay(recording: list[dict[str, Any]], session: Session, url: str) -> list[str]:
