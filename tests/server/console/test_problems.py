@@ -380,3 +380,22 @@ def test_a_group_of_linked_duplicates_counts_once_on_the_board_each_household_ke
         assert f"门前水沟堵塞（{n}）" in client.get(f"/ledger/households/{household.id}").get_data(
             as_text=True
         )
+
+
+def test_days_waiting_count_only_unsolved_problems_from_their_latest_passing(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    _problem(session, county, "修好的路灯", status=IssueStatus.SOLVED, days_ago=30)
+    _problem(session, county, "新报的漏水", days_ago=6)
+    login(client, county.accounts["town_admin"])
+    listed = _listed(client, "")
+    rows = {
+        text: row
+        for row in re.findall(r"<tr>.*?</tr>", listed, re.DOTALL)
+        for text in ("修好的路灯", "新报的漏水", "孩子上大学的助学贷款")
+        if text in row
+    }
+    # Raised 50 days ago, passed on 40 days ago: it has waited on the department 40.
+    assert rows["孩子上大学的助学贷款"].endswith('<td class="num">40</td></tr>')
+    assert rows["新报的漏水"].endswith('<td class="num">6</td></tr>')
+    assert rows["修好的路灯"].endswith('<td class="num"></td></tr>'), "solved: not waiting"
