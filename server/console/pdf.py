@@ -300,7 +300,7 @@ def inspection_sheet_pdf(
     villages: list[SheetVillage],
     title: str,
     printed: date,
-    progress: Callable[[float], None] = lambda _: None,
+    progress: Callable[[float], None],
 ) -> bytes:
     """The inspection sheet: per village, each household's cadre, latest visit and
     unsolved problems as the ledger has them, and blank columns for what the
@@ -371,7 +371,7 @@ def inspection_sheet_pdf(
                         *BLANKS,
                     ]
                 )
-                done += 1
-                if done % 50 == 0:
-                    progress(done / total * 0.9)  # the rest is fpdf writing the file out
+        # A table is drawn when its block ends: a village at a time.
+        done += len(village.households)
+        progress(done / total * 0.9)  # the rest is fpdf writing the file out
     return bytes(pdf.output())
