@@ -121,6 +121,14 @@ def _mains() -> Select[tuple[uuid.UUID | None]]:
     )
 
 
+def heads(scope: Scope) -> ColumnElement[bool]:
+    """A filter on ``Issue`` to the problems that stand for their group in ``scope``:
+    those not linked under another, and duplicates whose main the account
+    cannot see (another department's, or deleted since), lest they vanish."""
+    seen_mains = _in_scope(select(Issue.id), scope).where(Issue.id.in_(_mains())).correlate(None)
+    return or_(Issue.duplicate_of_id.is_(None), Issue.duplicate_of_id.not_in(seen_mains))
+
+
 def _china_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), CHINA).astimezone(UTC)
 
@@ -187,13 +195,13 @@ def _counted(scope: Scope, now: datetime) -> Any:
     """Each problem in scope with what the board counts it by and as.
 
     A group of linked duplicates (one ditch raised for three households) is
-    one problem, counted by its main as the lists show it: a duplicate adds
+    one problem, counted by its main as the lists show it (``heads``): a duplicate adds
     nothing to the counts, nor to a status or department, only its aid
     (given to its own household) to its village and category. Only a problem
     with a department can be overdue or wait on one, so only theirs (a few
     of the whole) are looked up in the timeline.
     """
-    main = Issue.duplicate_of_id.is_(None)
+    main = heads(scope)
     with_department = and_(main, Issue.status.in_(WITH_DEPARTMENT))
     passed = _passed_on(scope, with_department)
     query = select(
@@ -277,7 +285,7 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
         _in_scope(
             select(func.count(distinct(Issue.duplicate_of_id)), func.count()).select_from(Issue),
             scope,
-        ).where(Issue.duplicate_of_id.is_not(None))
+        ).where(~heads(scope))
     ).one()
     return Board(
         groups=grouped,
@@ -342,7 +350,7 @@ def department_table(
         )
         .join(passed, passed.c.issue_id == Issue.id)
         # A group of linked duplicates is one problem, its main's, as on the board.
-        .where(Issue.department != "", Issue.duplicate_of_id.is_(None))
+        .where(Issue.department != "", heads(scope))
     ).all()
     table = {name: DepartmentFigures(name) for name in listed}
     for row in rows:
@@ -392,7 +400,7 @@ def problems(
         .outerjoin(passed, passed.c.issue_id == Issue.id)
         .outerjoin(Household, Household.id == Issue.household_id)
         .join(Cadre, Cadre.id == Issue.raised_by_cadre_id)
-        .where(Issue.duplicate_of_id.is_(None), *where.conditions(passed, now))
+        .where(heads(scope), *where.conditions(passed, now))
         .order_by(since, Issue.id)
     )
     return paginate(session, query, page)
@@ -452,7 +460,7 @@ def duplicate_candidates(
 def in_scope_count(session: Session, scope: Scope) -> int:
     """How many problems the account sees in all, a group of duplicates as one:
     the M of "showing N of M"."""
-    query = select(func.count()).select_from(Issue).where(Issue.duplicate_of_id.is_(None))
+    query = select(func.count()).select_from(Issue).where(heads(scope))
     return session.scalar(_in_scope(query, scope)) or 0
 
 

@@ -399,3 +399,30 @@ def test_days_waiting_count_only_unsolved_problems_from_their_latest_passing(
     assert rows["孩子上大学的助学贷款"].endswith('<td class="num">40</td></tr>')
     assert rows["新报的漏水"].endswith('<td class="num">6</td></tr>')
     assert rows["修好的路灯"].endswith('<td class="num"></td></tr>'), "solved: not waiting"
+
+
+def test_a_duplicate_whose_main_the_account_cannot_see_stands_for_itself(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    # The fixture's loan, passed to 县教育局, linked under a problem 县民政局 has.
+    main = _problem(session, county, "助学金申请", category=IssueCategory.EDUCATION)
+    main.status, main.department = IssueStatus.PASSED_TO_DEPARTMENT, "县民政局"
+    services.link_duplicate(session, county.accounts["county_admin"], county.issue, main)
+    session.flush()
+    # 县教育局's account does not see the main: the loan is listed and counted on its own.
+    department = county.accounts["department"]
+    login(client, department)
+    listed = _listed(client, "")
+    assert "孩子上大学的助学贷款" in listed and "助学金申请" not in listed
+    assert "显示 1 / 共 1" in listed
+    board = problems.board(session, scope_for(session, department), utcnow())
+    assert (board.total, board.groups) == (1, 0)
+    # The county admin sees both: one group, one row.
+    admin = county.accounts["county_admin"]
+    assert problems.board(session, scope_for(session, admin), utcnow()).total == 1
+    # Its main deleted (by a phone, say), the duplicate is listed again.
+    main.deleted_at = utcnow()
+    session.flush()
+    login(client, admin)
+    assert "孩子上大学的助学贷款" in _listed(client, "")
+    assert problems.board(session, scope_for(session, admin), utcnow()).total == 1
