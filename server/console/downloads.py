@@ -4,7 +4,7 @@ the notebooks (a PDF per cadre, in a .zip) of a town's cadres, and the
 inspection sheets (督查表, PDF) of a town or of an inspector's households.
 
 A job's ``target`` is the town's or village's id ("" for the county), or the
-inspector's account id; its scope was checked when it was asked for, and is
+inspector's account id with when their list last changed ("id/stamp"); its scope was checked when it was asked for, and is
 again when its file is taken.
 """
 
@@ -208,7 +208,7 @@ def town_inspection_sheet(session: Session, job: Job, progress: Progress) -> Mad
 def inspector_sheet(session: Session, job: Job, progress: Progress) -> Made:
     """The households assigned to an inspector and not checked yet, of those the
     asker sees: the inspector themselves, or an admin printing it for them."""
-    inspector = session.get(Account, uuid.UUID(job.target))
+    inspector = session.get(Account, uuid.UUID(job.target.partition("/")[0]))
     if inspector is None or inspector.role != AccountRole.INSPECTOR or not inspector.active:
         raise JobFailed(NO_INSPECTOR)
     asker = session.get(Account, job.account_id)

@@ -194,7 +194,13 @@ def town_inspection_sheet(town_id: uuid.UUID) -> BaseResponse:
 @bp.post("/inspections/inspectors/<uuid:inspector_id>/sheet.pdf")
 @requires(Capability.INSPECT)
 def inspector_sheet(inspector_id: uuid.UUID) -> BaseResponse:
-    return start("inspector_sheet", str(inspector_id))
+    # The list as it stands in the target: a sheet asked for again after a
+    # sample was assigned (or checked, or withdrawn) is made afresh.
+    changed = services.assignments_changed_at(db.session, inspector_id)
+    return start(
+        "inspector_sheet",
+        f"{inspector_id}/{changed:%Y%m%d%H%M%S%f}" if changed else str(inspector_id),
+    )
 
 
 @bp.post("/inspections/withdraw")

@@ -62,7 +62,7 @@ def _inspector_sheet(target: str) -> None:
     scope = current_scope()
     if not scope.can(Capability.INSPECT):
         abort(403)
-    inspector = db.session.get(Account, uuid.UUID(target))
+    inspector = db.session.get(Account, uuid.UUID(target.partition("/")[0]))
     if (
         inspector is None
         or inspector.role != AccountRole.INSPECTOR

@@ -169,3 +169,21 @@ def test_a_sheet_with_nothing_assigned_fails_saying_why_in_chinese(
     page = client.get(job_page).get_data(as_text=True)
     assert "准备失败" in page and "inspector名下没有您辖区内待督查的农户" in page
     assert client.get(f"{job_page}/file").headers["Location"] == job_page
+
+
+def test_a_sheet_asked_for_again_after_another_sample_was_assigned_is_made_afresh(
+    client: FlaskClient, county: County, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    inspector, admin = county.accounts["inspector"], county.accounts["town_admin"]
+    services.assign(session, Actor(account_id=admin.id), inspector, [county.households[0].id], 1)
+    login(client, admin)
+    button = f"/inspections/inspectors/{inspector.id}/sheet.pdf"
+    first = prepared(client, session_factory, "/inspections", button)
+    # Clicked again at once: the same file.
+    again = client.post(button, data={"csrf_token": csrf_token(client, "/inspections")})
+    assert again.headers["Location"] == first
+    services.assign(session, Actor(account_id=admin.id), inspector, [county.households[1].id], 2)
+    second = prepared(client, session_factory, "/inspections", button)
+    assert second != first
+    sheet = text(client.get(f"{second}/file").data)
+    assert county.households[1].code in sheet and "共2户" in sheet
