@@ -49,6 +49,9 @@ def _load_account() -> None:
         session["lang"] = request.args["lang"]
     token = session.get("token")
     g.account = sessions.account_for(db.session, token) if token else None
+    # The scope (access.current_scope) is this request's account's: an app
+    # context outliving one request (as the tests' does) must not carry it on.
+    g.pop("scope", None)
     if g.account is not None:
         note(account=str(g.account.id))
 

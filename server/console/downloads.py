@@ -1,9 +1,11 @@
 """The console's long downloads, made by the job worker: the ledger (.xlsx) of the
 county, a town or a village, the contact cards (PDF) of a town or a village,
-and the notebooks (a PDF per cadre, in a .zip) of a town's cadres.
+the notebooks (a PDF per cadre, in a .zip) of a town's cadres, and the
+inspection sheets (督查表, PDF) of a town or of an inspector's households.
 
-A job's ``target`` is the town's or village's id ("" for the county); its
-scope was checked when it was asked for, and is again when its file is taken.
+A job's ``target`` is the town's or village's id ("" for the county), or the
+inspector's account id with when their list last changed ("id/stamp"); its scope was checked when it was asked for, and is
+again when its file is taken.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -21,14 +24,23 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Account
 from server.accounts.scope import scope_for
 from server.console.reports import CHINA
-from server.console.reports.outputs import Card, cards, county_of, notebook
+from server.console.reports.outputs import (
+    Card,
+    SheetVillage,
+    cards,
+    county_of,
+    inspection_sheet,
+    notebook,
+)
 from server.db import utcnow
+from server.inspections.services import assigned_households
 from server.jobs.models import Job
 from server.jobs.queue import JobFailed
 from server.jobs.worker import Handler, Made
 from server.ledger.exporting import WHOLE, Part, export_ledger
 from server.ledger.models import Cadre, County, Grid, Household, HouseholdLink, Town, Village
 from server.ledger.queries import household_rows
+from shared.vocab import AccountRole
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
@@ -41,10 +53,24 @@ TITLES = {
     "town_cards": ("本镇联系服务卡 (PDF)", "the town's contact cards (PDF)"),
     "village_cards": ("本村联系服务卡 (PDF)", "the village's contact cards (PDF)"),
     "town_notebooks": ("本镇民情记录本 (PDF, .zip)", "the town's notebooks (PDF, .zip)"),
+    "town_inspection_sheet": ("本镇督查表 (PDF)", "the town's inspection sheet (PDF)"),
+    "inspector_sheet": (
+        "待督查农户督查表 (PDF)",
+        "the inspection sheet of assigned households (PDF)",
+    ),
 }
 GONE = (
     "要准备的镇或村已被删除，请回到台帐重新选择 / the town or village asked for"
     " no longer exists: go back to the ledger and choose again"
+)
+NO_INSPECTOR = (
+    "这名督查员的账号已停用或删除，请回到督查页重新选择 / this inspector's account"
+    " has been disabled or removed: go back to the inspections page and choose again"
+)
+NOTHING_ASSIGNED = (
+    "{name}名下没有您辖区内待督查的农户：请先在督查页抽样并分派给其手机 / {name} has no"
+    " households left to check in your area: draw a sample on the inspections page and"
+    " assign it first"
 )
 
 Progress = Callable[[float], None]
@@ -161,6 +187,45 @@ def town_notebooks(session: Session, job: Job, progress: Progress) -> Made:
     return Made(f"{town.name}民情记录本.zip", "application/zip", archive.getvalue())
 
 
+def _sheet(villages: list[SheetVillage], title: str, now: datetime, progress: Progress) -> Made:
+    from server.console import pdf  # when first asked for, as in _cards
+
+    progress(0.1)
+    data = pdf.inspection_sheet_pdf(
+        villages, title, now.astimezone(CHINA).date(), lambda done: progress(0.1 + done * 0.9)
+    )
+    return Made(f"{title}.pdf", PDF, data)
+
+
+def town_inspection_sheet(session: Session, job: Job, progress: Progress) -> Made:
+    """Every household of the town, for the admins who send inspectors out."""
+    town = _town(session, job)
+    now = utcnow()
+    villages = inspection_sheet(session, now, Village.town_id == town.id)
+    return _sheet(villages, f"{town.name}督查表", now, progress)
+
+
+def inspector_sheet(session: Session, job: Job, progress: Progress) -> Made:
+    """The households assigned to an inspector and not checked yet, of those the
+    asker sees: the inspector themselves, or an admin printing it for them."""
+    inspector = session.get(Account, uuid.UUID(job.target.partition("/")[0]))
+    if inspector is None or inspector.role != AccountRole.INSPECTOR or not inspector.active:
+        raise JobFailed(NO_INSPECTOR)
+    asker = session.get(Account, job.account_id)
+    assert asker is not None  # a job goes with its account
+    now = utcnow()
+    villages = inspection_sheet(
+        session,
+        now,
+        Household.id.in_(sorted(assigned_households(session, inspector.id))),
+        scope_for(session, asker).villages(),
+    )
+    name = inspector.display_name or inspector.username
+    if not villages:
+        raise JobFailed(NOTHING_ASSIGNED.format(name=name))
+    return _sheet(villages, f"督查表（{name}）", now, progress)
+
+
 HANDLERS: dict[str, Handler] = {
     "county_ledger": county_ledger,
     "town_ledger": town_ledger,
@@ -168,4 +233,6 @@ HANDLERS: dict[str, Handler] = {
     "town_cards": town_cards,
     "village_cards": village_cards,
     "town_notebooks": town_notebooks,
+    "town_inspection_sheet": town_inspection_sheet,
+    "inspector_sheet": inspector_sheet,
 }

@@ -1,5 +1,5 @@
-"""Print-ready PDFs (fpdf2): contact cards (联系服务卡), eight to an A4 sheet, and a
-cadre's notebook (民情记录本).
+"""Print-ready PDFs (fpdf2): contact cards (联系服务卡), eight to an A4 sheet, a
+cadre's notebook (民情记录本), and the inspectors' inspection sheet (督查表).
 
 The Chinese font is Droid Sans Fallback, which has no Latin letters or digits;
 DejaVu Sans fills those in (fpdf2's fallback fonts), so a phone number prints.
@@ -9,7 +9,7 @@ are in Chinese, the county's working language.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
@@ -18,7 +18,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from server.console.reports import CHINA
-from server.console.reports.outputs import Card, Notebook
+from server.console.reports.outputs import Card, Notebook, OpenProblem, SheetVillage
 from shared.vocab import HouseholdTag, IssueEventKind, VisitRole
 
 FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
@@ -35,8 +35,8 @@ CARDS_PER_PAGE = CARD_COLUMNS * CARD_ROWS
 class Document(FPDF):  # type: ignore[misc]
     """An A4 document with the fonts set up for Chinese and Latin."""
 
-    def __init__(self, title: str) -> None:
-        super().__init__(unit="mm", format="A4")
+    def __init__(self, title: str, orientation: str = "portrait") -> None:
+        super().__init__(orientation=orientation, unit="mm", format="A4")
         self.add_font("cjk", fname=str(CJK_FONT))
         self.add_font("latin", fname=str(LATIN_FONT))
         self.set_fallback_fonts(["latin"], exact_match=False)
@@ -252,4 +252,126 @@ def notebook_pdf(notebook: Notebook, printed: date) -> bytes:
                     new_x="LMARGIN",
                     new_y="NEXT",
                 )
+    return bytes(pdf.output())
+
+
+# --- the inspection sheet -------------------------------------------------------------
+
+
+class SheetDocument(Document):
+    """Landscape, for the sheet's many columns; every page names the sheet."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title, orientation="landscape")
+        self.sheet_title = title
+
+    def footer(self) -> None:
+        self.set_y(-10)
+        self.set_font_size(8)
+        self.cell(0, 5, f"{self.sheet_title} · 第 {self.page_no()} 页", align="C")
+
+
+# What the office asks at each household (left blank to tick or write in the
+# field), after what the ledger says; widths in mm, 277 across.
+SHEET_COLUMNS = (
+    ("序号", 8),
+    ("户主 / 户编号", 30),
+    ("网格 · 地址 · 电话", 54),
+    ("挂户干部", 22),
+    ("最近走访", 20),
+    ("未解决的问题", 54),
+    ("认识干部", 14),
+    ("农户说最近走访", 18),
+    ("问题解决", 16),
+    ("满意度", 21),
+    ("备注", 20),
+)
+BLANKS = ("□是 □否", "", "□是 □否\n□部分", "□满意 □基本\n□不满意", "")
+
+
+def _problem(problem: OpenProblem) -> str:
+    where = problem.department + ("，超期" if problem.overdue else "")
+    return f"{_day(problem.raised_at)}【{problem.category.zh}】{problem.description}" + (
+        f"（{where}）" if where else ""
+    )
+
+
+def inspection_sheet_pdf(
+    villages: list[SheetVillage],
+    title: str,
+    printed: date,
+    progress: Callable[[float], None],
+) -> bytes:
+    """The inspection sheet: per village, each household's cadre, latest visit and
+    unsolved problems as the ledger has them, and blank columns for what the
+    inspector finds there."""
+    pdf = SheetDocument(title)
+    pdf.set_margins(10, 10, 10)
+    pdf.set_auto_page_break(True, margin=14)
+    pdf.add_page()
+    total = sum(len(village.households) for village in villages)
+    pdf.set_font_size(16)
+    pdf.cell(0, 9, title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(10)
+    pdf.cell(
+        0,
+        7,
+        f"打印日期：{printed.isoformat()}    共 {total} 户"
+        "    督查人：______________    督查日期：______________",
+        align="C",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    if not villages:
+        pdf.cell(0, 10, "没有农户 / no households", new_x="LMARGIN", new_y="NEXT")
+    headings = FontFace(emphasis="NONE", fill_color=(230, 230, 230))
+    done = 0
+    for village in villages:
+        if pdf.get_y() > pdf.h - 50:
+            pdf.add_page()
+        pdf.ln(2)
+        pdf.set_font_size(12)
+        pdf.cell(
+            0,
+            8,
+            f"{village.town} {village.name}（{len(village.households)} 户）",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.set_font_size(8)
+        if village.problems:
+            pdf.multi_cell(
+                0,
+                4.2,
+                "全村未解决的问题：" + "；".join(_problem(problem) for problem in village.problems),
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+            pdf.ln(1)
+        with pdf.table(
+            col_widths=tuple(width for _, width in SHEET_COLUMNS),
+            width=sum(width for _, width in SHEET_COLUMNS),
+            line_height=4.2,
+            headings_style=headings,
+            text_align="LEFT",
+        ) as table:
+            table.row([heading for heading, _ in SHEET_COLUMNS])
+            for number, household in enumerate(village.households, start=1):
+                table.row(
+                    [
+                        str(number),
+                        f"{household.head_name}\n{household.code}",
+                        # Phones apart by spaces, where a line may break: never inside one.
+                        f"{household.grid} {household.address}\n{' '.join(household.phones)}",
+                        f"{household.cadre}\n{household.cadre_phone}"
+                        if household.cadre
+                        else "（待落实）",
+                        _day(household.last_visit) or "从未走访",
+                        "\n".join(_problem(problem) for problem in household.problems) or "无",
+                        *BLANKS,
+                    ]
+                )
+        # A table is drawn when its block ends: a village at a time.
+        done += len(village.households)
+        progress(done / total * 0.9)  # the rest is fpdf writing the file out
     return bytes(pdf.output())

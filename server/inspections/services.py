@@ -55,6 +55,21 @@ def assigned_households(session: Session, inspector_id: uuid.UUID) -> set[uuid.U
     )
 
 
+def assignments_changed_at(session: Session, inspector_id: uuid.UUID) -> datetime | None:
+    """When the inspector's list last changed: a household assigned, checked or withdrawn."""
+    return session.scalar(
+        select(
+            func.max(
+                func.coalesce(
+                    InspectionAssignment.checked_at,
+                    InspectionAssignment.withdrawn_at,
+                    InspectionAssignment.assigned_at,
+                )
+            )
+        ).where(InspectionAssignment.inspector_id == inspector_id)
+    )
+
+
 def may_inspect(
     session: Session, inspector_id: uuid.UUID, household_id: uuid.UUID, at: datetime
 ) -> bool:

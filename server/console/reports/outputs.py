@@ -6,13 +6,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.scope import Scope
 from server.issues.models import Issue, IssueEvent
+from server.issues.services import overdue, passed_on
 from server.ledger.models import (
     Cadre,
     County,
@@ -23,8 +25,10 @@ from server.ledger.models import (
     Village,
     WorkUnit,
 )
+from server.ledger.ordering import name_order
 from server.ledger.queries import household_rows
 from server.visits.models import Visit
+from shared.vocab import SOLVED_STATUSES, IssueCategory
 
 # Rows fetched per round trip while streaming a town's cards.
 BATCH = 2000
@@ -130,3 +134,120 @@ def notebook(session: Session, scope: Scope, cadre: Cadre) -> Notebook:
         assert issue.household_id is not None
         pages[issue.household_id].issues.append((issue, events[issue.id]))
     return Notebook(cadre, cadre.unit, list(pages.values()))
+
+
+# --- the inspection sheet -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenProblem:
+    """A problem not yet solved, as the inspection sheet prints it."""
+
+    raised_at: datetime
+    category: IssueCategory
+    description: str
+    department: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class SheetHousehold:
+    """One row of the inspection sheet (督查表): who serves the household, when they
+    last came, and what the household is still waiting for."""
+
+    code: str
+    head_name: str
+    address: str
+    phones: list[str]
+    grid: str
+    cadre: str
+    cadre_phone: str
+    last_visit: datetime | None
+    problems: list[OpenProblem]
+
+
+@dataclass
+class SheetVillage:
+    town: str
+    name: str
+    households: list[SheetHousehold] = field(default_factory=list)
+    # Problems of the whole village (a ditch, a road), unsolved.
+    problems: list[OpenProblem] = field(default_factory=list)
+
+
+def inspection_sheet(session: Session, now: datetime, *where: Any) -> list[SheetVillage]:
+    """The live households matching ``where`` (on Household, Grid, Village), by
+    town, village, grid (in counting order) and code, with their villages'
+    unsolved whole-village problems."""
+    rows = session.execute(
+        household_rows(
+            Household.id,
+            Village.id,
+            Town.name,
+            Village.name,
+            Grid.name,
+            Household.code,
+            Household.head_name,
+            Household.address,
+            Household.phones,
+            Cadre.name,
+            Cadre.phone,
+            Household.last_visited_at,
+        )
+        .where(*where)
+        .order_by(Town.name, Village.name, *name_order(Grid.name), Household.code)
+    ).all()
+    problems = _open_problems(session, now, [row[0] for row in rows], {row[1] for row in rows})
+    villages: dict[uuid.UUID, SheetVillage] = {}
+    for household_id, village_id, town, village, grid, code, head, address, phones, *rest in rows:
+        if village_id not in villages:
+            villages[village_id] = SheetVillage(town, village, problems=problems[village_id])
+        cadre, cadre_phone, last_visit = rest
+        villages[village_id].households.append(
+            SheetHousehold(
+                code,
+                head,
+                address,
+                list(phones),
+                grid,
+                cadre or "",
+                cadre_phone or "",
+                last_visit,
+                problems[household_id],
+            )
+        )
+    return list(villages.values())
+
+
+def _open_problems(
+    session: Session, now: datetime, household_ids: list[uuid.UUID], village_ids: set[uuid.UUID]
+) -> defaultdict[uuid.UUID, list[OpenProblem]]:
+    """The unsolved problems of these households, and of these villages as a whole,
+    oldest first, by household id or (a whole village's) village id. Each
+    household has its own, linked as a duplicate or not: it is that
+    household's answer the inspector asks after."""
+    found: defaultdict[uuid.UUID, list[OpenProblem]] = defaultdict(list)
+    whole_villages = and_(Issue.household_id.is_(None), Issue.village_id.in_(sorted(village_ids)))
+    # Chunked: a town's thousands of ids would pass SQLite's parameter limit.
+    chunks = [
+        Issue.household_id.in_(household_ids[start : start + BATCH])
+        for start in range(0, len(household_ids), BATCH)
+    ]
+    for owner in [whole_villages, *chunks]:
+        unsolved = and_(Issue.deleted_at.is_(None), Issue.status.not_in(SOLVED_STATUSES), owner)
+        passed = passed_on(IssueEvent.issue_id.in_(select(Issue.id).where(unsolved)))
+        for owner_id, *fields in session.execute(
+            select(
+                func.coalesce(Issue.household_id, Issue.village_id),
+                Issue.raised_at,
+                Issue.category,
+                Issue.description,
+                Issue.department,
+                case((overdue(passed, now), True), else_=False),
+            )
+            .outerjoin(passed, passed.c.issue_id == Issue.id)
+            .where(unsolved)
+            .order_by(Issue.raised_at, Issue.id)
+        ):
+            found[owner_id].append(OpenProblem(*fields))
+    return found

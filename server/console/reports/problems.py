@@ -15,8 +15,10 @@ from sqlalchemy import (
     Select,
     String,
     Subquery,
+    and_,
     case,
     cast,
+    distinct,
     func,
     literal,
     or_,
@@ -46,6 +48,8 @@ class ProblemFilter:
     # Still being worked on (not solved), or only the overdue ones.
     unsolved: bool = False
     overdue: bool = False
+    # Only groups of linked duplicates (their main, as the list shows them).
+    linked: bool = False
     # Words in the problem's text or in a note of its timeline.
     text: str = ""
     # Part of the raising cadre's name.
@@ -87,6 +91,8 @@ class ProblemFilter:
             conditions.append(Issue.status.not_in(SOLVED_STATUSES))
         if self.overdue:
             conditions.append(overdue(passed, now))
+        if self.linked:
+            conditions.append(Issue.id.in_(_mains()))
         return conditions
 
     def as_args(self) -> dict[str, str]:
@@ -98,12 +104,29 @@ class ProblemFilter:
             "department": self.department,
             "unsolved": "1" if self.unsolved else None,
             "overdue": "1" if self.overdue else None,
+            "linked": "1" if self.linked else None,
             "q": self.text or None,
             "cadre": self.cadre or None,
             "from": self.raised_from,
             "to": self.raised_to,
         }
         return {name: str(value) for name, value in args.items() if value is not None}
+
+
+def _mains() -> Select[tuple[uuid.UUID | None]]:
+    """The ids of the problems live duplicates are linked under."""
+    duplicate = aliased(Issue)
+    return select(duplicate.duplicate_of_id).where(
+        duplicate.duplicate_of_id.is_not(None), duplicate.deleted_at.is_(None)
+    )
+
+
+def heads(scope: Scope) -> ColumnElement[bool]:
+    """A filter on ``Issue`` to the problems that stand for their group in ``scope``:
+    those not linked under another, and duplicates whose main the account
+    cannot see (another department's, or deleted since), lest they vanish."""
+    seen_mains = _in_scope(select(Issue.id), scope).where(Issue.id.in_(_mains())).correlate(None)
+    return or_(Issue.duplicate_of_id.is_(None), Issue.duplicate_of_id.not_in(seen_mains))
 
 
 def _china_midnight(day: date) -> datetime:
@@ -149,6 +172,9 @@ class Board:
     # The aid of every problem in scope: the county's (or town's) one figure.
     aided: int
     aid: Decimal
+    # Groups of linked duplicates, each counted once above, and the duplicates in them.
+    groups: int
+    duplicates: int
 
 
 def _in_scope(query: Select[Any], scope: Scope) -> Select[Any]:
@@ -168,18 +194,24 @@ def _passed_on(scope: Scope, *where: ColumnElement[bool]) -> Subquery:
 def _counted(scope: Scope, now: datetime) -> Any:
     """Each problem in scope with what the board counts it by and as.
 
-    Only a problem with a department can be overdue or wait on one, so only
-    theirs (a few of the whole) are looked up in the timeline.
+    A group of linked duplicates (one ditch raised for three households) is
+    one problem, counted by its main as the lists show it (``heads``): a duplicate adds
+    nothing to the counts, nor to a status or department, only its aid
+    (given to its own household) to its village and category. Only a problem
+    with a department can be overdue or wait on one, so only theirs (a few
+    of the whole) are looked up in the timeline.
     """
-    with_department = Issue.status.in_(WITH_DEPARTMENT)
+    main = heads(scope)
+    with_department = and_(main, Issue.status.in_(WITH_DEPARTMENT))
     passed = _passed_on(scope, with_department)
     query = select(
-        Issue.status,
+        case((main, 1)).label("main"),
+        case((main, Issue.status)).label("status"),
         Issue.category,
         Issue.village_id,
         case((with_department, Issue.department)).label("department"),
-        case((Issue.status.not_in(SOLVED_STATUSES), 1)).label("unsolved"),
-        case((overdue(passed, now), 1)).label("overdue"),
+        case((and_(main, Issue.status.not_in(SOLVED_STATUSES)), 1)).label("unsolved"),
+        case((and_(main, overdue(passed, now)), 1)).label("overdue"),
         case((with_department, waiting_since(passed))).label("since"),
         Issue.aid_amount.label("aid"),
     ).select_from(Issue)
@@ -187,11 +219,11 @@ def _counted(scope: Scope, now: datetime) -> Any:
 
 
 def totals(session: Session, scope: Scope, now: datetime) -> Any:
-    """All problems in scope: (total, unsolved, overdue)."""
+    """All problems in scope, a group of duplicates as one: (total, unsolved, overdue)."""
     counted = _counted(scope, now)
     return session.execute(
         select(
-            func.count().label("total"),
+            func.count(counted.c.main).label("total"),
             func.count(counted.c.unsolved).label("unsolved"),
             func.count(counted.c.overdue).label("overdue"),
         )
@@ -216,7 +248,7 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
                 select(
                     literal(heading).label("heading"),
                     cast(counted.c[heading], String).label("key"),
-                    func.count().label("total"),
+                    func.count(counted.c.main).label("total"),
                     func.count(counted.c.unsolved).label("unsolved"),
                     func.count(counted.c.overdue).label("overdue"),
                     func.min(counted.c.since).label("oldest"),
@@ -244,11 +276,20 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
     towns: dict[str, Group] = {}
     for group in villages.values():
         towns.setdefault(group.town, Group(group.town, group.town)).add(group)
+    # By village, where every problem is, duplicates' aid too.
     everything = Group(None)
-    for group in groups["status"]:
+    for group in villages.values():
         everything.add(group)
     statuses, categories = list(IssueStatus), list(IssueCategory)
+    grouped, duplicates = session.execute(
+        _in_scope(
+            select(func.count(distinct(Issue.duplicate_of_id)), func.count()).select_from(Issue),
+            scope,
+        ).where(~heads(scope))
+    ).one()
     return Board(
+        groups=grouped,
+        duplicates=duplicates,
         total=everything.total,
         unsolved=everything.unsolved,
         overdue=everything.overdue,
@@ -282,7 +323,8 @@ def department_table(
     session: Session, scope: Scope, now: datetime, listed: list[str]
 ) -> list[DepartmentFigures]:
     """Per department (every ``listed`` one, and any other name problems in scope
-    were passed to): passed, solved, median days to solve, overdue."""
+    were passed to): passed, solved, median days to solve, overdue; a group of
+    linked duplicates counts once."""
     passed = _passed_on(scope, Issue.department != "")
     solved_at = (
         select(func.min(IssueEvent.at))
@@ -307,7 +349,8 @@ def department_table(
             scope,
         )
         .join(passed, passed.c.issue_id == Issue.id)
-        .where(Issue.department != "")
+        # A group of linked duplicates is one problem, its main's, as on the board.
+        .where(Issue.department != "", heads(scope))
     ).all()
     table = {name: DepartmentFigures(name) for name in listed}
     for row in rows:
@@ -357,7 +400,7 @@ def problems(
         .outerjoin(passed, passed.c.issue_id == Issue.id)
         .outerjoin(Household, Household.id == Issue.household_id)
         .join(Cadre, Cadre.id == Issue.raised_by_cadre_id)
-        .where(Issue.duplicate_of_id.is_(None), *where.conditions(passed, now))
+        .where(heads(scope), *where.conditions(passed, now))
         .order_by(since, Issue.id)
     )
     return paginate(session, query, page)
@@ -417,7 +460,7 @@ def duplicate_candidates(
 def in_scope_count(session: Session, scope: Scope) -> int:
     """How many problems the account sees in all, a group of duplicates as one:
     the M of "showing N of M"."""
-    query = select(func.count()).select_from(Issue).where(Issue.duplicate_of_id.is_(None))
+    query = select(func.count()).select_from(Issue).where(heads(scope))
     return session.scalar(_in_scope(query, scope)) or 0
 
 

@@ -9,6 +9,7 @@ import uuid
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.models import Account
 from server.accounts.scope import Capability
@@ -24,6 +25,7 @@ from server.console.access import (
 from server.console.blueprint import bp, localized
 from server.console.forms import CHOOSE
 from server.console.reports import inspections, ledger
+from server.console.views.jobs import start
 from server.db import db
 from server.inspections import services
 from server.inspections.forms import AssignForm, WithdrawForm
@@ -178,6 +180,27 @@ def assign_sample() -> ResponseReturnValue:
         f" / {count} households sent to {name}'s phone: they can check them after a sync"
     )
     return redirect(again)
+
+
+# The printed inspection sheets (督查表) are jobs (views/jobs.py), asked for here.
+
+
+@bp.post("/inspections/towns/<uuid:town_id>/sheet.pdf")
+@requires(Capability.INSPECT)
+def town_inspection_sheet(town_id: uuid.UUID) -> BaseResponse:
+    return start("town_inspection_sheet", str(town_id))
+
+
+@bp.post("/inspections/inspectors/<uuid:inspector_id>/sheet.pdf")
+@requires(Capability.INSPECT)
+def inspector_sheet(inspector_id: uuid.UUID) -> BaseResponse:
+    # The list as it stands in the target: a sheet asked for again after a
+    # sample was assigned (or checked, or withdrawn) is made afresh.
+    changed = services.assignments_changed_at(db.session, inspector_id)
+    return start(
+        "inspector_sheet",
+        f"{inspector_id}/{changed:%Y%m%d%H%M%S%f}" if changed else str(inspector_id),
+    )
 
 
 @bp.post("/inspections/withdraw")

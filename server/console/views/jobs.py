@@ -15,6 +15,7 @@ from collections.abc import Callable
 from flask import Response, abort, redirect, render_template, send_file, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from server.accounts.models import Account
 from server.accounts.scope import Capability
 from server.audit.services import Actor, record
 from server.console.access import (
@@ -27,8 +28,10 @@ from server.console.access import (
 from server.console.blueprint import bp
 from server.console.downloads import TITLES
 from server.db import db
+from server.inspections.services import manages
 from server.jobs import queue
 from server.jobs.models import Job, JobStatus
+from shared.vocab import AccountRole
 
 
 def _whole_county(_: str) -> None:
@@ -44,6 +47,31 @@ def _village(target: str) -> None:
     village_or_404(uuid.UUID(target))
 
 
+def _town_sheet(target: str) -> None:
+    """A whole town's inspection sheet is for the admins who send inspectors out;
+    an inspector prints the households assigned to them."""
+    scope = current_scope()
+    if not (scope.can(Capability.INSPECT) and scope.can(Capability.MANAGE)):
+        abort(403)
+    whole_town_or_404(uuid.UUID(target))
+
+
+def _inspector_sheet(target: str) -> None:
+    """An inspector's own sheet, or one an admin whose area the inspector works in
+    prints for them; any other inspector is not found."""
+    scope = current_scope()
+    if not scope.can(Capability.INSPECT):
+        abort(403)
+    inspector = db.session.get(Account, uuid.UUID(target.partition("/")[0]))
+    if (
+        inspector is None
+        or inspector.role != AccountRole.INSPECTOR
+        or not manages(current_account(), inspector)
+        or not (inspector.town_id is None or scope.has_town(inspector.town_id))
+    ):
+        abort(404)
+
+
 # Who may have each kind's file: the same checks as the pages it comes from.
 CHECKS: dict[str, Callable[[str], None]] = {
     "county_ledger": _whole_county,
@@ -52,6 +80,8 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "town_cards": _whole_town,
     "village_cards": _village,
     "town_notebooks": _whole_town,
+    "town_inspection_sheet": _town_sheet,
+    "inspector_sheet": _inspector_sheet,
 }
 
 

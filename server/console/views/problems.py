@@ -87,6 +87,7 @@ def _filter() -> problems.ProblemFilter:
         department=args.get("department") or None,
         unsolved=args.get("unsolved") == "1",
         overdue=args.get("overdue") == "1",
+        linked=args.get("linked") == "1",
         text=args.get("q", "").strip()[:MAX_WORDS],
         cadre=args.get("cadre", "").strip()[:MAX_WORDS],
         raised_from=raised_from,

@@ -89,6 +89,10 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/departments/<uuid:department_id>"): "AFFFFFF",
     ("POST", "/departments/deadlines"): "AFFFFFF",
     ("GET", "/problems/departments"): "AAAFAAF",
+    # A whole town's inspection sheet is for admins; an inspector prints what is
+    # assigned to them (the county's inspector here: no other inspector's).
+    ("POST", "/inspections/towns/<uuid:town_id>/sheet.pdf"): "AAHFFFF",
+    ("POST", "/inspections/inspectors/<uuid:inspector_id>/sheet.pdf"): "AAAFAHF",
 }
 # Open to everyone: signing in and out, and the stylesheet.
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
@@ -150,6 +154,7 @@ def ids(county: County, session: Session) -> dict[str, uuid.UUID]:
         "conflict_id": conflict.id,
         "job_id": job.id,
         "department_id": county.departments["县民政局"].id,
+        "inspector_id": county.accounts["inspector"].id,
     }
 
 

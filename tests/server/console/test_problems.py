@@ -11,8 +11,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.accounts.scope import scope_for
 from server.audit.models import AuditEntry
+from server.console.reports import problems
 from server.db import utcnow
+from server.issues import services
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import Village
 from shared.vocab import IssueCategory, IssueEventKind, IssueStatus
@@ -314,3 +317,112 @@ def test_duplicates_are_linked_under_one_listed_as_one_and_audited(
         == 302
     )
     assert "显示 2 / 共 3" in _listed(client, "q=水沟堵塞")
+
+
+def test_a_group_of_linked_duplicates_counts_once_on_the_board_each_household_keeping_its_own(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    admin = county.accounts["town_admin"]
+    # One ditch raised for three households by their cadres, each passed to 县民政局;
+    # one household was also given 500 yuan.
+    ditch = []
+    for n, household in enumerate(county.households[1:4]):
+        issue = _problem(session, county, f"门前水沟堵塞（{n}）", days_ago=5)
+        issue.household_id = household.id
+        issue.status, issue.department = IssueStatus.PASSED_TO_DEPARTMENT, "县民政局"
+        issue.aid_amount = Decimal("500") if n == 2 else None
+        session.add(
+            IssueEvent(
+                id=uuid.uuid4(),
+                issue_id=issue.id,
+                at=utcnow() - timedelta(days=4),
+                kind=IssueEventKind.STATUS,
+                status=IssueStatus.PASSED_TO_DEPARTMENT,
+                department="县民政局",
+                cadre_id=county.cadre.id,
+                due_at=utcnow() + timedelta(days=20),
+            )
+        )
+        ditch.append(issue)
+    main = ditch[0]
+    for duplicate in ditch[1:]:
+        services.link_duplicate(session, admin, duplicate, main)
+    session.flush()
+    scope, now = scope_for(session, admin), utcnow()
+    board = problems.board(session, scope, now)
+    # The 助学贷款 problem and the ditch: two problems, as the list shows them.
+    assert (board.total, board.unsolved, board.overdue) == (2, 2, 1)
+    assert (board.groups, board.duplicates) == (1, 2)
+    assert [(group.key, group.total) for group in board.by_status] == [
+        (IssueStatus.PASSED_TO_DEPARTMENT, 2)
+    ]
+    assert {group.key: group.total for group in board.by_department} == {
+        "县教育局": 1,
+        "县民政局": 1,
+    }
+    assert [(group.name, group.total) for group in board.by_village] == [("前楼村", 2)]
+    # Aid is each household's own: the duplicate's 500 yuan is added up too.
+    assert board.aid == Decimal("6500") and board.by_village[0].aid == Decimal("6500")
+    assert tuple(problems.totals(session, scope, now)) == (2, 2, 1)
+    table = problems.department_table(session, scope, now, ["县民政局"])
+    assert [(row.name, row.passed) for row in table if row.name == "县民政局"] == [("县民政局", 1)]
+    # The board says so and lists the group; the board's count is the list's.
+    login(client, admin)
+    page = client.get("/problems").get_data(as_text=True)
+    assert "个问题由多户反映、已合并（另有 2 户的同一问题）" in page
+    assert "/problems/list?linked=1" in page
+    listed = _listed(client, "linked=1")
+    assert "显示 1 / 共 2" in listed and "门前水沟堵塞（0）" in listed
+    assert "另有 2 户同一问题" in listed and "孩子上大学" not in listed
+    assert "显示 2 / 共 2" in _listed(client, "")
+    # Each household still has its own problem on its page.
+    for n, household in enumerate(county.households[1:4]):
+        assert f"门前水沟堵塞（{n}）" in client.get(f"/ledger/households/{household.id}").get_data(
+            as_text=True
+        )
+
+
+def test_days_waiting_count_only_unsolved_problems_from_their_latest_passing(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    _problem(session, county, "修好的路灯", status=IssueStatus.SOLVED, days_ago=30)
+    _problem(session, county, "新报的漏水", days_ago=6)
+    login(client, county.accounts["town_admin"])
+    listed = _listed(client, "")
+    rows = {
+        text: row
+        for row in re.findall(r"<tr>.*?</tr>", listed, re.DOTALL)
+        for text in ("修好的路灯", "新报的漏水", "孩子上大学的助学贷款")
+        if text in row
+    }
+    # Raised 50 days ago, passed on 40 days ago: it has waited on the department 40.
+    assert rows["孩子上大学的助学贷款"].endswith('<td class="num">40</td></tr>')
+    assert rows["新报的漏水"].endswith('<td class="num">6</td></tr>')
+    assert rows["修好的路灯"].endswith('<td class="num"></td></tr>'), "solved: not waiting"
+
+
+def test_a_duplicate_whose_main_the_account_cannot_see_stands_for_itself(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    # The fixture's loan, passed to 县教育局, linked under a problem 县民政局 has.
+    main = _problem(session, county, "助学金申请", category=IssueCategory.EDUCATION)
+    main.status, main.department = IssueStatus.PASSED_TO_DEPARTMENT, "县民政局"
+    services.link_duplicate(session, county.accounts["county_admin"], county.issue, main)
+    session.flush()
+    # 县教育局's account does not see the main: the loan is listed and counted on its own.
+    department = county.accounts["department"]
+    login(client, department)
+    listed = _listed(client, "")
+    assert "孩子上大学的助学贷款" in listed and "助学金申请" not in listed
+    assert "显示 1 / 共 1" in listed
+    board = problems.board(session, scope_for(session, department), utcnow())
+    assert (board.total, board.groups) == (1, 0)
+    # The county admin sees both: one group, one row.
+    admin = county.accounts["county_admin"]
+    assert problems.board(session, scope_for(session, admin), utcnow()).total == 1
+    # Its main deleted (by a phone, say), the duplicate is listed again.
+    main.deleted_at = utcnow()
+    session.flush()
+    login(client, admin)
+    assert "孩子上大学的助学贷款" in _listed(client, "")
+    assert problems.board(session, scope_for(session, admin), utcnow()).total == 1
