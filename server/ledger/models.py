@@ -17,9 +17,7 @@ from shared.vocab import LeaderRole, Rank, UnitKind
 class County(Synced, Base):
     __tablename__ = "county"
     __table_args__ = (
-        CheckConstraint(
-            "phone_lock_minutes BETWEEN 1 AND 60", name="phone_lock_minutes_in_range"
-        ),
+        CheckConstraint("phone_lock_minutes BETWEEN 1 AND 60", name="phone_lock_minutes_in_range"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
