@@ -182,3 +182,6 @@ class PullResponseSchema(RecordSchema):
     # The cursor sent was ahead of the server (restored to an earlier point):
     # the phone sends its changes again and pulls from the start.
     reset = fields.Boolean()
+    # Minutes in the background before the phone asks its PIN again (the
+    # county's rule; also sent at login). Servers before it send none.
+    lock_minutes = fields.Integer()

@@ -198,6 +198,7 @@ class SyncEngine:
                 self._learn_offset(sent_at, page["server_time_ms"], received_at)
                 self._store(page, report)
                 if not page["more"]:
+                    self._learn_lock_minutes(page)
                     return
                 if not early:
                     held = self.store.held_households()
@@ -213,6 +214,13 @@ class SyncEngine:
             raise ServerRestored(epoch)
         if known is None:
             self.store.set_meta({"server_epoch": epoch})
+
+    def _learn_lock_minutes(self, page: dict[str, Any]) -> None:
+        """Keep the county's minutes before the PIN: it may have changed them
+        since this phone logged in (servers before the setting send none)."""
+        minutes = page.get("lock_minutes")
+        if minutes is not None and str(minutes) != self.store.get_meta("lock_minutes"):
+            self.store.set_meta({"lock_minutes": str(minutes)})
 
     def _ask(self, cursor: str | None, held: list[str]) -> tuple[int, int, dict[str, Any]]:
         """One page: when it was asked for and came, and the page."""

@@ -14,6 +14,7 @@ from server.accounts.auth import ServerBusy, current_device, password_login
 from server.accounts.login import LoginRefused
 from server.api import RETRY_AFTER, Blueprint
 from server.db import db
+from server.ledger.settings import phone_lock_minutes
 from shared.schemas import LoginSchema
 
 blp = Blueprint(
@@ -75,7 +76,9 @@ class Devices(MethodView):
             "device_id": issued.device.id,
             "token": issued.token,
             "account": account,
-            "lock_minutes": current_app.config["PHONE_LOCK_MINUTES"],
+            "lock_minutes": phone_lock_minutes(
+                db.session, current_app.config["PHONE_LOCK_MINUTES"]
+            ),
         }
 
 

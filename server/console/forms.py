@@ -119,6 +119,12 @@ class ServiceNumbersForm(FlaskForm):  # type: ignore[misc]
     numbers = TextAreaField(validators=[Length(max=2000)])
 
 
+class PhoneLockForm(FlaskForm):  # type: ignore[misc]
+    """Checked by server/ledger/settings.py, whose refusal says the range in both languages."""
+
+    minutes = StringField(validators=[Length(max=10)])
+
+
 class DepartmentForm(FlaskForm):  # type: ignore[misc]
     name = StringField(validators=[DataRequired(REQUIRED), Length(max=MAX_NAME_LENGTH)])
     kind = SelectField(validators=[InputRequired(CHOOSE)], validate_choice=False)

@@ -16,11 +16,17 @@ from shared.vocab import LeaderRole, Rank, UnitKind
 
 class County(Synced, Base):
     __tablename__ = "county"
+    __table_args__ = (
+        CheckConstraint("phone_lock_minutes BETWEEN 1 AND 60", name="phone_lock_minutes_in_range"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     # The public-service numbers printed on every contact card (联系服务卡).
     service_numbers: Mapped[list[str]] = mapped_column(default=list)
+    # Minutes a phone waits in the background before asking the PIN again;
+    # None until the county admin chooses: the server's default then.
+    phone_lock_minutes: Mapped[int | None]
 
     towns: Mapped[list[Town]] = relationship(back_populates="county", order_by="Town.name")
 

@@ -8,13 +8,14 @@ import time
 from collections import Counter
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
 from server.accounts.auth import current_device
 from server.api import Blueprint
 from server.db import db
+from server.ledger.settings import phone_lock_minutes
 from server.monitoring import metrics, note
 from server.sync import openapi, services
 from shared import protocol
@@ -97,6 +98,10 @@ class Pull(MethodView):
                 "evict": page.evict,
                 "epoch": page.epoch,
                 "reset": page.reset,
+                # The county's rule, so a change reaches phones already logged in.
+                "lock_minutes": phone_lock_minutes(
+                    db.session, current_app.config["PHONE_LOCK_MINUTES"]
+                ),
             },
             ensure_ascii=False,
             separators=(",", ":"),

@@ -89,6 +89,34 @@ def test_the_right_pin_opens_the_app_and_a_long_pause_asks_for_it_again(
     assert phone.screen.name == "household" and "林01" in phone.texts()
 
 
+def test_minutes_the_county_changes_reach_the_phone_at_its_next_sync_and_lock_it(
+    phone: Phone, live: tuple[LiveServer, County]
+) -> None:
+    _, county = live
+    phone.log_in(county.cadres[0])
+    app = phone.running
+    assert app.lock_minutes == 5
+    county.set_lock_minutes(20)  # on the console's settings page
+    phone.sync()
+    assert app.lock_minutes == 20
+
+    phone.open_household("林01")
+    app.dispatch("on_pause")
+    app._paused_at -= 19 * 60  # the old five minutes and more, not the county's twenty
+    app.dispatch("on_resume")
+    phone.settle()
+    assert phone.screen.name == "household"
+    app.dispatch("on_pause")
+    app._paused_at -= 20 * 60
+    app.dispatch("on_resume")
+    phone.settle()
+    assert phone.screen.name == "pin"
+    phone.enter_pin(PIN)
+    assert phone.screen.name == "household"
+    phone.restart(unlock=False)
+    assert phone.running.lock_minutes == 20, "kept on the phone"
+
+
 def test_five_wrong_pins_lock_the_data_until_a_password_login_which_sends_what_waited(
     phone: Phone, live: tuple[LiveServer, County]
 ) -> None:

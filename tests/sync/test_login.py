@@ -60,7 +60,21 @@ def test_a_phone_with_a_token_syncs_while_its_account_and_its_address_are_floode
 def test_the_countys_minutes_before_the_pin_is_asked_again_come_with_the_login(
     county: County, transport: FlaskTransport
 ) -> None:
-    county.app.config["PHONE_LOCK_MINUTES"] = 2
+    county.app.config["PHONE_LOCK_MINUTES"] = 2  # the server's, until the county chooses
     phone = Phone(county.tmp / "lock-minutes.db", transport=transport)
     phone.login(county.cadres[0], PASSWORD, "红米 9A")
     assert phone.store.get_meta("lock_minutes") == "2"
+    county.set_lock_minutes(15)
+    phone.login(county.cadres[0], PASSWORD, "红米 9A")
+    assert phone.store.get_meta("lock_minutes") == "15"
+
+
+def test_minutes_the_county_changes_reach_a_phone_already_logged_in_at_its_next_sync(
+    county: County, transport: FlaskTransport
+) -> None:
+    phone = county.phone(county.cadres[0], transport)
+    phone.sync()
+    assert phone.store.get_meta("lock_minutes") == "5"
+    county.set_lock_minutes(20)
+    report = phone.sync()
+    assert report.ok and phone.store.get_meta("lock_minutes") == "20"

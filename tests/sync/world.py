@@ -18,6 +18,7 @@ from server.audit.services import SYSTEM
 from server.db import Base, transaction
 from server.ledger.models import Cadre, Household
 from server.ledger.services import link_household
+from server.ledger.settings import set_phone_lock_minutes, the_county
 from server.sync.models import SyncCounter
 from shared.vocab import AccountRole
 from sync.phone import Phone
@@ -95,6 +96,13 @@ class County:
 
     def admin_account(self, session: Session) -> Account:
         return session.scalars(select(Account).where(Account.username == self.admin)).one()
+
+    def set_lock_minutes(self, minutes: int) -> None:
+        """What the county admin does on the console's settings page."""
+        with transaction(self.app.extensions["minqing.db"]) as session:
+            county = the_county(session)
+            assert county is not None
+            set_phone_lock_minutes(session, SYSTEM, county, minutes)
 
     def reassign(self, household_id: str, to_username: str) -> None:
         with transaction(self.app.extensions["minqing.db"]) as session:

@@ -71,6 +71,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/inspections/withdraw"): "AAAFAAF",
     ("GET", "/settings"): "AFFFFFF",
     ("POST", "/settings"): "AFFFFFF",
+    ("POST", "/settings/phone-lock"): "AFFFFFF",
     ("POST", "/ledger/ledger.xlsx"): "AFFFAFF",
     ("POST", "/ledger/towns/<uuid:town_id>/ledger.xlsx"): "AAHHAHF",
     ("POST", "/ledger/villages/<uuid:village_id>/ledger.xlsx"): "AAHAAHF",

@@ -1,0 +1,113 @@
+"""What buildozer.spec asks python-for-android to put in the APK, checked offline.
+
+Each requirement is either a recipe of the python-for-android release the
+spec pins (at the version it pins), or a pure-Python package, which
+python-for-android installs with pip as it does any name without a recipe. The recipes
+are read from that release, installed here as a dev dependency; nothing is
+compiled for Android (no SDK or NDK here): docs/mobile.md says what this
+shows and what it does not.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import tomllib
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[2]
+# What the app needs built for Android: Python itself, Kivy, the sqlite3 and
+# ssl modules, runtime permissions, and AES-GCM for the sealed store.
+RECIPES = {"python3", "kivy", "sqlite3", "openssl", "android", "cryptography"}
+PURE_PYTHON = {"marshmallow", "certifi", "plyer", "uniseg"}
+
+
+def spec() -> configparser.SectionProxy:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ROOT / "buildozer.spec", encoding="utf-8")
+    return parser["app"]
+
+
+def requirements() -> dict[str, str | None]:
+    """The spec's requirements: name to the version pinned (None if not pinned)."""
+    pinned: dict[str, str | None] = {}
+    for item in spec()["requirements"].split(","):
+        name, _, version = item.strip().partition("==")
+        pinned[name.lower()] = version or None
+    return pinned
+
+
+def recipes() -> Path:
+    folder = Path(str(metadata.distribution("python-for-android").locate_file(""))) / (
+        "pythonforandroid/recipes"
+    )
+    assert folder.is_dir(), folder
+    return folder
+
+
+def recipe(name: str) -> dict[str, Any]:
+    """A recipe's literal class attributes (version, depends), read without importing it."""
+    tree = ast.parse((recipes() / name / "__init__.py").read_text(encoding="utf-8"))
+    attributes: dict[str, Any] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                if (
+                    isinstance(statement, ast.Assign)
+                    and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name)
+                ):
+                    try:
+                        value = ast.literal_eval(statement.value)
+                    except ValueError:
+                        continue  # computed: not needed here
+                    attributes.setdefault(statement.targets[0].id, value)
+    return attributes
+
+
+def test_the_spec_pins_the_python_for_android_release_whose_recipes_are_read_here() -> None:
+    tag = spec()["p4a.branch"]
+    installed = metadata.version("python-for-android")
+    assert tag.startswith("v") and Version(tag[1:]) == Version(installed), (tag, installed)
+
+
+def test_every_requirement_is_a_recipe_of_that_release_or_a_pure_python_wheel() -> None:
+    wanted = requirements()
+    assert {name for name in wanted if (recipes() / name).is_dir()} == RECIPES
+    assert wanted.keys() - RECIPES == PURE_PYTHON
+
+    for name in sorted(RECIPES):
+        pinned = wanted[name]
+        if pinned is not None:
+            assert recipe(name)["version"] == pinned, f"{name}=={pinned} is not the recipe's"
+
+    for name in sorted(PURE_PYTHON):
+        # Installed here from the same index python-for-android's pip uses.
+        wheel = metadata.distribution(name)
+        tags = [
+            line.split(":", 1)[1].strip()
+            for line in (wheel.read_text("WHEEL") or "").splitlines()
+            if line.startswith("Tag:")
+        ]
+        assert tags and all(tag.endswith("-none-any") for tag in tags), (name, tags)
+        compiled = [str(file) for file in wheel.files or [] if file.suffix in (".so", ".pyd")]
+        assert compiled == [], name
+        pinned = wanted[name]
+        assert pinned is None or wheel.version == pinned, (name, wheel.version, pinned)
+
+
+def test_the_phones_python_and_cryptography_are_ones_the_shared_code_supports() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    python = Requirement(f"python{project['requires-python']}")
+    assert Version(recipe("python3")["version"]) in python.specifier
+    cryptography = next(
+        Requirement(line)
+        for line in project["dependencies"]
+        if Requirement(line).name == "cryptography"
+    )
+    assert Version(recipe("cryptography")["version"]) in cryptography.specifier
