@@ -43,10 +43,6 @@ NAMING_CONVENTION = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
 

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
 from server.accounts.scope import scope_for
+from server.clock import utcnow
 from server.console.reports import CHINA
 from server.console.reports.outputs import Card, cards, county_of, notebook
-from server.db import utcnow
 from server.jobs.models import Job
 from server.jobs.queue import JobFailed
 from server.jobs.worker import Handler, Made

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
 from server.audit.services import Actor, entry_values, record
-from server.db import new_id, utcnow
+from server.clock import utcnow
+from server.db import new_id
 from server.issues import departments
 from server.ledger.models import (
     Cadre,

@@ -74,7 +74,8 @@ class LedgerCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from server.accounts.models import Device
-        from server.db import db, utcnow
+        from server.clock import utcnow
+        from server.db import db
         from server.sync.models import Conflict
 
         session = db.session

@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from server.accounts import services as account_services
 from server.accounts.scope import Capability
+from server.clock import utcnow
 from server.console import facts
 from server.console.access import (
     cadre_or_404,
@@ -31,7 +32,7 @@ from server.console.forms import (
 )
 from server.console.reassign import current_cadre_id
 from server.console.reports import ledger
-from server.db import db, utcnow
+from server.db import db
 from server.ledger.models import Cadre, Grid, Household, Village
 from server.sync.services import Rejected
 from shared.vocab import HouseholdTag, LeaderRole

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
-from server.db import utcnow
+from server.clock import utcnow
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import Village
 from shared.vocab import IssueCategory, IssueEventKind, IssueStatus
