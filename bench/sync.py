@@ -52,9 +52,9 @@ from server.accounts.models import Account, Device
 from server.accounts.services import register_device
 from server.db import begin_write, make_engine
 from server.ledger.models import Household, HouseholdLink
+from server.sequence import numbered
 from server.sync import services
 from server.sync.records import WIRE_FIELDS
-from server.sync.sequence import numbered
 from server.visits.models import Visit
 from shared.vocab import AccountRole, IssueCategory, VisitRole
 from sync.engine import SyncReport

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
 from server.ledger.models import Household
-from server.sync.sequence import take
+from server.sequence import take
 from server.sync.services import Rejected, edit_household
 from shared.vocab import HouseholdTag
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS

@@ -47,7 +47,7 @@ from server.ledger.spreadsheets import (
     read_csv,
     read_xlsx,
 )
-from server.sync.sequence import numbered
+from server.sequence import numbered
 from shared.schemas import (
     FIELD_MESSAGES,
     CadreSchema,

@@ -5,7 +5,7 @@ reason while the rest of the batch applies; the batch commits once. Every
 change id is remembered with its result, so a batch pushed again (its
 response lost) changes nothing and gets the same answers. The counter lock
 taken before the first write serialises pushes' writes, which is what keeps
-seqs in commit order (server/sync/sequence.py). While it is held, a batch
+seqs in commit order (server/sequence.py). While it is held, a batch
 looks up what its changes refer to in a few queries and writes in one flush
 under one savepoint; only if the database then refuses something is the
 batch applied again, each change in its own savepoint, to reject just the
@@ -53,10 +53,10 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.sequence import committed_high_water, numbered, take, write_counter
 from server.sync import records as wire
 from server.sync.epoch import current_epoch
 from server.sync.models import AppliedChange, Conflict
-from server.sync.sequence import committed_high_water, numbered, take, write_counter
 from server.visits.models import Visit
 from server.visits.services import visits_inserted
 from shared import protocol

@@ -20,7 +20,7 @@ from server.sync import openapi, services
 from shared import protocol
 
 # Pushes that write take the change counter's lock in turn anyway
-# (server/sync/sequence.py). Within a process they go one at a time, so the
+# (server/sequence.py). Within a process they go one at a time, so the
 # push holding the lock does not share the interpreter with others of this
 # process that would only wait for it: it commits sooner, and so does the queue.
 PUSH_GATE = threading.Lock()

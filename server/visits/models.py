@@ -9,8 +9,9 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.clock import utcnow
-from server.db import Base, Synced, enum_column
+from server.db import Base, enum_column
 from server.ledger.models import Cadre, Household
+from server.sequence import Synced
 from shared.vocab import VisitKind
 
 

@@ -18,7 +18,7 @@ from server.audit.services import SYSTEM
 from server.db import Base, transaction
 from server.ledger.models import Cadre, Household
 from server.ledger.services import link_household
-from server.sync.models import SyncCounter
+from server.sequence import SyncCounter
 from shared.vocab import AccountRole
 from sync.phone import Phone
 from sync.transport import Transport
