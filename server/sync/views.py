@@ -14,9 +14,13 @@ from flask_smorest import abort
 
 from server.accounts.auth import current_device
 from server.api import Blueprint
+from server.clock import now_ms
 from server.db import db
 from server.monitoring import metrics, note
-from server.sync import openapi, services
+from server.sync import openapi
+from server.sync.pull import pull
+from server.sync.push import push
+from server.sync.scope import SyncRefused
 from shared import protocol
 
 # Pushes that write take the change counter's lock in turn anyway
@@ -49,7 +53,7 @@ class Push(MethodView):
         started = time.perf_counter()
         with PUSH_GATE:
             answer = _run(
-                lambda: services.push(
+                lambda: push(
                     db.session, current_device(), request["device_time_ms"], request["changes"]
                 )
             )
@@ -82,7 +86,7 @@ class Pull(MethodView):
         """
         started = time.perf_counter()
         page = _run(
-            lambda: services.pull(
+            lambda: pull(
                 db.session, current_device(), request["cursor"], request["held"], request["limit"]
             )
         )
@@ -93,7 +97,7 @@ class Pull(MethodView):
                 "protocol": protocol.PROTOCOL_VERSION,
                 "cursor": page.cursor,
                 "more": page.more,
-                "server_time_ms": services.now_ms(),
+                "server_time_ms": now_ms(),
                 "evict": page.evict,
                 "epoch": page.epoch,
                 "reset": page.reset,
@@ -113,5 +117,5 @@ def _json(body: str) -> Response:
 def _run(call: Any) -> Any:
     try:
         return call()
-    except services.SyncRefused as refused:
+    except SyncRefused as refused:
         abort(refused.status, message=str(refused))

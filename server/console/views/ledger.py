@@ -34,7 +34,7 @@ from server.console.reassign import current_cadre_id
 from server.console.reports import ledger
 from server.db import db
 from server.ledger.models import Cadre, Grid, Household, Village
-from server.sync.services import Rejected
+from server.rejected import Rejected
 from shared.vocab import HouseholdTag, LeaderRole
 
 
