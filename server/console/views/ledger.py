@@ -30,10 +30,10 @@ from server.console.forms import (
     LostDeviceForm,
     ReassignForm,
 )
-from server.console.reassign import current_cadre_id
 from server.console.reports import ledger
 from server.db import db
 from server.ledger.models import Cadre, Grid, Household, Village
+from server.ledger.reassign import current_cadre_id
 from server.rejected import Rejected
 from shared.vocab import HouseholdTag, LeaderRole
 
