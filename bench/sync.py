@@ -52,9 +52,9 @@ from server.accounts.models import Account, Device
 from server.accounts.services import register_device
 from server.db import begin_write, make_engine
 from server.ledger.models import Household, HouseholdLink
-from server.sync import services
+from server.sequence import numbered
+from server.sync.push import push
 from server.sync.records import WIRE_FIELDS
-from server.sync.sequence import numbered
 from server.visits.models import Visit
 from shared.vocab import AccountRole, IssueCategory, VisitRole
 from sync.engine import SyncReport
@@ -883,7 +883,7 @@ def _push(factory: sessionmaker[Session], device_id: uuid.UUID, changes: list[An
         begin_write(session)
         device = session.get(Device, device_id)
         assert device is not None
-        answer = services.push(session, device, wall_clock_ms(), changes)
+        answer = push(session, device, wall_clock_ms(), changes)
         session.commit()
     statuses = {result["status"] for result in answer["results"]}
     assert statuses == {"applied"}, statuses
@@ -1195,7 +1195,7 @@ def _section(
             "### Ingest and pull against the limit",
             "",
             f"Push: {INGEST_PHONES} devices each push {INGEST_VISITS} new visits in one batch"
-            " through `services.push` in-process (validation, merge, audit and"
+            " through `server.sync.push.push` in-process (validation, merge, audit and"
             " applied-change rows, one transaction per batch, as the API runs it, without"
             f" HTTP). Beside it plain inserts of the same rows under new ids — each visit's"
             " row, its audit entry and its receipt (the applied change a retried push is"

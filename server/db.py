@@ -14,7 +14,6 @@ from typing import Any
 from flask import Flask, Response, current_app, g
 from sqlalchemy import (
     JSON,
-    BigInteger,
     DateTime,
     Engine,
     Enum,
@@ -28,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -41,10 +40,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_id() -> uuid.UUID:
@@ -101,21 +96,6 @@ class Base(DeclarativeBase):
         list[str]: JSONType,
         Any: JSONType,
     }
-
-
-class Synced:
-    """A record phones receive. ``seq`` is the server's change sequence: every
-    insert or update takes the next number, in commit order (server/sync/sequence.py),
-    and a phone pulls what changed after the last number it saw.
-
-    Bulk loads (the demo county, imports of new records) leave it at 0: a
-    phone receives such records whole when their household enters its scope.
-    """
-
-    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-
-    def numbered(self, seq: int) -> None:
-        """Called when a change to this record has been given ``seq``."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

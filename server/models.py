@@ -1,7 +1,6 @@
-"""Every mapped class, imported once so the metadata (and Alembic) sees them all,
-and the change numbering every flush goes through."""
+"""Every mapped class, imported once so the metadata (and Alembic) sees them all
+(the change numbering every flush goes through comes with the synced ones)."""
 
-import server.sync.sequence  # noqa: F401 - registers the seq numbering on every flush
 from server.accounts.models import Account, ConsoleSession, Device, LoginClient
 from server.audit.models import AuditEntry
 from server.db import Base
@@ -19,7 +18,8 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
-from server.sync.models import AppliedChange, Conflict, SyncCounter, SyncEpoch
+from server.sequence import SyncCounter
+from server.sync.models import AppliedChange, Conflict, SyncEpoch
 from server.visits.models import Visit
 
 __all__ = [

@@ -21,7 +21,8 @@ from flask_smorest import abort
 from server.accounts import login
 from server.accounts.models import Account, Device
 from server.accounts.services import PasswordCheck, device_for_token
-from server.db import begin_write, db, utcnow
+from server.clock import utcnow
+from server.db import begin_write, db
 from server.monitoring import note
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, enum_column, new_id, utcnow
+from server.clock import utcnow
+from server.db import Base, enum_column, new_id
 from server.ledger.models import Cadre, Town
 from shared.vocab import AccountRole
 

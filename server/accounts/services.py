@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from server.accounts.models import Account, ConsoleSession, Device
 from server.audit.services import Actor, record
-from server.db import utcnow
+from server.clock import utcnow
 from server.issues.models import Department
 from server.ledger.models import Cadre, Town
 from shared.vocab import AccountRole

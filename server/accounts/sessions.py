@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from server.accounts.models import Account, ConsoleSession
 from server.accounts.services import _token_hash
-from server.db import utcnow
+from server.clock import utcnow
 
 
 def start(session: Session, account: Account, lifetime: timedelta) -> str:

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, new_id, utcnow
+from server.clock import utcnow
+from server.db import Base, new_id
 
 
 class AuditEntry(Base):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
 from server.accounts.scope import scope_for
+from server.clock import utcnow
 from server.console.reports import CHINA
 from server.console.reports.outputs import (
     Card,
@@ -32,7 +33,6 @@ from server.console.reports.outputs import (
     inspection_sheet,
     notebook,
 )
-from server.db import utcnow
 from server.inspections.services import assigned_households
 from server.jobs.models import Job
 from server.jobs.queue import JobFailed

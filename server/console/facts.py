@@ -3,7 +3,7 @@ against what the admin saw, and merged as a stamped edit like a phone's.
 
 The merge itself (per-field last-writer-wins, conflicts for the queue, the
 audit entry, the seq that sends it to the cadre's phone) is
-``server.sync.services.edit_household``. What this adds is the desk's case:
+``server.sync.conflicts.edit_household``. What this adds is the desk's case:
 a form read a while ago. Only the fields the admin changed are written, and a
 field someone else changed meanwhile is not overwritten unseen: the form
 comes back showing both values.
@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
 from server.ledger.models import Household
-from server.sync.sequence import take
-from server.sync.services import Rejected, edit_household
+from server.rejected import Rejected
+from server.sequence import take
+from server.sync.conflicts import edit_household
 from shared.vocab import HouseholdTag
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
 

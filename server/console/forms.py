@@ -105,6 +105,20 @@ class NoteForm(FlaskForm):  # type: ignore[misc]
     note = TextAreaField(validators=[DataRequired(REQUIRED), Length(max=MAX_NOTE_LENGTH)])
 
 
+class AssignForm(FlaskForm):  # type: ignore[misc]
+    # The sample, as its page was drawn: drawn again from these, it is the same.
+    town = HiddenField()
+    village = HiddenField()
+    size = IntegerField(validators=[InputRequired(CHOOSE), NumberRange(min=1)])
+    seed = IntegerField(validators=[InputRequired(CHOOSE), NumberRange(min=0)])
+    # Inspectors are checked against the sample by the service, not the choices offered.
+    inspector = SelectField(validators=[InputRequired(CHOOSE)], validate_choice=False)
+
+
+class WithdrawForm(FlaskForm):  # type: ignore[misc]
+    inspector = HiddenField(validators=[InputRequired(CHOOSE)])
+
+
 class DecideForm(FlaskForm):  # type: ignore[misc]
     choice = RadioField(
         choices=["keep", "overturn", "other"],

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Account
 from server.accounts.scope import Scope
 from server.audit.services import Actor, record
-from server.db import utcnow
+from server.clock import utcnow
 from server.inspections.models import InspectionAssignment
 from server.ledger.models import Grid, Household, Village
 from shared.vocab import AccountRole

@@ -9,8 +9,10 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, Synced, enum_column, new_id, utcnow
+from server.clock import utcnow
+from server.db import Base, enum_column, new_id
 from server.ledger.models import Cadre, Household, Village
+from server.sequence import Synced
 from shared.vocab import DepartmentKind, IssueCategory, IssueEventKind, IssueStatus
 
 

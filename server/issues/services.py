@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
 from server.audit.services import Actor, record
+from server.clock import console_stamp, from_ms
 from server.issues import departments
 from server.issues.models import Department, Issue, IssueEvent
-from server.sync.services import console_stamp, from_ms, refold_issue
+from server.issues.status import refold_issue
 from shared.schemas import MAX_NOTE_LENGTH
 from shared.vocab import AccountRole, IssueEventKind, IssueStatus
 from sync.merge import STATUS_RANK
@@ -161,7 +162,7 @@ def _add_event(
     note: str,
     department: str,
 ) -> IssueEvent:
-    stamp = console_stamp(account)
+    stamp = console_stamp(account.id)
     event = IssueEvent(
         id=uuid.uuid4(),
         issue_id=issue.id,

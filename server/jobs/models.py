@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from server.db import Base, enum_column, new_id, utcnow
+from server.clock import utcnow
+from server.db import Base, enum_column, new_id
 
 
 class JobStatus(enum.StrEnum):

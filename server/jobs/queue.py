@@ -21,7 +21,7 @@ from datetime import timedelta
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from server.db import utcnow
+from server.clock import utcnow
 from server.jobs.models import Job, JobStatus
 
 # A second click within this takes the file the first one made; the ledger

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
 from server.audit.services import Actor, entry_values, record
-from server.db import new_id, utcnow
+from server.clock import utcnow
+from server.db import new_id
 from server.issues import departments
 from server.ledger.models import (
     Cadre,
@@ -46,7 +47,7 @@ from server.ledger.spreadsheets import (
     read_csv,
     read_xlsx,
 )
-from server.sync.sequence import numbered
+from server.sequence import numbered
 from shared.schemas import (
     FIELD_MESSAGES,
     CadreSchema,

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, Synced, enum_column, new_id, utcnow
+from server.clock import utcnow
+from server.db import Base, enum_column, new_id
 from server.ledger.ordering import name_order
+from server.sequence import Synced
 from shared.vocab import LeaderRole, Rank, UnitKind
 
 

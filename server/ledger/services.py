@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.audit.services import Actor, record
-from server.db import utcnow
+from server.clock import utcnow
 from server.inspections.models import Inspection
 from server.issues.models import Issue
 from server.ledger.models import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, got_request_exception
 
-from server.monitoring import health, metrics
+from server.monitoring import health, scrape
 from server.monitoring.requests import RequestLog, log_failure, note, request_id
 
 __all__ = ["init_app", "note", "request_id"]
@@ -14,7 +14,7 @@ __all__ = ["init_app", "note", "request_id"]
 def init_app(app: Flask) -> None:
     """Wrap the app outermost, so every answer is logged and counted, errors too."""
     app.register_blueprint(health.bp)
-    app.register_blueprint(metrics.bp)
+    app.register_blueprint(scrape.bp)
 
     @app.before_request
     def _name_the_route() -> None:

@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.db import utcnow
+from server.clock import utcnow
 from server.sync.models import SyncEpoch
 
 _CURRENT = select(SyncEpoch.value).where(SyncEpoch.id == 1)

@@ -1,4 +1,4 @@
-"""Sync bookkeeping: the change counter, pushed changes already applied, conflicts."""
+"""Sync bookkeeping: the database's epoch, pushed changes already applied, conflicts."""
 
 from __future__ import annotations
 
@@ -6,24 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, new_id, utcnow
-
-
-class SyncCounter(Base):
-    """The one-row counter that numbers every change (``seq``).
-
-    A transaction that writes synced records holds this row's lock from its
-    first write until it commits, so seqs become visible in the order they
-    were given out, and a pull never skips a row that committed late.
-    """
-
-    __tablename__ = "sync_counter"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger, default=0)
+from server.clock import utcnow
+from server.db import Base, new_id
 
 
 class SyncEpoch(Base):

@@ -3,9 +3,9 @@ phone may push and every record it pulls, one schema per kind.
 
 Built from what does the work, so the document cannot drift from it: a
 change's record from the schema its push handler loads it with
-(services.NEW_RECORD_SCHEMAS, TOMBSTONED, the editable household fields), a
+(push.NEW_RECORD_SCHEMAS, handlers.TOMBSTONED, the editable household fields), a
 pulled record's data from the columns a pull reads (records.WIRE_FIELDS).
-These schemas document; push and pull validate as services.py says.
+These schemas document; push and pull validate as push.py and pull.py say.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from marshmallow import Schema, fields, validate
 from server.api import OneOf
 from server.db import Base
 from server.sync import records as wire
-from server.sync.services import NEW_RECORD_SCHEMAS, TOMBSTONED
+from server.sync.handlers import TOMBSTONED
+from server.sync.push import NEW_RECORD_SCHEMAS
 from shared import protocol
 from shared.schemas import HouseholdSchema, RecordSchema, record_id
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS

@@ -14,14 +14,18 @@ from flask_smorest import abort
 
 from server.accounts.auth import current_device
 from server.api import Blueprint
+from server.clock import now_ms
 from server.db import db
 from server.ledger.settings import phone_lock_minutes
 from server.monitoring import metrics, note
-from server.sync import openapi, services
+from server.sync import openapi
+from server.sync.pull import pull
+from server.sync.push import push
+from server.sync.scope import SyncRefused
 from shared import protocol
 
 # Pushes that write take the change counter's lock in turn anyway
-# (server/sync/sequence.py). Within a process they go one at a time, so the
+# (server/sequence.py). Within a process they go one at a time, so the
 # push holding the lock does not share the interpreter with others of this
 # process that would only wait for it: it commits sooner, and so does the queue.
 PUSH_GATE = threading.Lock()
@@ -50,7 +54,7 @@ class Push(MethodView):
         started = time.perf_counter()
         with PUSH_GATE:
             answer = _run(
-                lambda: services.push(
+                lambda: push(
                     db.session, current_device(), request["device_time_ms"], request["changes"]
                 )
             )
@@ -83,7 +87,7 @@ class Pull(MethodView):
         """
         started = time.perf_counter()
         page = _run(
-            lambda: services.pull(
+            lambda: pull(
                 db.session, current_device(), request["cursor"], request["held"], request["limit"]
             )
         )
@@ -94,7 +98,7 @@ class Pull(MethodView):
                 "protocol": protocol.PROTOCOL_VERSION,
                 "cursor": page.cursor,
                 "more": page.more,
-                "server_time_ms": services.now_ms(),
+                "server_time_ms": now_ms(),
                 "evict": page.evict,
                 "epoch": page.epoch,
                 "reset": page.reset,
@@ -118,5 +122,5 @@ def _json(body: str) -> Response:
 def _run(call: Any) -> Any:
     try:
         return call()
-    except services.SyncRefused as refused:
+    except SyncRefused as refused:
         abort(refused.status, message=str(refused))

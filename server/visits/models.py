@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, Synced, enum_column, utcnow
+from server.clock import utcnow
+from server.db import Base, enum_column
 from server.ledger.models import Cadre, Household
+from server.sequence import Synced
 from shared.vocab import VisitKind
 
 

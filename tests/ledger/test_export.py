@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.audit.services import SYSTEM
-from server.db import make_engine, transaction, utcnow
+from server.clock import utcnow
+from server.db import make_engine, transaction
 from server.issues.models import Issue
 from server.ledger.exporting import ExportError, export_ledger, part_named
 from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES

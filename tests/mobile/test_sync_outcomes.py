@@ -18,7 +18,7 @@ from server.db import transaction
 from server.inspections.models import Inspection
 from server.inspections.services import assign
 from server.ledger.models import Household
-from server.sync.services import edit_household
+from server.sync.conflicts import edit_household
 from shared.vocab import AccountRole
 from sync.engine import SyncReport
 from tests.live import LiveServer

@@ -12,9 +12,10 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server.sync.handlers import HANDLERS, TOMBSTONED
 from server.sync.openapi import CHANGES
+from server.sync.push import NEW_RECORD_SCHEMAS
 from server.sync.records import KIND_OF
-from server.sync.services import HANDLERS, NEW_RECORD_SCHEMAS, TOMBSTONED
 from shared.protocol import PROTOCOL_VERSION
 from sync.phone import Phone
 from tests.sync.test_inspector_sync import ANSWERS, _inspector

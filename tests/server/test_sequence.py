@@ -1,7 +1,7 @@
 """Seqs: each handed out once, in commit order, however a transaction takes them.
 
 A transaction's first ``take`` locks the counter; it then counts on by itself
-and writes the counter when it commits (server/sync/sequence.py).
+and writes the counter when it commits (server/sequence.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.db import make_engine
 from server.migrate import upgrade
-from server.sync.sequence import committed_high_water, take
+from server.sequence import committed_high_water, take
 from tests.conftest import fresh_database_url
 
 

@@ -26,7 +26,8 @@ from sqlalchemy import Engine, select
 from server.db import transaction
 from server.issues.models import Issue
 from server.ledger.models import Household
-from server.sync import services
+from server.sync.conflicts import edit_household
+from server.sync.scope import current_households
 from server.visits.models import Visit
 from sync.engine import SyncReport
 from sync.phone import Phone
@@ -118,7 +119,7 @@ class SyncWorld(RuleBasedStateMachine):
         with transaction(self.app.extensions["minqing.db"]) as session:
             households = session.scalars(select(Household).order_by(Household.code)).all()
             household = households[which % len(households)]
-            services.edit_household(
+            edit_household(
                 session, self.county.admin_account(session), household, {name: value}, household.seq
             )
 
@@ -199,7 +200,7 @@ class SyncWorld(RuleBasedStateMachine):
             assert set(self.issues) <= {str(i) for i in session.scalars(select(Issue.id))}
             for phone, username in zip(self.phones, self.users, strict=True):
                 cadre = self.county.cadre(session, username)
-                scope = {str(h) for h in services.current_households(session, cadre.id)}
+                scope = {str(h) for h in current_households(session, cadre.id)}
                 assert {h["id"] for h in phone.households()} == scope
                 for household_id in scope:
                     self._assert_same_household(session, phone, household_id)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from server.db import transaction
 from server.ledger.models import Household
-from server.sync.services import edit_household
+from server.sync.conflicts import edit_household
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
 

@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from server.clock import from_ms, now_ms
 from server.issues.models import Issue
 from server.ledger.models import Household
-from server.sync import services
+from server.sync.conflicts import edit_household, resolve_conflict
 from server.sync.models import AppliedChange, Conflict
 from server.visits.models import Visit
 from sync.engine import SyncReport
@@ -138,7 +139,7 @@ def test_edits_to_different_fields_of_a_household_both_survive(
     time.sleep(0.05)  # the office's edit comes later, beyond any clock rounding
     with county.session() as session, session.begin():
         household = session.get(Household, uuid.UUID(household_id))
-        services.edit_household(
+        edit_household(
             session, county.admin_account(session), household, {"members": 6}, household.seq
         )
     assert phone.sync().ok
@@ -159,7 +160,7 @@ def test_the_same_field_changed_by_the_town_office_later_wins_and_the_phone_is_t
     time.sleep(0.05)  # the office's edit comes later, beyond any clock rounding
     with county.session() as session, session.begin():
         household = session.get(Household, uuid.UUID(household_id))
-        services.edit_household(
+        edit_household(
             session,
             county.admin_account(session),
             household,
@@ -176,7 +177,7 @@ def test_the_same_field_changed_by_the_town_office_later_wins_and_the_phone_is_t
         kept = session.scalars(select(Conflict)).one()
         assert (kept.kind, kept.status, kept.loser_value) == ("hard", "open", ["13905961111"])
         # The admin overturns it: the phone's value goes out as a new edit.
-        services.resolve_conflict(session, county.admin_account(session), kept, keep=False)
+        resolve_conflict(session, county.admin_account(session), kept, keep=False)
     phone.sync()
     assert phone.household(household_id)["phones"] == ["13905961111"]
 
@@ -191,7 +192,7 @@ def test_a_phone_whose_clock_is_days_behind_learns_the_servers_time_and_records_
     assert behind.sync().applied == 1
     with county.session() as session:
         visit = session.get(Visit, uuid.UUID(visit_id))
-        assert abs(visit.visited_at - services.from_ms(services.now_ms())) < timedelta(minutes=5)
+        assert abs(visit.visited_at - from_ms(now_ms())) < timedelta(minutes=5)
 
 
 def test_a_phone_whose_clock_ran_days_ahead_has_its_times_brought_back_and_is_told(
@@ -207,8 +208,8 @@ def test_a_phone_whose_clock_ran_days_ahead_has_its_times_brought_back_and_is_to
     assert report.applied == 1
     with county.session() as session:
         visit = session.get(Visit, uuid.UUID(visit_id))
-        assert abs(visit.visited_at - services.from_ms(services.now_ms())) < timedelta(minutes=5)
-        assert Stamp.parse(visit.stamp).wall_ms < services.now_ms() + 60_000
+        assert abs(visit.visited_at - from_ms(now_ms())) < timedelta(minutes=5)
+        assert Stamp.parse(visit.stamp).wall_ms < now_ms() + 60_000
     answer = ahead.store.outbox("done")[-1]["result"]
     assert "ahead: times were corrected" in answer["message"]
 
@@ -278,7 +279,7 @@ def test_a_pull_never_overwrites_an_edit_the_phone_has_not_sent_yet(
     phone.edit_household(household_id, phones=["13905961111"])
     with county.session() as session, session.begin():
         household = session.get(Household, uuid.UUID(household_id))
-        services.edit_household(
+        edit_household(
             session, county.admin_account(session), household, {"members": 7}, household.seq
         )
     phone.engine.pull(SyncReport())
@@ -297,7 +298,7 @@ def test_an_edit_that_lost_while_it_waited_leaves_the_phone_showing_the_winner(
     time.sleep(0.05)  # the office's edit comes later, and wins
     with county.session() as session, session.begin():
         household = session.get(Household, uuid.UUID(household_id))
-        services.edit_household(
+        edit_household(
             session,
             county.admin_account(session),
             household,
@@ -407,7 +408,7 @@ def test_a_phone_that_ran_400_days_ahead_stamps_in_the_present_once_it_learns_it
     ahead.close()
     ahead = Phone(county.tmp / "ahead.db", transport=transport, wall_ms=wall_ms)
     ahead.edit_household(household_id, notes="先改的")
-    assert Stamp.parse(ahead.store.pending(1)[0].stamp).wall_ms < services.now_ms() + 60_000
+    assert Stamp.parse(ahead.store.pending(1)[0].stamp).wall_ms < now_ms() + 60_000
     time.sleep(0.3)
     right.edit_household(household_id, notes="后改的")
     ahead_report, right_report = ahead.sync(), right.sync()
@@ -417,7 +418,7 @@ def test_a_phone_that_ran_400_days_ahead_stamps_in_the_present_once_it_learns_it
     with county.session() as session:
         household = session.get(Household, uuid.UUID(household_id))
         assert household is not None and household.notes == "后改的", "the later edit wins"
-        limit = services.now_ms() + MAX_DRIFT_MS
+        limit = now_ms() + MAX_DRIFT_MS
         stamps = [Stamp.parse(entry["stamp"]) for entry in household.field_stamps.values()]
         stamps += [Stamp.parse(stamp) for stamp in session.scalars(select(Conflict.winner_stamp))]
         assert all(stamp.wall_ms <= limit for stamp in stamps)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from server.db import transaction
+from server.sequence import committed_high_water
 from server.sync.epoch import renew_epoch
-from server.sync.sequence import committed_high_water
 from server.visits.models import Visit
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County

@@ -19,7 +19,7 @@ from server.db import Base, transaction
 from server.ledger.models import Cadre, Household
 from server.ledger.services import link_household
 from server.ledger.settings import set_phone_lock_minutes, the_county
-from server.sync.models import SyncCounter
+from server.sequence import SyncCounter
 from shared.vocab import AccountRole
 from sync.phone import Phone
 from sync.transport import Transport

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, aliased
 
 from server.accounts.models import Account, Device
 from server.accounts.scope import Scope
+from server.clock import from_ms
 from server.console.reports import Page, paginate
 from server.ledger.models import Grid, Household, Village
 from server.sync.models import Conflict
-from server.sync.services import from_ms
 from sync.hlc import ClockError, Stamp
 
 

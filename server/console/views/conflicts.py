@@ -17,7 +17,8 @@ from server.console.forms import CHOOSE, DecideForm
 from server.console.reports import conflicts
 from server.console.reports.ledger import FIELD_LABELS
 from server.db import db
-from server.sync.services import Rejected, resolve_conflict
+from server.rejected import Rejected
+from server.sync.conflicts import resolve_conflict
 
 
 def _queue(error: str | None = None, status: int = 200) -> ResponseReturnValue:

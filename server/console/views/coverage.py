@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import abort, render_template, request, url_for
 
 from server.accounts.scope import Capability
+from server.clock import utcnow
 from server.console import charts
 from server.console.access import (
     current_scope,
@@ -19,7 +20,7 @@ from server.console.access import (
 )
 from server.console.blueprint import bp
 from server.console.reports import coverage
-from server.db import db, utcnow
+from server.db import db
 from server.ledger.models import WorkUnit
 
 

@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from server.accounts.scope import Capability
 from server.audit.services import Actor
+from server.clock import utcnow
 from server.console.access import current_account, current_scope, requires
 from server.console.blueprint import bp, localized
 from server.console.forms import DeadlinesForm, DepartmentForm
 from server.console.reports import problems
-from server.db import db, utcnow
+from server.db import db
 from server.issues import departments
 from server.issues.models import Department
 from server.ledger.models import County

@@ -23,12 +23,11 @@ from server.console.access import (
     whole_town_or_404,
 )
 from server.console.blueprint import bp, localized
-from server.console.forms import CHOOSE
+from server.console.forms import CHOOSE, AssignForm, WithdrawForm
 from server.console.reports import inspections, ledger
 from server.console.views.jobs import start
 from server.db import db
 from server.inspections import services
-from server.inspections.forms import AssignForm, WithdrawForm
 from server.ledger.models import Village
 from shared.vocab import AccountRole
 

@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from server.accounts import services as account_services
 from server.accounts.scope import Capability
+from server.clock import utcnow
 from server.console import facts
 from server.console.access import (
     cadre_or_404,
@@ -29,11 +30,11 @@ from server.console.forms import (
     LostDeviceForm,
     ReassignForm,
 )
-from server.console.reassign import current_cadre_id
 from server.console.reports import ledger
-from server.db import db, utcnow
+from server.db import db
 from server.ledger.models import Cadre, Grid, Household, Village
-from server.sync.services import Rejected
+from server.ledger.reassign import current_cadre_id
+from server.rejected import Rejected
 from shared.vocab import HouseholdTag, LeaderRole
 
 

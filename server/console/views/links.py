@@ -21,11 +21,11 @@ from server.console.access import (
 )
 from server.console.blueprint import bp, localized
 from server.console.forms import CHOOSE, CadreActiveForm, LeaderForm, ReassignForm, TransferForm
-from server.console.reassign import reassign, set_cadre_active, transfer
 from server.console.reports import ledger
 from server.console.views.ledger import cadre_page, household_page, village_page
 from server.db import db
 from server.ledger.models import Cadre, Grid, Household, HouseholdLink
+from server.ledger.reassign import reassign, set_cadre_active, transfer
 from server.ledger.services import LinkError, set_village_leader
 from shared.vocab import LeaderRole
 

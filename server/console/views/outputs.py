@@ -16,6 +16,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.scope import Capability
+from server.clock import utcnow
 from server.console.access import (
     cadre_or_404,
     current_scope,
@@ -26,7 +27,7 @@ from server.console.blueprint import bp
 from server.console.reports import CHINA
 from server.console.reports.outputs import cards, county_of, notebook
 from server.console.views.jobs import start
-from server.db import db, utcnow
+from server.db import db
 from server.ledger.models import Grid, Household, HouseholdLink, Village
 
 

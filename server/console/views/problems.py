@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from server.accounts.scope import Capability
+from server.clock import utcnow
 from server.console.access import (
     current_account,
     current_scope,
@@ -23,7 +24,7 @@ from server.console.access import (
 from server.console.blueprint import bp, localized
 from server.console.forms import DuplicateForm, NoteForm, PassForm, StatusForm
 from server.console.reports import problems
-from server.db import db, utcnow
+from server.db import db
 from server.issues import departments, services
 from server.issues.models import Issue
 from server.ledger.models import Cadre

@@ -15,11 +15,12 @@ from server.accounts.auth import password_login
 from server.accounts.login import LoginRefused
 from server.accounts.models import Account
 from server.accounts.scope import Capability
+from server.clock import utcnow
 from server.console.access import current_scope, requires
 from server.console.blueprint import bp, localized
 from server.console.forms import LoginForm
 from server.console.reports.overview import overview
-from server.db import db, utcnow
+from server.db import db
 from shared.vocab import AccountRole
 
 

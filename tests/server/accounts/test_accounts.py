@@ -13,7 +13,7 @@ from server.accounts import services
 from server.accounts.models import Account
 from server.audit.models import AuditEntry
 from server.audit.services import SYSTEM
-from server.db import utcnow
+from server.clock import utcnow
 from shared.vocab import AccountRole
 from tests.builders import LedgerBuilder
 

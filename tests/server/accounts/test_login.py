@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.accounts import login, services
 from server.accounts.models import Account, LoginClient
 from server.audit.services import SYSTEM
-from server.db import transaction, utcnow
+from server.clock import utcnow
+from server.db import transaction
 from shared.vocab import AccountRole
 from tests.sync.world import wipe
 

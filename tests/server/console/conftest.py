@@ -16,7 +16,8 @@ from server.accounts import sessions
 from server.accounts.models import Account
 from server.accounts.services import create_account, hash_password
 from server.audit.services import SYSTEM
-from server.db import db, utcnow
+from server.clock import utcnow
+from server.db import db
 from server.inspections.models import Inspection
 from server.issues.models import Department, Issue, IssueEvent
 from server.ledger.models import Cadre, Grid, Household, Town, Village

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from wtforms.fields.core import UnboundField
 
 import server.console
+from server.clock import utcnow
 from server.console import pdf
-from server.db import Base, utcnow
+from server.db import Base
 from server.jobs.models import Job, JobStatus
 from server.sync.models import Conflict
 from tests.server.console.conftest import County, login

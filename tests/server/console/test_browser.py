@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Account
 from server.accounts.services import register_device
 from server.audit.services import Actor
+from server.clock import now_ms
 from server.db import make_engine
 from server.demo.generator import DEMO_PASSWORD, Shape, generate
 from server.ledger.models import Cadre, Grid, Household, HouseholdLink, Village
 from server.migrate import upgrade
-from server.sync.services import Writer, edit_household, merge_household, now_ms
+from server.sync.conflicts import Writer, edit_household, merge_household
 from sync.hlc import Stamp
 from tests.live import LiveServer
 from tests.system import CI_INSTALLS, require

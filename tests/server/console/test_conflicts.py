@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from server.accounts.services import register_device
 from server.audit.models import AuditEntry
 from server.audit.services import Actor
+from server.clock import now_ms
+from server.sync.conflicts import Writer, edit_household, merge_household
 from server.sync.models import Conflict
-from server.sync.services import Writer, edit_household, merge_household, now_ms
 from sync.hlc import Stamp
 from tests.server.console.conftest import County, csrf_token, login
 

@@ -6,8 +6,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from server.accounts.scope import scope_for
+from server.clock import utcnow
 from server.console.reports import coverage
-from server.db import utcnow
 from tests.server.console.conftest import County, login
 
 

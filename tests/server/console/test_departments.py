@@ -16,8 +16,9 @@ from server.accounts.scope import Scope
 from server.accounts.services import create_account, hash_password
 from server.audit.models import AuditEntry
 from server.audit.services import SYSTEM
+from server.clock import utcnow
 from server.console.reports import problems
-from server.db import db, transaction, utcnow
+from server.db import db, transaction
 from server.issues import departments, services
 from server.issues.models import Department, Issue, IssueEvent
 from server.ledger.importing import DEPARTMENTS, import_departments, read_table

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
 from server.audit.services import Actor
+from server.clock import now_ms
 from server.ledger.models import Household
+from server.sequence import write_counter
+from server.sync.conflicts import Writer, merge_household
 from server.sync.models import Conflict
-from server.sync.sequence import write_counter
-from server.sync.services import Writer, merge_household, now_ms
 from sync.hlc import Stamp
 from tests.server.console.conftest import County, login
 

@@ -12,8 +12,8 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.audit.services import Actor
+from server.clock import utcnow
 from server.console.reports import CHINA
-from server.db import utcnow
 from server.inspections import services
 from server.issues.models import Issue
 from server.jobs.worker import Worker

@@ -16,7 +16,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.audit.services import SYSTEM
-from server.db import make_engine, transaction, utcnow
+from server.clock import utcnow
+from server.db import make_engine, transaction
 from server.ledger.models import Cadre, Household
 from server.ledger.services import link_household
 from server.migrate import upgrade

@@ -10,7 +10,8 @@ from server.accounts.scope import scope_for
 from server.accounts.services import register_device
 from server.audit.models import AuditEntry
 from server.audit.services import Actor, entry_values
-from server.sync.services import Writer, merge_household, now_ms
+from server.clock import now_ms
+from server.sync.conflicts import Writer, merge_household
 from sync.hlc import Stamp
 from tests.builders import LedgerBuilder
 from tests.server.console.conftest import County, login

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
-from server.console.reassign import shares
 from server.ledger.models import Cadre, Household, HouseholdLink, VillageLink
+from server.ledger.reassign import shares
 from shared.vocab import LeaderRole
 from tests.server.console.conftest import County, csrf_token, login
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from server.accounts.scope import scope_for
 from server.audit.models import AuditEntry
+from server.clock import utcnow
 from server.console.reports import problems
-from server.db import utcnow
 from server.issues import services
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import Village

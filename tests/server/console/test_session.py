@@ -22,7 +22,7 @@ from server import create_app
 from server.accounts import services, sessions
 from server.accounts.models import ConsoleSession
 from server.audit.services import SYSTEM
-from server.db import utcnow
+from server.clock import utcnow
 from tests.conftest import fresh_database_url
 from tests.live import LiveServer
 from tests.server.console.conftest import PASSWORD, County, csrf_token, login

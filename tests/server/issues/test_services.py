@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
-from server.db import utcnow
+from server.clock import utcnow
 from server.issues import services
 from server.issues.models import Issue, IssueEvent
 from shared.vocab import IssueEventKind, IssueStatus

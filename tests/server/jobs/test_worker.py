@@ -16,7 +16,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from server.accounts.models import Account
-from server.db import transaction, utcnow
+from server.clock import utcnow
+from server.db import transaction
 from server.jobs import queue
 from server.jobs.models import Job, JobStatus
 from server.jobs.worker import Made, Worker

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from server.audit.services import SYSTEM
-from server.db import utcnow
+from server.clock import utcnow
 from server.ledger.services import check_integrity, link_household, set_village_leader
 from shared.vocab import LeaderRole, Rank
 from tests.builders import LedgerBuilder

@@ -1,7 +1,8 @@
 """Numbering changes: every write to a synced record takes the next ``seq``.
 
-This runs before every flush of every session, so no code path that changes
-a synced record through the ORM can forget it. A transaction's first
+Every table phones receive is ``Synced``, and the counter lives here too.
+Numbering runs before every flush of every session, so no code path that
+changes a synced record through the ORM can forget it. A transaction's first
 ``take`` locks the counter row until the transaction ends, which makes seqs
 visible in commit order. Holding the lock, the transaction hands out its
 further seqs itself and writes the counter once, just before it commits:
@@ -14,12 +15,41 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import bindparam, event, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import BigInteger, bindparam, event, select, update
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
-from server.db import Synced
+from server.db import Base
 from server.monitoring.metrics import LOCK_WAIT
-from server.sync.models import SyncCounter
+
+
+class Synced:
+    """A record phones receive. ``seq`` is the server's change sequence: every
+    insert or update takes the next number, in commit order (``take``),
+    and a phone pulls what changed after the last number it saw.
+
+    Bulk loads (the demo county, imports of new records) leave it at 0: a
+    phone receives such records whole when their household enters its scope.
+    """
+
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+    def numbered(self, seq: int) -> None:
+        """Called when a change to this record has been given ``seq``."""
+
+
+class SyncCounter(Base):
+    """The one-row counter that numbers every change (``seq``).
+
+    A transaction that writes synced records holds this row's lock from its
+    first write until it commits, so seqs become visible in the order they
+    were given out, and a pull never skips a row that committed late.
+    """
+
+    __tablename__ = "sync_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
 
 # In session.info while the transaction holds the counter's lock: the last seq
 # it handed out, and the counter's value as the database has it.

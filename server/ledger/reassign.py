@@ -1,8 +1,9 @@
-"""Moving households between cadres from the console: one, or a cadre's many.
+"""Moving households between cadres: one (reassign), or a cadre's many
+(transfer); and disabling a cadre who left, once nothing is left in their care.
 
 Every move goes through ``server.ledger.services.link_household`` (which
 refuses a disabled cadre and writes the audit trail). Everything is checked
-before the first move, and the request's transaction is rolled back on any
+before the first move, and the caller's transaction is rolled back on any
 refusal, so a refused change changes nothing.
 """
 

@@ -1,0 +1,83 @@
+"""Which households a device may reach: what its pulls bring and its pushes may touch.
+
+A cadre's phone holds the households the cadre covers now; an inspector's,
+those assigned to them and not yet checked. Other accounts have nothing to sync.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Account
+from server.inspections.services import assigned_households
+from server.ledger.models import Household, HouseholdLink
+from shared.vocab import AccountRole
+
+
+class SyncRefused(Exception):
+    """The whole request is refused (e.g. an account with nothing to sync)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# The statements of pulls and pushes are built once, with parameters
+# (``bindparam``): every sync runs them, and building a statement (and finding
+# its compiled form) costs SQLAlchemy more than running it costs the database.
+
+
+def listed(name: str) -> Any:
+    """A parameter holding a list, for ``column.in_``."""
+    return bindparam(name, expanding=True)
+
+
+COVERED_HOUSEHOLDS = (
+    select(HouseholdLink.household_id)
+    .join(Household, Household.id == HouseholdLink.household_id)
+    .where(
+        HouseholdLink.cadre_id == bindparam("cadre_id"),
+        HouseholdLink.ended_at.is_(None),
+        Household.deleted_at.is_(None),
+    )
+)
+
+
+def current_households(session: Session, cadre_id: uuid.UUID) -> set[uuid.UUID]:
+    """The live households a cadre covers now: what the cadre's phone holds."""
+    return set(session.scalars(COVERED_HOUSEHOLDS, {"cadre_id": cadre_id}))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What a device's pulls cover: the one rule, for every kind of account."""
+
+    households: set[uuid.UUID]
+    # The cadre whose phone it is (its contact card), if the account has one.
+    cadre_id: uuid.UUID | None
+    # An inspector asks each household whether it knows its cadre: their
+    # phone also gets the households' links, and the cadres they name.
+    links: bool
+
+
+def reach(session: Session, account: Account) -> Reach:
+    """A cadre's phone holds the households the cadre covers now; an
+    inspector's, those assigned to them and not yet checked (and a cadre's
+    too, if the inspector is also one). Other accounts have nothing to sync."""
+    inspector = account.role == AccountRole.INSPECTOR
+    if account.cadre_id is None and not inspector:
+        raise SyncRefused(
+            403,
+            "该账号没有挂钩农户，无需同步 / this account covers no households: nothing to sync",
+        )
+    households: set[uuid.UUID] = set()
+    if account.cadre_id is not None:
+        households |= current_households(session, account.cadre_id)
+    if inspector:
+        households |= assigned_households(session, account.id)
+    return Reach(households, account.cadre_id, inspector)
