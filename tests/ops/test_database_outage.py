@@ -53,7 +53,6 @@ def test_while_the_database_cannot_be_reached_the_server_answers_503_and_a_phone
     url = fresh_postgres_database("minqing_outage")
     app = migrated_app(url)
     county = County.build(app, tmp_path, cadres=1)
-    db.dispose(app)
     server = LiveServer(url, tmp_path / "instance")
     server.start()
     try:
@@ -95,3 +94,4 @@ def test_while_the_database_cannot_be_reached_the_server_answers_503_and_a_phone
         assert "Traceback" not in server.log_path.read_text()
     finally:
         server.stop()
+        db.dispose(app)
