@@ -290,12 +290,14 @@ class Meter:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.peak_rss = 0.0
+        self._loads: list[float] = []
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.1):
             self.peak_rss = max(self.peak_rss, rss_mb(self.server.pids()))
+            self._loads.append(os.getloadavg()[0])
 
     def __enter__(self) -> Meter:
         self._database = {pid: cpu_seconds([pid]) for pid in backend_pids(self.server.database_url)}
@@ -320,6 +322,10 @@ class Meter:
         busy, total = machine_busy()
         self.machine_busy = busy - self._machine[0]
         self.machine_total = total - self._machine[1]
+        # "Busy" tops out at 100%; the load says how many more wanted the cores.
+        # CPU seconds grow with it (the same first syncs took 30% more server CPU
+        # at a load of 22 than at 9), so figures are compared at like loads.
+        self.load = statistics.fmean(self._loads) if self._loads else os.getloadavg()[0]
 
 
 # --- phones ------------------------------------------------------------------
@@ -574,6 +580,7 @@ class Burst:
     client_cpu: float
     machine_busy: float
     machine_total: float
+    load: float
     lock: LockWait
 
 
@@ -685,6 +692,7 @@ def _burst(server: Server, crowd: Crowd, **options: Any) -> Burst:
         client_cpu=crowd.client_cpu,
         machine_busy=meter.machine_busy,
         machine_total=meter.machine_total,
+        load=meter.load,
         lock=locked,
     )
 
@@ -1102,6 +1110,7 @@ def _section(
             f"{done.database_cpu:.0f}",
             f"{done.client_cpu:.0f}",
             f"{100 * done.machine_busy / done.machine_total:.0f}% of {cores:.0f}",
+            f"{done.load:.1f}",
         ]
 
     server = f"`minqing serve --workers {workers}" + (
@@ -1134,7 +1143,9 @@ def _section(
             " times per sync are the whole `Phone.sync()`; memory is the peak sum of the RSS"
             " of gunicorn's master and workers; CPU is seconds used by the server (gunicorn),"
             " the database (PostgreSQL's processes for this database) and the client"
-            " processes, beside how busy the whole machine was (other work included).",
+            " processes, beside how busy the whole machine was (other work included) and its"
+            " load (the 1-minute load average, mean over the run): CPU seconds grow with the"
+            " load, so compare runs made at like loads.",
             "The nginx row is another week of the same work, each phone then syncing through"
             " nginx as deploy/nginx/minqing.conf has it (TLS with a self-signed certificate"
             " the phones trust, HTTP/1.1 kept alive to the phones and to gunicorn) instead of"
@@ -1158,6 +1169,7 @@ def _section(
                     "database CPU s",
                     "clients CPU s",
                     "machine busy",
+                    "load",
                 ],
                 [
                     burst_row("first sync", town.first),
