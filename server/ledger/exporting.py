@@ -1,6 +1,6 @@
 """Exporting the ledger (包村包户台帐) to an .xlsx workbook.
 
-The sheets use the import layouts of ``server.ledger.importing``, so an
+The sheets use the import layouts of ``server.ledger.layouts``, so an
 export imports again, kind by kind, into another database:
 
 - 村挂钩领导: each village's three link leaders (name, unit, phone);
@@ -35,7 +35,15 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from server.issues.models import Issue
-from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES, Column, Layout
+from server.ledger.layouts import (
+    AID_TOTALS,
+    CADRES,
+    HOUSEHOLDS,
+    LEADERS,
+    PROBLEMS,
+    VILLAGES,
+    Layout,
+)
 from server.ledger.models import (
     Cadre,
     County,
@@ -55,40 +63,6 @@ from shared.vocab import HouseholdTag, LeaderRole
 BATCH = 2000
 # A problem's day is the county's day.
 CHINA = timezone(timedelta(hours=8))
-
-# Export-only sheets: problems are recorded on phones, never imported.
-PROBLEMS = Layout(
-    "problems",
-    "群众问题",
-    tuple(
-        Column(key, header)
-        for key, header in (
-            ("town", "镇"),
-            ("village", "村"),
-            ("code", "户编号"),
-            ("head", "户主"),
-            ("raised", "反映日期"),
-            ("category", "类别"),
-            ("description", "问题"),
-            ("status", "状态"),
-            ("department", "部门"),
-            ("aid", "帮扶金额（元）"),
-        )
-    ),
-)
-AID_TOTALS = Layout(
-    "aid_totals",
-    "帮扶金额合计",
-    tuple(
-        Column(key, header)
-        for key, header in (
-            ("town", "镇"),
-            ("village", "村"),
-            ("aided", "有帮扶金额的问题"),
-            ("aid", "帮扶金额（元）"),
-        )
-    ),
-)
 
 
 class ExportError(Exception):
