@@ -49,14 +49,13 @@ from server.ledger.models import (
     County,
     Grid,
     Household,
-    HouseholdLink,
     Town,
     Village,
     VillageLink,
     WorkUnit,
 )
 from server.ledger.ordering import name_order
-from server.ledger.queries import current_leaders, household_rows
+from server.ledger.queries import cadre_rows, covering_cadres, current_leaders, household_rows
 from shared.vocab import HouseholdTag, LeaderRole
 
 # Rows fetched per round trip while streaming (a server-side cursor on PostgreSQL).
@@ -354,31 +353,13 @@ def _household_rows(
         )
         .execution_options(yield_per=BATCH)
     )
-    for (
-        code,
-        town,
-        village,
-        grid,
-        head,
-        members,
-        address,
-        phones,
-        tags,
-        notes,
-        *cadre,
-    ) in session.execute(query):
+    for *facts, phones, tags, notes, cadre, unit, phone in session.execute(query):
         yield [
-            code,
-            town,
-            village,
-            grid,
-            head,
-            members,
-            address,
+            *facts,
             "、".join(phones),
             "、".join(labels.get(tag, tag) for tag in tags),
             notes,
-            *(value or "" for value in cadre),
+            *(value or "" for value in (cadre, unit, phone)),
         ]
 
 
@@ -387,7 +368,7 @@ def _cadre_rows(
 ) -> Iterable[list[object]]:
     unit_town = aliased(Town)
     query = (
-        select(
+        cadre_rows(
             Cadre.name,
             WorkUnit.name,
             WorkUnit.kind,
@@ -396,7 +377,6 @@ def _cadre_rows(
             Cadre.phone,
             Cadre.active,
         )
-        .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
         .outerjoin(unit_town, unit_town.id == WorkUnit.town_id)
         .order_by(collate(WorkUnit.name), collate(Cadre.name), Cadre.phone)
         .execution_options(yield_per=BATCH)
@@ -404,16 +384,7 @@ def _cadre_rows(
     if scope:
         # Only the cadres this part of the ledger links, so it imports on its own.
         in_scope = select(Village.id).join(Town, Town.id == Village.town_id).where(*scope)
-        households = (
-            select(HouseholdLink.cadre_id)
-            .join(Household, Household.id == HouseholdLink.household_id)
-            .join(Grid, Grid.id == Household.grid_id)
-            .where(
-                HouseholdLink.ended_at.is_(None),
-                Household.deleted_at.is_(None),
-                Grid.village_id.in_(in_scope),
-            )
-        )
+        households = covering_cadres(Grid.village_id.in_(in_scope))
         leaders = select(VillageLink.cadre_id).where(
             VillageLink.ended_at.is_(None), VillageLink.village_id.in_(in_scope)
         )

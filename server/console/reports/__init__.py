@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from server.ledger.models import County
+
 # The county's clock: a day on a page is a day in China.
 CHINA = timezone(timedelta(hours=8))
 PER_PAGE = 100
@@ -42,3 +44,9 @@ def paginate(
     number = min(max(number, 1), max(1, -(-total // per_page)))
     rows = session.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
     return Page(list(rows), total, number, per_page)
+
+
+def first_county(session: Session) -> County | None:
+    """The county whose settings and departments the console keeps: the first by
+    name (a ledger holds one; a benchmark's may hold several)."""
+    return session.scalar(select(County).order_by(County.name).limit(1))

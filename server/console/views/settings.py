@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from server.accounts.scope import Capability
 from server.audit.services import Actor, record
 from server.console.access import current_account, requires
 from server.console.blueprint import bp, localized
 from server.console.forms import ServiceNumbersForm
+from server.console.reports import first_county
 from server.db import db
-from server.ledger.models import County
 
 MAX_NUMBERS = 8  # what fits on a card
 MAX_LENGTH = 40
@@ -21,7 +20,7 @@ MAX_LENGTH = 40
 @bp.route("/settings", methods=["GET", "POST"])
 @requires(Capability.CONFIGURE)
 def settings() -> ResponseReturnValue:
-    county = db.session.scalar(select(County).order_by(County.name).limit(1))
+    county = first_county(db.session)
     if county is None:
         return render_template("console/settings.html", county=None, form=None, error=None)
     form = ServiceNumbersForm()
