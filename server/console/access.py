@@ -17,9 +17,13 @@ from flask import abort, g, redirect, request, url_for
 from server.accounts.models import Account
 from server.accounts.scope import Capability, Scope, scope_for
 from server.db import db
-from server.issues.models import Issue
-from server.ledger.models import Cadre, Grid, Household, Town, Village
+from server.inspections.services import manages
+from server.issues.models import Department, Issue
+from server.jobs.models import Job
+from server.ledger.models import Cadre, Grid, Household, Town, Village, WorkUnit
+from server.ledger.queries import first_county
 from server.sync.models import Conflict
+from shared.vocab import AccountRole
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,12 +120,51 @@ def conflict_or_404(conflict_id: uuid.UUID) -> Conflict:
     return conflict
 
 
-def optional_uuid(name: str) -> uuid.UUID | None:
-    """A query-string id, or None when absent; a malformed one is a 404."""
-    value = request.args.get(name, "")
-    if not value:
-        return None
+def unit_or_404(unit_id: uuid.UUID) -> WorkUnit:
+    unit = db.session.get(WorkUnit, unit_id)
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def department_or_404(department_id: uuid.UUID) -> Department:
+    """A department of the county the console keeps."""
+    department = db.session.get(Department, department_id)
+    county = first_county(db.session)
+    if department is None or county is None or department.county_id != county.id:
+        abort(404)
+    return department
+
+
+def inspector_or_404(account_id: uuid.UUID) -> Account:
+    """An inspector's account, if this account manages their samples."""
+    account = db.session.get(Account, account_id)
+    if (
+        account is None
+        or account.role != AccountRole.INSPECTOR
+        or not manages(current_account(), account)
+    ):
+        abort(404)
+    return account
+
+
+def job_or_404(job_id: uuid.UUID) -> Job:
+    """A job this account asked for (whether its target is still in scope is the caller's)."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.account_id != current_account().id:
+        abort(404)
+    return job
+
+
+def uuid_or_404(value: str) -> uuid.UUID:
+    """An id from an address or a form; a malformed one is a 404."""
     try:
         return uuid.UUID(value)
     except ValueError:
         abort(404)
+
+
+def optional_uuid(name: str) -> uuid.UUID | None:
+    """A query-string id, or None when absent; a malformed one is a 404."""
+    value = request.args.get(name, "")
+    return uuid_or_404(value) if value else None

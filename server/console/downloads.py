@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
@@ -30,16 +29,18 @@ from server.console.reports.outputs import (
     SheetVillage,
     cards,
     county_of,
+    household_count,
     inspection_sheet,
     notebook,
+    town_cadres,
 )
 from server.inspections.services import assigned_households
 from server.jobs.models import Job
 from server.jobs.queue import JobFailed
 from server.jobs.worker import Handler, Made
 from server.ledger.exporting import WHOLE, Part, export_ledger
-from server.ledger.models import Cadre, County, Grid, Household, HouseholdLink, Town, Village
-from server.ledger.queries import household_rows
+from server.ledger.models import Household, Town, Village
+from server.ledger.queries import first_county
 from shared.vocab import AccountRole
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -90,13 +91,9 @@ def _village(session: Session, job: Job) -> Village:
     return village
 
 
-def _households(session: Session, *where: object) -> int:
-    return session.scalar(household_rows(func.count()).where(*where)) or 0  # type: ignore[arg-type]
-
-
 def _ledger(session: Session, part: Part, name: str, progress: Progress, *where: object) -> Made:
     # The household sheet is nearly all the rows; the others end the job.
-    total = max(_households(session, *where), 1)
+    total = max(household_count(session, *where), 1)
     with tempfile.TemporaryDirectory(prefix="minqing-export-") as folder:
         path = Path(folder) / "ledger.xlsx"
         export_ledger(session, path, part, lambda rows: progress(min(rows / total, 1.0) * 0.95))
@@ -104,8 +101,8 @@ def _ledger(session: Session, part: Part, name: str, progress: Progress, *where:
 
 
 def county_ledger(session: Session, job: Job, progress: Progress) -> Made:
-    county = session.scalar(select(County.name).order_by(County.name).limit(1)) or ""
-    return _ledger(session, WHOLE, county, progress)
+    county = first_county(session)
+    return _ledger(session, WHOLE, county.name if county else "", progress)
 
 
 def town_ledger(session: Session, job: Job, progress: Progress) -> Made:
@@ -133,7 +130,7 @@ def _cards(
     from server.console import pdf
 
     county = county_of(session, town_id)
-    total = max(_households(session, where), 1)
+    total = max(household_count(session, where), 1)
     data = pdf.contact_cards(
         _counted(cards(session, where), total, progress), county.name, county.service_numbers
     )
@@ -159,23 +156,7 @@ def town_notebooks(session: Session, job: Job, progress: Progress) -> Made:
     asker = session.get(Account, job.account_id)
     assert asker is not None  # a job goes with its account
     scope = scope_for(session, asker)
-    cadres = session.scalars(
-        select(Cadre)
-        .where(
-            Cadre.id.in_(
-                select(HouseholdLink.cadre_id)
-                .join(Household, Household.id == HouseholdLink.household_id)
-                .join(Grid, Grid.id == Household.grid_id)
-                .join(Village, Village.id == Grid.village_id)
-                .where(
-                    HouseholdLink.ended_at.is_(None),
-                    Household.deleted_at.is_(None),
-                    Village.town_id == town.id,
-                )
-            )
-        )
-        .order_by(Cadre.name, Cadre.phone)
-    ).all()
+    cadres = town_cadres(session, town.id)
     printed = utcnow().astimezone(CHINA).date()
     # PDFs compress their own contents: stored as they are.
     archive = io.BytesIO()

@@ -9,20 +9,19 @@ import click
 
 from server.audit.services import Actor
 from server.ledger.exporting import ExportError, export_ledger, part_named
-from server.ledger.importing import (
+from server.ledger.importing import IMPORTERS, ImportReport
+from server.ledger.layouts import (
     CADRES,
     DEPARTMENTS,
     HOUSEHOLDS,
-    IMPORTERS,
     LEADERS,
     LINKS,
     VILLAGES,
-    ImportRefused,
-    ImportReport,
     Layout,
     read_table,
 )
 from server.ledger.services import check_integrity
+from server.ledger.spreadsheets import ImportRefused
 
 PROBLEM_LABELS = {
     "households_without_cadre": "无挂户干部的农户 / households with no cadre",

@@ -1,6 +1,6 @@
 """Exporting the ledger (包村包户台帐) to an .xlsx workbook.
 
-The sheets use the import layouts of ``server.ledger.importing``, so an
+The sheets use the import layouts of ``server.ledger.layouts``, so an
 export imports again, kind by kind, into another database:
 
 - 村挂钩领导: each village's three link leaders (name, unit, phone);
@@ -35,60 +35,33 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from server.issues.models import Issue
-from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES, Column, Layout
+from server.ledger.layouts import (
+    AID_TOTALS,
+    CADRES,
+    HOUSEHOLDS,
+    LEADERS,
+    PROBLEMS,
+    VILLAGES,
+    Layout,
+)
 from server.ledger.models import (
     Cadre,
     County,
     Grid,
     Household,
-    HouseholdLink,
     Town,
     Village,
     VillageLink,
     WorkUnit,
 )
 from server.ledger.ordering import name_order
-from server.ledger.queries import current_leaders, household_rows
+from server.ledger.queries import cadre_rows, covering_cadres, current_leaders, household_rows
 from shared.vocab import HouseholdTag, LeaderRole
 
 # Rows fetched per round trip while streaming (a server-side cursor on PostgreSQL).
 BATCH = 2000
 # A problem's day is the county's day.
 CHINA = timezone(timedelta(hours=8))
-
-# Export-only sheets: problems are recorded on phones, never imported.
-PROBLEMS = Layout(
-    "problems",
-    "群众问题",
-    tuple(
-        Column(key, header)
-        for key, header in (
-            ("town", "镇"),
-            ("village", "村"),
-            ("code", "户编号"),
-            ("head", "户主"),
-            ("raised", "反映日期"),
-            ("category", "类别"),
-            ("description", "问题"),
-            ("status", "状态"),
-            ("department", "部门"),
-            ("aid", "帮扶金额（元）"),
-        )
-    ),
-)
-AID_TOTALS = Layout(
-    "aid_totals",
-    "帮扶金额合计",
-    tuple(
-        Column(key, header)
-        for key, header in (
-            ("town", "镇"),
-            ("village", "村"),
-            ("aided", "有帮扶金额的问题"),
-            ("aid", "帮扶金额（元）"),
-        )
-    ),
-)
 
 
 class ExportError(Exception):
@@ -380,31 +353,13 @@ def _household_rows(
         )
         .execution_options(yield_per=BATCH)
     )
-    for (
-        code,
-        town,
-        village,
-        grid,
-        head,
-        members,
-        address,
-        phones,
-        tags,
-        notes,
-        *cadre,
-    ) in session.execute(query):
+    for *facts, phones, tags, notes, cadre, unit, phone in session.execute(query):
         yield [
-            code,
-            town,
-            village,
-            grid,
-            head,
-            members,
-            address,
+            *facts,
             "、".join(phones),
             "、".join(labels.get(tag, tag) for tag in tags),
             notes,
-            *(value or "" for value in cadre),
+            *(value or "" for value in (cadre, unit, phone)),
         ]
 
 
@@ -413,7 +368,7 @@ def _cadre_rows(
 ) -> Iterable[list[object]]:
     unit_town = aliased(Town)
     query = (
-        select(
+        cadre_rows(
             Cadre.name,
             WorkUnit.name,
             WorkUnit.kind,
@@ -422,7 +377,6 @@ def _cadre_rows(
             Cadre.phone,
             Cadre.active,
         )
-        .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
         .outerjoin(unit_town, unit_town.id == WorkUnit.town_id)
         .order_by(collate(WorkUnit.name), collate(Cadre.name), Cadre.phone)
         .execution_options(yield_per=BATCH)
@@ -430,16 +384,7 @@ def _cadre_rows(
     if scope:
         # Only the cadres this part of the ledger links, so it imports on its own.
         in_scope = select(Village.id).join(Town, Town.id == Village.town_id).where(*scope)
-        households = (
-            select(HouseholdLink.cadre_id)
-            .join(Household, Household.id == HouseholdLink.household_id)
-            .join(Grid, Grid.id == Household.grid_id)
-            .where(
-                HouseholdLink.ended_at.is_(None),
-                Household.deleted_at.is_(None),
-                Grid.village_id.in_(in_scope),
-            )
-        )
+        households = covering_cadres(Grid.village_id.in_(in_scope))
         leaders = select(VillageLink.cadre_id).where(
             VillageLink.ended_at.is_(None), VillageLink.village_id.in_(in_scope)
         )

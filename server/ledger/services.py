@@ -22,6 +22,7 @@ from server.ledger.models import (
     Village,
     VillageLink,
 )
+from server.ledger.queries import cadre_loads
 from server.visits.models import Visit
 from shared.vocab import MAX_HOUSEHOLDS_PER_CADRE, LeaderRole
 
@@ -148,13 +149,7 @@ def check_integrity(session: Session) -> IntegrityReport:
         .order_by(Household.code)
     ).all()
 
-    load = (
-        select(HouseholdLink.cadre_id, func.count().label("households"))
-        .join(Household, Household.id == HouseholdLink.household_id)
-        .where(current, live)
-        .group_by(HouseholdLink.cadre_id)
-        .subquery()
-    )
+    load = cadre_loads()
     loads = session.execute(
         select(Cadre.name, Cadre.phone, func.coalesce(load.c.households, 0))
         .outerjoin(load, load.c.cadre_id == Cadre.id)

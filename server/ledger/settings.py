@@ -28,10 +28,6 @@ class SettingRefused(Exception):
     """A value the county may not choose; the message is bilingual."""
 
 
-def the_county(session: Session) -> County | None:
-    return session.scalar(select(County).order_by(County.name).limit(1))
-
-
 def phone_lock_minutes(session: Session, default: int) -> int:
     """The minutes the county chose, or ``default`` (the server's) until it does."""
     chosen = session.scalar(select(County.phone_lock_minutes).order_by(County.name).limit(1))

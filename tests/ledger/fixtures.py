@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, aliased
 from server.audit.models import AuditEntry
 from server.audit.services import Actor
 from server.db import make_engine
-from server.ledger.importing import IMPORTERS, LAYOUTS, ImportReport, read_table
+from server.ledger.importing import IMPORTERS, ImportReport
+from server.ledger.layouts import LAYOUTS, read_table
 from server.ledger.models import (
     Cadre,
     County,

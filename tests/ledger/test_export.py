@@ -16,7 +16,7 @@ from server.clock import utcnow
 from server.db import make_engine, transaction
 from server.issues.models import Issue
 from server.ledger.exporting import ExportError, export_ledger, part_named
-from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES
+from server.ledger.layouts import CADRES, HOUSEHOLDS, LEADERS, VILLAGES
 from server.ledger.models import County
 from server.ledger.services import link_household, set_village_leader
 from server.migrate import upgrade

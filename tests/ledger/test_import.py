@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
-from server.ledger.importing import HOUSEHOLDS, ImportRefused, read_table
+from server.ledger.layouts import HOUSEHOLDS, read_table
 from server.ledger.models import (
     Cadre,
     Grid,
@@ -22,6 +22,7 @@ from server.ledger.models import (
     WorkUnit,
 )
 from server.ledger.services import link_household
+from server.ledger.spreadsheets import ImportRefused
 from shared.vocab import LeaderRole, Rank, UnitKind
 from tests.ledger.fixtures import (
     HOUSEHOLD_HEADER,

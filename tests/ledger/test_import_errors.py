@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from server.ledger.importing import HOUSEHOLDS, VILLAGES, ImportRefused, read_table
+from server.ledger.layouts import HOUSEHOLDS, VILLAGES, read_table
+from server.ledger.spreadsheets import ImportRefused
 from tests.ledger.fixtures import HOUSEHOLD_HEADER, counts, load, small_county, write_sheet
 
 

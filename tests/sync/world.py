@@ -17,8 +17,9 @@ from server.accounts.services import create_account, hash_password
 from server.audit.services import SYSTEM
 from server.db import Base, transaction
 from server.ledger.models import Cadre, Household
+from server.ledger.queries import first_county
 from server.ledger.services import link_household
-from server.ledger.settings import set_phone_lock_minutes, the_county
+from server.ledger.settings import set_phone_lock_minutes
 from server.sequence import SyncCounter
 from shared.vocab import AccountRole
 from sync.phone import Phone
@@ -100,7 +101,7 @@ class County:
     def set_lock_minutes(self, minutes: int) -> None:
         """What the county admin does on the console's settings page."""
         with transaction(self.app.extensions["minqing.db"]) as session:
-            county = the_county(session)
+            county = first_county(session)
             assert county is not None
             set_phone_lock_minutes(session, SYSTEM, county, minutes)
 

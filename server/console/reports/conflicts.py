@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from server.accounts.models import Account, Device
 from server.accounts.scope import Scope
+from server.audit.queries import with_actor
 from server.clock import from_ms
 from server.console.reports import Page, paginate
 from server.ledger.models import Grid, Household, Village
@@ -53,9 +53,6 @@ def _written_at(stamp: str) -> datetime | None:
 
 def open_conflicts(session: Session, scope: Scope, page: int) -> Page[OpenConflict]:
     """Open conflicts on households in scope, the oldest first."""
-    sides = {
-        name: (aliased(Device), aliased(Account), aliased(Account)) for name in ("winner", "loser")
-    }
     columns: list[Any] = [Conflict, Household.code, Household.head_name, Village.name]
     query = (
         select(*columns)
@@ -63,12 +60,12 @@ def open_conflicts(session: Session, scope: Scope, page: int) -> Page[OpenConfli
         .join(Grid, Grid.id == Household.grid_id)
         .join(Village, Village.id == Grid.village_id)
     )
-    for name, (device, owner, account) in sides.items():
-        query = (
-            query.add_columns(device.name, owner.display_name, account.display_name)
-            .outerjoin(device, device.id == getattr(Conflict, f"{name}_device_id"))
-            .outerjoin(owner, owner.id == device.account_id)
-            .outerjoin(account, account.id == getattr(Conflict, f"{name}_account_id"))
+    for side in ("winner", "loser"):
+        query = with_actor(
+            query,
+            getattr(Conflict, f"{side}_account_id"),
+            getattr(Conflict, f"{side}_device_id"),
+            f"{side}_",
         )
     query = query.where(
         Conflict.entity == "household", Conflict.status == "open", scope.villages()
@@ -94,6 +91,6 @@ def open_conflicts(session: Session, scope: Scope, page: int) -> Page[OpenConfli
 
 
 def _side(
-    value: Any, stamp: str, device: str | None, owner: str | None, account: str | None
+    value: Any, stamp: str, account: str | None, device: str | None, owner: str | None
 ) -> Side:
     return Side(value, owner or account or "", owner is not None, device or "", _written_at(stamp))

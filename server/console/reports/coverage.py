@@ -29,7 +29,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
-from server.ledger.queries import live_links, with_current_cadre
+from server.ledger.queries import cadre_rows, live_links, with_current_cadre
 from shared.vocab import MAX_HOUSEHOLDS_PER_CADRE, MIN_HOUSEHOLDS_PER_CADRE
 
 WINDOWS = (30, 60, 90)
@@ -281,7 +281,7 @@ def _cadre_query(scope: Scope, where: Where) -> Select[Any]:
         .subquery("load")
     )
     query = (
-        select(
+        cadre_rows(
             Cadre.id.label("id"),
             Cadre.name.label("name"),
             Cadre.phone.label("phone"),
@@ -289,7 +289,6 @@ def _cadre_query(scope: Scope, where: Where) -> Select[Any]:
             load.c.households.label("households"),
             Cadre.last_visited_at.label("last_visit"),
         )
-        .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
         .outerjoin(load, load.c.cadre_id == Cadre.id)
         .where(Cadre.active)
     )

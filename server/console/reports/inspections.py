@@ -10,12 +10,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.scope import Scope
 from server.inspections.models import Inspection
-from server.ledger.models import Cadre, Grid, Household, HouseholdLink, Town, Village, WorkUnit
+from server.ledger.models import Cadre, Grid, Household, Town, Village, WorkUnit
+from server.ledger.queries import household_rows, with_current_cadre
 from shared.vocab import ProblemSolved, Satisfaction
 
 MAX_SAMPLE = 50
@@ -91,16 +92,9 @@ def by_town(session: Session, scope: Scope) -> tuple[Result, list[tuple[Any, Res
 
 def by_cadre(session: Session, scope: Scope, town_id: uuid.UUID | None) -> list[tuple[Any, Result]]:
     """Per cadre now covering the inspected households: the weakest first."""
-    query = (
-        _inspected(scope, Cadre.id, Cadre.name, WorkUnit.name.label("unit"))
-        .join(
-            HouseholdLink,
-            and_(HouseholdLink.household_id == Household.id, HouseholdLink.ended_at.is_(None)),
-        )
-        .join(Cadre, Cadre.id == HouseholdLink.cadre_id)
-        .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
-        .group_by(Cadre.id, Cadre.name, WorkUnit.name)
-    )
+    query = with_current_cadre(
+        _inspected(scope, Cadre.id, Cadre.name, WorkUnit.name.label("unit")), linked_only=True
+    ).group_by(Cadre.id, Cadre.name, WorkUnit.name)
     if town_id is not None:
         query = query.where(Village.town_id == town_id)
     results = [(row, _result(row)) for row in session.execute(query)]
@@ -112,6 +106,16 @@ def by_cadre(session: Session, scope: Scope, town_id: uuid.UUID | None) -> list[
             item[0].name,
         ),
     )
+
+
+def villages(session: Session, scope: Scope, town_id: uuid.UUID | None) -> list[Village]:
+    """The villages in scope (of one town, if given) a sample may be drawn from, town by town."""
+    query = select(Village).where(scope.villages())
+    if town_id is not None:
+        query = query.where(Village.town_id == town_id)
+    chosen = list(session.scalars(query))
+    chosen.sort(key=lambda village: (village.town.name, village.name))
+    return chosen
 
 
 def sample(
@@ -136,7 +140,7 @@ def sample(
             household_id for _, household_id in rng.sample(households, min(size, len(households)))
         ]
     rows = session.execute(
-        select(
+        household_rows(
             Household.id,
             Household.code,
             Household.head_name,
@@ -148,13 +152,6 @@ def sample(
             WorkUnit.name.label("unit"),
             Cadre.phone.label("cadre_phone"),
         )
-        .join(Grid, Grid.id == Household.grid_id)
-        .outerjoin(
-            HouseholdLink,
-            and_(HouseholdLink.household_id == Household.id, HouseholdLink.ended_at.is_(None)),
-        )
-        .outerjoin(Cadre, Cadre.id == HouseholdLink.cadre_id)
-        .outerjoin(WorkUnit, WorkUnit.id == Cadre.unit_id)
         .where(Household.id.in_(drawn))
         .order_by(Household.code)
     ).all()

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from server.accounts.models import Account, Device
+from server.accounts.models import Account
 from server.accounts.scope import Scope
-from server.audit.models import AuditEntry
+from server.audit.queries import trail
 from server.audit.services import field_changes
 from server.inspections.models import Inspection
 from server.issues.models import Issue
@@ -29,7 +29,15 @@ from server.ledger.models import (
     WorkUnit,
 )
 from server.ledger.ordering import name_order
-from server.ledger.queries import current_leaders, household_rows
+from server.ledger.queries import (
+    cadre_loads,
+    cadre_rows,
+    covered_by,
+    covering_cadres,
+    current_leaders,
+    household_rows,
+    linked_households,
+)
 from server.visits.models import Visit
 from shared.vocab import SOLVED_STATUSES, LeaderRole, Rank, UnitKind
 
@@ -126,7 +134,7 @@ class HouseholdRecord:
 def household_record(session: Session, household: Household) -> HouseholdRecord:
     village = household.grid.village
     links = session.execute(
-        select(
+        cadre_rows(
             HouseholdLink.started_at,
             HouseholdLink.ended_at,
             Cadre.id.label("cadre_id"),
@@ -135,8 +143,7 @@ def household_record(session: Session, household: Household) -> HouseholdRecord:
             Cadre.phone,
             Cadre.active,
         )
-        .join(Cadre, Cadre.id == HouseholdLink.cadre_id)
-        .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
+        .join(HouseholdLink, HouseholdLink.cadre_id == Cadre.id)
         .where(HouseholdLink.household_id == household.id)
         .order_by(HouseholdLink.started_at.desc())
     ).all()
@@ -208,22 +215,7 @@ class HistoryEntry:
 
 def change_history(session: Session, entity: str, entity_id: uuid.UUID) -> list[HistoryEntry]:
     """Who changed a record, when, and from which device (the audit trail)."""
-    owner = aliased(Account)
-    rows = session.execute(
-        select(
-            AuditEntry.at,
-            AuditEntry.action,
-            AuditEntry.changes,
-            Account.display_name.label("account"),
-            Device.name.label("device"),
-            owner.display_name.label("device_owner"),
-        )
-        .outerjoin(Account, Account.id == AuditEntry.account_id)
-        .outerjoin(Device, Device.id == AuditEntry.device_id)
-        .outerjoin(owner, owner.id == Device.account_id)
-        .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
-        .order_by(AuditEntry.at.desc())
-    ).all()
+    rows = session.execute(trail(entity, entity_id)).all()
     read = [(row, field_changes(row.action, row.changes)) for row in rows]
     cadre_ids = {
         _uuid(value)
@@ -276,12 +268,9 @@ class CadreRecord:
 
 def cadre_record(session: Session, scope: Scope, cadre: Cadre, now: datetime) -> CadreRecord:
     """A cadre's households in scope, and how their visiting goes."""
-    covered = select(HouseholdLink.household_id).where(
-        HouseholdLink.cadre_id == cadre.id, HouseholdLink.ended_at.is_(None)
-    )
     groups = households_by_cadre(
         session,
-        Household.id.in_(covered),
+        Household.id.in_(covered_by(cadre.id)),
         Grid.village_id.in_(scope.village_ids_query()),
     )
     visits_30, visits_90, last_visit = session.execute(
@@ -414,17 +403,23 @@ class Choice:
 
 def cadres_of_villages(session: Session, village_ids: Sequence[uuid.UUID]) -> list[Choice]:
     """Active cadres now covering households in these villages, with their whole load."""
-    here = (
-        select(HouseholdLink.cadre_id)
-        .join(Household, Household.id == HouseholdLink.household_id)
-        .join(Grid, Grid.id == Household.grid_id)
-        .where(
-            HouseholdLink.ended_at.is_(None),
-            Household.deleted_at.is_(None),
-            Grid.village_id.in_(list(village_ids)),
+    here = covering_cadres(Grid.village_id.in_(list(village_ids)))
+    return _choices(session, Cadre.id.in_(here))
+
+
+def own_households(session: Session, scope: Scope, cadre: Cadre) -> list[Household]:
+    """The cadre's live households in scope, by code."""
+    return list(
+        session.scalars(
+            linked_households(Household)
+            .join(Grid, Grid.id == Household.grid_id)
+            .where(
+                HouseholdLink.cadre_id == cadre.id,
+                Grid.village_id.in_(scope.village_ids_query()),
+            )
+            .order_by(Household.code)
         )
     )
-    return _choices(session, Cadre.id.in_(here))
 
 
 def leader_candidates(session: Session, village: Village) -> dict[LeaderRole, list[Choice]]:
@@ -433,9 +428,7 @@ def leader_candidates(session: Session, village: Village) -> dict[LeaderRole, li
     local = cadres_of_villages(session, [village.id])
     kinds = dict(
         session.execute(
-            select(Cadre.id, WorkUnit.kind)
-            .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
-            .where(Cadre.id.in_([choice.id for choice in local]))
+            cadre_rows(Cadre.id, WorkUnit.kind).where(Cadre.id.in_([choice.id for choice in local]))
         ).all()
     )
     return {
@@ -448,22 +441,11 @@ def leader_candidates(session: Session, village: Village) -> dict[LeaderRole, li
 def _choices(session: Session, *where: Any) -> list[Choice]:
     cadres = select(Cadre.id).where(Cadre.active, *where)
     # Loads of these cadres only: counting every link would read the whole ledger.
-    load = (
-        select(HouseholdLink.cadre_id, func.count().label("households"))
-        .join(Household, Household.id == HouseholdLink.household_id)
-        .where(
-            HouseholdLink.ended_at.is_(None),
-            Household.deleted_at.is_(None),
-            HouseholdLink.cadre_id.in_(cadres),
-        )
-        .group_by(HouseholdLink.cadre_id)
-        .subquery()
-    )
+    load = cadre_loads(HouseholdLink.cadre_id.in_(cadres))
     return [
         Choice(cadre_id, name, unit, households or 0)
         for cadre_id, name, unit, households in session.execute(
-            select(Cadre.id, Cadre.name, WorkUnit.name, load.c.households)
-            .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
+            cadre_rows(Cadre.id, Cadre.name, WorkUnit.name, load.c.households)
             .outerjoin(load, load.c.cadre_id == Cadre.id)
             .where(Cadre.id.in_(cadres))
             .order_by(WorkUnit.name, Cadre.name)
@@ -512,8 +494,7 @@ def search(session: Session, scope: Scope, text: str, limit: int = 50) -> Found:
         .limit(limit)
     ).all()
     cadres = session.execute(
-        select(Cadre.id, Cadre.name, Cadre.phone, WorkUnit.name.label("unit"))
-        .join(WorkUnit, WorkUnit.id == Cadre.unit_id)
+        cadre_rows(Cadre.id, Cadre.name, Cadre.phone, WorkUnit.name.label("unit"))
         .where(
             scope.cadres(),
             or_(

@@ -26,7 +26,7 @@ from server.ledger.models import (
     WorkUnit,
 )
 from server.ledger.ordering import name_order
-from server.ledger.queries import household_rows
+from server.ledger.queries import covered_by, covering_cadres, household_rows, linked_households
 from server.visits.models import Visit
 from shared.vocab import SOLVED_STATUSES, IssueCategory
 
@@ -68,6 +68,34 @@ def cards(session: Session, *where: Any) -> Iterator[Card]:
         yield Card(code, head, address, village, cadre or "", unit or "", phone or "")
 
 
+def cadre_town(session: Session, scope: Scope, cadre: Cadre) -> uuid.UUID | None:
+    """A town of the households the cadre covers in scope, None if none: a cadre
+    covers households in one county, whose service numbers go on the cards."""
+    return session.scalar(
+        select(Village.town_id)
+        .join(Grid, Grid.village_id == Village.id)
+        .join(Household, Household.grid_id == Grid.id)
+        .where(Household.id.in_(covered_by(cadre.id)), scope.villages())
+        .limit(1)
+    )
+
+
+def town_cadres(session: Session, town_id: uuid.UUID) -> list[Cadre]:
+    """The cadres now covering households in the town, by name."""
+    return list(
+        session.scalars(
+            select(Cadre)
+            .where(Cadre.id.in_(covering_cadres(Village.town_id == town_id)))
+            .order_by(Cadre.name, Cadre.phone)
+        )
+    )
+
+
+def household_count(session: Session, *where: Any) -> int:
+    """How many live households match ``where`` (on Household, Grid, Village, Town)."""
+    return session.scalar(household_rows(func.count()).where(*where)) or 0
+
+
 def county_of(session: Session, town_id: uuid.UUID) -> County:
     county = session.scalar(
         select(County).join(Town, Town.county_id == County.id).where(Town.id == town_id)
@@ -96,16 +124,10 @@ class Notebook:
 def notebook(session: Session, scope: Scope, cadre: Cadre) -> Notebook:
     """The notebook of a cadre's current households in scope, visits oldest first."""
     rows = session.execute(
-        select(Household, Village.name)
-        .join(HouseholdLink, HouseholdLink.household_id == Household.id)
+        linked_households(Household, Village.name)
         .join(Grid, Grid.id == Household.grid_id)
         .join(Village, Village.id == Grid.village_id)
-        .where(
-            HouseholdLink.cadre_id == cadre.id,
-            HouseholdLink.ended_at.is_(None),
-            Household.deleted_at.is_(None),
-            scope.villages(),
-        )
+        .where(HouseholdLink.cadre_id == cadre.id, scope.villages())
         .order_by(Household.code)
     ).all()
     pages = {household.id: NotebookHousehold(household, village) for household, village in rows}

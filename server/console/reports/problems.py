@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from server.accounts.models import Account, Device
 from server.accounts.scope import Scope
+from server.audit.queries import with_actor
 from server.console.reports import CHINA, Page, paginate
 from server.issues.models import Issue, IssueEvent
 from server.issues.services import WITH_DEPARTMENT, overdue, passed_on, waiting_since
@@ -489,25 +489,21 @@ def villages(session: Session, scope: Scope) -> list[Any]:
 
 def timeline(session: Session, issue: Issue) -> list[Any]:
     """A problem's every step in order: who (cadre or admin), from which device, what."""
-    device_owner = aliased(Account)
     return list(
         session.execute(
-            select(
-                IssueEvent.at,
-                IssueEvent.kind,
-                IssueEvent.status,
-                IssueEvent.base_status,
-                IssueEvent.department,
-                IssueEvent.note,
-                Cadre.name.label("cadre"),
-                Account.display_name.label("account"),
-                Device.name.label("device"),
-                device_owner.display_name.label("device_owner"),
+            with_actor(
+                select(
+                    IssueEvent.at,
+                    IssueEvent.kind,
+                    IssueEvent.status,
+                    IssueEvent.base_status,
+                    IssueEvent.department,
+                    IssueEvent.note,
+                    Cadre.name.label("cadre"),
+                ).outerjoin(Cadre, Cadre.id == IssueEvent.cadre_id),
+                IssueEvent.account_id,
+                IssueEvent.device_id,
             )
-            .outerjoin(Cadre, Cadre.id == IssueEvent.cadre_id)
-            .outerjoin(Account, Account.id == IssueEvent.account_id)
-            .outerjoin(Device, Device.id == IssueEvent.device_id)
-            .outerjoin(device_owner, device_owner.id == Device.account_id)
             .where(IssueEvent.issue_id == issue.id)
             .order_by(IssueEvent.at, IssueEvent.recorded_at)
         ).all()

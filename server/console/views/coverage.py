@@ -16,12 +16,12 @@ from server.console.access import (
     optional_uuid,
     requires,
     town_or_404,
+    unit_or_404,
     village_or_404,
 )
 from server.console.blueprint import bp
 from server.console.reports import coverage
 from server.db import db
-from server.ledger.models import WorkUnit
 
 
 def _where() -> coverage.Where:
@@ -31,8 +31,8 @@ def _where() -> coverage.Where:
         town_or_404(town_id)
     if village_id is not None:
         village_or_404(village_id)
-    if unit_id is not None and db.session.get(WorkUnit, unit_id) is None:
-        abort(404)
+    if unit_id is not None:
+        unit_or_404(unit_id)
     return coverage.Where(town_id, village_id, unit_id)
 
 

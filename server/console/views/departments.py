@@ -7,24 +7,28 @@ import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from server.accounts.scope import Capability
 from server.audit.services import Actor
 from server.clock import utcnow
-from server.console.access import current_account, current_scope, requires
+from server.console.access import (
+    current_account,
+    current_scope,
+    department_or_404,
+    requires,
+)
 from server.console.blueprint import bp, localized
 from server.console.forms import DeadlinesForm, DepartmentForm
 from server.console.reports import problems
 from server.db import db
 from server.issues import departments
-from server.issues.models import Department
 from server.ledger.models import County
+from server.ledger.queries import first_county
 from shared.vocab import DepartmentKind, IssueCategory
 
 
 def _county() -> County:
-    county = db.session.scalar(select(County).order_by(County.name).limit(1))
+    county = first_county(db.session)
     if county is None:
         abort(404)
     return county
@@ -87,17 +91,10 @@ def department_add() -> ResponseReturnValue:
     return redirect(url_for("console.departments_page"))
 
 
-def _department_or_404(department_id: uuid.UUID) -> Department:
-    department = db.session.get(Department, department_id)
-    if department is None or department.county_id != _county().id:
-        abort(404)
-    return department
-
-
 @bp.post("/departments/<uuid:department_id>")
 @requires(Capability.CONFIGURE)
 def department_change(department_id: uuid.UUID) -> ResponseReturnValue:
-    department = _department_or_404(department_id)
+    department = department_or_404(department_id)
     form = DepartmentForm()
     error = _refused(form)
     if error is None:

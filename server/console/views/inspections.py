@@ -6,9 +6,8 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.models import Account
@@ -17,8 +16,10 @@ from server.audit.services import Actor
 from server.console.access import (
     current_account,
     current_scope,
+    inspector_or_404,
     optional_uuid,
     requires,
+    uuid_or_404,
     village_or_404,
     whole_town_or_404,
 )
@@ -29,7 +30,6 @@ from server.console.views.jobs import start
 from server.db import db
 from server.inspections import services
 from server.ledger.models import Village
-from shared.vocab import AccountRole
 
 DEFAULT_SAMPLE = 10
 
@@ -57,18 +57,11 @@ def inspection_results() -> str:
 
 def _sample_villages(town_id: uuid.UUID | None, village_id: uuid.UUID | None) -> list[Village]:
     """The villages a sample is drawn from: one, a town's, or all in the account's scope."""
-    scope = current_scope()
     if village_id is not None:
-        chosen = [village_or_404(village_id)]
-    elif town_id is not None:
+        return [village_or_404(village_id)]
+    if town_id is not None:
         whole_town_or_404(town_id)
-        chosen = list(
-            db.session.scalars(select(Village).where(Village.town_id == town_id, scope.villages()))
-        )
-    else:
-        chosen = list(db.session.scalars(select(Village).where(scope.villages())))
-    chosen.sort(key=lambda village: (village.town.name, village.name))
-    return chosen
+    return inspections.villages(db.session, current_scope(), town_id)
 
 
 def _size(value: int | None) -> int:
@@ -115,17 +108,7 @@ def inspection_sample() -> ResponseReturnValue:
 def _inspector(value: str) -> Account:
     """An inspector's account named in a form, if this account manages their
     samples; anything else is not found."""
-    try:
-        account = db.session.get(Account, uuid.UUID(value))
-    except ValueError:
-        abort(404)
-    if (
-        account is None
-        or account.role != AccountRole.INSPECTOR
-        or not services.manages(current_account(), account)
-    ):
-        abort(404)
-    return account
+    return inspector_or_404(uuid_or_404(value))
 
 
 def _refused(message: str) -> ResponseReturnValue:
@@ -139,12 +122,7 @@ def _refused(message: str) -> ResponseReturnValue:
 
 
 def _form_uuid(value: str | None) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
+    return uuid_or_404(value) if value else None
 
 
 @bp.post("/inspections/assign")

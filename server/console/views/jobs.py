@@ -15,12 +15,13 @@ from collections.abc import Callable
 from flask import Response, abort, redirect, render_template, send_file, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from server.accounts.models import Account
 from server.accounts.scope import Capability
 from server.audit.services import Actor, record
 from server.console.access import (
     current_account,
     current_scope,
+    inspector_or_404,
+    job_or_404,
     requires,
     village_or_404,
     whole_town_or_404,
@@ -28,10 +29,8 @@ from server.console.access import (
 from server.console.blueprint import bp
 from server.console.downloads import TITLES
 from server.db import db
-from server.inspections.services import manages
 from server.jobs import queue
 from server.jobs.models import Job, JobStatus
-from shared.vocab import AccountRole
 
 
 def _whole_county(_: str) -> None:
@@ -62,13 +61,8 @@ def _inspector_sheet(target: str) -> None:
     scope = current_scope()
     if not scope.can(Capability.INSPECT):
         abort(403)
-    inspector = db.session.get(Account, uuid.UUID(target.partition("/")[0]))
-    if (
-        inspector is None
-        or inspector.role != AccountRole.INSPECTOR
-        or not manages(current_account(), inspector)
-        or not (inspector.town_id is None or scope.has_town(inspector.town_id))
-    ):
+    inspector = inspector_or_404(uuid.UUID(target.partition("/")[0]))
+    if not (inspector.town_id is None or scope.has_town(inspector.town_id)):
         abort(404)
 
 
@@ -100,9 +94,7 @@ def _facts(job: Job) -> dict[str, str]:
 
 
 def _job_or_404(job_id: uuid.UUID) -> Job:
-    job = db.session.get(Job, job_id)
-    if job is None or job.account_id != current_account().id:
-        abort(404)
+    job = job_or_404(job_id)
     CHECKS[job.kind](job.target)
     return job
 

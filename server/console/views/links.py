@@ -7,7 +7,6 @@ import uuid
 
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from server.accounts.scope import Capability
 from server.audit.services import Actor
@@ -24,7 +23,7 @@ from server.console.forms import CHOOSE, CadreActiveForm, LeaderForm, ReassignFo
 from server.console.reports import ledger
 from server.console.views.ledger import cadre_page, household_page, village_page
 from server.db import db
-from server.ledger.models import Cadre, Grid, Household, HouseholdLink
+from server.ledger.models import Cadre
 from server.ledger.reassign import reassign, set_cadre_active, transfer
 from server.ledger.services import LinkError, set_village_leader
 from shared.vocab import LeaderRole
@@ -66,30 +65,12 @@ def reassign_household(household_id: uuid.UUID) -> ResponseReturnValue:
     return redirect(url_for("console.household", household_id=household.id))
 
 
-def _own_households(source: Cadre) -> list[Household]:
-    """The source cadre's live households in the account's scope."""
-    return list(
-        db.session.scalars(
-            select(Household)
-            .join(HouseholdLink, HouseholdLink.household_id == Household.id)
-            .join(Grid, Grid.id == Household.grid_id)
-            .where(
-                HouseholdLink.cadre_id == source.id,
-                HouseholdLink.ended_at.is_(None),
-                Household.deleted_at.is_(None),
-                Grid.village_id.in_(current_scope().village_ids_query()),
-            )
-            .order_by(Household.code)
-        )
-    )
-
-
 @bp.route("/ledger/cadres/<uuid:cadre_id>/transfer", methods=["GET", "POST"])
 @requires(Capability.MANAGE)
 def transfer_households(cadre_id: uuid.UUID) -> ResponseReturnValue:
     """Hand a cadre's households to other cadres of the same villages."""
     source = cadre_or_404(cadre_id)
-    households = _own_households(source)
+    households = ledger.own_households(db.session, current_scope(), source)
     villages = sorted({household.grid.village_id for household in households})
     targets = [
         choice

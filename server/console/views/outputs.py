@@ -12,7 +12,6 @@ import io
 import uuid
 
 from flask import Response, abort, send_file
-from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.scope import Capability
@@ -25,10 +24,11 @@ from server.console.access import (
 )
 from server.console.blueprint import bp
 from server.console.reports import CHINA
-from server.console.reports.outputs import cards, county_of, notebook
+from server.console.reports.outputs import cadre_town, cards, county_of, notebook
 from server.console.views.jobs import start
 from server.db import db
-from server.ledger.models import Grid, Household, HouseholdLink, Village
+from server.ledger.models import Household
+from server.ledger.queries import covered_by
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -98,20 +98,10 @@ def household_card(household_id: uuid.UUID) -> Response:
 def cadre_cards(cadre_id: uuid.UUID) -> Response:
     cadre = cadre_or_404(cadre_id)
     scope = current_scope()
-    covered = select(HouseholdLink.household_id).where(
-        HouseholdLink.cadre_id == cadre.id, HouseholdLink.ended_at.is_(None)
-    )
-    # A cadre covers households in one county; its service numbers go on the cards.
-    town_id = db.session.scalar(
-        select(Village.town_id)
-        .join(Grid, Grid.village_id == Village.id)
-        .join(Household, Household.grid_id == Grid.id)
-        .where(Household.id.in_(covered), scope.villages())
-        .limit(1)
-    )
+    town_id = cadre_town(db.session, scope, cadre)
     if town_id is None:
         abort(404)
-    return _cards(town_id, cadre.name, Household.id.in_(covered), scope.villages())
+    return _cards(town_id, cadre.name, Household.id.in_(covered_by(cadre.id)), scope.villages())
 
 
 @bp.get("/ledger/cadres/<uuid:cadre_id>/notebook.pdf")

@@ -27,7 +27,6 @@ from server.console.reports import problems
 from server.db import db
 from server.issues import departments, services
 from server.issues.models import Issue
-from server.ledger.models import Cadre
 from shared.vocab import IssueCategory, IssueStatus
 
 
@@ -161,7 +160,7 @@ def problem_page(
     return render_template(
         "console/problems/problem.html",
         issue=issue,
-        raised_by=db.session.get(Cadre, issue.raised_by_cadre_id),
+        raised_by=issue.raised_by,
         timeline=problems.timeline(db.session, issue),
         since=since,
         due=due,

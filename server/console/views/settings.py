@@ -13,6 +13,7 @@ from server.console.blueprint import bp, localized
 from server.console.forms import PhoneLockForm, ServiceNumbersForm
 from server.db import db
 from server.ledger import settings as county_settings
+from server.ledger.queries import first_county
 
 MAX_NUMBERS = 8  # what fits on a card
 MAX_LENGTH = 40
@@ -23,7 +24,7 @@ def _page(
     lock_form: PhoneLockForm | None = None,
     error: str | None = None,
 ) -> ResponseReturnValue:
-    county = county_settings.the_county(db.session)
+    county = first_county(db.session)
     if county is None:
         return render_template("console/settings.html", county=None, form=None, error=None)
     if form is None:
@@ -47,7 +48,7 @@ def _page(
 @bp.route("/settings", methods=["GET", "POST"])
 @requires(Capability.CONFIGURE)
 def settings() -> ResponseReturnValue:
-    county = county_settings.the_county(db.session)
+    county = first_county(db.session)
     if county is None:
         return _page()
     form = ServiceNumbersForm()
@@ -76,7 +77,7 @@ def settings() -> ResponseReturnValue:
 @bp.post("/settings/phone-lock")
 @requires(Capability.CONFIGURE)
 def settings_phone_lock() -> ResponseReturnValue:
-    county = county_settings.the_county(db.session)
+    county = first_county(db.session)
     lock_form = PhoneLockForm()
     if county is None or not lock_form.validate_on_submit():
         return _page(lock_form=lock_form, error=localized(county_settings.REFUSED))

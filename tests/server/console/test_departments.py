@@ -21,7 +21,8 @@ from server.console.reports import problems
 from server.db import db, transaction
 from server.issues import departments, services
 from server.issues.models import Department, Issue, IssueEvent
-from server.ledger.importing import DEPARTMENTS, import_departments, read_table
+from server.ledger.importing import import_departments
+from server.ledger.layouts import DEPARTMENTS, read_table
 from server.ledger.services import link_household
 from shared.protocol import PROTOCOL_VERSION
 from shared.vocab import (

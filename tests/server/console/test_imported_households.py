@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from server.db import make_engine
-from server.ledger.importing import CADRES, HOUSEHOLDS, LEADERS, VILLAGES
+from server.ledger.layouts import CADRES, HOUSEHOLDS, LEADERS, VILLAGES
 from server.ledger.models import Cadre, Grid, Household, Town, Village
 from tests.conftest import fresh_database_url
 from tests.live import LiveServer
