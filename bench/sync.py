@@ -16,10 +16,12 @@ server's cost, and 50 phones fsyncing one disk would measure that disk.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -374,7 +376,13 @@ def register_phones(url: str, usernames: list[str], folder: Path, server_url: st
 
 
 def phone_folder() -> Path:
-    return Path(tempfile.mkdtemp(prefix="minqing-bench-phones-", dir=SHM if SHM.is_dir() else None))
+    """A folder for phones' stores, removed when the benchmark ends (in memory
+    under /dev/shm, hundreds of MB a run)."""
+    folder = Path(
+        tempfile.mkdtemp(prefix="minqing-bench-phones-", dir=SHM if SHM.is_dir() else None)
+    )
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def make_week(path: Path) -> dict[str, Any]:
