@@ -144,9 +144,9 @@ def edit_facts(
     holds a third value: written by a phone or another admin after the form
     was read.
     """
-    # Hold the counter's lock before reading, as a push does: no push can
-    # write the household between this check and the edit.
-    take(session, 0)
+    # Hold the county's counter's lock before reading, as a push does: no
+    # push can write the household between this check and the edit.
+    take(session, household.county_of(session), 0)
     session.refresh(household)
     if household.deleted_at is not None:
         raise Rejected(REMOVED)

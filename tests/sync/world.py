@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
@@ -19,7 +19,6 @@ from server.db import Base, transaction
 from server.ledger.models import Cadre, Household
 from server.ledger.services import link_household
 from server.ledger.settings import set_phone_lock_minutes, the_county
-from server.sequence import SyncCounter
 from shared.vocab import AccountRole
 from sync.phone import Phone
 from sync.transport import Transport
@@ -30,12 +29,11 @@ _HASH = hash_password(PASSWORD)  # one argon2 hash for every test account
 
 
 def wipe(engine: Engine) -> None:
-    """Empty every table (the change counter goes back to zero; the epoch stays)."""
+    """Empty every table (the change counters go with their counties; the epoch stays)."""
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in ("sync_counter", "sync_epoch"):
+            if table.name != "sync_epoch":
                 connection.execute(delete(table))
-        connection.execute(update(SyncCounter).values(value=0))
 
 
 @dataclass
