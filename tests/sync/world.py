@@ -22,7 +22,7 @@ from server.ledger.settings import set_phone_lock_minutes, the_county
 from shared.vocab import AccountRole
 from sync.phone import Phone
 from sync.transport import Transport
-from tests.builders import LedgerBuilder
+from tests.builders import DEFAULT_COUNTY, LedgerBuilder
 
 PASSWORD = "minqing-demo"
 _HASH = hash_password(PASSWORD)  # one argon2 hash for every test account
@@ -47,10 +47,18 @@ class County:
     admin: str = "town-qianlou"
 
     @classmethod
-    def build(cls, app: Flask, tmp: Path, cadres: int = 2, households_each: int = 3) -> County:
-        county = cls(app, tmp)
+    def build(
+        cls,
+        app: Flask,
+        tmp: Path,
+        cadres: int = 2,
+        households_each: int = 3,
+        name: str = DEFAULT_COUNTY,
+        admin: str = "town-qianlou",
+    ) -> County:
+        county = cls(app, tmp, admin=admin)
         with transaction(app.extensions["minqing.db"]) as session:
-            ledger = LedgerBuilder(session)
+            ledger = LedgerBuilder(session, name)
             town = ledger.town()
             grid = ledger.grid()
             create_account(

@@ -78,11 +78,10 @@ def upgrade() -> None:
                 f"ALTER TABLE {table} ADD COLUMN county_id CHAR(32)"
                 f" CONSTRAINT fk_{table}_county_id_county REFERENCES county (id)"
             )
+    # A batch at a time, the small tables too: each in its own short
+    # transaction, after the one that added the columns has committed.
     for table, parent in FROM_PARENT.items():
-        if table in online.GROWING:
-            online.backfill(table, f"county_id = ({parent})")
-        else:
-            op.execute(f"UPDATE {table} SET county_id = ({parent})")
+        online.backfill(table, f"county_id = ({parent})")
     if postgresql:
         bind = op.get_bind()
         for table in FROM_PARENT:
