@@ -913,7 +913,9 @@ def _write_households(
     county_id = _county(session)
     session.execute(
         insert(Household),
-        numbered(session, county_id, [{**h, "created_at": now, "updated_at": now} for h in households]),
+        numbered(
+            session, county_id, [{**h, "created_at": now, "updated_at": now} for h in households]
+        ),
     )
     links = [(h["id"], cadre_of[h["id"]]) for h in households if h["id"] in cadre_of]
     if links:
