@@ -47,16 +47,19 @@ class Synced:
     def numbered(self, seq: int) -> None:
         """Called when a change to this record has been given ``seq``."""
 
-    def county_of(self, session: Session) -> uuid.UUID:
-        """The county whose counter numbers this record (it never changes)."""
+    def county_of(self, session: Session) -> uuid.UUID | None:
+        """The county whose counter numbers this record (it never changes);
+        None for a new record whose reference names nothing, which the
+        database will refuse."""
         county: uuid.UUID | None = getattr(self, "county_id", None)
         if county is None:
-            county = self._parent(session).county_of(session)
+            parent = self._parent(session)
+            county = parent.county_of(session) if parent is not None else None
             # Written once, when the record is made: records never change county.
             setattr(self, "county_id", county)  # noqa: B010 (only InCounty declares it)
         return county
 
-    def _parent(self, session: Session) -> Synced:
+    def _parent(self, session: Session) -> Synced | None:
         state = inspect(self)
         column = self.__table__.c[self.COUNTY_FROM]  # type: ignore[attr-defined]
         # Set through its relationship, the key is filled in only by the flush.
@@ -68,10 +71,7 @@ class Synced:
         key = getattr(self, self.COUNTY_FROM)
         (foreign_key,) = column.foreign_keys
         model = _model_of(foreign_key.column.table.name)
-        parent = session.get(model, key) if key is not None else None
-        if parent is None:
-            raise ValueError(f"{state.mapper.class_.__name__} {self!r}: its county is unknown")
-        return parent  # type: ignore[no-any-return]
+        return session.get(model, key) if key is not None else None
 
 
 class InCounty(Synced):
@@ -176,13 +176,16 @@ def committed_high_water(session: Session, county: uuid.UUID | None) -> int:
 
 @event.listens_for(Session, "before_flush")
 def _number_changes(session: Session, _context: Any, _instances: Any) -> None:
-    changed: dict[uuid.UUID, list[Synced]] = defaultdict(list)
+    changed: dict[uuid.UUID | None, list[Synced]] = defaultdict(list)
     for record in chain(session.new, session.dirty):
         if isinstance(record, Synced) and (
             record in session.new or session.is_modified(record, include_collections=False)
         ):
             changed[record.county_of(session)].append(record)
+    # What names no record in any county is left to the database to refuse.
+    changed.pop(None, None)
     for county, records in changed.items():
+        assert county is not None
         for record, seq in zip(records, take(session, county, len(records)), strict=True):
             record.seq = seq
             record.numbered(seq)

@@ -146,7 +146,9 @@ def edit_facts(
     """
     # Hold the county's counter's lock before reading, as a push does: no
     # push can write the household between this check and the edit.
-    take(session, household.county_of(session), 0)
+    county = household.county_of(session)
+    assert county is not None  # a household's grid is a foreign key
+    take(session, county, 0)
     session.refresh(household)
     if household.deleted_at is not None:
         raise Rejected(REMOVED)

@@ -32,7 +32,7 @@ class County(Synced, Base):
 
     towns: Mapped[list[Town]] = relationship(back_populates="county", order_by="Town.name")
 
-    def county_of(self, session: Session) -> uuid.UUID:
+    def county_of(self, session: Session) -> uuid.UUID | None:
         if self.id is None:  # new: numbered before the flush gives it its id
             self.id = new_id()
         return self.id
@@ -142,7 +142,7 @@ class WorkUnit(InCounty, Base):
     # Set for a town office: the town it belongs to.
     town_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("town.id"))
 
-    def county_of(self, session: Session) -> uuid.UUID:
+    def county_of(self, session: Session) -> uuid.UUID | None:
         if self.county_id is None and self.town_id is None:
             # A county department made without its county: on a server of
             # one county (every one before counties shared one), that county.
