@@ -43,6 +43,7 @@ from server.accounts.models import Account
 from server.db import make_engine
 from server.ledger.models import County, Grid, Household, HouseholdLink, Town, Village
 from shared.vocab import AccountRole
+from sync.phone import Phone
 
 PHONES = 400
 TEMPLATE = "minqing_bench_counties_tpl"
@@ -63,13 +64,16 @@ def _progress(message: str) -> None:
 
 @contextmanager
 def _minqing_of(path: Path) -> Iterator[None]:
-    """bench.sync runs ``path`` as ``minqing`` (its template, copies and server)."""
-    kept = sync_bench.MINQING
+    """bench.sync runs ``path`` as ``minqing`` (its template, copies and server),
+    from its own tree: gunicorn imports the app from the directory it starts in."""
+    kept, here = sync_bench.MINQING, Path.cwd()
     sync_bench.MINQING = path
+    os.chdir(path.resolve().parents[2])  # <tree>/.venv/bin/minqing
     try:
         yield
     finally:
         sync_bench.MINQING = kept
+        os.chdir(here)
 
 
 def _template(generator: Path) -> str:
@@ -140,6 +144,27 @@ def county_cadres(url: str, county: int, limit: int) -> list[str]:
     return list(names)
 
 
+def _first_syncs(crowd: Crowd) -> None:
+    """Every phone's first sync, again for those cut short (timed out under load)."""
+    everyone = crowd.paths
+    for _ in range(5):
+        crowd.run("sync")
+        empty = [path for path in everyone if not _holds_households(path)]
+        if not empty:
+            break
+        _progress(f"  {len(empty)} phones to sync again")
+        crowd.paths = empty
+    crowd.paths = everyone
+
+
+def _holds_households(path: Path) -> bool:
+    phone = Phone(path)
+    try:
+        return bool(phone.households())
+    finally:
+        phone.close()
+
+
 def bursts(minqing: Path, version: str, phones: int) -> Run:
     with _copy(minqing) as (url, upgraded), _minqing_of(minqing):
         east, west = county_cadres(url, 0, phones), county_cadres(url, 1, phones)
@@ -149,7 +174,7 @@ def bursts(minqing: Path, version: str, phones: int) -> Run:
             east_paths = register_phones(url, east, folder, server.url)
             west_paths = register_phones(url, west, folder, server.url)
             with Crowd(east_paths + west_paths) as everyone:
-                everyone.run("sync")
+                _first_syncs(everyone)
                 with Crowd(east_paths) as one_county:
                     one_county.run("week")
                     alone = sync_bench._burst(server, one_county)

@@ -44,6 +44,12 @@ def link_household(
         )
     if household.deleted_at is not None:
         raise LinkError(f"农户{household.code}已注销 / household {household.code} has been removed")
+    if cadre.county_of(session) != household.county_of(session):
+        # A phone's records must all be numbered by its own county's counter.
+        raise LinkError(
+            f"干部{cadre.name}不属于农户{household.code}所在的县"
+            f" / {cadre.name} belongs to another county than household {household.code}"
+        )
     at = at or utcnow()
     current = _current_link(session, household)
     if current is not None:

@@ -5,12 +5,12 @@ one change counter becomes a row per county, each starting at the one
 counter's value: every seq already given out is below it, so a cursor a
 phone held before keeps meaning "everything of its county up to here".
 
-The columns are filled first, while the server still numbers with the one
-counter (rows it makes meanwhile may keep an empty county_id, which the
-server derives when it next writes them: server/sequence.py). The counter
-is swapped last, in one short transaction: from then on a server of the
-version before fails to number a change (its push is answered 500 and the
-phone sends it again) rather than number it in a counter nobody reads.
+The columns are filled first, while a server of the version before still
+numbers with the one counter. The counter is swapped in one short
+transaction: from then on such a server fails to number a change (its push
+is answered 500 and the phone sends it again) rather than number it in a
+counter nobody reads. Last, the rows it made after their table's backfill
+went by get their county too.
 
 Revision ID: 0014
 Revises: 0013
@@ -18,6 +18,7 @@ Create Date: 2026-12-03 16:00:00.000000
 """
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 import sqlalchemy as sa
 from alembic import op
@@ -92,6 +93,25 @@ def upgrade() -> None:
             if exists is None:
                 online.add_foreign_key(name, table, "county", "county_id")
     _counter_per_county()
+    # Rows a server of the version before made after their table's backfill
+    # went by: none can be made any more (it can no longer number them).
+    for table, parent in FROM_PARENT.items():
+        _fill_left_empty(table, parent)
+
+
+def _fill_left_empty(table: str, parent: str) -> None:
+    bind = op.get_bind()
+    # Each statement its own transaction on PostgreSQL (as online.backfill).
+    with op.get_context().autocommit_block() if _on_postgresql() else nullcontext():
+        # A read of the table (it writes nothing), then a few rows by id.
+        empty = bind.execute(sa.text(f"SELECT id FROM {table} WHERE county_id IS NULL")).all()
+        for start in range(0, len(empty), online.BATCH):
+            bind.execute(
+                sa.text(f"UPDATE {table} SET county_id = ({parent}) WHERE id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)
+                ),
+                {"ids": [row[0] for row in empty[start : start + online.BATCH]]},
+            )
 
 
 def _counter_per_county() -> None:
