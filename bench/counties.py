@@ -165,15 +165,17 @@ def _holds_households(path: Path) -> bool:
         phone.close()
 
 
-def bursts(minqing: Path, version: str, phones: int) -> Run:
+def bursts(minqing: Path, version: str, phones: int, workers: int) -> Run:
     with _copy(minqing) as (url, upgraded), _minqing_of(minqing):
         east, west = county_cadres(url, 0, phones), county_cadres(url, 1, phones)
         folder = phone_folder()
-        with Server(url) as server:
+        with Server(url, workers) as server:
             _progress(f"{version}: {len(east)} + {len(west)} phones, first syncs …")
             east_paths = register_phones(url, east, folder, server.url)
             west_paths = register_phones(url, west, folder, server.url)
-            with Crowd(east_paths + west_paths) as everyone:
+            # Taken in turn, so that both counties' phones sync throughout the burst.
+            both = [path for pair in zip(east_paths, west_paths, strict=True) for path in pair]
+            with Crowd(both) as everyone:
                 _first_syncs(everyone)
                 with Crowd(east_paths) as one_county:
                     one_county.run("week")
@@ -203,7 +205,7 @@ def _row(run: Run, name: str, done: Burst) -> list[str]:
     ]
 
 
-def report(runs: list[Run], measured_on: str, phones: int) -> str:
+def report(runs: list[Run], measured_on: str, phones: int, workers: int) -> str:
     rows = [
         _row(run, name, done)
         for run in runs
@@ -216,8 +218,9 @@ def report(runs: list[Run], measured_on: str, phones: int) -> str:
             "",
             f"The scale-2 demo ledger; {phones} cadres' phones of each county, each pushing a"
             " week of work and pulling (bench/sync.py's burst), first the first county's"
-            " alone, then both counties' at once. The lock wait is the change counter's, per"
-            " push, from the server's /metrics.",
+            " alone, then both counties' at once (taken in turn). The server: `minqing serve"
+            f" --workers {workers}`, each worker pushing one at a time. The lock wait is the"
+            " change counter's, per push, from the server's /metrics.",
             "",
             measured_on + f". `minqing db upgrade` of the copy: {upgrades}.",
             "",
@@ -245,6 +248,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phones", type=int, default=PHONES, help="phones of each county")
     parser.add_argument(
+        "--workers", type=int, default=sync_bench.WORKERS, help="the server's worker processes"
+    )
+    parser.add_argument(
         "--before", type=Path, help="another version's minqing, to run the same bursts against"
     )
     options = parser.parse_args()
@@ -252,10 +258,11 @@ def main() -> None:
     _template(options.before or this)
     runs = []
     if options.before:
-        runs.append(bursts(options.before, "one counter (before)", options.phones))
-    runs.append(bursts(this, "a counter per county", options.phones))
+        runs.append(bursts(options.before, "one counter (before)", options.phones, options.workers))
+    runs.append(bursts(this, "a counter per county", options.phones, options.workers))
     load = f"; load average during the runs {os.getloadavg()[0]:.1f} (1 min, at the end)"
-    print(report(runs, machine(f"PostgreSQL {sync_bench._pg_version()}") + load, options.phones))
+    measured_on = machine(f"PostgreSQL {sync_bench._pg_version()}") + load
+    print(report(runs, measured_on, options.phones, options.workers))
 
 
 if __name__ == "__main__":
