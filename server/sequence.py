@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from functools import cache
 from itertools import chain
 from typing import Any, ClassVar
 
@@ -81,6 +82,7 @@ class InCounty(Synced):
     county_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("county.id"))
 
 
+@cache
 def _model_of(table: str) -> Any:
     return next(
         mapper.class_ for mapper in Base.registry.mappers if mapper.local_table.name == table
