@@ -72,8 +72,9 @@ class Reach:
 
 def reach(session: Session, account: Account) -> Reach:
     """A cadre's phone holds the households the cadre covers now; an
-    inspector's, those assigned to them and not yet checked (and a cadre's
-    too, if the inspector is also one). Other accounts have nothing to sync."""
+    inspector's, those of their county assigned to them and not yet checked
+    (and a cadre's too, if the inspector is also one). Other accounts have
+    nothing to sync."""
     inspector = account.role == AccountRole.INSPECTOR
     if account.cadre_id is None and not inspector:
         raise SyncRefused(
@@ -81,11 +82,20 @@ def reach(session: Session, account: Account) -> Reach:
             "该账号没有挂钩农户，无需同步 / this account covers no households: nothing to sync",
         )
     households: set[uuid.UUID] = set()
+    county = account_county(session, account)
     if account.cadre_id is not None:
         households |= current_households(session, account.cadre_id)
     if inspector:
-        households |= assigned_households(session, account.id)
-    return Reach(households, account.cadre_id, inspector, account_county(session, account))
+        assigned = assigned_households(session, account.id)
+        # Only those of the account's county: its counter numbers what the
+        # phone pulls (a cadre's households all lie in the cadre's county).
+        households |= set(session.scalars(IN_COUNTY, {"ids": list(assigned), "county": county}))
+    return Reach(households, account.cadre_id, inspector, county)
+
+
+IN_COUNTY = select(Household.id).where(
+    Household.id.in_(listed("ids")), Household.county_id == bindparam("county")
+)
 
 
 LATEST_ASSIGNED = (

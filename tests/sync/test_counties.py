@@ -9,13 +9,21 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import func, select
 
+from server.accounts.models import Account
+from server.accounts.services import create_account
+from server.audit.services import SYSTEM, Actor
+from server.db import transaction
+from server.inspections import services
+from server.inspections.models import Inspection
 from server.ledger.models import County as CountyRecord
 from server.ledger.models import Household
 from server.sequence import SyncCounter
 from server.visits.models import Visit
+from shared.vocab import AccountRole
 from sync.phone import Phone
+from tests.sync.test_inspector_sync import ANSWERS
 from tests.sync.transport import FlaskTransport
-from tests.sync.world import County
+from tests.sync.world import PASSWORD, County
 
 VISITS_EACH = 4
 PULLS_DURING = 6
@@ -118,3 +126,39 @@ def _household_of(county: County, visit_id: str) -> str:
         visit = session.get(Visit, uuid.UUID(visit_id))
         assert visit is not None
         return str(visit.household_id)
+
+
+def test_an_inspector_assigned_in_another_county_holds_only_that_countys_households(
+    sync_app: Flask, tmp_path: Path
+) -> None:
+    east = County.build(sync_app, tmp_path)
+    west = County.build(sync_app, tmp_path, name="西山县", admin="town-xishan")
+    east_household = east.households[east.cadres[0]][0]
+    west_household = west.households[west.cadres[0]][0]
+    assign(east, "inspector-1", east_household, create=True)
+    phone = east.phone("inspector-1", FlaskTransport(sync_app.test_client()))
+    assert phone.sync().ok
+    assert [h["id"] for h in phone.households()] == [east_household]
+    phone.record_inspection(east_household, **ANSWERS)
+
+    # Their latest assignment is in the other county: their phone is now that county's.
+    assign(west, "inspector-1", west_household)
+    report = phone.sync()
+
+    assert report.ok and report.rejected and report.applied == 0
+    assert [h["id"] for h in phone.households()] == [west_household]
+    assert "西山县" in {record["name"] for record in phone.store.records("county")}
+    with east.session() as session:
+        assert session.scalar(select(func.count()).select_from(Inspection)) == 0
+
+
+def assign(county: County, username: str, household: str, create: bool = False) -> None:
+    with transaction(county.app.extensions["minqing.db"]) as session:
+        if create:
+            create_account(
+                session, SYSTEM, username=username, password=PASSWORD,
+                role=AccountRole.INSPECTOR, display_name="督查员",
+            )  # fmt: skip
+        inspector = session.scalars(select(Account).where(Account.username == username)).one()
+        admin = Actor(account_id=county.admin_account(session).id)
+        services.assign(session, admin, inspector, [uuid.UUID(household)], draw=2015)
