@@ -67,12 +67,15 @@ def _on_postgresql() -> bool:
 
 def upgrade() -> None:
     postgresql = _on_postgresql()
-    for table in FROM_PARENT:
-        if postgresql:
-            # Only the catalogue changes; IF NOT EXISTS: a run cut short by a
-            # lock timeout is started again (server/migrate.py).
-            op.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS county_id UUID")
-        else:
+    if postgresql:
+        # Only the catalogue changes, each table's lock held for its own
+        # statement alone; IF NOT EXISTS: a run cut short by a lock timeout is
+        # started again (server/migrate.py).
+        with op.get_context().autocommit_block():
+            for table in FROM_PARENT:
+                op.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS county_id UUID")
+    else:
+        for table in FROM_PARENT:
             # With its reference in the same statement: a batch copy of the
             # table would have SQLite drop a table others refer to.
             op.execute(
