@@ -965,7 +965,8 @@ def _add_visits(session: Session, cadre_id: Any, households: list[uuid.UUID], co
         }
         for number in range(count)
     ]
-    session.execute(insert(Visit), numbered(session, rows))
+    county = session.get(Household, households[0]).county_of(session)  # type: ignore[union-attr]
+    session.execute(insert(Visit), numbered(session, county, rows))
     return int(rows[0]["seq"]) - 1
 
 

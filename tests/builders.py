@@ -13,6 +13,7 @@ from server.ledger.models import Cadre, County, Grid, Household, Town, Village, 
 from shared.vocab import Rank, UnitKind
 
 _serial = itertools.count(1)
+DEFAULT_COUNTY = "东山县"
 
 
 @dataclass
@@ -20,18 +21,23 @@ class LedgerBuilder:
     """Adds places, units, cadres and households with valid defaults."""
 
     session: Session
+    # Another county's places and units are its own (unit names are unique
+    # across the database, so they carry the county's name).
+    county_name: str = DEFAULT_COUNTY
     county: County = field(init=False)
 
     def __post_init__(self) -> None:
-        county = self.session.scalar(select(County))
+        county = self.session.scalar(select(County).where(County.name == self.county_name))
         if county is None:
-            county = County(name="东山县", service_numbers=DEFAULT_SERVICE_NUMBERS)
+            county = County(name=self.county_name, service_numbers=DEFAULT_SERVICE_NUMBERS)
             self.session.add(county)
             self.session.flush()
         self.county = county
 
     def town(self, name: str = "前楼镇") -> Town:
-        town = self.session.scalar(select(Town).where(Town.name == name))
+        town = self.session.scalar(
+            select(Town).where(Town.county_id == self.county.id, Town.name == name)
+        )
         if town is None:
             town = Town(county_id=self.county.id, name=name)
             self.session.add(town)
@@ -58,9 +64,11 @@ class LedgerBuilder:
         return grid
 
     def unit(self, name: str = "县教育局", kind: UnitKind = UnitKind.COUNTY_DEPARTMENT) -> WorkUnit:
+        if self.county_name != DEFAULT_COUNTY:
+            name = f"{self.county_name}{name}"
         unit = self.session.scalar(select(WorkUnit).where(WorkUnit.name == name))
         if unit is None:
-            unit = WorkUnit(name=name, kind=kind)
+            unit = WorkUnit(name=name, kind=kind, county_id=self.county.id)
             self.session.add(unit)
             self.session.flush()
         return unit

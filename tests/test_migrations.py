@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 import server.models
 from server.db import make_engine
 from server.demo.generator import Shape, generate
-from server.ledger.models import Household
+from server.ledger.models import County, Household
 from server.migrate import alembic_config, current_revision, head_revision, upgrade
 from server.migrations.online import GROWING
+from server.sequence import SyncCounter
 from tests.conftest import fresh_database_url
 
 SMALL_SHAPE = Shape(
@@ -205,3 +206,62 @@ def test_a_migration_that_waits_on_a_long_transaction_gives_way_and_tries_again(
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_counters_per_county_start_at_the_one_counters_value_and_every_record_gets_its_county(
+    backend: str, tmp_path: Path
+) -> None:
+    # Two counties' ledger, taken back to the one counter (0013), which had
+    # handed out seqs up to 1234: every cursor a phone holds is at most that.
+    engine = make_engine(fresh_database_url(backend, tmp_path, "migrate_counties"))
+    try:
+        upgrade(engine)
+        with Session(engine) as session, session.begin():
+            generate(session, seed=2015, as_of=date(2015, 5, 27), shape=SMALL_SHAPE, scale=2)
+        with engine.connect() as connection:
+            if backend == "sqlite":
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+            config = alembic_config(engine.url.render_as_string(hide_password=False))
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0013")
+            connection.execute(text("UPDATE sync_counter SET value = 1234"))
+            connection.commit()
+        upgrade(engine)
+        with engine.connect() as connection:
+            counties = set(connection.execute(select(County.id)).scalars())
+            counters = connection.execute(select(SyncCounter.county_id, SyncCounter.value)).all()
+            assert len(counties) == 2
+            assert dict(counters) == dict.fromkeys(counties, 1234)
+            for table, chain in COUNTY_CHAINS.items():
+                wrong = connection.execute(
+                    text(
+                        f"SELECT count(*) FROM {table} {chain}"
+                        f" WHERE {table}.county_id IS NULL OR {table}.county_id != town.county_id"
+                    )
+                ).scalar_one()
+                assert wrong == 0, table
+            assert connection.execute(text("SELECT count(*) FROM visit")).scalar_one() > 0
+    finally:
+        engine.dispose()
+
+
+# How each table reaches its town (and so its county) through its references.
+_HOUSEHOLD = (
+    " JOIN grid ON grid.id = household.grid_id JOIN village ON village.id = grid.village_id"
+    " JOIN town ON town.id = village.town_id"
+)
+COUNTY_CHAINS = {
+    "village": "JOIN town ON town.id = village.town_id",
+    "grid": "JOIN village ON village.id = grid.village_id JOIN town ON town.id = village.town_id",
+    "household": _HOUSEHOLD[1:],
+    "visit": "JOIN household ON household.id = visit.household_id" + _HOUSEHOLD,
+    "household_link": "JOIN household ON household.id = household_link.household_id" + _HOUSEHOLD,
+    "inspection": "JOIN household ON household.id = inspection.household_id" + _HOUSEHOLD,
+    "issue": "JOIN village ON village.id = issue.village_id JOIN town ON town.id = village.town_id",
+    "issue_event": "JOIN issue ON issue.id = issue_event.issue_id"
+    " JOIN village ON village.id = issue.village_id JOIN town ON town.id = village.town_id",
+    "village_link": "JOIN village ON village.id = village_link.village_id"
+    " JOIN town ON town.id = village.town_id",
+    "cadre": "JOIN household_link ON household_link.cadre_id = cadre.id"
+    " JOIN household ON household.id = household_link.household_id" + _HOUSEHOLD,
+}

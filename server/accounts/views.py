@@ -15,6 +15,7 @@ from server.accounts.login import LoginRefused
 from server.api import RETRY_AFTER, Blueprint
 from server.db import db
 from server.ledger.settings import phone_lock_minutes
+from server.sync.scope import account_county
 from shared.schemas import LoginSchema
 
 blp = Blueprint(
@@ -77,7 +78,9 @@ class Devices(MethodView):
             "token": issued.token,
             "account": account,
             "lock_minutes": phone_lock_minutes(
-                db.session, current_app.config["PHONE_LOCK_MINUTES"]
+                db.session,
+                account_county(db.session, account),
+                current_app.config["PHONE_LOCK_MINUTES"],
             ),
         }
 

@@ -144,9 +144,11 @@ def edit_facts(
     holds a third value: written by a phone or another admin after the form
     was read.
     """
-    # Hold the counter's lock before reading, as a push does: no push can
-    # write the household between this check and the edit.
-    take(session, 0)
+    # Hold the county's counter's lock before reading, as a push does: no
+    # push can write the household between this check and the edit.
+    county = household.county_of(session)
+    assert county is not None  # a household's grid is a foreign key
+    take(session, county, 0)
     session.refresh(household)
     if household.deleted_at is not None:
         raise Rejected(REMOVED)

@@ -144,6 +144,7 @@ def generate(
             )
         else:
             county_id = existing.id
+        writer.county_id = county_id
         county = CountyGenerator(rng, writer, calendar, people, shape, password_hash, number)
         county.run(county_id, name if scale > 1 else "", progress)
     writer.flush()

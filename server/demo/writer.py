@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -21,11 +22,16 @@ class Writer:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        # The county whose records are being written: every synced row carries it.
+        self.county_id: uuid.UUID | None = None
         self.pending: dict[Table, list[Row]] = {table: [] for table in Base.metadata.sorted_tables}
         self.counts: Counter[str] = Counter()
 
     def add(self, model: type[Base], row: Row) -> None:
-        self.pending[model.__table__].append(row)  # type: ignore[index]
+        table: Table = model.__table__  # type: ignore[assignment]
+        if self.county_id is not None and "county_id" in table.columns:
+            row.setdefault("county_id", self.county_id)
+        self.pending[table].append(row)
 
     def flush(self) -> None:
         # sorted_tables lists each table after the tables it refers to.

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.clock import utcnow
 from server.db import Base, enum_column, new_id
 from server.ledger.models import Household
-from server.sequence import Synced
+from server.sequence import InCounty
 from shared.vocab import ProblemSolved, Satisfaction
 
 
-class Inspection(Synced, Base):
+class Inspection(InCounty, Base):
     __tablename__ = "inspection"
+    COUNTY_FROM = "household_id"
     __table_args__ = (
         Index("ix_inspection_household_date", "household_id", "inspected_on"),
         Index("ix_inspection_household_seq", "household_id", "seq"),

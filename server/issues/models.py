@@ -12,14 +12,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.clock import utcnow
 from server.db import Base, enum_column, new_id
 from server.ledger.models import Cadre, Household, Village
-from server.sequence import Synced
+from server.sequence import InCounty
 from shared.vocab import DepartmentKind, IssueCategory, IssueEventKind, IssueStatus
 
 
-class Issue(Synced, Base):
+class Issue(InCounty, Base):
     """A problem. ``household_id`` is empty when it concerns a whole village."""
 
     __tablename__ = "issue"
+    COUNTY_FROM = "village_id"
     __table_args__ = (
         Index("ix_issue_village_status", "village_id", "status"),
         Index("ix_issue_household_seq", "household_id", "seq"),
@@ -56,10 +57,11 @@ class Issue(Synced, Base):
     )
 
 
-class IssueEvent(Synced, Base):
+class IssueEvent(InCounty, Base):
     """One step in a problem's timeline: a status change or a follow-up note."""
 
     __tablename__ = "issue_event"
+    COUNTY_FROM = "issue_id"
     __table_args__ = (
         Index("ix_issue_event_issue_time", "issue_id", "at"),
         Index("ix_issue_event_issue_seq", "issue_id", "seq"),

@@ -472,7 +472,7 @@ def import_cadres(
                 "kind": UnitKind(wanted.kind),
                 "town_id": wanted.town_id,
             }
-            units[unit_name] = WorkUnit(id=new_id(), **unit_facts)
+            units[unit_name] = WorkUnit(id=new_id(), county_id=_county(session), **unit_facts)
             session.add(units[unit_name])
             record(session, actor, "create", "work_unit", units[unit_name].id, unit_facts)
         facts = {**facts, "rank": Rank(facts["rank"]), "unit_id": units[unit_name].id}
@@ -496,7 +496,7 @@ def import_cadres(
             report.unchanged += 1
     session.flush()  # the new units, before the cadres that refer to them
     if new_cadres:
-        session.execute(insert(Cadre), numbered(session, new_cadres))
+        session.execute(insert(Cadre), numbered(session, _county(session), new_cadres))
     _summarize(session, actor, report)
     return report
 
@@ -623,9 +623,12 @@ def _write_households(
 
     The audit entries too: ORM objects for a county's would take hundreds of MB.
     """
+    county_id = _county(session)
     session.execute(
         insert(Household),
-        numbered(session, [{**h, "created_at": now, "updated_at": now} for h in households]),
+        numbered(
+            session, county_id, [{**h, "created_at": now, "updated_at": now} for h in households]
+        ),
     )
     links = [(h["id"], cadre_of[h["id"]]) for h in households if h["id"] in cadre_of]
     if links:
@@ -633,6 +636,7 @@ def _write_households(
             insert(HouseholdLink),
             numbered(
                 session,
+                county_id,
                 [
                     {"id": new_id(), "household_id": h, "cadre_id": c, "started_at": now}
                     for h, c in links

@@ -6,13 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from server.clock import utcnow
 from server.db import Base, enum_column, new_id
 from server.ledger.ordering import name_order
-from server.sequence import Synced
+from server.sequence import InCounty, Synced
 from shared.vocab import LeaderRole, Rank, UnitKind
 
 
@@ -32,6 +32,11 @@ class County(Synced, Base):
 
     towns: Mapped[list[Town]] = relationship(back_populates="county", order_by="Town.name")
 
+    def county_of(self, session: Session) -> uuid.UUID | None:
+        if self.id is None:  # new: numbered before the flush gives it its id
+            self.id = new_id()
+        return self.id
+
 
 class Town(Synced, Base):
     __tablename__ = "town"
@@ -45,8 +50,9 @@ class Town(Synced, Base):
     villages: Mapped[list[Village]] = relationship(back_populates="town", order_by="Village.name")
 
 
-class Village(Synced, Base):
+class Village(InCounty, Base):
     __tablename__ = "village"
+    COUNTY_FROM = "town_id"
     __table_args__ = (Index("uq_village_town_name", "town_id", "name", unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -59,10 +65,11 @@ class Village(Synced, Base):
     )
 
 
-class Grid(Synced, Base):
+class Grid(InCounty, Base):
     """A cell of the county's grid management system (网格化管理)."""
 
     __tablename__ = "grid"
+    COUNTY_FROM = "village_id"
     __table_args__ = (Index("uq_grid_village_name", "village_id", "name", unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -72,8 +79,9 @@ class Grid(Synced, Base):
     village: Mapped[Village] = relationship(back_populates="grids")
 
 
-class Household(Synced, Base):
+class Household(InCounty, Base):
     __tablename__ = "household"
+    COUNTY_FROM = "grid_id"
     __table_args__ = (
         CheckConstraint("members >= 1", name="members_positive"),
         # The few removed households: counting the live ones' links leaves these
@@ -122,10 +130,11 @@ class Household(Synced, Base):
             }
 
 
-class WorkUnit(Synced, Base):
+class WorkUnit(InCounty, Base):
     """A cadre's work unit (单位): a county bureau or a town office."""
 
     __tablename__ = "work_unit"
+    COUNTY_FROM = "town_id"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -133,9 +142,20 @@ class WorkUnit(Synced, Base):
     # Set for a town office: the town it belongs to.
     town_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("town.id"))
 
+    def county_of(self, session: Session) -> uuid.UUID | None:
+        if self.county_id is None and self.town_id is None:
+            # A county department made without its county: on a server of
+            # one county (every one before counties shared one), that county.
+            counties = session.scalars(select(County.id).limit(2)).all()
+            if len(counties) != 1:
+                raise ValueError(f"work unit {self.name}: give its county")
+            self.county_id = counties[0]
+        return super().county_of(session)
 
-class Cadre(Synced, Base):
+
+class Cadre(InCounty, Base):
     __tablename__ = "cadre"
+    COUNTY_FROM = "unit_id"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(40))
@@ -153,10 +173,11 @@ class Cadre(Synced, Base):
     unit: Mapped[WorkUnit] = relationship()
 
 
-class HouseholdLink(Synced, Base):
+class HouseholdLink(InCounty, Base):
     """Who covered a household when. The row with no ``ended_at`` is current."""
 
     __tablename__ = "household_link"
+    COUNTY_FROM = "household_id"
     __table_args__ = (
         # Exactly one current cadre per household, enforced by the database.
         Index(
@@ -182,10 +203,11 @@ class HouseholdLink(Synced, Base):
     cadre: Mapped[Cadre] = relationship()
 
 
-class VillageLink(Synced, Base):
+class VillageLink(InCounty, Base):
     """A village's link leaders: county, town and county-department (三级挂钩)."""
 
     __tablename__ = "village_link"
+    COUNTY_FROM = "village_id"
     __table_args__ = (
         Index(
             "uq_village_link_current",

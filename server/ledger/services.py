@@ -23,6 +23,7 @@ from server.ledger.models import (
     VillageLink,
 )
 from server.ledger.queries import cadre_loads
+from server.sequence import Synced
 from server.visits.models import Visit
 from shared.vocab import MAX_HOUSEHOLDS_PER_CADRE, LeaderRole
 
@@ -45,6 +46,7 @@ def link_household(
         )
     if household.deleted_at is not None:
         raise LinkError(f"农户{household.code}已注销 / household {household.code} has been removed")
+    _same_county(session, cadre, household, f"农户{household.code}", f"household {household.code}")
     at = at or utcnow()
     current = _current_link(session, household)
     if current is not None:
@@ -67,6 +69,15 @@ def link_household(
     return link
 
 
+def _same_county(session: Session, cadre: Cadre, place: Synced, zh: str, en: str) -> None:
+    # What a phone receives is numbered by its county's counter: a cadre's
+    # households and the villages they lead must lie in the cadre's county.
+    if cadre.county_of(session) != place.county_of(session):
+        raise LinkError(
+            f"干部{cadre.name}不属于{zh}所在的县 / {cadre.name} belongs to another county than {en}"
+        )
+
+
 def set_village_leader(
     session: Session,
     actor: Actor,
@@ -78,6 +89,7 @@ def set_village_leader(
     """Make ``cadre`` the village's link leader for ``role``."""
     if not cadre.active:
         raise LinkError(f"干部{cadre.name}已停用 / {cadre.name} is disabled")
+    _same_county(session, cadre, village, f"{village.name}", f"village {village.name}")
     at = at or utcnow()
     current = session.scalar(
         select(VillageLink).where(

@@ -1,12 +1,16 @@
 """The county's rule for its phones: minutes in the background before the PIN.
 
-One server serves one county (the console's settings and departments pages
-keep the first county by name); a county that never chose has the server's
-default (MINQING_PHONE_LOCK_MINUTES). Phones learn it at login and with
-every pull, so a change reaches phones already logged in at their next sync.
+A phone follows its own county's (the county its account's pulls are
+numbered in); a county that never chose has the server's default
+(MINQING_PHONE_LOCK_MINUTES). Phones learn it at login and with every pull,
+so a change reaches phones already logged in at their next sync. The
+console's settings page keeps the first county's by name, as its
+departments page does.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,9 +32,14 @@ class SettingRefused(Exception):
     """A value the county may not choose; the message is bilingual."""
 
 
-def phone_lock_minutes(session: Session, default: int) -> int:
-    """The minutes the county chose, or ``default`` (the server's) until it does."""
-    chosen = session.scalar(select(County.phone_lock_minutes).order_by(County.name).limit(1))
+def phone_lock_minutes(session: Session, county_id: uuid.UUID | None, default: int) -> int:
+    """The minutes the phone's county chose, or ``default`` (the server's)
+    until it does, or for an account of no one county."""
+    chosen = (
+        None
+        if county_id is None
+        else session.scalar(select(County.phone_lock_minutes).where(County.id == county_id))
+    )
     return default if chosen is None else chosen
 
 

@@ -34,7 +34,7 @@ SYNC_RECORDS = Counter(
 )
 LOCK_WAIT = Histogram(
     "minqing_change_counter_lock_seconds",
-    "Time a writer waited for the change counter's lock (every push takes it)",
+    "Time a writer waited for its county's change counter's lock (every push takes it)",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 

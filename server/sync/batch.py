@@ -33,6 +33,7 @@ from server.ledger.models import Household, HouseholdLink
 from server.rejected import Rejected
 from server.sequence import numbered, take, write_counter
 from server.sync.models import AppliedChange
+from server.sync.scope import account_county
 from server.visits.acceptance import covered_at, covered_by
 from server.visits.models import Visit
 from server.visits.services import visits_inserted
@@ -128,6 +129,12 @@ class Batch:
     created: list[NewRecord] = field(default_factory=list)
     # The ids of the account's other devices, once asked (see is_own).
     _other_devices: set[str] | None = None
+    # The account's county: its counter numbers every record the batch writes
+    # (they all lie in the device's scope, inside it).
+    county: uuid.UUID | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.county = account_county(self.session, self.account)
 
     @property
     def account(self) -> Account:
@@ -266,7 +273,7 @@ class Batch:
 
     def number(self, household: Household) -> None:
         """Give an edited household its seq now, as a flush would (without one)."""
-        (seq,) = take(self.session, 1)
+        (seq,) = take(self.session, self._county(), 1)
         household.seq = seq
         household.numbered(seq)
 
@@ -313,7 +320,7 @@ class Batch:
             for row in same
         ]
         if synced:
-            numbered(session, synced)
+            numbered(session, self._county(), synced)
         groups = [
             (table, same)
             for table in Base.metadata.sorted_tables
@@ -336,6 +343,11 @@ class Batch:
                 session, (row for rows in shapes[Visit.__table__].values() for row in rows)
             )
             write_counter(session)
+
+    def _county(self) -> uuid.UUID:
+        # Only an account with households in scope has changes to write.
+        assert self.county is not None, "a change outside any county"
+        return self.county
 
     def covers(self, cadre_id: uuid.UUID, household_id: uuid.UUID, at: datetime) -> bool:
         """``covered_at``, from the prefetched links when they are the cadre's."""

@@ -162,7 +162,10 @@ def _create_inspection(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     household = batch.find(Household, data["household_id"])
     if household is None:
         raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
-    if not may_inspect(batch.session, batch.account.id, household.id, from_ms(batch.server_ms)):
+    # Outside the account's county it is no phone's of this account (sync/scope.py).
+    if household.county_of(batch.session) != batch.county or not may_inspect(
+        batch.session, batch.account.id, household.id, from_ms(batch.server_ms)
+    ):
         raise Rejected(
             "该户不在您的督查名单上 / this household is not on your list of households to inspect"
         )

@@ -53,6 +53,8 @@ class Page:
     # The phone's cursor was ahead of everything this database has committed:
     # it was restored to an earlier point (see server/sync/epoch.py).
     reset: bool = False
+    # The county whose counter numbers the cursor, and whose settings the phone follows.
+    county_id: uuid.UUID | None = None
 
 
 def pull(
@@ -73,9 +75,9 @@ def pull(
             "此手机已挂失：请清除本机数据 / this phone was reported lost: erase its data",
         )
     covered = reach(session, device.account)
-    # Read before any data: every seq up to here has committed, so nothing at
-    # or below it can appear after this pull has looked.
-    high_water = committed_high_water(session)
+    # Read before any data: every seq of the county up to here has committed,
+    # so nothing of it at or below can appear after this pull has looked.
+    high_water = committed_high_water(session, covered.county_id)
     epoch = current_epoch(session)
     since = _parse_cursor(cursor)
     reset = since is not None and since > high_water
@@ -93,10 +95,18 @@ def pull(
         records = _snapshot(session, covered, batch)
         # A first sync starts its cursor where the snapshot was taken.
         cursor = str(high_water if since is None else since)
-        return Page(records, cursor, True, evict, epoch, reset)
+        return Page(records, cursor, True, evict, epoch, reset, covered.county_id)
     changes, more = _changes_since(session, covered, scope, since or 0, limit)
     new_cursor = changes[-1][0] if more else max(high_water, since or 0)
-    return Page([record for _, record in changes], str(new_cursor), more, evict, epoch, reset)
+    return Page(
+        [record for _, record in changes],
+        str(new_cursor),
+        more,
+        evict,
+        epoch,
+        reset,
+        covered.county_id,
+    )
 
 
 def _parse_cursor(cursor: str | None) -> int | None:
@@ -117,6 +127,7 @@ def _parse_cursor(cursor: str | None) -> int | None:
 class Context:
     """What a phone shows around its households: places, leaders, the card."""
 
+    county: uuid.UUID | None
     grids: set[uuid.UUID] = field(default_factory=set)
     villages: set[uuid.UUID] = field(default_factory=set)
     towns: set[uuid.UUID] = field(default_factory=set)
@@ -128,6 +139,7 @@ class Context:
     def params(self, households: Sequence[uuid.UUID]) -> dict[str, Any]:
         """The parameters of AROUND and NOTEBOOK for these households."""
         return {
+            "county": self.county,
             "households": list(households),
             "grids": list(self.grids),
             "villages": list(self.villages),
@@ -155,7 +167,7 @@ UNITS = select(Cadre.unit_id).where(Cadre.id.in_(listed("cadres")))
 
 
 def _context(session: Session, covered: Reach, households: Sequence[uuid.UUID]) -> Context:
-    context = Context(cadres={covered.cadre_id} if covered.cadre_id else set())
+    context = Context(covered.county_id, cadres={covered.cadre_id} if covered.cadre_id else set())
     given = {"households": list(households)}
     if covered.links:
         context.linked = set(households)
@@ -172,7 +184,8 @@ def _context(session: Session, covered: Reach, households: Sequence[uuid.UUID]) 
 SINCE = bindparam("since")
 # The records around a set of households (Context.params).
 AROUND = [
-    wire.Records(County, County.id.is_not(None)),
+    # Only the phone's own: another county's numbers mean nothing to its cursor.
+    wire.Records(County, County.id == bindparam("county")),
     wire.Records(Town, Town.id.in_(listed("towns"))),
     wire.Records(Village, Village.id.in_(listed("villages"))),
     wire.Records(Grid, Grid.id.in_(listed("grids"))),

@@ -3,9 +3,9 @@
 1. Every change is validated alone (``_validate``), before any lock: a bad
    record is rejected with its reason while the rest of the batch applies.
 2. What the changes refer to that only grows is read (Batch.prefetch); then
-   the change counter's lock is taken (server/sequence.py), which
-   serialises pushes' writes and keeps seqs in commit order, and what
-   other writers change is read (Batch.prefetch_mutable).
+   the lock of the county's change counter is taken (server/sequence.py),
+   which serialises the county's pushes' writes and keeps its seqs in commit
+   order, and what other writers change is read (Batch.prefetch_mutable).
 3. Each change goes to the handler of its kind (server/sync/handlers.py),
    unless its id was seen before: every change id is remembered with its
    result, so a batch pushed again (its response lost) changes nothing and
@@ -73,9 +73,11 @@ def push(
     validated = [_validate(raw) for raw in changes]
     batch = Batch(session, device, server_ms, skew, together=True)
     batch.prefetch(validated)
-    # From here on this push writes: take the counter's lock first, so pushes
-    # see each other's committed changes and seqs follow commit order.
-    take(session, 0)
+    # From here on this push writes: take its county's counter's lock first,
+    # so the county's pushes see each other's committed changes and its seqs
+    # follow commit order. Other counties' pushes do not wait for it.
+    if batch.county is not None:
+        take(session, batch.county, 0)
     batch.prefetch_mutable()
     try:
         with session.begin_nested():

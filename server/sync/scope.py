@@ -2,6 +2,8 @@
 
 A cadre's phone holds the households the cadre covers now; an inspector's,
 those assigned to them and not yet checked. Other accounts have nothing to sync.
+All of them lie in the account's county, whose change counter numbers what
+the phone pulls and pushes (server/sequence.py).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
+from server.inspections.models import InspectionAssignment
 from server.inspections.services import assigned_households
-from server.ledger.models import Household, HouseholdLink
+from server.ledger.models import Cadre, County, Household, HouseholdLink, Town
 from shared.vocab import AccountRole
 
 
@@ -63,12 +66,15 @@ class Reach:
     # An inspector asks each household whether it knows its cadre: their
     # phone also gets the households' links, and the cadres they name.
     links: bool
+    # The county they lie in (None: nothing assigned yet on a server of several).
+    county_id: uuid.UUID | None
 
 
 def reach(session: Session, account: Account) -> Reach:
     """A cadre's phone holds the households the cadre covers now; an
-    inspector's, those assigned to them and not yet checked (and a cadre's
-    too, if the inspector is also one). Other accounts have nothing to sync."""
+    inspector's, those of their county assigned to them and not yet checked
+    (and a cadre's too, if the inspector is also one). Other accounts have
+    nothing to sync."""
     inspector = account.role == AccountRole.INSPECTOR
     if account.cadre_id is None and not inspector:
         raise SyncRefused(
@@ -76,8 +82,48 @@ def reach(session: Session, account: Account) -> Reach:
             "该账号没有挂钩农户，无需同步 / this account covers no households: nothing to sync",
         )
     households: set[uuid.UUID] = set()
+    county = account_county(session, account)
     if account.cadre_id is not None:
         households |= current_households(session, account.cadre_id)
     if inspector:
-        households |= assigned_households(session, account.id)
-    return Reach(households, account.cadre_id, inspector)
+        assigned = assigned_households(session, account.id)
+        # Only those of the account's county: its counter numbers what the
+        # phone pulls (a cadre's households all lie in the cadre's county).
+        households |= set(session.scalars(IN_COUNTY, {"ids": list(assigned), "county": county}))
+    return Reach(households, account.cadre_id, inspector, county)
+
+
+IN_COUNTY = select(Household.id).where(
+    Household.id.in_(listed("ids")), Household.county_id == bindparam("county")
+)
+
+
+LATEST_ASSIGNED = (
+    select(InspectionAssignment.household_id)
+    .where(InspectionAssignment.inspector_id == bindparam("account_id"))
+    .order_by(InspectionAssignment.assigned_at.desc())
+    .limit(1)
+)
+
+
+def account_county(session: Session, account: Account) -> uuid.UUID | None:
+    """The county whose counter numbers what the account's phones pull and push.
+
+    A cadre's is their work unit's; a town's account's, its town's; an
+    inspector's, that of the households they are assigned. On a server of
+    one county, that county.
+    """
+    if account.cadre_id is not None:
+        cadre = session.get(Cadre, account.cadre_id)
+        assert cadre is not None  # a foreign key
+        return cadre.county_of(session)
+    if account.town_id is not None:
+        town = session.get(Town, account.town_id)
+        assert town is not None
+        return town.county_id
+    assigned = session.scalar(LATEST_ASSIGNED, {"account_id": account.id})
+    household = session.get(Household, assigned) if assigned is not None else None
+    if household is not None:
+        return household.county_of(session)
+    counties = session.scalars(select(County.id).limit(2)).all()
+    return counties[0] if len(counties) == 1 else None

@@ -24,10 +24,12 @@ from server.sync.push import push
 from server.sync.scope import SyncRefused
 from shared import protocol
 
-# Pushes that write take the change counter's lock in turn anyway
-# (server/sequence.py). Within a process they go one at a time, so the
+# Pushes of a county that write take its change counter's lock in turn
+# anyway (server/sequence.py). Within a process they go one at a time, so the
 # push holding the lock does not share the interpreter with others of this
-# process that would only wait for it: it commits sooner, and so does the queue.
+# process that would only wait for it: it commits sooner, and so does the
+# queue. Other counties' pushes would not wait for that lock, but would share
+# the one interpreter: they go at once in other worker processes.
 PUSH_GATE = threading.Lock()
 
 blp = Blueprint(
@@ -104,7 +106,7 @@ class Pull(MethodView):
                 "reset": page.reset,
                 # The county's rule, so a change reaches phones already logged in.
                 "lock_minutes": phone_lock_minutes(
-                    db.session, current_app.config["PHONE_LOCK_MINUTES"]
+                    db.session, page.county_id, current_app.config["PHONE_LOCK_MINUTES"]
                 ),
             },
             ensure_ascii=False,

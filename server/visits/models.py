@@ -11,11 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.clock import utcnow
 from server.db import Base, enum_column
 from server.ledger.models import Cadre, Household
-from server.sequence import Synced
+from server.sequence import InCounty
 from shared.vocab import VisitKind
 
 
-class Visit(Synced, Base):
+class Visit(InCounty, Base):
     """One contact between a cadre and a household.
 
     Visits are append-only: a correction is a new visit that ``amends`` the
@@ -23,6 +23,7 @@ class Visit(Synced, Base):
     """
 
     __tablename__ = "visit"
+    COUNTY_FROM = "household_id"
     __table_args__ = (
         # Only live visits: the console's coverage reads each household's and
         # cadre's latest visit straight from these (max per group, no table reads).

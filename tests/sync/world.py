@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Account
@@ -20,23 +20,21 @@ from server.ledger.models import Cadre, Household
 from server.ledger.queries import first_county
 from server.ledger.services import link_household
 from server.ledger.settings import set_phone_lock_minutes
-from server.sequence import SyncCounter
 from shared.vocab import AccountRole
 from sync.phone import Phone
 from sync.transport import Transport
-from tests.builders import LedgerBuilder
+from tests.builders import DEFAULT_COUNTY, LedgerBuilder
 
 PASSWORD = "minqing-demo"
 _HASH = hash_password(PASSWORD)  # one argon2 hash for every test account
 
 
 def wipe(engine: Engine) -> None:
-    """Empty every table (the change counter goes back to zero; the epoch stays)."""
+    """Empty every table (the change counters go with their counties; the epoch stays)."""
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in ("sync_counter", "sync_epoch"):
+            if table.name != "sync_epoch":
                 connection.execute(delete(table))
-        connection.execute(update(SyncCounter).values(value=0))
 
 
 @dataclass
@@ -50,10 +48,18 @@ class County:
     admin: str = "town-qianlou"
 
     @classmethod
-    def build(cls, app: Flask, tmp: Path, cadres: int = 2, households_each: int = 3) -> County:
-        county = cls(app, tmp)
+    def build(
+        cls,
+        app: Flask,
+        tmp: Path,
+        cadres: int = 2,
+        households_each: int = 3,
+        name: str = DEFAULT_COUNTY,
+        admin: str = "town-qianlou",
+    ) -> County:
+        county = cls(app, tmp, admin=admin)
         with transaction(app.extensions["minqing.db"]) as session:
-            ledger = LedgerBuilder(session)
+            ledger = LedgerBuilder(session, name)
             town = ledger.town()
             grid = ledger.grid()
             create_account(

@@ -56,6 +56,19 @@ def test_the_database_itself_refuses_two_current_cadres_for_one_household(
         session.flush()
 
 
+def test_a_cadre_cannot_be_given_a_household_or_lead_a_village_of_another_county(
+    session: Session,
+) -> None:
+    household = LedgerBuilder(session).household()
+    other = LedgerBuilder(session, "西山县").cadre()
+    with pytest.raises(LinkError, match="another county"):
+        link_household(session, SYSTEM, household, other)
+    with pytest.raises(LinkError, match="another county"):
+        set_village_leader(
+            session, SYSTEM, LedgerBuilder(session).village(), LeaderRole.TOWN, other
+        )
+
+
 def test_a_disabled_cadre_cannot_be_given_households(session: Session) -> None:
     ledger = LedgerBuilder(session)
     cadre = ledger.cadre()
