@@ -244,6 +244,20 @@ def report(runs: list[Run], measured_on: str, phones: int, workers: int) -> str:
     )
 
 
+def run(phones: int = PHONES, workers: int = sync_bench.WORKERS, before: Path | None = None) -> str:
+    """The bursts of one county alone and of two at once (and with ``before``,
+    the same against that version's one counter); the section's markdown."""
+    this = sync_bench.MINQING
+    _template(before or this)
+    runs = []
+    if before:
+        runs.append(bursts(before, "one counter (before)", phones, workers))
+    runs.append(bursts(this, "a counter per county", phones, workers))
+    load = f"; load average during the runs {os.getloadavg()[0]:.1f} (1 min, at the end)"
+    measured_on = machine(f"PostgreSQL {sync_bench._pg_version()}") + load
+    return report(runs, measured_on, phones, workers)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phones", type=int, default=PHONES, help="phones of each county")
@@ -254,15 +268,7 @@ def main() -> None:
         "--before", type=Path, help="another version's minqing, to run the same bursts against"
     )
     options = parser.parse_args()
-    this = sync_bench.MINQING
-    _template(options.before or this)
-    runs = []
-    if options.before:
-        runs.append(bursts(options.before, "one counter (before)", options.phones, options.workers))
-    runs.append(bursts(this, "a counter per county", options.phones, options.workers))
-    load = f"; load average during the runs {os.getloadavg()[0]:.1f} (1 min, at the end)"
-    measured_on = machine(f"PostgreSQL {sync_bench._pg_version()}") + load
-    print(report(runs, measured_on, options.phones, options.workers))
+    print(run(options.phones, options.workers, options.before))
 
 
 if __name__ == "__main__":
