@@ -206,13 +206,9 @@ def check_follow_up(
 # --- an inspector's spot check ---------------------------------------------------------
 
 
-INSPECTION_FIELDS = (
-    "inspected_on",
-    "knows_cadre",
-    "last_visit_reported",
-    "problem_solved",
-    "satisfaction",
-    "notes",
+# The answers an inspector gives: the inspection's fields but those the phone fills in.
+INSPECTION_FIELDS = tuple(
+    name for name in InspectionSchema._declared_fields if name not in ("id", "household_id")
 )
 
 

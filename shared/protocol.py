@@ -12,7 +12,22 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from shared.schemas import RecordSchema, Text
+from shared.schemas import (
+    CadreSchema,
+    GridSchema,
+    HouseholdLinkSchema,
+    HouseholdSchema,
+    InspectionSchema,
+    IssueEventSchema,
+    IssueSchema,
+    RecordSchema,
+    Text,
+    TownSchema,
+    VillageLinkSchema,
+    VillageSchema,
+    VisitSchema,
+    WorkUnitSchema,
+)
 
 PROTOCOL_VERSION = 1
 # A week of a cadre's work is about 50 changes; a batch is capped well above.
@@ -28,6 +43,48 @@ MAX_HELD_HOUSEHOLDS = 200
 
 CHANGE_KINDS = ("visit", "issue", "issue_event", "inspection", "household")
 CHANGE_OPS = ("create", "update", "delete")
+
+# The one description of each kind of record's fields: a phone pushes a new
+# record as its schema's fields (an optional one may be left out), and pulls
+# one as its id and seq, and data of the schema's other fields and what the
+# server adds (SERVER_FIELDS). tests/sync/test_record_fields.py holds the
+# phone, the push and the pull to it.
+# A county, which no phone or import writes, is the one kind without a schema
+# (server/sync/records.py lists its fields).
+RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
+    "town": TownSchema,
+    "village": VillageSchema,
+    "grid": GridSchema,
+    "work_unit": WorkUnitSchema,
+    "cadre": CadreSchema,
+    "village_link": VillageLinkSchema,
+    "household_link": HouseholdLinkSchema,
+    "household": HouseholdSchema,
+    "visit": VisitSchema,
+    "issue": IssueSchema,
+    "issue_event": IssueEventSchema,
+    "inspection": InspectionSchema,
+}
+# What a pulled record carries beyond its schema's fields: a household's
+# field stamps (sync/merge.py), the stamp of the phone's write that made a
+# record, its tombstone, and a follow-up's author (the pushing account's cadre).
+SERVER_FIELDS: dict[str, tuple[str, ...]] = {
+    "household": ("field_stamps", "deleted_at"),
+    "visit": ("stamp", "deleted_at"),
+    "issue": ("stamp", "deleted_at"),
+    "issue_event": ("cadre_id", "stamp"),
+    "inspection": ("stamp", "deleted_at"),
+}
+
+
+def pulled_fields(kind: str) -> tuple[str, ...]:
+    """The fields of a pulled record's data, in the order they go out."""
+    schema = RECORD_SCHEMAS[kind]
+    return (
+        *(name for name in schema._declared_fields if name != "id"),
+        *SERVER_FIELDS.get(kind, ()),
+    )
+
 
 # What a push does with each change.
 APPLIED = "applied"

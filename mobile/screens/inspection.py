@@ -7,11 +7,12 @@ from typing import Any
 from kivy.properties import StringProperty
 from marshmallow import ValidationError
 
-from mobile.forms import InspectionInput, check_inspection, flatten
+from mobile.forms import INSPECTION_FIELDS, InspectionInput, check_inspection, flatten
 from mobile.widgets import Page
 from shared.vocab import ProblemSolved, Satisfaction
 
-ANSWERS = ("knows_cadre", "last_visit_reported", "problem_solved", "satisfaction", "notes")
+# The answers the screen asks for (the day is today's).
+ANSWERS = tuple(name for name in INSPECTION_FIELDS if name != "inspected_on")
 
 
 class InspectionScreen(Page):

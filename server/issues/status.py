@@ -25,6 +25,8 @@ from shared.vocab import IssueCategory, IssueEventKind, IssueStatus
 from sync.hlc import Stamp
 from sync.merge import StatusEvent, fold_status
 
+# What the fold sets on a problem; the rest of it never changes once raised.
+FOLDED = ("status", "department")
 # A status event as the fold needs it: id, stamp, status, base status, department, time.
 STATUS_EVENT_COLUMNS = (
     IssueEvent.id,

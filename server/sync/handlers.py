@@ -20,7 +20,7 @@ from server.db import Base
 from server.inspections.models import Inspection
 from server.inspections.services import check_off, may_inspect
 from server.issues.models import Issue, IssueEvent
-from server.issues.status import passing_due_at, raised_event, refold_issue
+from server.issues.status import FOLDED, passing_due_at, raised_event, refold_issue
 from server.ledger.models import Grid, Household
 from server.rejected import Rejected
 from server.sync.batch import Batch, named_ids
@@ -101,8 +101,8 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     stamp, notes = stamp_of(batch, parsed)
     cadre_id = own(batch, data["raised_by_cadre_id"])
     data["raised_at"] = believable(batch, data["raised_at"], notes)
-    # Status and department move on after creation; the rest never changes.
-    fixed = {key: value for key, value in data.items() if key not in ("status", "department")}
+    # The fold moves a problem's status on after creation; the rest never changes.
+    fixed = {key: value for key, value in data.items() if key not in FOLDED}
     if append_only(batch, Issue, data["id"], fixed) is not None:
         return answer(protocol.ALREADY_APPLIED, notes)
     issue_in_scope(batch, cadre_id, data)

@@ -53,97 +53,33 @@ from server.ledger.models import (
     WorkUnit,
 )
 from server.visits.models import Visit
+from shared import protocol
 
-# The columns a phone receives, per kind. Anything else (audit, hashes,
-# server bookkeeping) stays on the server.
-WIRE_FIELDS: dict[type[Base], tuple[str, ...]] = {
-    County: ("name", "service_numbers"),
-    Town: ("name",),
-    Village: ("town_id", "name"),
-    Grid: ("village_id", "name"),
-    WorkUnit: ("name", "kind", "town_id"),
-    Cadre: ("name", "unit_id", "phone", "rank", "active"),
-    VillageLink: ("village_id", "role", "cadre_id", "started_at", "ended_at"),
+# The table of each kind of record a phone receives.
+MODEL_OF: dict[str, type[Base]] = {
+    "county": County,
+    "town": Town,
+    "village": Village,
+    "grid": Grid,
+    "work_unit": WorkUnit,
+    "cadre": Cadre,
+    "village_link": VillageLink,
     # Only inspectors' phones get these: whether a household knows its cadre.
-    HouseholdLink: ("household_id", "cadre_id", "started_at", "ended_at"),
-    Household: (
-        "code",
-        "grid_id",
-        "head_name",
-        "members",
-        "address",
-        "phones",
-        "tags",
-        "notes",
-        "field_stamps",
-        "deleted_at",
-    ),
-    Visit: (
-        "cadre_id",
-        "household_id",
-        "visited_at",
-        "kind",
-        "roles",
-        "topics",
-        "notes",
-        "latitude",
-        "longitude",
-        "amends_id",
-        "stamp",
-        "deleted_at",
-    ),
-    Issue: (
-        "village_id",
-        "household_id",
-        "visit_id",
-        "raised_by_cadre_id",
-        "raised_at",
-        "category",
-        "description",
-        "status",
-        "department",
-        "aid_amount",
-        "stamp",
-        "deleted_at",
-    ),
-    IssueEvent: (
-        "issue_id",
-        "at",
-        "kind",
-        "status",
-        "base_status",
-        "department",
-        "note",
-        "cadre_id",
-        "stamp",
-    ),
-    Inspection: (
-        "household_id",
-        "inspected_on",
-        "knows_cadre",
-        "last_visit_reported",
-        "problem_solved",
-        "satisfaction",
-        "notes",
-        "stamp",
-        "deleted_at",
-    ),
+    "household_link": HouseholdLink,
+    "household": Household,
+    "visit": Visit,
+    "issue": Issue,
+    "issue_event": IssueEvent,
+    "inspection": Inspection,
 }
+KIND_OF: dict[type[Base], str] = {model: kind for kind, model in MODEL_OF.items()}
 
-KIND_OF: dict[type[Base], str] = {
-    County: "county",
-    Town: "town",
-    Village: "village",
-    Grid: "grid",
-    WorkUnit: "work_unit",
-    Cadre: "cadre",
-    VillageLink: "village_link",
-    HouseholdLink: "household_link",
-    Household: "household",
-    Visit: "visit",
-    Issue: "issue",
-    IssueEvent: "issue_event",
-    Inspection: "inspection",
+# The columns a phone receives, per kind: as shared/protocol.py describes them
+# (a county has no schema: its own). Anything else (audit, hashes, server
+# bookkeeping) stays on the server.
+WIRE_FIELDS: dict[type[Base], tuple[str, ...]] = {
+    model: ("name", "service_numbers") if model is County else protocol.pulled_fields(kind)
+    for kind, model in MODEL_OF.items()
 }
 
 

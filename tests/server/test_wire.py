@@ -23,8 +23,9 @@ from server.db import Base
 from server.inspections.models import Inspection
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import County, Household, HouseholdLink, VillageLink
-from server.sync.records import WIRE_FIELDS, Records, columns, to_wire, wire_rows
+from server.sync.records import KIND_OF, WIRE_FIELDS, Records, columns, to_wire, wire_rows
 from server.visits.models import Visit
+from shared import protocol
 from shared.vocab import (
     AccountRole,
     IssueCategory,
@@ -143,6 +144,30 @@ def test_every_kind_of_record_goes_out_as_to_wire_writes_it(session: Session) ->
         ((seq, text),) = wire_rows(connection, [Records(model, where)])
         assert seq == row.seq
         assert json.loads(text) == to_wire(model, row), model.__name__
+
+
+def test_every_kind_of_pulled_record_passes_its_schema_once_the_servers_fields_are_set_aside(
+    session: Session,
+) -> None:
+    """What a phone receives is what shared/protocol.py says a record is:
+    its schema's fields (a null where the schema fills in a default stands
+    for that default), and the server's own."""
+    for model, record in _one_of_each(session).items():
+        kind = KIND_OF[model]
+        if kind == "county":
+            continue  # no phone writes one: no schema
+        row = session.connection().execute(select(*columns(model)).where(model.id == record.id))  # type: ignore[attr-defined]
+        pulled = to_wire(model, row.one())
+        data = {"id": pulled["id"], **pulled["data"]}
+        server_fields = protocol.SERVER_FIELDS.get(kind, ())
+        schema = protocol.RECORD_SCHEMAS[kind]()
+        assert set(data) == set(schema.fields) | set(server_fields), kind
+        given = {
+            name: value
+            for name, value in data.items()
+            if name not in server_fields and value is not None
+        }
+        assert schema.validate(given) == {}, (kind, given)
 
 
 def test_times_go_out_in_utc_with_microseconds_only_when_there_are_some(
