@@ -11,7 +11,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from server.db import make_engine
 from server.ledger.layouts import CADRES, HOUSEHOLDS, LEADERS, VILLAGES
 from server.ledger.models import Cadre, Grid, Household, Town, Village
-from tests.conftest import fresh_database_url
+from tests.conftest import LiveServers
 from tests.live import LiveServer
 from tests.server.console.test_access import ACCESS, ROLES, address
 
@@ -150,10 +149,13 @@ class Imported:
 
 
 @pytest.fixture(scope="module")
-def imported(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
+def imported(
+    backend: str, live_servers: LiveServers, tmp_path_factory: pytest.TempPathFactory
+) -> Imported:
     """The county imported once per backend; the tests only read it."""
     tmp_path = tmp_path_factory.mktemp("imported")
-    server = LiveServer(fresh_database_url(backend, tmp_path, "imported"), tmp_path / "instance")
+    # The module's tests share the county; no other test runs on the server meanwhile.
+    server, _ = live_servers.ready(backend)
     workbook = write_county_workbook(tmp_path / "东山县台帐.xlsx")
     commands = [("db", "init")]
     commands += [("import", kind, str(workbook)) for kind in ("villages", "cadres", "households", "leaders")]  # fmt: skip
@@ -176,8 +178,7 @@ def imported(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     finally:
         engine.dispose()
     assert cadre_id is not None
-    server.start()
-    yield Imported(
+    return Imported(
         server,
         {
             "household_id": household_id,
@@ -187,7 +188,6 @@ def imported(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "cadre_id": cadre_id,
         },
     )
-    server.stop()
 
 
 class Browser:
