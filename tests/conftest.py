@@ -66,6 +66,26 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by backend
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked slow first, the rest in pytest's order.
+
+    With ``-n 2 --dist worksteal`` the first worker starts with them and the
+    other steals its short tests meanwhile, so no minute-long test starts last
+    with the other worker idle. Among them, the tests of each backend
+    together, PostgreSQL's before SQLite's, where the short tests begin.
+    """
+
+    def slow_first(item: pytest.Item) -> tuple[int, int]:
+        if item.get_closest_marker("slow") is None:
+            return (1, 0)
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec else None
+        return (0, [None, "postgresql", "sqlite"].index(backend))
+
+    items.sort(key=slow_first)
+
+
 def fresh_database_url(backend: str, tmp_path: Path, label: str) -> str:
     """A new, empty database of the given backend (not yet migrated)."""
     if backend == "sqlite":

@@ -105,6 +105,7 @@ def server_memory(server: LiveServer) -> int:
     return total
 
 
+@pytest.mark.slow
 def test_a_town_of_200_cadres_logging_in_at_once_all_get_clear_answers_in_time(
     training_day: tuple[LiveServer, County],
 ) -> None:
