@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from server import create_app
 from server.db import db, make_engine
 from server.migrate import upgrade
+from tests.live import LiveServer
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County, wipe
 from tests.system import require
@@ -63,6 +64,26 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
         for name in _created:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by backend
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked slow first, the rest in pytest's order.
+
+    With ``-n 2 --dist worksteal`` the first worker starts with them and the
+    other steals its short tests meanwhile, so no minute-long test starts last
+    with the other worker idle. Among them, the tests of each backend
+    together, PostgreSQL's before SQLite's, where the short tests begin.
+    """
+
+    def slow_first(item: pytest.Item) -> tuple[int, int]:
+        if item.get_closest_marker("slow") is None:
+            return (1, 0)
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec else None
+        return (0, [None, "postgresql", "sqlite"].index(backend))
+
+    items.sort(key=slow_first)
 
 
 def fresh_database_url(backend: str, tmp_path: Path, label: str) -> str:
@@ -172,3 +193,51 @@ def county(sync_app: Flask, tmp_path: Path) -> County:
 @pytest.fixture
 def transport(sync_app: Flask) -> FlaskTransport:
     return FlaskTransport(sync_app.test_client())
+
+
+# --- real servers (gunicorn over HTTP), kept running for the test process ----------
+
+
+class LiveServers:
+    """The real servers this test process has started, one per backend, worker
+    count and environment, each over a ledger of its own.
+
+    Starting one (a fresh database, its migrations, gunicorn) takes seconds and
+    a loaded machine's ten; emptying its ledger a fraction of one. So tests
+    share them: ``ready`` empties the ledger before each test, and starts the
+    server again if a test stopped or killed it. A test that needs a server
+    of its own (one whose log or metrics it reads from nothing, say) starts one.
+    """
+
+    def __init__(self, tmp: pytest.TempPathFactory) -> None:
+        self.tmp = tmp
+        self.running: dict[tuple[object, ...], tuple[LiveServer, Flask]] = {}
+
+    def ready(
+        self, backend: str, workers: int = 2, environment: dict[str, str] | None = None
+    ) -> tuple[LiveServer, Flask]:
+        """The server (running) and an app on its database, whose ledger is empty."""
+        environment = environment or {}
+        key = (backend, workers, *sorted(environment.items()))
+        if key not in self.running:
+            folder = self.tmp.mktemp("server")
+            url = fresh_database_url(backend, folder, f"live{len(self.running)}")
+            server = LiveServer(url, folder / "instance", workers, environment)
+            self.running[key] = (server, migrated_app(url))
+        server, app = self.running[key]
+        wipe(db.factory(app).kw["bind"])
+        if server.process is None:
+            server.start()
+        return server, app
+
+    def stop(self) -> None:
+        for server, app in self.running.values():
+            server.stop()
+            db.dispose(app)
+
+
+@pytest.fixture(scope="session")
+def live_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServers]:
+    servers = LiveServers(tmp_path_factory)
+    yield servers
+    servers.stop()

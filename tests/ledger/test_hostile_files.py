@@ -184,6 +184,7 @@ REFUSED: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", REFUSED, ids=list(REFUSED))
 def test_a_hostile_file_is_refused_in_bounded_memory_naming_the_problem_and_the_limit(
     sqlite_county_url: tuple[str, str], tmp_path: Path, case: str

@@ -53,39 +53,20 @@ Config.set("graphics", "height", "960")
 Config.set("graphics", "maxfps", "0")
 Config.set("widgets", "scroll_timeout", "20")
 
-from flask import Flask  # noqa: E402
-
-from server.db import db  # noqa: E402
 from sync.sqlite_store import SQLiteStore  # noqa: E402
-from tests.conftest import fresh_database_url, migrated_app  # noqa: E402
+from tests.conftest import LiveServers  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 from tests.mobile.driver import Phone  # noqa: E402
-from tests.sync.world import County, wipe  # noqa: E402
+from tests.sync.world import County  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "mobile"
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Flask]]:
-    """The real server (gunicorn) on a SQLite ledger, one per test process."""
-    folder = tmp_path_factory.mktemp("server")
-    url = fresh_database_url("sqlite", folder, "ledger")
-    app = migrated_app(url)
-    server = LiveServer(url, folder / "instance", workers=1)
-    server.start()
-    yield server, app
-    server.stop()
-    db.dispose(app)
-
-
 @pytest.fixture
-def live(server: tuple[LiveServer, Flask], tmp_path: Path) -> tuple[LiveServer, County]:
-    """A fresh small county on the running server (started again if a test stopped it)."""
-    live_server, app = server
-    wipe(db.factory(app).kw["bind"])
-    if live_server.process is None:
-        live_server.start()
-    return live_server, County.build(app, tmp_path)
+def live(live_servers: LiveServers, tmp_path: Path) -> tuple[LiveServer, County]:
+    """A fresh small county on the real server (gunicorn, one worker, SQLite)."""
+    server, app = live_servers.ready("sqlite", workers=1)
+    return server, County.build(app, tmp_path)
 
 
 @pytest.fixture

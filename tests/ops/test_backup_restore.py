@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from server.db import db, make_engine
 from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer
@@ -14,6 +16,7 @@ from tests.ops.burst import Burst, visit_ids
 from tests.sync.world import County
 
 
+@pytest.mark.slow
 def test_a_backup_taken_while_phones_push_restores_every_acknowledged_record_and_phones_resend_the_rest(
     backend: str, tmp_path: Path
 ) -> None:

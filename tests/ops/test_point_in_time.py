@@ -8,6 +8,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
+
 from server.db import db, make_engine
 from tests.conftest import migrated_app
 from tests.live import LiveServer
@@ -16,6 +18,7 @@ from tests.ops.clusters import Cluster, run, scratch
 from tests.sync.world import County
 
 
+@pytest.mark.slow
 def test_a_base_backup_and_archived_wal_recover_every_push_acknowledged_before_the_chosen_point(
     tmp_path: Path,
     later: ExitStack,

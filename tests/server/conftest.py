@@ -20,7 +20,7 @@ from shared.vocab import AccountRole
 from sync.phone import Phone
 from sync.transport import HttpTransport
 from tests.builders import LedgerBuilder
-from tests.conftest import fresh_database_url, migrated_app
+from tests.conftest import LiveServers
 from tests.live import LiveServer
 
 PASSWORD = "minqing-demo"
@@ -41,10 +41,12 @@ class ApiCounty:
 
 
 @pytest.fixture(scope="module")
-def api_county(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
+def api_county(
+    backend: str, live_servers: LiveServers, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiCounty]:
     tmp = tmp_path_factory.mktemp("api")
-    url = fresh_database_url(backend, tmp, "api")
-    app = migrated_app(url)
+    # The module's tests share the county; no other test runs on the server meanwhile.
+    server, app = live_servers.ready(backend)
     households = []
     with transaction(db.factory(app)) as session:
         ledger = LedgerBuilder(session)
@@ -59,8 +61,6 @@ def api_county(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             link_household(session, SYSTEM, household, cadre)
             households.append(str(household.id))
         username = cadre.phone
-    server = LiveServer(url, tmp / "instance")
-    server.start()
     phone = _phone(server, tmp, username)
     phone.sync()
     lost = _phone(server, tmp, username)
@@ -70,8 +70,6 @@ def api_county(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     yield county
     phone.close()
     lost.close()
-    server.stop()
-    db.dispose(app)
 
 
 def _phone(server: LiveServer, tmp: Path, username: str) -> Phone:

@@ -1,28 +1,21 @@
-"""The server as a user runs it: ``minqing`` commands, then gunicorn over HTTP."""
+"""The server as a user runs it: ``minqing`` commands beside gunicorn over HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import fresh_database_url
+from tests.conftest import LiveServers
 from tests.live import LiveServer
 
 
 @pytest.fixture
-def live(backend: str, tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(fresh_database_url(backend, tmp_path, "live"), tmp_path / "instance")
-    for command in (
-        ("db", "init"),
-        ("accounts", "create", "admin", "--role", "county_admin", "--password", "minqing-demo"),
-    ):
-        done = server.minqing(*command)
-        assert done.returncode == 0, done.stderr
-    server.start()
-    yield server
-    server.stop()
+def live(backend: str, live_servers: LiveServers) -> LiveServer:
+    server, _ = live_servers.ready(backend)
+    done = server.minqing(
+        "accounts", "create", "admin", "--role", "county_admin", "--password", "minqing-demo"
+    )
+    assert done.returncode == 0, done.stderr
+    return server
 
 
 def test_a_phone_logs_in_over_http_and_a_revoked_phone_is_refused(live: LiveServer) -> None:

@@ -9,18 +9,15 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from server.accounts.models import Account, Device
-from server.db import db
 from sync.transport import AuthError, HttpTransport, NetworkError, RequestRefused, ServerError
-from tests.conftest import fresh_database_url, migrated_app
+from tests.conftest import LiveServers
 from tests.live import LiveServer
 from tests.sync.world import PASSWORD, County
 
@@ -29,31 +26,24 @@ CADRES = 200
 PHONE_TIMEOUT = 30.0
 
 
-@contextmanager
-def live_town(backend: str, tmp_path: Path, cadres: int) -> Iterator[tuple[LiveServer, County]]:
+def live_town(
+    backend: str, live_servers: LiveServers, tmp_path: Path, cadres: int
+) -> tuple[LiveServer, County]:
     """A live server over a town of cadres, each with an account."""
-    url = fresh_database_url(backend, tmp_path, "logins")
-    app = migrated_app(url)
-    county = County.build(app, tmp_path, cadres=cadres, households_each=0)
-    server = LiveServer(url, tmp_path / "instance")
-    server.start()
-    try:
-        yield server, county
-    finally:
-        server.stop()
-        db.dispose(app)
+    server, app = live_servers.ready(backend)
+    return server, County.build(app, tmp_path, cadres=cadres, households_each=0)
 
 
 @pytest.fixture
-def town(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, County]]:
-    with live_town(backend, tmp_path, cadres=2) as live:
-        yield live
+def town(backend: str, live_servers: LiveServers, tmp_path: Path) -> tuple[LiveServer, County]:
+    return live_town(backend, live_servers, tmp_path, cadres=2)
 
 
 @pytest.fixture
-def training_day(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, County]]:
-    with live_town(backend, tmp_path, cadres=CADRES) as live:
-        yield live
+def training_day(
+    backend: str, live_servers: LiveServers, tmp_path: Path
+) -> tuple[LiveServer, County]:
+    return live_town(backend, live_servers, tmp_path, cadres=CADRES)
 
 
 def test_wrong_passwords_sent_eight_at_a_time_get_five_checks_and_then_429(
@@ -115,6 +105,7 @@ def server_memory(server: LiveServer) -> int:
     return total
 
 
+@pytest.mark.slow
 def test_a_town_of_200_cadres_logging_in_at_once_all_get_clear_answers_in_time(
     training_day: tuple[LiveServer, County],
 ) -> None:

@@ -24,10 +24,9 @@ from sqlalchemy import func, select
 
 from bench.front import Front, missing, nginx_front
 from mobile.notebook import Notebook
-from server.db import db
 from server.visits.models import Visit
 from sync.transport import HttpTransport, ServerUnreachable
-from tests.conftest import fresh_database_url, migrated_app
+from tests.conftest import LiveServers
 from tests.live import LiveServer
 from tests.sync.world import PASSWORD, County
 from tests.system import require
@@ -125,16 +124,12 @@ def answered_promptly(
 
 
 @pytest.fixture
-def county_server(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, County]]:
+def county_server(
+    backend: str, live_servers: LiveServers, tmp_path: Path
+) -> tuple[LiveServer, County]:
     """A live server (trusting one proxy, as behind nginx) over a small county."""
-    url = fresh_database_url(backend, tmp_path, "slow")
-    app = migrated_app(url)
-    county = County.build(app, tmp_path)
-    server = LiveServer(url, tmp_path / "instance", environment={"TRUSTED_PROXIES": "1"})
-    server.start()
-    yield server, county
-    server.stop()
-    db.dispose(app)
+    server, app = live_servers.ready(backend, environment={"TRUSTED_PROXIES": "1"})
+    return server, County.build(app, tmp_path)
 
 
 @pytest.fixture

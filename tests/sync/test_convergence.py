@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -224,6 +225,7 @@ class SyncWorld(RuleBasedStateMachine):
             assert issue["status"] == statuses[uuid.UUID(issue["id"])]
 
 
+@pytest.mark.slow
 def test_phones_and_the_town_office_converge_whatever_the_order_of_syncs(
     sync_app: Flask, engine: Engine, tmp_path: Path
 ) -> None:

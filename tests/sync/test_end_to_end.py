@@ -15,7 +15,6 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,10 @@ import pytest
 from sqlalchemy import func, select
 
 from server.accounts.models import Device
-from server.db import db
 from server.sync.models import Conflict
 from server.visits.models import Visit
 from sync.transport import HttpTransport, NetworkError, ServerError
-from tests.conftest import fresh_database_url, migrated_app
+from tests.conftest import LiveServers
 from tests.live import DroppingProxy, LiveServer
 from tests.sync.world import PASSWORD, County
 
@@ -35,15 +33,9 @@ DAY_MS = 24 * 3600 * 1000
 
 
 @pytest.fixture
-def live(backend: str, tmp_path: Path) -> Iterator[tuple[LiveServer, County]]:
-    url = fresh_database_url(backend, tmp_path, "e2e")
-    app = migrated_app(url)
-    county = County.build(app, tmp_path)
-    server = LiveServer(url, tmp_path / "instance")
-    server.start()
-    yield server, county
-    server.stop()
-    db.dispose(app)
+def live(backend: str, live_servers: LiveServers, tmp_path: Path) -> tuple[LiveServer, County]:
+    server, app = live_servers.ready(backend)
+    return server, County.build(app, tmp_path)
 
 
 class Desk:

@@ -8,7 +8,6 @@ and another town, records pushed by other phones and records loaded in bulk.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +41,7 @@ from sync.hlc import wall_clock_ms
 from sync.phone import Phone
 from sync.transport import HttpTransport
 from tests.builders import LedgerBuilder
-from tests.conftest import fresh_database_url, migrated_app
+from tests.conftest import LiveServers
 from tests.live import LiveServer
 
 PASSWORD = "minqing-demo"
@@ -157,11 +156,8 @@ def _pushed_records(phone: Phone, household_id: str) -> dict[str, uuid.UUID]:
 
 
 @pytest.fixture
-def world(backend: str, tmp_path: Path) -> Iterator[World]:
-    url = fresh_database_url(backend, tmp_path, "scope")
-    app = migrated_app(url)
-    server = LiveServer(url, tmp_path / "instance")
-    server.start()
+def world(backend: str, live_servers: LiveServers, tmp_path: Path) -> World:
+    server, app = live_servers.ready(backend)
     world = World(server, app, tmp_path)
     password_hash = hash_password(PASSWORD)
     with transaction(db.factory(app)) as session:
@@ -205,9 +201,7 @@ def world(backend: str, tmp_path: Path) -> Iterator[World]:
         if foreign.label == "same village":
             world.neighbours_village_issue = foreign.pushed["village_issue"]
         phone.close()
-    yield world
-    server.stop()
-    db.dispose(app)
+    return world
 
 
 def _change(

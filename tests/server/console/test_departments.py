@@ -35,8 +35,7 @@ from shared.vocab import (
 from sync.phone import Phone
 from sync.transport import HttpTransport
 from tests.builders import LedgerBuilder
-from tests.conftest import fresh_database_url, migrated_app
-from tests.live import LiveServer
+from tests.conftest import LiveServers
 from tests.server.console.conftest import PASSWORD, County, csrf_token, login
 from tests.server.console.test_session import Browser
 
@@ -241,10 +240,9 @@ def test_a_department_account_sees_and_answers_only_the_problems_passed_to_it(
 
 
 def test_a_departments_progress_reaches_the_cadres_phone_over_http(
-    backend: str, tmp_path: Path
+    backend: str, live_servers: LiveServers, tmp_path: Path
 ) -> None:
-    url = fresh_database_url(backend, tmp_path, "department_live")
-    app = migrated_app(url)
+    server, app = live_servers.ready(backend)
     with transaction(db.factory(app)) as session:
         ledger = LedgerBuilder(session)
         cadre = ledger.cadre("林志强")
@@ -268,9 +266,6 @@ def test_a_departments_progress_reaches_the_cadres_phone_over_http(
                 password_hash=password_hash, **link,
             )  # fmt: skip
         household_id, cadre_phone = str(household.id), cadre.phone
-    db.dispose(app)
-    server = LiveServer(url, tmp_path / "instance", workers=1)
-    server.start()
     phone = Phone(tmp_path / "phone.db", transport=HttpTransport(server.url))
     try:
         phone.login(cadre_phone, PASSWORD, "phone")
@@ -323,4 +318,3 @@ def test_a_departments_progress_reaches_the_cadres_phone_over_http(
         assert status == 403
     finally:
         phone.close()
-        server.stop()

@@ -8,9 +8,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -23,7 +21,9 @@ from server.accounts import services, sessions
 from server.accounts.models import ConsoleSession
 from server.audit.services import SYSTEM
 from server.clock import utcnow
-from tests.conftest import fresh_database_url
+from server.db import db, transaction
+from shared.vocab import AccountRole
+from tests.conftest import LiveServers
 from tests.live import LiveServer
 from tests.server.console.conftest import PASSWORD, County, csrf_token, login
 
@@ -166,19 +166,13 @@ def test_only_a_hash_of_the_sign_in_token_is_stored(session: Session, county: Co
 
 
 @pytest.fixture
-def live(backend: str, tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(
-        fresh_database_url(backend, tmp_path, "live_session"), tmp_path / "instance", workers=1
-    )
-    for command in (
-        ("db", "init"),
-        ("accounts", "create", "admin", "--role", "county_admin", "--password", PASSWORD),
-    ):
-        done = server.minqing(*command)
-        assert done.returncode == 0, done.stderr
-    server.start()
-    yield server
-    server.stop()
+def live(backend: str, live_servers: LiveServers) -> LiveServer:
+    server, app = live_servers.ready(backend)
+    with transaction(db.factory(app)) as session:
+        services.create_account(
+            session, SYSTEM, username="admin", password=PASSWORD, role=AccountRole.COUNTY_ADMIN
+        )
+    return server
 
 
 class Browser:

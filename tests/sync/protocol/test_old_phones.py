@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from server.db import db
 from server.issues.models import Issue
 from server.ledger.models import Household
 from server.visits.models import Visit
 from sync.hlc import wall_clock_ms
 from sync.transport import HttpTransport
-from tests.conftest import fresh_database_url, migrated_app
+from tests.conftest import LiveServers
 from tests.live import LiveServer
 from tests.sync.protocol.conversation import (
     CADRES,
@@ -37,14 +35,9 @@ RECORDINGS = sorted(HERE.glob("v*.json"))
 
 
 @pytest.fixture
-def served(backend: str, tmp_path: Path) -> Iterator[tuple[Flask, LiveServer]]:
-    url = fresh_database_url(backend, tmp_path, "old_phones")
-    app = migrated_app(url)
-    server = LiveServer(url, tmp_path / "instance", workers=1)
-    server.start()
-    yield app, server
-    server.stop()
-    db.dispose(app)
+def served(backend: str, live_servers: LiveServers) -> tuple[Flask, LiveServer]:
+    server, app = live_servers.ready(backend)
+    return app, server
 
 
 def replay(recording: list[dict[str, Any]], session: Session, url: str) -> list[str]:
