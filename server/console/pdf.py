@@ -341,7 +341,7 @@ def _wrap(pdf: Document, text: str, width: float, size: float) -> list[str]:
 def _row(pdf: Document, cells: list[str], shade: bool = False) -> None:
     """One row of the sheet at the current y, drawn whole.
 
-    Drawn as plain text runs, as the cards are: fpdf2's tables take ~8 ms a row,
+    Drawn as plain text runs, as the cards are: fpdf2's tables take ~10 ms a row,
     a minute for a big town. The row goes to the next page if it does not fit
     here, and a row taller than a page is cut short with an ellipsis."""
     widths = [width for _, width in SHEET_COLUMNS]
@@ -367,7 +367,7 @@ def _row(pdf: Document, cells: list[str], shade: bool = False) -> None:
         pdf.set_fill_color(230)
     for lines, width in zip(wrapped, widths, strict=True):
         pdf.rect(x, y, width, height, style="DF" if shade else "D")
-        # Each line's baseline where fpdf2 puts a cell's: a third of the type below its middle.
+        # Each line's baseline where fpdf2 puts a cell's: 0.3 of the type below its middle.
         baseline = y + PAD_Y + ROW_LINE / 2 + 0.3 * ROW_SIZE / pdf.k
         for line in lines:
             _write(pdf, x + PAD_X, baseline, line, ROW_SIZE)
