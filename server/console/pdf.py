@@ -9,6 +9,7 @@ are in Chinese, the county's working language.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from itertools import groupby
@@ -45,10 +46,23 @@ class Document(FPDF):  # type: ignore[misc]
         self.set_creator("民情 Minqing")
         self.set_compression(True)
         self._cjk_glyphs = self.fonts["cjk"].cmap
+        # Each character's advance in its font, in thousandths of the type size.
+        self._advances: dict[str, float] = {}
 
     def font_for(self, char: str) -> str:
         """The font that has a glyph for ``char``: Droid's CJK, else DejaVu's Latin."""
         return "cjk" if ord(char) in self._cjk_glyphs else "latin"
+
+    def width(self, text: str, size: float) -> float:
+        """``text``'s width in mm at ``size`` pt, each character in the font that has
+        it: fpdf2's get_string_width, without its per-call text analysis."""
+        advances, total = self._advances, 0.0
+        for char in text:
+            advance = advances.get(char)
+            if advance is None:
+                advance = advances[char] = self.fonts[self.font_for(char)].cw[ord(char)]
+            total += advance
+        return total * size / 1000 / self.k
 
 
 def contact_cards(cards: Iterable[Card], county: str, service_numbers: list[str]) -> bytes:
@@ -86,15 +100,11 @@ def _write(pdf: Document, x: float, y: float, text: str, size: float, center: fl
         (font, "".join(chars)) for font, chars in groupby(text, key=lambda char: pdf.font_for(char))
     ]
     if center:
-        width = 0.0
-        for font, run in runs:
-            pdf.set_font(font, size=size)
-            width += pdf.get_string_width(run)
-        x += (center - width) / 2
+        x += (center - pdf.width(text, size)) / 2
     for font, run in runs:
         pdf.set_font(font, size=size)
         pdf.text(x, y, run)
-        x += pdf.get_string_width(run)
+        x += pdf.width(run, size)
 
 
 def _card(pdf: Document, x: float, y: float, card: Card, county: str, numbers: list[str]) -> None:
@@ -287,6 +297,13 @@ SHEET_COLUMNS = (
     ("备注", 20),
 )
 BLANKS = ("□是 □否", "", "□是 □否\n□部分", "□满意 □基本\n□不满意", "")
+# The rows' type (pt), line height and padding inside a cell (mm), and the
+# bottom margin the footer keeps.
+ROW_SIZE, ROW_LINE, PAD_X, PAD_Y = 8, 4.2, 1.0, 0.3
+SHEET_BOTTOM = 14
+# A word that is never broken across lines (a phone number, a household code):
+# a run of Latin letters, digits and signs. Anything else breaks after any character.
+WORD = re.compile(r" +|[!-~]+|.")
 
 
 def _problem(problem: OpenProblem) -> str:
@@ -294,6 +311,78 @@ def _problem(problem: OpenProblem) -> str:
     return f"{_day(problem.raised_at)}【{problem.category.zh}】{problem.description}" + (
         f"（{where}）" if where else ""
     )
+
+
+def _wrap(pdf: Document, text: str, width: float, size: float) -> list[str]:
+    """``text``'s lines as printed ``width`` mm wide: its own line ends kept, Chinese
+    broken anywhere, a Latin word only where it alone is wider than a line."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line, used = "", 0.0
+        for word in WORD.findall(paragraph):
+            wide = pdf.width(word, size)
+            if used + wide <= width or (word[0] == " " and line):
+                line, used = line + word, used + wide
+                continue
+            if line.strip():
+                lines.append(line.rstrip())
+            line, used = ("", 0.0) if word[0] == " " else (word, wide)
+            while used > width and len(line) > 1:  # a word wider than the cell
+                cut = len(line) - 1
+                while cut > 1 and pdf.width(line[:cut], size) > width:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+                used = pdf.width(line, size)
+        lines.append(line.rstrip())
+    return lines
+
+
+def _row(pdf: Document, cells: list[str], shade: bool = False) -> None:
+    """One row of the sheet at the current y, drawn whole.
+
+    Drawn as plain text runs, as the cards are: fpdf2's tables take ~10 ms a row,
+    a minute for a big town. The row goes to the next page if it does not fit
+    here, and a row taller than a page is cut short with an ellipsis."""
+    widths = [width for _, width in SHEET_COLUMNS]
+    wrapped = [
+        _wrap(pdf, text, width - 2 * PAD_X, ROW_SIZE)
+        for text, width in zip(cells, widths, strict=True)
+    ]
+    room = pdf.h - SHEET_BOTTOM - pdf.t_margin - 2 * PAD_Y
+    most = int(room / ROW_LINE) - (0 if shade else 3)  # room left under the headings
+    for lines in wrapped:
+        if len(lines) > most:
+            del lines[most:]
+            lines[-1] = lines[-1][:-1] + "…"
+    height = max(len(lines) for lines in wrapped) * ROW_LINE + 2 * PAD_Y
+    # Headings keep at least a line of the rows under them.
+    needed = height + (ROW_LINE + 2 * PAD_Y if shade else 0)
+    if pdf.get_y() + needed > pdf.h - SHEET_BOTTOM:
+        pdf.add_page()
+        if not shade:
+            _headings(pdf)
+    y, x = pdf.get_y(), pdf.l_margin
+    if shade:
+        pdf.set_fill_color(230)
+    for lines, width in zip(wrapped, widths, strict=True):
+        pdf.rect(x, y, width, height, style="DF" if shade else "D")
+        # Each line's baseline where fpdf2 puts a cell's: 0.3 of the type below its middle.
+        baseline = y + PAD_Y + ROW_LINE / 2 + 0.3 * ROW_SIZE / pdf.k
+        for line in lines:
+            _write(pdf, x + PAD_X, baseline, line, ROW_SIZE)
+            baseline += ROW_LINE
+        x += width
+    if shade:
+        pdf.set_fill_color(0)  # fpdf2 brackets text in a colour change while fill and text differ
+    # Back to the Chinese font, which the page's footer and the headings print in.
+    pdf.set_font("cjk", size=ROW_SIZE)
+    pdf.set_y(y + height)
+
+
+def _headings(pdf: Document) -> None:
+    # Droid Sans has no bold: headings are shaded instead.
+    _row(pdf, [heading for heading, _ in SHEET_COLUMNS], shade=True)
 
 
 def inspection_sheet_pdf(
@@ -307,7 +396,7 @@ def inspection_sheet_pdf(
     inspector finds there."""
     pdf = SheetDocument(title)
     pdf.set_margins(10, 10, 10)
-    pdf.set_auto_page_break(True, margin=14)
+    pdf.set_auto_page_break(True, margin=SHEET_BOTTOM)
     pdf.add_page()
     total = sum(len(village.households) for village in villages)
     pdf.set_font_size(16)
@@ -324,7 +413,6 @@ def inspection_sheet_pdf(
     )
     if not villages:
         pdf.cell(0, 10, "没有农户 / no households", new_x="LMARGIN", new_y="NEXT")
-    headings = FontFace(emphasis="NONE", fill_color=(230, 230, 230))
     done = 0
     for village in villages:
         if pdf.get_y() > pdf.h - 50:
@@ -348,30 +436,25 @@ def inspection_sheet_pdf(
                 new_y="NEXT",
             )
             pdf.ln(1)
-        with pdf.table(
-            col_widths=tuple(width for _, width in SHEET_COLUMNS),
-            width=sum(width for _, width in SHEET_COLUMNS),
-            line_height=4.2,
-            headings_style=headings,
-            text_align="LEFT",
-        ) as table:
-            table.row([heading for heading, _ in SHEET_COLUMNS])
-            for number, household in enumerate(village.households, start=1):
-                table.row(
-                    [
-                        str(number),
-                        f"{household.head_name}\n{household.code}",
-                        # Phones apart by spaces, where a line may break: never inside one.
-                        f"{household.grid} {household.address}\n{' '.join(household.phones)}",
-                        f"{household.cadre}\n{household.cadre_phone}"
-                        if household.cadre
-                        else "（待落实）",
-                        _day(household.last_visit) or "从未走访",
-                        "\n".join(_problem(problem) for problem in household.problems) or "无",
-                        *BLANKS,
-                    ]
-                )
-        # A table is drawn when its block ends: a village at a time.
-        done += len(village.households)
-        progress(done / total * 0.9)  # the rest is fpdf writing the file out
+        _headings(pdf)
+        for number, household in enumerate(village.households, start=1):
+            _row(
+                pdf,
+                [
+                    str(number),
+                    f"{household.head_name}\n{household.code}",
+                    # Phones apart by two spaces (Droid's are narrow), where a line
+                    # may break: never inside one.
+                    f"{household.grid} {household.address}\n{'  '.join(household.phones)}",
+                    f"{household.cadre}\n{household.cadre_phone}"
+                    if household.cadre
+                    else "（待落实）",
+                    _day(household.last_visit) or "从未走访",
+                    "\n".join(_problem(problem) for problem in household.problems) or "无",
+                    *BLANKS,
+                ],
+            )
+            done += 1
+            if done % 100 == 0:
+                progress(done / total * 0.9)  # the rest is fpdf writing the file out
     return bytes(pdf.output())

@@ -187,3 +187,47 @@ def test_a_sheet_asked_for_again_after_another_sample_was_assigned_is_made_afres
     assert second != first
     sheet = text(client.get(f"{second}/file").data)
     assert county.households[1].code in sheet and "共2户" in sheet
+
+
+def _town_sheet(
+    client: FlaskClient, county: County, factory: sessionmaker[Session]
+) -> list[list[str]]:
+    """The town's sheet as its admin prints it: each page's lines as a reader
+    extracts them, without spaces."""
+    login(client, county.accounts["town_admin"])
+    button = f"/inspections/towns/{county.town.id}/sheet.pdf"
+    job = prepared(client, factory, f"/ledger/towns/{county.town.id}", button)
+    reader = PdfReader(io.BytesIO(client.get(f"{job}/file").data))
+    return [page.extract_text().replace(" ", "").splitlines() for page in reader.pages]
+
+
+def test_a_long_address_is_wrapped_whole_and_no_phone_number_is_broken_across_lines(
+    client: FlaskClient, county: County, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    household = county.households[0]
+    household.phones = ["13905960001", "0596-58812345", "13905960003"]
+    household.address = "前楼镇前楼村后巷东侧第三排靠近老祠堂的二层小楼旁边" * 3
+    session.flush()
+    pages = _town_sheet(client, county, session_factory)
+    lines = [line for page in pages for line in page]
+    # Wrapped over several lines of its cell, the address is all there, in order.
+    assert household.address in "".join(lines)
+    assert not any(household.address in line for line in lines)
+    for number in household.phones:
+        assert any(number in line for line in lines), number
+
+
+def test_a_household_with_more_problems_than_a_page_holds_is_cut_short_on_one_page(
+    client: FlaskClient, county: County, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    household = county.households[0]
+    for number in range(60):
+        _problem(session, county, f"第{number}号问题", IssueStatus.OPEN, household_id=household.id)
+    pages = [
+        "".join(page)
+        for page in _town_sheet(client, county, session_factory)
+        if household.code in "".join(page)
+    ]
+    assert len(pages) == 1, "the household's row is never split across pages"
+    assert "第0号问题" in pages[0] and "…" in pages[0]
+    assert "第59号问题" not in pages[0]
