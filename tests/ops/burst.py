@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from server.db import db
 from server.visits.models import Visit
 from sync.phone import Phone
 from sync.transport import HttpTransport, TransportError
+from tests.conftest import migrated_app
+from tests.live import LiveServer
 from tests.sync.world import County
 
 
@@ -119,3 +124,21 @@ def visit_ids(engine: Engine) -> tuple[set[str], int]:
         ids = {str(row) for row in connection.scalars(select(Visit.id))}
         rows = connection.scalar(select(func.count()).select_from(Visit)) or 0
     return ids, rows
+
+
+def pushing_county(
+    url: str, tmp_path: Path, later: ExitStack, **county: Any
+) -> tuple[LiveServer, Burst]:
+    """A small county on the (empty) database at ``url``, ``minqing serve`` on
+    it and its phones pushing, all stopped by ``later`` when the test ends."""
+    app = migrated_app(url)
+    built = County.build(app, tmp_path, **county)
+    db.dispose(app)
+    server = LiveServer(url, tmp_path / "instance")
+    later.callback(server.stop)
+    server.start()
+    burst = Burst(built, server.url)
+    later.callback(burst.close)
+    later.callback(burst.stop)
+    burst.start()
+    return server, burst

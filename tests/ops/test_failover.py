@@ -8,12 +8,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from server.db import db, make_engine
-from tests.conftest import migrated_app
-from tests.live import LiveServer
-from tests.ops.burst import Burst, visit_ids
+from server.db import make_engine
+from tests.ops.burst import pushing_county, visit_ids
 from tests.ops.clusters import Cluster, scratch
-from tests.sync.world import County
 
 STANDBY = "standby1"
 
@@ -45,16 +42,7 @@ def test_a_primary_killed_mid_burst_fails_over_to_its_synchronous_standby_losing
         f"postgresql://postgres@/minqing?host=127.0.0.1:{primary.port}"
         f"&host=127.0.0.1:{standby.port}&target_session_attrs=read-write&connect_timeout=3"
     )
-    app = migrated_app(url)
-    county = County.build(app, tmp_path, cadres=3)
-    db.dispose(app)
-    server = LiveServer(url, tmp_path / "instance")
-    later.callback(server.stop)
-    server.start()
-    burst = Burst(county, server.url)
-    later.callback(burst.close)
-    later.callback(burst.stop)
-    burst.start()
+    server, burst = pushing_county(url, tmp_path, later, cadres=3)
     burst.wait_for_acks(12)
 
     killed_at = time.monotonic()

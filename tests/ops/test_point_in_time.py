@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from server.db import db, make_engine
-from tests.conftest import migrated_app
+from server.db import make_engine
 from tests.live import LiveServer
-from tests.ops.burst import Burst, visit_ids
+from tests.ops.burst import pushing_county, visit_ids
 from tests.ops.clusters import Cluster, run, scratch
-from tests.sync.world import County
 
 
 @pytest.mark.slow
@@ -36,18 +34,9 @@ def test_a_base_backup_and_archived_wal_recover_every_push_acknowledged_before_t
     later.callback(primary.stop)
     primary.start()
     primary.execute("CREATE DATABASE minqing")
-    url = primary.url("minqing")
-    app = migrated_app(url)
-    county = County.build(app, tmp_path)
-    db.dispose(app)
+    # Taken before the ledger is made: the archived WAL replays all of it.
     primary.base_backup(root / "base")
-    server = LiveServer(url, tmp_path / "instance")
-    later.callback(server.stop)
-    server.start()
-    burst = Burst(county, server.url)
-    later.callback(burst.close)
-    later.callback(burst.stop)
-    burst.start()
+    server, burst = pushing_county(primary.url("minqing"), tmp_path, later)
     burst.wait_for_acks(12)
     marked_at = time.monotonic()
     primary.execute("SELECT pg_create_restore_point('before_the_mistake')")
