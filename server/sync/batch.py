@@ -4,8 +4,9 @@ A batch reads what its changes refer to in a few queries (``prefetch``,
 ``prefetch_mutable``) and answers the handlers' lookups from them
 (``find``); what the handlers create is kept as plain column values
 (``NewRecord``) and written at the end, a statement per table (``flush``).
-Applied change by change instead (``together`` false), it is a thin layer
-over the session.
+Applied change by change instead (``together`` false), it looks records up
+in the session, and writes what each change made as the change ends, by the
+same ``flush``: a handler gets the same kind of object on both paths.
 """
 
 from __future__ import annotations
@@ -226,18 +227,10 @@ class Batch:
         return self.session.get(model, record_id)
 
     def create(self, model: type[Base], **values: Any) -> Any:
-        """A new record, where later changes of the batch will find it.
-
-        Applied together, it is a NewRecord that ``flush`` writes; change by
-        change, the model's object, added to the session.
-        """
-        new: Any
-        if self.together:
-            new = NewRecord(model, values)
-            self.created.append(new)
-        else:
-            new = model(**values)
-            self.session.add(new)
+        """A new record, where later changes of the batch will find it: a
+        NewRecord that ``flush`` writes, whichever way the batch is applied."""
+        new = NewRecord(model, values)
+        self.created.append(new)
         known = self.known.get(model)
         if known is not None:
             known[new.id] = new
@@ -291,6 +284,7 @@ class Batch:
         push waiting: a round trip a table, then the updates in one.
         """
         session = self.session
+        created, self.created = self.created, []
         added = list(session.new)
         for new in added:
             session.expunge(new)
@@ -308,7 +302,7 @@ class Batch:
             lambda: defaultdict(list)
         )
         for table, row in [(new.__table__, _columns(new)) for new in added] + [
-            (new.model.__table__, new.values) for new in self.created
+            (new.model.__table__, new.values) for new in created
         ]:
             # One INSERT of many rows needs the same columns in each.
             shapes[table][frozenset(row)].append(row)

@@ -155,6 +155,7 @@ def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[st
         else:
             with batch.session.begin_nested():
                 result = handler(batch, parsed)
+                batch.flush()
     except Rejected as refused:
         result = _rejected(str(change_id), refused)
     except IntegrityError:
@@ -166,6 +167,8 @@ def _apply(batch: Batch, raw: Any, parsed: dict[str, Any] | Rejected) -> dict[st
         )
     result["change_id"] = str(change_id)
     batch.create(AppliedChange, id=parsed["change_id"], device_id=batch.device.id, result=result)
+    if not batch.together:
+        batch.flush()  # the receipt, outside the change's savepoint: kept if it failed
     return result
 
 

@@ -8,10 +8,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.accounts.models import Device
+from server.clock import now_ms
 from server.issues.models import Deadline, Issue, IssueEvent
 from server.ledger.models import County as CountyRecord
 from server.ledger.models import Household
-from server.sync.models import Conflict
+from server.sync.batch import Batch, NewRecord
+from server.sync.models import AppliedChange, Conflict
 from server.visits.models import Visit
 from shared.vocab import IssueCategory, IssueStatus
 from sync.phone import Phone
@@ -181,3 +184,20 @@ def test_a_problem_passed_to_a_department_on_the_phone_gets_the_countys_deadline
         ).one()
         assert passing.due_at is not None
         assert passing.due_at - passing.at == timedelta(days=7)
+
+
+def test_a_handler_gets_the_same_kind_of_new_record_whether_the_batch_is_applied_together_or_change_by_change(
+    county: County, transport: FlaskTransport
+) -> None:
+    phone = county.phone(county.cadres[0], transport)
+    phone.sync()
+    with county.session() as session:
+        device = session.scalars(select(Device)).one()
+        made = [
+            Batch(session, device, now_ms(), 0, together=together).create(
+                AppliedChange, id=uuid.uuid4(), device_id=device.id, result={}
+            )
+            for together in (True, False)
+        ]
+        assert [type(record) for record in made] == [NewRecord, NewRecord]
+        assert not session.new, "nothing reaches the session before the batch's flush"
