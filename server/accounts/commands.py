@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import click
 from sqlalchemy import select
@@ -89,10 +90,7 @@ def create(
 @click.argument("username")
 def disable(username: str) -> None:
     """Disable an account and revoke all its phones."""
-    from server.commands import cli_session
-
-    with cli_session() as session:
-        services.set_active(session, SYSTEM, _account(session, username), False)
+    _change(username, lambda session, account: services.set_active(session, SYSTEM, account, False))
     click.echo(f"已停用 / disabled: {username}")
 
 
@@ -100,10 +98,7 @@ def disable(username: str) -> None:
 @click.argument("username")
 def enable(username: str) -> None:
     """Enable a disabled account (its old phones stay revoked)."""
-    from server.commands import cli_session
-
-    with cli_session() as session:
-        services.set_active(session, SYSTEM, _account(session, username), True)
+    _change(username, lambda session, account: services.set_active(session, SYSTEM, account, True))
     click.echo(f"已启用 / enabled: {username}")
 
 
@@ -111,11 +106,16 @@ def enable(username: str) -> None:
 @click.argument("username")
 def unlock(username: str) -> None:
     """Lift the lock after too many wrong passwords."""
+    _change(username, lambda session, account: services.unlock(session, SYSTEM, account))
+    click.echo(f"已解锁 / unlocked: {username}")
+
+
+def _change(username: str, change: Callable[[Session, Account], None]) -> None:
+    """Make one change to the named account, in one transaction."""
     from server.commands import cli_session
 
     with cli_session() as session:
-        services.unlock(session, SYSTEM, _account(session, username))
-    click.echo(f"已解锁 / unlocked: {username}")
+        change(session, _account(session, username))
 
 
 @accounts_group.command("devices")

@@ -26,6 +26,7 @@ from server.sync.models import Conflict
 from shared.vocab import AccountRole
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 def current_account() -> Account:
@@ -60,11 +61,16 @@ def requires(*capabilities: Capability) -> Callable[[F], F]:
 # --- records, only from the scope ---------------------------------------------------
 
 
-def town_or_404(town_id: uuid.UUID) -> Town:
-    town = db.session.get(Town, town_id)
-    if town is None or not current_scope().has_town(town.id):
+def _visible_or_404(model: type[R], record_id: uuid.UUID, visible: Callable[[R], bool]) -> R:
+    """The record, if it exists and the account's scope shows it; else 404."""
+    record = db.session.get(model, record_id)
+    if record is None or not visible(record):
         abort(404)
-    return town
+    return record
+
+
+def town_or_404(town_id: uuid.UUID) -> Town:
+    return _visible_or_404(Town, town_id, lambda town: current_scope().has_town(town.id))
 
 
 def whole_town_or_404(town_id: uuid.UUID) -> Town:
@@ -76,40 +82,28 @@ def whole_town_or_404(town_id: uuid.UUID) -> Town:
 
 
 def village_or_404(village_id: uuid.UUID) -> Village:
-    village = db.session.get(Village, village_id)
-    if village is None or not current_scope().has_village(village):
-        abort(404)
-    return village
+    return _visible_or_404(Village, village_id, current_scope().has_village)
 
 
 def grid_or_404(grid_id: uuid.UUID) -> Grid:
-    grid = db.session.get(Grid, grid_id)
-    if grid is None or not current_scope().has_village(grid.village):
-        abort(404)
-    return grid
+    return _visible_or_404(Grid, grid_id, lambda grid: current_scope().has_village(grid.village))
 
 
 def household_or_404(household_id: uuid.UUID) -> Household:
-    household = db.session.get(Household, household_id)
-    if household is None or not current_scope().has_household(household):
-        abort(404)
-    return household
+    return _visible_or_404(Household, household_id, current_scope().has_household)
 
 
 def cadre_or_404(cadre_id: uuid.UUID) -> Cadre:
-    cadre = db.session.get(Cadre, cadre_id)
-    if cadre is None or not current_scope().has_cadre(db.session, cadre):
-        abort(404)
-    return cadre
+    return _visible_or_404(
+        Cadre, cadre_id, lambda cadre: current_scope().has_cadre(db.session, cadre)
+    )
 
 
 def issue_or_404(issue_id: uuid.UUID) -> Issue:
-    issue = db.session.get(Issue, issue_id)
-    if issue is None or issue.deleted_at is not None:
-        abort(404)
-    if not current_scope().has_issue(issue):
-        abort(404)
-    return issue
+    """A problem not deleted, in the account's scope."""
+    return _visible_or_404(
+        Issue, issue_id, lambda issue: issue.deleted_at is None and current_scope().has_issue(issue)
+    )
 
 
 def conflict_or_404(conflict_id: uuid.UUID) -> Conflict:
