@@ -124,7 +124,7 @@ def test_sqlite_and_postgresql_get_the_same_rows_from_the_same_seed(tmp_path: Pa
 
 def test_a_small_county_passes_the_integrity_check(small: Session) -> None:
     report = check_integrity(small)
-    assert report.problems == {name: [] for name in report.problems}
+    assert report.breaches == {name: [] for name in report.breaches}
     assert report.counts["towns"] == 7
     assert report.counts["villages"] == 8
     assert report.counts["households"] == 1_600

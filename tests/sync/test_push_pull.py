@@ -338,7 +338,7 @@ def test_a_removed_household_stays_removed_despite_a_concurrent_edit_until_resto
     with county.session() as session, session.begin():
         household = session.get(Household, uuid.UUID(household_id))
         assert household.deleted_at is not None and household.notes == "搬去县城了"
-        assert check_integrity(session).problems["dangling_links"] == []
+        assert check_integrity(session).breaches["dangling_links"] == []
         restore_household(session, SYSTEM, household)
     phone.sync()
     assert phone.household(household_id)["notes"] == "搬去县城了"
