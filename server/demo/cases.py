@@ -209,7 +209,7 @@ def houma(notebook: Notebook, ledger: VillageLedger) -> None:
 def _passed_on(
     raised: datetime, department: str, *, solved_after: timedelta, solved: str, informed: str
 ) -> list[Step]:
-    """The full path of a problem a department solved: passed on the same day,
+    """The full path of an issue a department solved: passed on the same day,
     taken up within days, solved, and the household told the next day."""
     return [
         (raised, IssueStatus.OPEN, ""),

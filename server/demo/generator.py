@@ -151,7 +151,7 @@ def generate(
     # The visits went in as bulk inserts: each household's and cadre's latest, counted once.
     refresh_last_visits(session)
     counts = dict(sorted(writer.counts.items()))
-    # The departments the demo's problems were passed to make each county's list.
+    # The departments the demo's issues were passed to make each county's list.
     counts["department"] = departments.adopt_passed_names(session, calendar.established, None)
     record(
         session,

@@ -63,7 +63,7 @@ def test_a_response_lost_after_the_server_committed_changes_nothing_on_retry(
     phone = county.phone(username, transport)
     phone.sync()
     household = county.households[username][0]
-    phone.record_visit(household, problems=[{"category": "medical", "description": "看病难"}])
+    phone.record_visit(household, issues=[{"category": "medical", "description": "看病难"}])
     transport.drop_responses = 1
     failed = phone.sync_with_retry(attempts=1)
     assert failed.error and phone.pending_count() == 2

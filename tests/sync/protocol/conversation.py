@@ -244,7 +244,7 @@ def record(app: Flask, tmp: Path) -> list[dict[str, Any]]:
         topics=["medical"],
         notes="看望了老人",
         location=(23.70, 117.43),
-        problems=[{"category": "medical", "description": "看病难，药费高"}],
+        issues=[{"category": "medical", "description": "看病难，药费高"}],
     )
     phone.edit_household(second, phones=["13800000000"], notes="儿子在厦门打工")
     phone.sync()
