@@ -75,8 +75,8 @@ class Outcome:
     solved_at: datetime | None
 
 
-class Notebook:
-    """Writes the notebook (民情记录本) of each village's cadres, and the inspections.
+class Fieldwork:
+    """Writes each village's year of fieldwork: its cadres' visits and issues, and the inspections.
 
     It remembers the current village's visits and issues per household,
     which is what an inspector asks the household about.
