@@ -9,7 +9,7 @@ sync/phone.py's queries into the views the screens need.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -354,13 +354,13 @@ class Notebook:
     def record_visit(self, household_id: str, **visit: Any) -> str:
         return self.phone.record_visit(household_id, **visit)
 
-    def edit_household(self, household_id: str, changes: Mapping[str, Any]) -> None:
+    def edit_household(self, household_id: str, **changes: Any) -> None:
         self.phone.edit_household(household_id, **changes)
 
     def follow_up(self, issue_id: str, **event: Any) -> str:
         return self.phone.follow_up(issue_id, **event)
 
-    def record_inspection(self, household_id: str, answers: Mapping[str, Any]) -> str:
+    def record_inspection(self, household_id: str, **answers: Any) -> str:
         return self.phone.record_inspection(household_id, **answers)
 
     # --- sync --------------------------------------------------------------------

@@ -166,7 +166,7 @@ class HouseholdScreen(Page):
             return
         household_id = self.household_id
         self.app.call(
-            lambda notebook: notebook.edit_household(household_id, changes),
+            lambda notebook: notebook.edit_household(household_id, **changes),
             lambda _none: self._saved(),
             self._refused,
         )
