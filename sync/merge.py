@@ -9,7 +9,7 @@ the same state:
   is not dropped: it is reported as a conflict for an admin to review.
 * An issue's status is a fold of its status events in stamp order, under a
   precedence that only lets a deliberate change move an issue backwards.
-* Visits, follow-up notes and inspections are append-only: the same id with
+* Visits, notes and inspections are append-only: the same id with
   the same content is a no-op, with different content an error.
 """
 

@@ -252,7 +252,7 @@ class Phone:
         department: str = "",
         at: datetime | None = None,
     ) -> str:
-        """Add a follow-up note or a status change to an issue.
+        """Follow an issue up: add a note or a status event to it.
 
         Read and written in one store transaction, as edit_household: a status
         change is made on the status shown, whatever else is being saved.

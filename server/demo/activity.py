@@ -39,8 +39,8 @@ from shared.vocab import (
     VisitRole,
 )
 
-# A step of an issue's timeline: when, the new status (None for a follow-up
-# note) and what was written.
+# A step of an issue's timeline: when, the new status (None for a note)
+# and what was written.
 Step = tuple[datetime, IssueStatus | None, str]
 
 # Visits a household gets in the year, and how often: a few are never visited.

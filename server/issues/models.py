@@ -58,7 +58,7 @@ class Issue(InCounty, Base):
 
 
 class IssueEvent(InCounty, Base):
-    """One step in an issue's timeline: a status change or a follow-up note."""
+    """One step in an issue's timeline (an issue event): a status event or a note."""
 
     __tablename__ = "issue_event"
     COUNTY_FROM = "issue_id"

@@ -114,7 +114,7 @@ def record_status(
 
 
 def add_note(session: Session, account: Account, issue: Issue, note: str) -> IssueEvent:
-    """A follow-up note in the issue's timeline; the status stays as it is."""
+    """A note in the issue's timeline (the UI's follow-up note); the status stays as it is."""
     note = _checked_note(issue, note)
     if not note:
         raise IssueActionError("跟进记录不能为空 / a follow-up note needs text")

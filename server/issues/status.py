@@ -2,7 +2,7 @@
 
 An issue's timeline holds two kinds of event (``IssueEventKind``): status
 events, which move it on (to a department, in progress, solved, ...), and
-follow-up notes, which leave its status as it is. Its status and department
+notes, which leave its status as it is. Its status and department
 are never set directly: they are recomputed from all its status events
 (sync/merge.py ``fold_status``), so phones and the server agree whatever
 order the events arrived in; an event the fold overrules stays in the

@@ -162,7 +162,7 @@ class Batch:
 
     def prefetch(self, changes: Iterable[dict[str, Any] | Rejected]) -> None:
         """Fetch, a query per table, what the changes name that only grows:
-        their receipts, visits, follow-ups and inspections, and the cadre's links.
+        their receipts, visits, issue events and inspections, and the cadre's links.
 
         Read before the counter's lock is taken, so other pushes do not wait
         for it. Whatever another push appends meanwhile with the same id makes
@@ -202,7 +202,7 @@ class Batch:
         if wanted[Issue]:
             for row in self.session.execute(STATUS_EVENTS, {"issues": list(wanted[Issue])}):
                 self.status_events[row[0]].append(tuple(row[1:]))
-        # A follow-up names only its issue; the issue names the household.
+        # An issue event names only its issue; the issue names the household.
         issues = self.known[Issue].values()
         wanted[Household] |= {
             issue.household_id for issue in issues if issue and issue.household_id

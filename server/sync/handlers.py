@@ -112,7 +112,7 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
             " / the visit it was raised at is unknown, or not your visit to this household",
             {"visit_id": ["unknown"]},
         )
-    # As an enum, as when read back: a follow-up in the same batch reports it.
+    # As an enum, as when read back: an issue event in the same batch reports it.
     data["status"] = IssueStatus(data["status"])
     batch.create(Issue, **data, stamp=str(stamp), device_id=batch.device.id)
     batch.create(

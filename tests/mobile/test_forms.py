@@ -102,7 +102,7 @@ def test_a_issue_is_followed_up_and_the_household_told_the_outcome(
     shown = phone.texts()
     assert "当前状态：已反馈群众" in shown and "已报镇里和村里" in shown
     phone.screenshot("issue")
-    assert phone.running.pending == 4  # the visit, the issue, two follow-ups
+    assert phone.running.pending == 4  # the visit, the issue, two issue events
     assert phone.sync().startswith("已发送 1 次走访、1 个问题、2 条跟进")
     with county.session() as session:
         issue = session.scalars(select(Issue)).one()

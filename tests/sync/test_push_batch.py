@@ -46,7 +46,7 @@ def test_a_change_the_database_refuses_is_rejected_alone_and_the_rest_applies(
     phone.record_visit(household, issues=[{"category": "medical", "description": "看病难"}])
     phone.sync()
     (issue,) = phone.issues()
-    # A follow-up whose id is the one the server will give the "raised"
+    # A note whose id is the one the server will give the "raised"
     # event of an issue still to come: the schemas cannot see the clash.
     clashing = uuid.uuid4()
     phone.follow_up(issue["id"], note="回访")

@@ -109,7 +109,7 @@ class World:
 def _bulk_records(
     session: Session, cadre_id: uuid.UUID, household: Household, village_id: uuid.UUID
 ) -> dict[str, uuid.UUID]:
-    """A visit, an issue of the household, one of its village and a follow-up,
+    """A visit, an issue of the household, one of its village and a note on it,
     as a bulk load or the console writes them: with no device."""
     visit = Visit(
         id=uuid.uuid4(), cadre_id=cadre_id, household_id=household.id, visited_at=NOW,
@@ -268,13 +268,13 @@ def _attacks(world: World, phone: Phone) -> list[tuple[str, dict[str, Any]]]:
                 _issue(world, world.own_village, None, visit_id=str(records["visit"])),
             )
             attack(
-                f"follow-up of an issue ({where})",
+                f"note on an issue ({where})",
                 "issue_event",
                 "create",
                 _note(records["issue"]),
             )
             attack(
-                f"status change of an issue ({where})",
+                f"status event of an issue ({where})",
                 "issue_event",
                 "create",
                 _note(
@@ -285,7 +285,7 @@ def _attacks(world: World, phone: Phone) -> list[tuple[str, dict[str, Any]]]:
                 attack(f"delete {name} ({where})", kind, "delete", {"id": str(records[name])})
             if foreign.label != "same village":
                 attack(
-                    f"follow-up of a village issue ({where})",
+                    f"note on a village issue ({where})",
                     "issue_event",
                     "create",
                     _note(records["village_issue"]),
