@@ -105,7 +105,7 @@ def run() -> str:
             "",
             f"One cadre's phone with {HOUSEHOLDS} households and {YEARS} years of history:"
             f" {counts['visit']:,} visits (one per household every {VISIT_EVERY_DAYS} days),"
-            f" {counts['issue']:,} issues and {counts['issue_event']:,} issue events, stored as a"
+            f" {counts['issue']:,} problems and {counts['issue_event']:,} follow-ups, stored as a"
             " sync leaves them. The app (`python -m bench.mobile`) runs in its own process and"
             " draws offscreen (SDL's offscreen driver on Mesa's llvmpipe, 540x960 px at density"
             " 1.5), so frame times are a software renderer's, slower than a phone's GPU. Cold"

@@ -1144,8 +1144,8 @@ def _section(
             "",
             f"All the cadres' phones of the scale-1 county sync, {CONCURRENT} at a time: first"
             f" their first sync, then — after a week of work made offline on each ({VISITS}"
-            f" visits, about {ISSUE_RATE:.0%} raising an issue, {ISSUE_UPDATES} issue"
-            f" events, {HOUSEHOLD_EDITS} household edits) — the timed burst, each phone"
+            f" visits, about {ISSUE_RATE:.0%} raising a problem, {ISSUE_UPDATES} problem"
+            f" follow-ups, {HOUSEHOLD_EDITS} household edits) — the timed burst, each phone"
             " pushing its week and pulling. Records are changes pushed plus records pulled"
             " that were news to the phone (its own records coming back are not counted: in"
             " the burst each phone's scope changed only by its own hand);"
