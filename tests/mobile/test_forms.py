@@ -80,7 +80,7 @@ def test_a_phone_number_that_is_not_one_is_refused_next_to_the_field(
     assert "电话：13905960001、0596-5880001" in shown and "标签：渔民" in shown
 
 
-def test_a_issue_is_followed_up_and_the_household_told_the_outcome(
+def test_an_issue_is_followed_up_and_the_household_told_the_outcome(
     phone: Phone, live: tuple[LiveServer, County]
 ) -> None:
     _, county = live

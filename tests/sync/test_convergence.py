@@ -125,7 +125,7 @@ class SyncWorld(RuleBasedStateMachine):
             )
 
     @rule(who=picks, which=picks, status=STATUSES)
-    def phone_moves_a_issue(self, who: int, which: int, status: str) -> None:
+    def phone_moves_an_issue(self, who: int, which: int, status: str) -> None:
         phone = self._phone(who)
         issues = sorted(i["id"] for i in phone.issues() if i.get("household_id"))
         if issues:

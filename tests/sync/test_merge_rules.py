@@ -127,7 +127,7 @@ status_events = st.lists(
 
 
 @given(status_events, st.randoms(use_true_random=False))
-def test_a_issues_status_does_not_depend_on_the_order_its_events_arrived(events, rnd) -> None:
+def test_an_issues_status_does_not_depend_on_the_order_its_events_arrived(events, rnd) -> None:
     shuffled = list(events)
     rnd.shuffle(shuffled)
     assert fold_status("open", "", events) == fold_status("open", "", shuffled)

@@ -122,7 +122,7 @@ def test_a_household_edited_several_times_in_one_batch_merges_as_if_pushed_one_b
     )
 
 
-def test_a_issue_raised_and_followed_up_before_one_sync_arrives_whole(
+def test_an_issue_raised_and_followed_up_before_one_sync_arrives_whole(
     county: County, transport: FlaskTransport
 ) -> None:
     username = county.cadres[0]
@@ -159,7 +159,7 @@ def test_records_entered_and_deleted_before_one_sync_arrive_as_tombstones_not_a_
         assert session.get(Issue, uuid.UUID(issue["id"])).deleted_at is not None
 
 
-def test_a_issue_passed_to_a_department_on_the_phone_gets_the_countys_deadline_for_its_category(
+def test_an_issue_passed_to_a_department_on_the_phone_gets_the_countys_deadline_for_its_category(
     county: County, transport: FlaskTransport
 ) -> None:
     with county.session() as session, session.begin():

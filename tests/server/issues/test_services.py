@@ -24,7 +24,7 @@ def events(session: Session, issue: Issue) -> list[IssueEvent]:
     )
 
 
-def test_passing_a_issue_on_adds_a_status_event_by_the_admin_that_phones_will_pull(
+def test_passing_an_issue_on_adds_a_status_event_by_the_admin_that_phones_will_pull(
     session: Session, county: County
 ) -> None:
     admin = county.accounts["town_admin"]
@@ -120,7 +120,7 @@ def test_a_step_that_makes_no_sense_or_comes_from_a_stale_page_is_refused(
     assert issue.status == IssueStatus.PASSED_TO_DEPARTMENT
 
 
-def test_a_issue_is_overdue_after_thirty_days_with_a_department(
+def test_an_issue_is_overdue_after_thirty_days_with_a_department(
     session: Session, county: County
 ) -> None:
     now = utcnow()
