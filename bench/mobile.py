@@ -2,12 +2,12 @@
 
 A phone is laid out as a sync would leave it: one cadre's 30 households
 (the rule's most) with five years of history, a visit to each household
-every two weeks and a problem raised at one visit in five, each followed
+every two weeks and an issue raised at one visit in five, each followed
 up twice. The app then runs in its own process, drawing offscreen with
 SDL and Mesa as in the tests, and reports:
 
 * cold start: from starting the process to the household list filled;
-* saving a visit with a problem (Phone.record_visit, one atomic commit);
+* saving a visit with an issue (Phone.record_visit, one atomic commit);
 * scrolling the household list top to bottom, one frame per step;
 * the store's size on disk (SQLite file and WAL) and the process's peak memory.
 
@@ -37,7 +37,7 @@ from bench.report import machine, table
 HOUSEHOLDS = 30
 YEARS = 5
 VISIT_EVERY_DAYS = 14
-PROBLEM_EVERY_VISITS = 5
+ISSUE_EVERY_VISITS = 5
 SAVES = 20
 PIN = "2580"
 PASSWORD = "bench-password"
@@ -216,7 +216,7 @@ def lay_out_phone(path: Path, sealed: bool = True) -> dict[str, int]:
             )  # fmt: skip
             counts["visit"] += 1
             visits += 1
-            if visits % PROBLEM_EVERY_VISITS == 0:
+            if visits % ISSUE_EVERY_VISITS == 0:
                 counts["issue"] += 1
                 issue = ids.new()
                 records.append(
@@ -329,7 +329,7 @@ def measure_app(data_dir: Path, process_started: float, sealed: bool) -> dict[st
             household_id,
             roles=["service"],
             notes=f"第{number}次保存",
-            problems=[{"category": "other", "description": "路灯坏了"}],
+            issues=[{"category": "other", "description": "路灯坏了"}],
         )
         saves.append((time.perf_counter() - started) * 1000)
 

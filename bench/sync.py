@@ -72,7 +72,7 @@ CONCURRENT = 50
 CLIENT_PROCESSES = 2
 # A week of a cadre's work, made on the phone before it comes back to town.
 VISITS = 30
-PROBLEM_RATE = 0.1  # of visits that raise a new problem
+ISSUE_RATE = 0.1  # of visits that raise a new issue
 ISSUE_UPDATES = 5
 HOUSEHOLD_EDITS = 10
 # Ingest: phones each pushing this many visits, in batches of the protocol's maximum.
@@ -393,9 +393,9 @@ def make_week(path: Path) -> dict[str, Any]:
         households = sorted(h["id"] for h in phone.households())
         start = phone.now() - timedelta(days=7)
         for number in range(VISITS):
-            problems = []
-            if rng.random() < PROBLEM_RATE:
-                problems.append(
+            issues = []
+            if rng.random() < ISSUE_RATE:
+                issues.append(
                     {
                         "category": rng.choice(list(IssueCategory)).value,
                         "description": "屋后排水沟堵塞，雨天积水 / the ditch behind the house is blocked",
@@ -407,7 +407,7 @@ def make_week(path: Path) -> dict[str, Any]:
                 topics=["医保政策"],
                 notes="入户走访，了解家庭近况 / home visit: how the family is doing",
                 visited_at=start + timedelta(hours=4 * number),
-                problems=problems,
+                issues=issues,
             )
         issues = sorted(
             (issue for issue in phone.issues() if issue.get("household_id")),
@@ -1144,7 +1144,7 @@ def _section(
             "",
             f"All the cadres' phones of the scale-1 county sync, {CONCURRENT} at a time: first"
             f" their first sync, then — after a week of work made offline on each ({VISITS}"
-            f" visits, about {PROBLEM_RATE:.0%} raising a problem, {ISSUE_UPDATES} problem"
+            f" visits, about {ISSUE_RATE:.0%} raising a problem, {ISSUE_UPDATES} problem"
             f" follow-ups, {HOUSEHOLD_EDITS} household edits) — the timed burst, each phone"
             " pushing its week and pulling. Records are changes pushed plus records pulled"
             " that were news to the phone (its own records coming back are not counted: in"

@@ -38,10 +38,10 @@ def main(argv: list[str] | None = None) -> None:
         help="Where the phone keeps its data (default: instance/phone).",
     )
     options = parser.parse_args(argv)
-    problem = desktop_problem(os.environ)
-    if problem:
+    lack = desktop_lack(os.environ)
+    if lack:
         # One line instead of Kivy's CRITICAL log and traceback, or a window nobody sees.
-        sys.exit(f"python -m mobile: {problem}")
+        sys.exit(f"python -m mobile: {lack}")
 
     from kivy.config import Config
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     MinqingApp(options.data, server_url=options.server, cafile=options.cafile).run()
 
 
-def desktop_problem(environ: Mapping[str, str]) -> str | None:
+def desktop_lack(environ: Mapping[str, str]) -> str | None:
     """What this Linux desktop lacks to show the app's window, if anything.
 
     Without a display SDL still opens a window, that no one sees; without

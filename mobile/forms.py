@@ -86,11 +86,11 @@ def show_time(moment: datetime) -> str:
     return moment.astimezone().strftime(TIME_FORMATS[0])
 
 
-# --- a visit and its problems ----------------------------------------------------
+# --- a visit and its issues ----------------------------------------------------
 
 
 @dataclass
-class ProblemInput:
+class IssueInput:
     category: str | None = None
     description: str = ""
     # open, solved_on_spot or passed_to_department
@@ -98,7 +98,7 @@ class ProblemInput:
     department: str = ""
 
     def record(self) -> dict[str, Any]:
-        problem: dict[str, Any] = {
+        issue: dict[str, Any] = {
             "description": self.description.strip(),
             "status": self.status,
             "department": self.department.strip()
@@ -106,8 +106,8 @@ class ProblemInput:
             else "",
         }
         if self.category:
-            problem["category"] = self.category
-        return problem
+            issue["category"] = self.category
+        return issue
 
 
 @dataclass
@@ -117,7 +117,7 @@ class VisitInput:
     roles: list[str] = field(default_factory=list)
     topics: str = ""
     notes: str = ""
-    problems: list[ProblemInput] = field(default_factory=list)
+    issues: list[IssueInput] = field(default_factory=list)
 
 
 def check_visit(form: VisitInput, now: datetime) -> tuple[dict[str, Any], Errors]:
@@ -131,17 +131,17 @@ def check_visit(form: VisitInput, now: datetime) -> tuple[dict[str, Any], Errors
     topics = [topic.strip() for topic in TOPIC_SEPARATORS.split(form.topics) if topic.strip()]
     visit = {"kind": form.kind, "roles": form.roles, "topics": topics, "notes": form.notes}
     errors.update(checked(VisitSchema(only=tuple(visit)), visit))
-    problems = [problem.record() for problem in form.problems]
+    issues = [issue.record() for issue in form.issues]
     only = ("category", "description", "status", "department")
-    for number, problem in enumerate(problems):
-        prefix = f"problems.{number}"
-        found = checked(IssueSchema(only=only), problem, prefix)
-        # marshmallow skips a schema's own rules (a department for a problem
+    for number, issue in enumerate(issues):
+        prefix = f"issues.{number}"
+        found = checked(IssueSchema(only=only), issue, prefix)
+        # marshmallow skips a schema's own rules (a department for an issue
         # passed on) while a field is wrong: run them on their fields alone.
-        passed_on = {key: problem[key] for key in ("status", "department")}
+        passed_on = {key: issue[key] for key in ("status", "department")}
         found = checked(IssueSchema(only=tuple(passed_on)), passed_on, prefix) | found
         errors.update(found)
-    arguments = {**visit, "visited_at": visited_at, "problems": problems}
+    arguments = {**visit, "visited_at": visited_at, "issues": issues}
     return arguments, errors
 
 
@@ -181,7 +181,7 @@ def check_household(
     return changes, checked(HouseholdSchema(only=tuple(changes), partial=True), changes)
 
 
-# --- a problem's follow-up --------------------------------------------------------------
+# --- an issue's follow-up --------------------------------------------------------------
 
 
 def check_follow_up(

@@ -9,7 +9,7 @@ sync/phone.py's queries into the views the screens need.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -70,7 +70,7 @@ class HouseholdRow:
     grid: str
     # None when the household was never visited.
     days_since_visit: int | None
-    open_problems: int
+    open_issues: int
 
     @property
     def state(self) -> str:
@@ -103,20 +103,20 @@ class HouseholdView:
     card: ContactCard
     # Newest first.
     visits: list[dict[str, Any]]
-    problems: list[dict[str, Any]]
+    issues: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
-class ProblemView:
+class IssueView:
     issue: dict[str, Any]
     head_name: str
-    # Oldest first, as the story of the problem unfolded.
+    # Oldest first, as the story of the issue unfolded.
     events: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class VisitRow:
-    """One visit in the notebook, with its household's name and its problems."""
+    """One visit in the notebook, with its household's name and its issues."""
 
     id: str
     household_id: str
@@ -126,7 +126,7 @@ class VisitRow:
     roles: list[str]
     topics: list[str]
     notes: str
-    problems: int
+    issues: int
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ class Notebook:
         last_visit: dict[str, str] = {}
         for visit in self.phone.visits():  # oldest first: the last one wins
             last_visit[visit["household_id"]] = visit["visited_at"]
-        open_problems = Counter(
+        open_issues = Counter(
             issue["household_id"]
             for issue in self.phone.issues()
             if issue.get("household_id") and issue["status"] not in SOLVED_STATUSES
@@ -254,7 +254,7 @@ class Notebook:
                     days_since_visit=(
                         None if visited is None else (today - local_time(visited).date()).days
                     ),
-                    open_problems=open_problems[household["id"]],
+                    open_issues=open_issues[household["id"]],
                 )
             )
         never = float("inf")
@@ -277,15 +277,15 @@ class Notebook:
             grid=grid,
             card=self._card(household_id),
             visits=list(reversed(self.phone.visits(household_id))),
-            problems=list(reversed(self.phone.issues(household_id))),
+            issues=list(reversed(self.phone.issues(household_id))),
         )
 
-    def problem(self, issue_id: str) -> ProblemView | None:
+    def issue(self, issue_id: str) -> IssueView | None:
         issue = self.phone.store.record("issue", issue_id)
         if issue is None:
             return None
         household = self.phone.household(issue["household_id"]) if issue["household_id"] else None
-        return ProblemView(
+        return IssueView(
             issue=issue,
             head_name=household["head_name"] if household else "",
             events=self.phone.issue_events(issue_id),
@@ -296,7 +296,7 @@ class Notebook:
     ) -> list[VisitRow]:
         """The notebook: visits newest first, optionally one household's, between two days."""
         names = {h["id"]: h["head_name"] for h in self.phone.households()}
-        problems = Counter(issue.get("visit_id") for issue in self.phone.issues(household_id))
+        issues = Counter(issue.get("visit_id") for issue in self.phone.issues(household_id))
         rows = []
         for visit in reversed(self.phone.visits(household_id)):
             when = local_time(visit["visited_at"])
@@ -312,7 +312,7 @@ class Notebook:
                     roles=visit.get("roles") or [],
                     topics=visit.get("topics") or [],
                     notes=visit.get("notes") or "",
-                    problems=problems[visit["id"]],
+                    issues=issues[visit["id"]],
                 )
             )
         return rows
@@ -354,13 +354,13 @@ class Notebook:
     def record_visit(self, household_id: str, **visit: Any) -> str:
         return self.phone.record_visit(household_id, **visit)
 
-    def edit_household(self, household_id: str, changes: Mapping[str, Any]) -> None:
+    def edit_household(self, household_id: str, **changes: Any) -> None:
         self.phone.edit_household(household_id, **changes)
 
     def follow_up(self, issue_id: str, **event: Any) -> str:
         return self.phone.follow_up(issue_id, **event)
 
-    def record_inspection(self, household_id: str, answers: Mapping[str, Any]) -> str:
+    def record_inspection(self, household_id: str, **answers: Any) -> str:
         return self.phone.record_inspection(household_id, **answers)
 
     # --- sync --------------------------------------------------------------------

@@ -67,7 +67,7 @@ RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
 }
 # What a pulled record carries beyond its schema's fields: a household's
 # field stamps (sync/merge.py), the stamp of the phone's write that made a
-# record, its tombstone, and a follow-up's author (the pushing account's cadre).
+# record, its tombstone, and an issue event's author (the pushing account's cadre).
 SERVER_FIELDS: dict[str, tuple[str, ...]] = {
     "household": ("field_stamps", "deleted_at"),
     "visit": ("stamp", "deleted_at"),

@@ -383,7 +383,7 @@ class IssueEventSchema(RecordSchema):
     at = timestamp()
     kind = enum_code(IssueEventKind)
     status = enum_code(IssueStatus, required=False)
-    # For a status change: the status its author saw (see sync/merge.py).
+    # For a status event: the status its author saw (see sync/merge.py).
     base_status = enum_code(IssueStatus, required=False)
     department = text(100, required=False, allow_empty=True)
     note = text(MAX_NOTE_LENGTH, required=False, allow_empty=True)

@@ -91,7 +91,7 @@ class IssueCategory(Labelled):
 
 
 class IssueStatus(Labelled):
-    """Where a problem stands: raised, solved or passed on, followed, told."""
+    """Where an issue stands: raised, solved or passed on, followed, told."""
 
     OPEN = "open", "待处理", "open"
     SOLVED_ON_SPOT = "solved_on_spot", "当场解决", "solved on the spot"
@@ -101,7 +101,7 @@ class IssueStatus(Labelled):
     HOUSEHOLD_INFORMED = "household_informed", "已反馈群众", "household informed"
 
 
-# A problem counts as solved once it reached one of these.
+# An issue counts as solved once it reached one of these.
 SOLVED_STATUSES = frozenset(
     {IssueStatus.SOLVED_ON_SPOT, IssueStatus.SOLVED, IssueStatus.HOUSEHOLD_INFORMED}
 )
@@ -119,7 +119,7 @@ class Satisfaction(Labelled):
 
 
 class ProblemSolved(Labelled):
-    """An inspector's finding on the household's problems."""
+    """An inspector's finding on the household's issues."""
 
     YES = "yes", "已解决", "solved"
     PARTLY = "partly", "部分解决", "partly solved"
@@ -133,12 +133,12 @@ class AccountRole(Labelled):
     VILLAGE_LEADER = "village_leader", "挂村领导", "village link leader"
     INSPECTOR = "inspector", "督查员", "inspector"
     CADRE = "cadre", "挂户干部", "cadre"
-    # Someone at a department problems are passed to (县城管局, 供电公司, …).
+    # Someone at a department issues are passed to (县城管局, 供电公司, …).
     DEPARTMENT = "department", "部门账号", "department"
 
 
 class DepartmentKind(Labelled):
-    """What sort of body a department problems are passed to is."""
+    """What sort of body a department issues are passed to is."""
 
     COUNTY_BUREAU = "county_bureau", "县直部门", "county bureau"
     TOWN_OFFICE = "town_office", "镇站所", "town office"

@@ -292,7 +292,7 @@ def is_news(item: dict[str, Any], held: tuple[int, dict[str, Any]] | None, node:
     """Whether a pulled record is new or changed for the phone holding ``held`` of it.
 
     The server sends back what the phone itself recorded, with the records it
-    derives from them (the status a problem was raised with): a record the
+    derives from them (the status an issue was raised with): a record the
     phone holds as it is, or a new one stamped by this phone (``node``), is
     not news.
     """

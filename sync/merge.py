@@ -7,9 +7,9 @@ the same state:
 * Household facts are last-writer-wins registers, one per field, ordered
   by hybrid logical clock stamp (device id breaks ties). A concurrent loser
   is not dropped: it is reported as a conflict for an admin to review.
-* A problem's status is a fold of its status events in stamp order, under a
-  precedence that only lets a deliberate change move a problem backwards.
-* Visits, follow-up notes and inspections are append-only: the same id with
+* An issue's status is a fold of its status events in stamp order, under a
+  precedence that only lets a deliberate change move an issue backwards.
+* Visits, notes and inspections are append-only: the same id with
   the same content is a no-op, with different content an error.
 """
 
@@ -93,9 +93,9 @@ def merge_registers(
     ]
 
 
-# --- a problem's status ---------------------------------------------------
+# --- an issue's status ---------------------------------------------------
 
-# How far along a problem is. Moving up is always allowed; moving down (a
+# How far along an issue is. Moving up is always allowed; moving down (a
 # reopening) only by someone who saw the status they are overturning.
 STATUS_RANK = {
     "open": 0,
@@ -122,14 +122,14 @@ class IssueState:
     status: str
     department: str
     # Events that did not change the status: a concurrent attempt to move
-    # the problem backwards, which needs a deliberate decision instead.
+    # the issue backwards, which needs a deliberate decision instead.
     overruled: tuple[str, ...] = ()
 
 
 def fold_status(
     initial_status: str, initial_department: str, events: Iterable[StatusEvent]
 ) -> IssueState:
-    """The problem's status after its status events, replayed in stamp order."""
+    """The issue's status after its status events, replayed in stamp order."""
     status, department = initial_status, initial_department
     overruled: list[str] = []
     for event in sorted(events, key=lambda e: (e.stamp, e.id)):

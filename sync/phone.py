@@ -160,10 +160,10 @@ class Phone:
         notes: str = "",
         visited_at: datetime | None = None,
         location: tuple[float, float] | None = None,
-        problems: Iterable[Mapping[str, Any]] = (),
+        issues: Iterable[Mapping[str, Any]] = (),
         amends: str | None = None,
     ) -> str:
-        """Save a visit and the problems raised at it, locally and at once.
+        """Save a visit and the issues raised at it, locally and at once.
 
         Raises marshmallow's ValidationError (nothing saved) on bad input.
         """
@@ -186,9 +186,9 @@ class Phone:
             },
         )
         rows = [Row("visit", visit_id, household_id, visit, visit)]
-        for problem in problems:
+        for raised in issues:
             issue_id = str(uuid.uuid4())
-            village_level = bool(problem.get("village_level"))
+            village_level = bool(raised.get("village_level"))
             issue = _checked(
                 IssueSchema(),
                 {
@@ -198,11 +198,11 @@ class Phone:
                     "visit_id": visit_id,
                     "raised_by_cadre_id": self._cadre_id(),
                     "raised_at": visit["visited_at"],
-                    "category": problem.get("category"),
-                    "description": problem.get("description"),
-                    "status": problem.get("status", "open"),
-                    "department": problem.get("department", ""),
-                    "aid_amount": problem.get("aid_amount"),
+                    "category": raised.get("category"),
+                    "description": raised.get("description"),
+                    "status": raised.get("status", "open"),
+                    "department": raised.get("department", ""),
+                    "aid_amount": raised.get("aid_amount"),
                 },
             )
             rows.append(Row("issue", issue_id, issue["household_id"], issue, issue))
@@ -252,7 +252,7 @@ class Phone:
         department: str = "",
         at: datetime | None = None,
     ) -> str:
-        """Add a follow-up note or a status change to a problem.
+        """Follow an issue up: add a note or a status event to it.
 
         Read and written in one store transaction, as edit_household: a status
         change is made on the status shown, whatever else is being saved.

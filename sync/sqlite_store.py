@@ -482,7 +482,7 @@ def _upsert_pulled(db: sqlite3.Connection, codec: Codec, items: Sequence[dict[st
 def _households_of_events(
     db: sqlite3.Connection, items: Sequence[dict[str, Any]]
 ) -> dict[str, str]:
-    """The household of each problem the issue events among ``items`` belong to."""
+    """The household of each issue the issue events among ``items`` belong to."""
     issues = sorted({item["data"]["issue_id"] for item in items if item["kind"] == "issue_event"})
     found: dict[str, str] = {}
     # In slices: SQLite limits the parameters of one statement.

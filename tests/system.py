@@ -28,7 +28,7 @@ def require(present: bool, missing: str, how: str) -> None:
 
 
 @cache
-def offscreen_window_problem() -> str | None:
+def offscreen_window_lack() -> str | None:
     """Why Kivy cannot open its offscreen SDL window here, or None if it can.
 
     Tried in a child process: without Mesa's EGL, Kivy logs CRITICAL and

@@ -5,10 +5,10 @@ from __future__ import annotations
 from mobile.screens.household import HouseholdScreen
 from mobile.screens.households import HouseholdsScreen
 from mobile.screens.inspection import InspectionScreen
+from mobile.screens.issue import IssueScreen
 from mobile.screens.login import LoginScreen
 from mobile.screens.notebook import NotebookScreen
 from mobile.screens.pin import PinScreen
-from mobile.screens.problem import ProblemScreen
 from mobile.screens.sync import SyncScreen
 from mobile.screens.visit import VisitScreen
 from mobile.widgets import Page
@@ -19,7 +19,7 @@ SCREENS: dict[str, type[Page]] = {
     "pin": PinScreen,
     "household": HouseholdScreen,
     "visit": VisitScreen,
-    "problem": ProblemScreen,
+    "issue": IssueScreen,
     "notebook": NotebookScreen,
     "sync": SyncScreen,
     "inspection": InspectionScreen,

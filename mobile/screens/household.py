@@ -1,4 +1,4 @@
-"""A household: its facts (editable), its contact card, its visits and problems."""
+"""A household: its facts (editable), its contact card, its visits and issues."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class HouseholdScreen(Page):
             return
         self._facts(self.view)
         self._card(self.view)
-        self._problems(self.view)
+        self._issues(self.view)
         self._visits(self.view)
 
     def _facts(self, view: HouseholdView) -> None:
@@ -82,18 +82,18 @@ class HouseholdScreen(Page):
         for number in card.service_numbers:
             box.add_widget(Text(text=number))
 
-    def _problems(self, view: HouseholdView) -> None:
+    def _issues(self, view: HouseholdView) -> None:
         app = self.app
-        box = self.ids.problems
+        box = self.ids.issues
         box.clear_widgets()
-        if not view.problems:
-            box.add_widget(Note(text=app.t("household.no_problems")))
-        for issue in view.problems:
+        if not view.issues:
+            box.add_widget(Note(text=app.t("household.no_issues")))
+        for issue in view.issues:
             button = QuietButton(
                 text=f"{app.label('IssueCategory', issue['category'])} · "
                 f"{app.label('IssueStatus', issue['status'])}\n{_excerpt(issue['description'])}",
             )
-            button.bind(on_release=lambda _b, issue_id=issue["id"]: self.open_problem(issue_id))
+            button.bind(on_release=lambda _b, issue_id=issue["id"]: self.open_issue(issue_id))
             box.add_widget(button)
 
     def _visits(self, view: HouseholdView) -> None:
@@ -120,8 +120,8 @@ class HouseholdScreen(Page):
             more.bind(on_release=lambda _b: app.go("notebook", household_id=self.household_id))
             box.add_widget(more)
 
-    def open_problem(self, issue_id: str) -> None:
-        self.app.go("problem", issue_id=issue_id)
+    def open_issue(self, issue_id: str) -> None:
+        self.app.go("issue", issue_id=issue_id)
 
     # --- editing the facts -------------------------------------------------------------
 
@@ -166,7 +166,7 @@ class HouseholdScreen(Page):
             return
         household_id = self.household_id
         self.app.call(
-            lambda notebook: notebook.edit_household(household_id, changes),
+            lambda notebook: notebook.edit_household(household_id, **changes),
             lambda _none: self._saved(),
             self._refused,
         )

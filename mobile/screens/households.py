@@ -17,9 +17,9 @@ class HouseholdLine(Tappable):
     name = StringProperty("")
     place = StringProperty("")
     visit_text = StringProperty("")
-    problems_text = StringProperty("")
+    issues_text = StringProperty("")
     state = StringProperty("ok")
-    open_problems = NumericProperty(0)
+    open_issues = NumericProperty(0)
 
 
 class HouseholdsScreen(Page):
@@ -55,13 +55,13 @@ class HouseholdsScreen(Page):
                     if row.days_since_visit == 0
                     else t("households.days", days=row.days_since_visit)
                 ),
-                "problems_text": (
-                    t("households.problems", count=row.open_problems)
-                    if row.open_problems
-                    else t("households.no_problems")
+                "issues_text": (
+                    t("households.issues", count=row.open_issues)
+                    if row.open_issues
+                    else t("households.no_issues")
                 ),
                 "state": row.state,
-                "open_problems": row.open_problems,
+                "open_issues": row.open_issues,
             }
             for row in shown
         ]

@@ -55,7 +55,7 @@ class InspectionScreen(Page):
             return
         household_id = self.household_id
         self.app.call(
-            lambda notebook: notebook.record_inspection(household_id, answers),
+            lambda notebook: notebook.record_inspection(household_id, **answers),
             lambda _inspection_id: self._saved(),
             self._refused,
         )

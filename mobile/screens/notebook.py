@@ -18,7 +18,7 @@ class VisitLine(Tappable):
     title = StringProperty("")
     doing = StringProperty("")
     notes = StringProperty("")
-    problems = NumericProperty(0)
+    issues = NumericProperty(0)
 
 
 class NotebookScreen(Page):
@@ -80,7 +80,7 @@ class NotebookScreen(Page):
                     [app.label("VisitRole", role) for role in visit.roles] + visit.topics
                 ),
                 "notes": " ".join(visit.notes.split()),
-                "problems": visit.problems,
+                "issues": visit.issues,
             }
             for visit in self.visits
         ]

@@ -1,4 +1,4 @@
-"""New visit: what was done, and any number of problems raised. Saved locally at once."""
+"""New visit: what was done, and any number of issues raised. Saved locally at once."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from marshmallow import ValidationError
 
-from mobile.forms import ProblemInput, VisitInput, check_visit, flatten, show_time
+from mobile.forms import IssueInput, VisitInput, check_visit, flatten, show_time
 from mobile.widgets import Page
 from shared.vocab import IssueCategory, IssueStatus, VisitKind, VisitRole
 
-# How a problem stands when it is written down.
+# How an issue stands when it is written down.
 OUTCOMES = (IssueStatus.OPEN, IssueStatus.SOLVED_ON_SPOT, IssueStatus.PASSED_TO_DEPARTMENT)
-OUTCOME_KEYS = ("problem.open", "problem.solved_on_spot", "problem.passed")
+OUTCOME_KEYS = ("issue.open", "issue.solved_on_spot", "issue.passed")
 
 
-class ProblemForm(BoxLayout):
+class IssueForm(BoxLayout):
     number = NumericProperty(1)
 
-    def value(self) -> ProblemInput:
-        return ProblemInput(
+    def value(self) -> IssueInput:
+        return IssueInput(
             category=self.ids.category.value,
             description=self.ids.description.text,
             status=self.ids.outcome.value or IssueStatus.OPEN.value,
@@ -55,7 +55,7 @@ class VisitScreen(Page):
         ids.roles.selected = []
         ids.topics.text = ""
         ids.notes.text = ""
-        ids.problems.clear_widgets()
+        ids.issues.clear_widgets()
         self.message = ""
         self._show_errors({})
         self._label_choices()
@@ -77,11 +77,11 @@ class VisitScreen(Page):
         lang = self.app.lang
         self.ids.kind.options = [(kind.value, kind.label(lang)) for kind in VisitKind]
         self.ids.roles.options = [(role.value, role.label(lang)) for role in VisitRole]
-        for form in self.ids.problems.children:
-            self._label_problem(form)
+        for form in self.ids.issues.children:
+            self._label_issue(form)
         self._locate()
 
-    def _label_problem(self, form: ProblemForm) -> None:
+    def _label_issue(self, form: IssueForm) -> None:
         lang = self.app.lang
         form.ids.category.options = [(c.value, c.label(lang)) for c in IssueCategory]
         form.ids.outcome.options = [
@@ -89,20 +89,20 @@ class VisitScreen(Page):
             for status, key in zip(OUTCOMES, OUTCOME_KEYS, strict=True)
         ]
 
-    def add_problem(self) -> None:
-        form = ProblemForm(number=len(self.ids.problems.children) + 1)
-        self._label_problem(form)
+    def add_issue(self) -> None:
+        form = IssueForm(number=len(self.ids.issues.children) + 1)
+        self._label_issue(form)
         form.ids.outcome.selected = [IssueStatus.OPEN.value]
-        self.ids.problems.add_widget(form)
+        self.ids.issues.add_widget(form)
         self.ids.scroller.scroll_to(form, animate=False)
 
-    def remove_problem(self, form: ProblemForm) -> None:
-        self.ids.problems.remove_widget(form)
-        for number, remaining in enumerate(self._problem_forms(), start=1):
+    def remove_issue(self, form: IssueForm) -> None:
+        self.ids.issues.remove_widget(form)
+        for number, remaining in enumerate(self._issue_forms(), start=1):
             remaining.number = number
 
-    def _problem_forms(self) -> list[ProblemForm]:
-        return list(reversed(self.ids.problems.children))
+    def _issue_forms(self) -> list[IssueForm]:
+        return list(reversed(self.ids.issues.children))
 
     def save(self) -> None:
         ids = self.ids
@@ -112,7 +112,7 @@ class VisitScreen(Page):
             roles=list(ids.roles.selected),
             topics=ids.topics.text,
             notes=ids.notes.text,
-            problems=[form.value() for form in self._problem_forms()],
+            issues=[form.value() for form in self._issue_forms()],
         )
         visit, errors = check_visit(typed, self.app.now())
         if self._show_errors(errors):
@@ -145,8 +145,8 @@ class VisitScreen(Page):
             self.ids[name].error = pick(errors[key]) if key in errors else ""
         self.ids.kind.error = pick(errors["kind"]) if "kind" in errors else ""
         self.ids.roles.error = pick(errors["roles"]) if "roles" in errors else ""
-        for number, form in enumerate(self._problem_forms()):
-            prefix = f"problems.{number}."
+        for number, form in enumerate(self._issue_forms()):
+            prefix = f"issues.{number}."
             form.show_errors(
                 {
                     key[len(prefix) :]: text

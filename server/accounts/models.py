@@ -40,7 +40,7 @@ class Account(Base):
     town_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("town.id"))
     # The cadre behind a cadre or village-link-leader account.
     cadre_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cadre.id"), index=True)
-    # A department account's department: it sees the problems passed to it.
+    # A department account's department: it sees the issues passed to it.
     department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"))
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)

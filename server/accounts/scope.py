@@ -2,7 +2,7 @@
 
 A county admin sees the whole county; a town admin one town; a village link
 leader the villages they are linked to now; an inspector the county, or one
-town when their account names one; a department account only the problems
+town when their account names one; a department account only the issues
 passed to its department. Every page and download filters through a
 ``Scope`` built here, so a rule changed here changes everywhere.
 """
@@ -31,12 +31,12 @@ from shared.vocab import AccountRole
 
 
 class Capability(StrEnum):
-    VIEW = "view"  # the ledger, coverage, problems, conflicts and downloads
-    MANAGE = "manage"  # links, handling problems, deciding conflicts
+    VIEW = "view"  # the ledger, coverage, issues, conflicts and downloads
+    MANAGE = "manage"  # links, handling issues, deciding conflicts
     EDIT = "edit"  # correcting household facts (head, members, address, phones, tags, notes)
     INSPECT = "inspect"  # inspection samples and results
     CONFIGURE = "configure"  # county-wide settings, such as the cards' service numbers
-    RESPOND = "respond"  # a department's progress and results on the problems passed to it
+    RESPOND = "respond"  # a department's progress and results on the issues passed to it
 
 
 CAPABILITIES: dict[AccountRole, frozenset[Capability]] = {
@@ -65,7 +65,7 @@ class Scope:
     role: AccountRole
     town_ids: frozenset[uuid.UUID] | None = None
     village_ids: frozenset[uuid.UUID] | None = None
-    # A department account sees only the problems passed to its department.
+    # A department account sees only the issues passed to its department.
     department: str | None = None
 
     def can(self, capability: Capability) -> bool:
@@ -86,7 +86,7 @@ class Scope:
         return true()
 
     def issues(self) -> ColumnElement[bool]:
-        """A filter on ``Issue`` (with ``Village`` joined) to the problems in scope."""
+        """A filter on ``Issue`` (with ``Village`` joined) to the issues in scope."""
         if self.department is not None:
             return and_(self.villages(), Issue.department == self.department)
         return self.villages()

@@ -1,6 +1,6 @@
 """Reading who did something: an account, or a device and the account that owns it.
 
-An audit entry, a problem's step and each side of a conflict name their actor
+An audit entry, an issue's step and each side of a conflict name their actor
 by account id and device id; ``with_actor`` joins the names the pages show.
 """
 

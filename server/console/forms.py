@@ -83,7 +83,7 @@ _NOTE = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE_LENGTH)])
 
 class PassForm(FlaskForm):  # type: ignore[misc]
     department = SelectField(validators=[InputRequired(CHOOSE)], validate_choice=False)
-    # Empty: the county's deadline for the problem's category.
+    # Empty: the county's deadline for the issue's category.
     days = IntegerField(
         validators=[Optional(), NumberRange(1, MAX_DEADLINE_DAYS, DEADLINE_RANGE)],
     )
@@ -150,5 +150,5 @@ class DeadlinesForm(FlaskForm):  # type: ignore[misc]
 
 
 class DuplicateForm(FlaskForm):  # type: ignore[misc]
-    # The problem to link under; empty to unlink.
+    # The issue to link under; empty to unlink.
     main = StringField(validators=[Optional(), Length(max=36)])

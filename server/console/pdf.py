@@ -19,7 +19,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from server.console.reports import CHINA
-from server.console.reports.outputs import Card, Notebook, OpenProblem, SheetVillage
+from server.console.reports.outputs import Card, Notebook, OpenIssue, SheetVillage
 from shared.vocab import HouseholdTag, IssueEventKind, VisitRole
 
 FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
@@ -306,9 +306,9 @@ SHEET_BOTTOM = 14
 WORD = re.compile(r" +|[!-~]+|.")
 
 
-def _problem(problem: OpenProblem) -> str:
-    where = problem.department + ("，超期" if problem.overdue else "")
-    return f"{_day(problem.raised_at)}【{problem.category.zh}】{problem.description}" + (
+def _issue(issue: OpenIssue) -> str:
+    where = issue.department + ("，超期" if issue.overdue else "")
+    return f"{_day(issue.raised_at)}【{issue.category.zh}】{issue.description}" + (
         f"（{where}）" if where else ""
     )
 
@@ -392,7 +392,7 @@ def inspection_sheet_pdf(
     progress: Callable[[float], None],
 ) -> bytes:
     """The inspection sheet: per village, each household's cadre, latest visit and
-    unsolved problems as the ledger has them, and blank columns for what the
+    unsolved issues as the ledger has them, and blank columns for what the
     inspector finds there."""
     pdf = SheetDocument(title)
     pdf.set_margins(10, 10, 10)
@@ -427,11 +427,11 @@ def inspection_sheet_pdf(
             new_y="NEXT",
         )
         pdf.set_font_size(8)
-        if village.problems:
+        if village.issues:
             pdf.multi_cell(
                 0,
                 4.2,
-                "全村未解决的问题：" + "；".join(_problem(problem) for problem in village.problems),
+                "全村未解决的问题：" + "；".join(_issue(issue) for issue in village.issues),
                 new_x="LMARGIN",
                 new_y="NEXT",
             )
@@ -450,7 +450,7 @@ def inspection_sheet_pdf(
                     if household.cadre
                     else "（待落实）",
                     _day(household.last_visit) or "从未走访",
-                    "\n".join(_problem(problem) for problem in household.problems) or "无",
+                    "\n".join(_issue(issue) for issue in household.issues) or "无",
                     *BLANKS,
                 ],
             )

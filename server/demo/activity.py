@@ -1,4 +1,4 @@
-"""A year of work in one village: visits, the problems they raise, and inspections."""
+"""A year of work in one village: visits, the issues they raise, and inspections."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ from shared.vocab import (
     VisitRole,
 )
 
-# A step of a problem's timeline: when, the new status (None for a follow-up
-# note) and what was written.
+# A step of an issue's timeline: when, the new status (None for a note)
+# and what was written.
 Step = tuple[datetime, IssueStatus | None, str]
 
 # Visits a household gets in the year, and how often: a few are never visited.
@@ -56,7 +56,7 @@ ROLE_RATES = (
 # "overdue" list should have someone on it.
 LAGGING_CADRES = 0.05
 ISSUES_PER_VISIT = 0.05
-# Policy questions are mostly answered on the doorstep; other problems less often.
+# Policy questions are mostly answered on the doorstep; other issues less often.
 ON_SPOT = {IssueCategory.POLICY_QUESTION: 0.85}
 ON_SPOT_OTHERWISE = 0.35
 SATISFACTION = {
@@ -69,16 +69,16 @@ SATISFACTION = {
 
 @dataclass(frozen=True)
 class Outcome:
-    """When a household's problem was raised and, if so, first counted as solved."""
+    """When a household's issue was raised and, if so, first counted as solved."""
 
     raised_at: datetime
     solved_at: datetime | None
 
 
-class Notebook:
-    """Writes the notebook (民情记录本) of each village's cadres, and the inspections.
+class Fieldwork:
+    """Writes each village's year of fieldwork: its cadres' visits and issues, and the inspections.
 
-    It remembers the current village's visits and problems per household,
+    It remembers the current village's visits and issues per household,
     which is what an inspector asks the household about.
     """
 
@@ -104,12 +104,12 @@ class Notebook:
         self.category_weights = [ISSUES[category][0] for category in self.categories]
 
     def year_of(self, ledger: VillageLedger) -> None:
-        """The village's random year: every cadre's visits and a few village problems."""
+        """The village's random year: every cadre's visits and a few village issues."""
         self.visits_of.clear()
         self.issues_of.clear()
         for covering in ledger.coverings:
             self._cadre_year(ledger, covering)
-        self._village_problems(ledger)
+        self._village_issues(ledger)
 
     # --- visits ---------------------------------------------------------------
 
@@ -204,9 +204,9 @@ class Notebook:
             recorded_after=recorded_after,
         )
         if rng.random() < ISSUES_PER_VISIT:
-            self._random_problem(ledger, covering.cadre_id, household, visit_id, at)
+            self._random_issue(ledger, covering.cadre_id, household, visit_id, at)
 
-    # --- problems -------------------------------------------------------------
+    # --- issues -------------------------------------------------------------
 
     def issue(
         self,
@@ -221,7 +221,7 @@ class Notebook:
         aid: int | None,
         steps: list[Step],
     ) -> None:
-        """Write a problem and its timeline, keeping only the steps before the cutoff."""
+        """Write an issue and its timeline, keeping only the steps before the cutoff."""
         cutoff = self.calendar.cutoff
         steps = [step for step in steps if step[0] < cutoff]
         raised_at = steps[0][0]
@@ -268,7 +268,7 @@ class Notebook:
             solved_at = next((at for at, status, _ in steps if status in SOLVED_STATUSES), None)
             self.issues_of.setdefault(household_id, []).append(Outcome(raised_at, solved_at))
 
-    def _random_problem(
+    def _random_issue(
         self,
         ledger: VillageLedger,
         cadre_id: uuid.UUID,
@@ -296,8 +296,8 @@ class Notebook:
             steps=self._timeline(raised_at, category, department),
         )
 
-    def _village_problems(self, ledger: VillageLedger) -> None:
-        """Problems of the whole village (no household), raised by one of its cadres."""
+    def _village_issues(self, ledger: VillageLedger) -> None:
+        """Issues of the whole village (no household), raised by one of its cadres."""
         rng = self.rng
         for _ in range(rng.choice((0, 1, 1, 2))):
             category, description = rng.choice(VILLAGE_ISSUES)
@@ -324,7 +324,7 @@ class Notebook:
         department: str,
         on_spot: float | None = None,
     ) -> list[Step]:
-        """How a problem moves: solved on the spot, or passed on, followed, solved
+        """How an issue moves: solved on the spot, or passed on, followed, solved
         and the household told — some stop on the way, still open or in progress."""
         rng = self.rng
         steps: list[Step] = [(raised_at, IssueStatus.OPEN, "")]

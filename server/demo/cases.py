@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from server.demo.activity import Notebook, Step
+from server.demo.activity import Fieldwork, Step
 from server.demo.context import VillageLedger
 from server.demo.writer import Row
 from shared.vocab import HouseholdTag, IssueCategory, IssueStatus, VisitKind, VisitRole
@@ -21,11 +21,11 @@ DITCH_YUAN = 12_000
 DITCH_METRES = 230
 
 
-def qianlou(notebook: Notebook, ledger: VillageLedger) -> None:
+def qianlou(fieldwork: Fieldwork, ledger: VillageLedger) -> None:
     """前楼村, 县教育局: gaokao guidance, nine 6,000 yuan student loans, and
     11,000 yuan of aid for six students of three poor families (林春武's among them)."""
-    rng = notebook.rng
-    calendar = notebook.calendar
+    rng = fieldwork.rng
+    calendar = fieldwork.calendar
     covered = [(c, h) for c in ledger.department_coverings() for h in c.households]
     # Families with room for students: not an old person living alone.
     families = [(c, h) for c, h in covered if h["members"] >= 3]
@@ -40,7 +40,7 @@ def qianlou(notebook: Notebook, ledger: VillageLedger) -> None:
     gaokao = date(calendar.gaokao_year, 6, 25)
     for covering, household in covered:
         if HouseholdTag.STUDENT in household["tags"]:
-            notebook.visit(
+            fieldwork.visit(
                 ledger,
                 cadre_id=covering.cadre_id,
                 household=household,
@@ -55,7 +55,7 @@ def qianlou(notebook: Notebook, ledger: VillageLedger) -> None:
     # One family after another, half an hour apart.
     for i, (covering, household) in enumerate(loans):
         raised = calendar.at(date(calendar.gaokao_year, 7, 20), 8 * 60 + 30 * i)
-        visit_id = notebook.visit(
+        visit_id = fieldwork.visit(
             ledger,
             cadre_id=covering.cadre_id,
             household=household,
@@ -65,7 +65,7 @@ def qianlou(notebook: Notebook, ledger: VillageLedger) -> None:
             topics=["助学贷款"],
             notes="孩子已被高校录取，家庭困难，帮助办理生源地助学贷款。",
         )
-        notebook.issue(
+        fieldwork.issue(
             ledger,
             cadre_id=covering.cadre_id,
             household_id=household["id"],
@@ -84,7 +84,7 @@ def qianlou(notebook: Notebook, ledger: VillageLedger) -> None:
         )
     for i, ((covering, household), amount) in enumerate(zip(aided, AID_YUAN, strict=True)):
         raised = calendar.at(date(calendar.gaokao_year, 7, 28), 15 * 60 + 40 * i)
-        visit_id = notebook.visit(
+        visit_id = fieldwork.visit(
             ledger,
             cadre_id=covering.cadre_id,
             household=household,
@@ -94,7 +94,7 @@ def qianlou(notebook: Notebook, ledger: VillageLedger) -> None:
             topics=["助学政策"],
             notes="了解到家中2名学生上学，家庭贫困，负担重，帮助申请县教育局资助。",
         )
-        notebook.issue(
+        fieldwork.issue(
             ledger,
             cadre_id=covering.cadre_id,
             household_id=household["id"],
@@ -113,12 +113,12 @@ def qianlou(notebook: Notebook, ledger: VillageLedger) -> None:
         )
 
 
-def kangmei(notebook: Notebook, ledger: VillageLedger) -> None:
+def kangmei(fieldwork: Fieldwork, ledger: VillageLedger) -> None:
     """康美村: 林光荣's street stall in 铜陵镇 is stopped by 城管; her 县公务员局
     cadre calls the 城管铜陵中队, the goods come back the same day, and the
     cadre visits to explain the rules."""
-    rng = notebook.rng
-    calendar = notebook.calendar
+    rng = fieldwork.rng
+    calendar = fieldwork.calendar
     covering = rng.choice(ledger.department_coverings())
     # She and her son: a household of at least two.
     household = rng.choice([h for h in covering.households if h["members"] >= 2])
@@ -127,7 +127,7 @@ def kangmei(notebook: Notebook, ledger: VillageLedger) -> None:
     # Peanuts and watermelons: the summer of the gaokao year.
     day = date(calendar.gaokao_year, 7, 16)
     call = calendar.at(day, 10 * 60 + 5)
-    visit_id = notebook.visit(
+    visit_id = fieldwork.visit(
         ledger,
         cadre_id=covering.cadre_id,
         household=household,
@@ -138,7 +138,7 @@ def kangmei(notebook: Notebook, ledger: VillageLedger) -> None:
         notes="林光荣来电：与儿子在铜陵镇占道摆摊卖花生、西瓜，被城管制止，物品被收走，请求帮助。",
         recorded_after=timedelta(minutes=10),
     )
-    notebook.issue(
+    fieldwork.issue(
         ledger,
         cadre_id=covering.cadre_id,
         household_id=household["id"],
@@ -154,7 +154,7 @@ def kangmei(notebook: Notebook, ledger: VillageLedger) -> None:
             (calendar.at(day, 16 * 60), IssueStatus.HOUSEHOLD_INFORMED, "已电话告知林光荣物品已归还"),
         ],
     )  # fmt: skip
-    notebook.visit(
+    fieldwork.visit(
         ledger,
         cadre_id=covering.cadre_id,
         household=household,
@@ -166,17 +166,17 @@ def kangmei(notebook: Notebook, ledger: VillageLedger) -> None:
     )
 
 
-def houma(notebook: Notebook, ledger: VillageLedger) -> None:
+def houma(fieldwork: Fieldwork, ledger: VillageLedger) -> None:
     """后马村, 县旅游局: villagers report a blocked open drainage ditch; passed to
     town and village, which re-lay 200-odd metres underground within a month."""
-    rng = notebook.rng
-    calendar = notebook.calendar
+    rng = fieldwork.rng
+    calendar = fieldwork.calendar
     covering = rng.choice(ledger.department_coverings())
     household = rng.choice(covering.households)
     day = calendar.as_of - timedelta(days=100)
     raised = calendar.at(day, 10 * 60)
     complaint = "村里排水沟经常堵塞，且是明沟，下雨天污水横流，夏天蚊蝇滋生，臭味很大。"
-    visit_id = notebook.visit(
+    visit_id = fieldwork.visit(
         ledger,
         cadre_id=covering.cadre_id,
         household=household,
@@ -187,7 +187,7 @@ def houma(notebook: Notebook, ledger: VillageLedger) -> None:
         notes=f"走访时群众反映：{complaint}",
     )
     department = f"{ledger.town}人民政府、{ledger.village}委会"
-    notebook.issue(
+    fieldwork.issue(
         ledger,
         cadre_id=covering.cadre_id,
         household_id=None,
@@ -209,7 +209,7 @@ def houma(notebook: Notebook, ledger: VillageLedger) -> None:
 def _passed_on(
     raised: datetime, department: str, *, solved_after: timedelta, solved: str, informed: str
 ) -> list[Step]:
-    """The full path of a problem a department solved: passed on the same day,
+    """The full path of an issue a department solved: passed on the same day,
     taken up within days, solved, and the household told the next day."""
     return [
         (raised, IssueStatus.OPEN, ""),
@@ -227,7 +227,7 @@ def _tag(household: Row, *tags: HouseholdTag) -> None:
 
 
 # The village each case happens in, by name.
-REPORT_CASES: dict[str, Callable[[Notebook, VillageLedger], None]] = {
+REPORT_CASES: dict[str, Callable[[Fieldwork, VillageLedger], None]] = {
     "前楼村": qianlou,
     "康美村": kangmei,
     "后马村": houma,

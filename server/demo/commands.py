@@ -76,7 +76,7 @@ def demo(seed: int, scale: int, as_of: date | None) -> None:
     """Fill an empty database with the demo county (the 2015 report's Dongshan).
 
     7 towns, 61 villages, 33,410 households, 1,694 cadres, 31 leaders, a year of
-    visits, problems and inspections, and accounts that all use the password
+    visits, issues and inspections, and accounts that all use the password
     minqing-demo. Run `minqing db init` first.
     """
     from server.commands import cli_session

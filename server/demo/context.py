@@ -116,7 +116,7 @@ class Covering:
 
 @dataclass
 class VillageLedger:
-    """One village as generated, for the visits, problems and report cases to work from."""
+    """One village as generated, for the visits, issues and report cases to work from."""
 
     village_id: uuid.UUID
     village: str

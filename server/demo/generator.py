@@ -23,7 +23,7 @@ from server.accounts.services import hash_password
 from server.audit.services import Actor, record
 from server.config import DEFAULT_SERVICE_NUMBERS
 from server.db import Base
-from server.demo.activity import Notebook
+from server.demo.activity import Fieldwork
 from server.demo.cases import REPORT_CASES
 from server.demo.context import Calendar, Covering, People, VillageLedger, new_id
 from server.demo.names import (
@@ -151,7 +151,7 @@ def generate(
     # The visits went in as bulk inserts: each household's and cadre's latest, counted once.
     refresh_last_visits(session)
     counts = dict(sorted(writer.counts.items()))
-    # The departments the demo's problems were passed to make each county's list.
+    # The departments the demo's issues were passed to make each county's list.
     counts["department"] = departments.adopt_passed_names(session, calendar.established, None)
     record(
         session,
@@ -250,7 +250,7 @@ class CountyGenerator:
         villages = [village for town in towns for village in town.villages]
         self._assign_departments(villages)
         self._assign_leaders(villages)
-        notebook = Notebook(
+        fieldwork = Fieldwork(
             self.rng,
             self.writer,
             self.calendar,
@@ -261,7 +261,7 @@ class CountyGenerator:
         for town in towns:
             started = time.monotonic()
             for village in town.villages:
-                self._village(village, notebook)
+                self._village(village, fieldwork)
             households = sum(village.households for village in town.villages)
             progress(
                 f"{label + ' ' if label else ''}{town.name}: {len(town.villages)} 个村 / villages,"
@@ -394,7 +394,7 @@ class CountyGenerator:
 
     # --- a village ------------------------------------------------------------
 
-    def _village(self, plan: VillagePlan, notebook: Notebook) -> None:
+    def _village(self, plan: VillagePlan, fieldwork: Fieldwork) -> None:
         """A village's grids, households, cadres, links and year, written in one flush."""
         rng = self.rng
         town = plan.town
@@ -410,11 +410,11 @@ class CountyGenerator:
         self._cover(plan, ledger, households)
         self._link_leaders(plan, ledger)
 
-        notebook.year_of(ledger)
+        fieldwork.year_of(ledger)
         case = REPORT_CASES.get(plan.name)
         if case is not None:
-            case(notebook, ledger)
-        notebook.inspections(ledger)
+            case(fieldwork, ledger)
+        fieldwork.inspections(ledger)
         # Households go in last: a report case may have renamed or tagged one.
         for household in households:
             self.writer.add(Household, household)

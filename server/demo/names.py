@@ -252,7 +252,7 @@ ISSUES: dict[IssueCategory, tuple[int, tuple[str, ...], tuple[str, ...]]] = {
     ),
 }  # fmt: skip
 
-# Problems that concern a whole village rather than one household.
+# Issues that concern a whole village rather than one household.
 VILLAGE_ISSUES = (
     (IssueCategory.INFRASTRUCTURE, "村主干道坑洼不平，群众出行不便"),
     (IssueCategory.INFRASTRUCTURE, "村里路灯不足，夜间照明差"),
@@ -261,7 +261,7 @@ VILLAGE_ISSUES = (
     (IssueCategory.ENVIRONMENT, "村边小溪污染，群众意见大"),
 )
 
-# Aid in yuan a problem of this category may bring, and how often it does.
+# Aid in yuan an issue of this category may bring, and how often it does.
 AID = {
     IssueCategory.SOCIAL_AID: (0.5, (500, 800, 1000, 1500, 2000, 3000, 5000)),
     IssueCategory.MEDICAL: (0.4, (2000, 3000, 5000, 8000, 10000, 20000)),

@@ -1,8 +1,8 @@
 """The county's departments (有关部门) and their deadlines (时限): the managed
-list problems are passed to, kept by the county admin.
+list issues are passed to, kept by the county admin.
 
-Problems and their events name a department by its name (phones show and
-fold the name), so a department problems were passed to keeps its name; its
+Issues and their events name a department by its name (phones show and
+fold the name), so a department issues were passed to keeps its name; its
 kind and phone may change.
 """
 
@@ -39,7 +39,7 @@ def listed(session: Session, county_id: uuid.UUID) -> list[Department]:
 
 
 def adopt_passed_names(session: Session, at: datetime, actor: Actor | None) -> int:
-    """List every department problems were passed to by a name not yet listed
+    """List every department issues were passed to by a name not yet listed
     (from phones, or data written in bulk): kind "other", no phone, an id made
     from the county and the name. ``actor`` None: a bulk load that records
     itself. Returns how many were added."""
@@ -69,7 +69,7 @@ def adopt_passed_names(session: Session, at: datetime, actor: Actor | None) -> i
 
 
 def in_use(session: Session, department: Department) -> bool:
-    """Whether problems have been passed to it (then its name stays)."""
+    """Whether issues have been passed to it (then its name stays)."""
     return bool(session.scalar(select(exists().where(Issue.department == department.name))))
 
 
@@ -171,7 +171,7 @@ def deadlines(session: Session, county_id: uuid.UUID) -> dict[IssueCategory, int
 
 
 def deadline_days(session: Session, village_id: uuid.UUID, category: IssueCategory) -> int:
-    """The deadline in days of the county a problem's village is in, for its category."""
+    """The deadline in days of the county an issue's village is in, for its category."""
     own = session.scalar(
         select(Deadline.days)
         .join(Town, Town.county_id == Deadline.county_id)

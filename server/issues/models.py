@@ -1,4 +1,4 @@
-"""Problems raised by households or villages (群众反映的问题) and how each moved."""
+"""Issues raised by households or villages (群众反映的问题) and how each moved."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from shared.vocab import DepartmentKind, IssueCategory, IssueEventKind, IssueSta
 
 
 class Issue(InCounty, Base):
-    """A problem. ``household_id`` is empty when it concerns a whole village."""
+    """An issue. ``household_id`` is empty when it concerns a whole village."""
 
     __tablename__ = "issue"
     COUNTY_FROM = "village_id"
@@ -41,7 +41,7 @@ class Issue(InCounty, Base):
     department: Mapped[str] = mapped_column(String(100), default="")
     # Aid in yuan (e.g. a 6,000 yuan student loan), where there is any.
     aid_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    # The same problem raised for several households (one ditch, three cadres):
+    # The same issue raised for several households (one ditch, three cadres):
     # each keeps its own, linked under one. Server-side only, not on the wire.
     duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("issue.id"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -58,7 +58,7 @@ class Issue(InCounty, Base):
 
 
 class IssueEvent(InCounty, Base):
-    """One step in a problem's timeline: a status change or a follow-up note."""
+    """One step in an issue's timeline (an issue event): a status event or a note."""
 
     __tablename__ = "issue_event"
     COUNTY_FROM = "issue_id"
@@ -82,7 +82,7 @@ class IssueEvent(InCounty, Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The status its author saw: only a change made on the current status
-    # may move a problem backwards (sync/merge.py fold_status).
+    # may move an issue backwards (sync/merge.py fold_status).
     base_status: Mapped[IssueStatus | None] = mapped_column(
         enum_column(IssueStatus, "issue_event_base_status")
     )
@@ -96,10 +96,10 @@ class IssueEvent(InCounty, Base):
 
 
 class Department(Base):
-    """A department problems are passed to (有关部门), from the county's managed list.
+    """A department issues are passed to (有关部门), from the county's managed list.
 
-    Problems and their events name the department by ``name`` (that is what
-    phones show and fold), so the name of a department that has problems
+    Issues and their events name the department by ``name`` (that is what
+    phones show and fold), so the name of a department that has issues
     cannot change.
     """
 
@@ -115,7 +115,7 @@ class Department(Base):
 
 
 class Deadline(Base):
-    """A county's time limit (时限) for a department to solve a problem of a category."""
+    """A county's time limit (时限) for a department to solve an issue of a category."""
 
     __tablename__ = "deadline"
     __table_args__ = (CheckConstraint("days > 0", name="days_positive"),)

@@ -1,5 +1,5 @@
-"""Handling problems from the console: passing them to a department, following
-them up, recording how they ended; and when a problem counts as overdue.
+"""Handling issues from the console: passing them to a department, following
+them up, recording how they ended; and when an issue counts as overdue.
 
 Each step is an ``IssueEvent`` written by the admin's account with a server
 clock stamp. The status is then refolded from every status event, the fold
@@ -27,7 +27,7 @@ from sync.merge import STATUS_RANK
 # A passing with no deadline of its own (recorded before deadlines existed) is overdue after this.
 OVERDUE_AFTER = timedelta(days=departments.DEFAULT_DEADLINE_DAYS)
 WITH_DEPARTMENT = (IssueStatus.PASSED_TO_DEPARTMENT, IssueStatus.IN_PROGRESS)
-# What an admin may move a problem to; "solved on the spot" is the cadre's word.
+# What an admin may move an issue to; "solved on the spot" is the cadre's word.
 CONSOLE_STATUSES = (
     IssueStatus.OPEN,
     IssueStatus.PASSED_TO_DEPARTMENT,
@@ -64,8 +64,8 @@ def pass_to_department(
     note: str,
     seen_status: str,
 ) -> IssueEvent:
-    """Pass a problem to a department of the county's list (形成材料向有关部门反映),
-    with a deadline: ``days``, or the county's for the problem's category."""
+    """Pass an issue to a department of the county's list (形成材料向有关部门反映),
+    with a deadline: ``days``, or the county's for the issue's category."""
     county_id = issue.village.town.county_id
     try:
         department = session.get(Department, uuid.UUID(department_id))
@@ -94,7 +94,7 @@ def pass_to_department(
 
 
 def statuses_for(account: Account) -> tuple[IssueStatus, ...]:
-    """What an account may move a problem to from the console."""
+    """What an account may move an issue to from the console."""
     if account.role == AccountRole.DEPARTMENT:
         return DEPARTMENT_STATUSES
     return tuple(code for code in CONSOLE_STATUSES if code != IssueStatus.PASSED_TO_DEPARTMENT)
@@ -103,7 +103,7 @@ def statuses_for(account: Account) -> tuple[IssueStatus, ...]:
 def record_status(
     session: Session, account: Account, issue: Issue, status: str, note: str, seen_status: str
 ) -> IssueEvent:
-    """Record how a problem moved on: in progress, solved, the household told, or reopened."""
+    """Record how an issue moved on: in progress, solved, the household told, or reopened."""
     if status == issue.status:
         raise IssueActionError(
             f"该问题已是“{issue.status.zh}” / the problem is already '{issue.status.en}'"
@@ -114,7 +114,7 @@ def record_status(
 
 
 def add_note(session: Session, account: Account, issue: Issue, note: str) -> IssueEvent:
-    """A follow-up note in the problem's timeline; the status stays as it is."""
+    """A note in the issue's timeline (the UI's follow-up note); the status stays as it is."""
     note = _checked_note(issue, note)
     if not note:
         raise IssueActionError("跟进记录不能为空 / a follow-up note needs text")
@@ -170,7 +170,7 @@ def _add_event(
         kind=kind,
         status=status,
         # The admin saw the current status: the fold lets the change stand,
-        # even one that moves the problem backwards (a reopening).
+        # even one that moves the issue backwards (a reopening).
         base_status=issue.status if status is not None else None,
         department=department,
         note=note,
@@ -193,7 +193,7 @@ def _add_event(
 
 
 def passed_on(*where: ColumnElement[bool]) -> Subquery:
-    """Per problem (those ``where`` allows), when it was last passed to a
+    """Per issue (those ``where`` allows), when it was last passed to a
     department, and its deadline (issue_id, since, due): of several passings,
     the latest deadline given."""
     return (
@@ -213,14 +213,14 @@ def passed_on(*where: ColumnElement[bool]) -> Subquery:
 
 
 def waiting_since(passed: Subquery) -> ColumnElement[datetime]:
-    """Since when a problem has waited: from its passing on, else from when it was raised."""
+    """Since when an issue has waited: from its passing on, else from when it was raised."""
     return func.coalesce(passed.c.since, Issue.raised_at)
 
 
 def overdue(passed: Subquery, now: datetime) -> ColumnElement[bool]:
     """Overdue: with a department (passed on or in progress) past its deadline. A
     passing without one (recorded before deadlines existed) has the default, counted from the
-    passing, or from when the problem was raised if none is recorded."""
+    passing, or from when the issue was raised if none is recorded."""
     return and_(
         Issue.status.in_(WITH_DEPARTMENT),
         or_(
@@ -234,9 +234,9 @@ def overdue(passed: Subquery, now: datetime) -> ColumnElement[bool]:
 
 
 def link_duplicate(session: Session, account: Account, issue: Issue, main: Issue) -> Issue:
-    """Link ``issue`` under ``main`` as the same problem raised for another
+    """Link ``issue`` under ``main`` as the same issue raised for another
     household; each keeps its own timeline. Linking to a duplicate links to its
-    main, and the problems under ``issue`` move with it. The caller has checked
+    main, and the issues under ``issue`` move with it. The caller has checked
     that both are in the account's scope. Returns the main it is now under."""
     if main.duplicate_of_id is not None:
         main = session.get_one(Issue, main.duplicate_of_id)

@@ -1,8 +1,8 @@
-"""A problem's status: folded from its status events, the same fold phones run.
+"""An issue's status: folded from its status events, the same fold phones run.
 
-A problem's timeline holds two kinds of event (``IssueEventKind``): status
+An issue's timeline holds two kinds of event (``IssueEventKind``): status
 events, which move it on (to a department, in progress, solved, ...), and
-follow-up notes, which leave its status as it is. Its status and department
+notes, which leave its status as it is. Its status and department
 are never set directly: they are recomputed from all its status events
 (sync/merge.py ``fold_status``), so phones and the server agree whatever
 order the events arrived in; an event the fold overrules stays in the
@@ -25,7 +25,7 @@ from shared.vocab import IssueCategory, IssueEventKind, IssueStatus
 from sync.hlc import Stamp
 from sync.merge import StatusEvent, fold_status
 
-# What the fold sets on a problem; the rest of it never changes once raised.
+# What the fold sets on an issue; the rest of it never changes once raised.
 FOLDED = ("status", "department")
 # A status event as the fold needs it: id, stamp, status, base status, department, time.
 STATUS_EVENT_COLUMNS = (
@@ -36,7 +36,7 @@ STATUS_EVENT_COLUMNS = (
     IssueEvent.department,
     IssueEvent.at,
 )
-# The status events of the problems listed as ``issues``, with their problem's id.
+# The status events of the issues listed as ``issues``, with their issue's id.
 STATUS_EVENTS = select(IssueEvent.issue_id, *STATUS_EVENT_COLUMNS).where(
     IssueEvent.issue_id.in_(bindparam("issues", expanding=True)),
     IssueEvent.kind == IssueEventKind.STATUS,
@@ -46,7 +46,7 @@ STATUS_EVENTS = select(IssueEvent.issue_id, *STATUS_EVENT_COLUMNS).where(
 def refold_issue(
     session: Session, issue: Issue, events: Iterable[Sequence[Any]] | None = None
 ) -> tuple[str, ...]:
-    """Recompute a problem's status from all its status events; the overruled ones.
+    """Recompute an issue's status from all its status events; the overruled ones.
 
     ``events`` are all of them (STATUS_EVENT_COLUMNS), when the caller has
     them; otherwise they are read from the database.
@@ -79,10 +79,10 @@ def refold_issue(
 
 
 def raised_event(issue: dict[str, Any], cadre_id: uuid.UUID) -> dict[str, Any]:
-    """A new problem's first status event: the status it was raised with.
+    """A new issue's first status event: the status it was raised with.
 
     So the timeline and the status fold start from the same place on every
-    replica. Its id follows from the problem's, so a replay makes the same one.
+    replica. Its id follows from the issue's, so a replay makes the same one.
     """
     return {
         "id": uuid.uuid5(issue["id"], "raised"),
@@ -97,9 +97,9 @@ def raised_event(issue: dict[str, Any], cadre_id: uuid.UUID) -> dict[str, Any]:
 
 
 def passing_due_at(session: Session, issue: Issue, event: dict[str, Any]) -> datetime | None:
-    """When a problem passed to a department by ``event`` is overdue (None: not a passing).
+    """When an issue passed to a department by ``event`` is overdue (None: not a passing).
 
-    A passing made on a phone has the county's deadline for the problem's
+    A passing made on a phone has the county's deadline for the issue's
     category, as one made in the console does when no other is given.
     """
     if (

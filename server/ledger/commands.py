@@ -23,7 +23,7 @@ from server.ledger.layouts import (
 from server.ledger.services import check_integrity
 from server.ledger.spreadsheets import ImportRefused
 
-PROBLEM_LABELS = {
+BREACH_LABELS = {
     "households_without_cadre": "无挂户干部的农户 / households with no cadre",
     "cadres_without_households": "未挂户的干部 / cadres with no households",
     "cadres_over_limit": "挂户超过 30 户的干部 / cadres with more than 30 households",
@@ -46,8 +46,8 @@ def check(as_json: bool, limit: int) -> None:
     else:
         for name, value in report.counts.items():
             click.echo(f"{name:>12}: {value:,}")
-        for name, rows in report.problems.items():
-            click.echo(f"{PROBLEM_LABELS[name]}: {len(rows)}")
+        for name, rows in report.breaches.items():
+            click.echo(f"{BREACH_LABELS[name]}: {len(rows)}")
             for row in rows[:limit]:
                 click.echo("    " + ", ".join(f"{k}={v}" for k, v in row.items()))
     if not report.ok:

@@ -7,7 +7,7 @@ export imports again, kind by kind, into another database:
 - 农户: each household and its linked cadre;
 - 干部: the cadres;
 - 村网格: the towns, villages and grids;
-- 群众问题 and 帮扶金额合计 (export only): the problems, and their aid amounts
+- 群众问题 and 帮扶金额合计 (export only): the issues, and their aid amounts
   added up per village, town and the whole part exported.
 
 The workbook is written in openpyxl's write-only mode from streamed query
@@ -39,8 +39,8 @@ from server.ledger.layouts import (
     AID_TOTALS,
     CADRES,
     HOUSEHOLDS,
+    ISSUES,
     LEADERS,
-    PROBLEMS,
     VILLAGES,
     Layout,
 )
@@ -60,7 +60,7 @@ from shared.vocab import HouseholdTag, LeaderRole
 
 # Rows fetched per round trip while streaming (a server-side cursor on PostgreSQL).
 BATCH = 2000
-# A problem's day is the county's day.
+# An issue's day is the county's day.
 CHINA = timezone(timedelta(hours=8))
 
 
@@ -130,7 +130,7 @@ def _write_workbook(
         (HOUSEHOLDS, _household_rows(session, scope, collate)),
         (CADRES, _cadre_rows(session, scope, collate)),
         (VILLAGES, _village_rows(session, scope, collate)),
-        (PROBLEMS, _problem_rows(session, scope, collate)),
+        (ISSUES, _issue_rows(session, scope, collate)),
         (AID_TOTALS, aid_total_rows(session, scope, collate)),
     ]
     written = itertools.count(1)
@@ -416,7 +416,7 @@ def _village_rows(
         yield [town, village or "", grid or ""]
 
 
-def _problem_rows(
+def _issue_rows(
     session: Session, scope: list[ColumnElement[bool]], collate: Any
 ) -> Iterable[list[object]]:
     query = (

@@ -101,7 +101,7 @@ class ImportReport:
     imported: bool = False
 
 
-class _Problems:
+class _Faults:
     """The errors found in a table, at most one per cell (the first found)."""
 
     def __init__(self, table: Table) -> None:
@@ -222,12 +222,12 @@ def _choices(enum: type[Labelled]) -> str:
     return f"应为 {'、'.join(m.zh for m in enum)} 之一 / must be one of {', '.join(enum.codes())}"
 
 
-def _labelled(problems: _Problems, row: Row, key: str, enum: type[Labelled]) -> str:
+def _labelled(faults: _Faults, row: Row, key: str, enum: type[Labelled]) -> str:
     """The code a cell names; an unknown one is reported and returned as written."""
     value = row[key]
     code = _codes(enum).get(normal(value))
     if value and code is None:
-        problems.add(row, key, f"“{value}”: {_choices(enum)}")
+        faults.add(row, key, f"“{value}”: {_choices(enum)}")
     return code or value
 
 
@@ -248,7 +248,7 @@ class _CadreFacts:
 
 
 def _cadre_by_phone(
-    problems: _Problems,
+    faults: _Faults,
     row: Row,
     cadres: Mapping[str, _CadreFacts],
     phone_key: str,
@@ -258,7 +258,7 @@ def _cadre_by_phone(
     phone, name = row[phone_key], row[name_key]
     if not phone:
         if name:
-            problems.add(
+            faults.add(
                 row,
                 phone_key,
                 "只写姓名无法确定干部，请填电话 / a name alone does not identify a cadre: give the phone",
@@ -267,25 +267,25 @@ def _cadre_by_phone(
     try:
         validate_phone(phone)
     except ValidationError as invalid:
-        problems.add(row, phone_key, "；".join(_flatten(invalid.messages)))
+        faults.add(row, phone_key, "；".join(_flatten(invalid.messages)))
         return None
     cadre = cadres.get(phone)
     if cadre is None:
-        problems.add(
+        faults.add(
             row,
             phone_key,
             f"没有电话为 {phone} 的干部（请先导入干部） / no cadre has the phone {phone} (import the cadres first)",
         )
         return None
     if not cadre.active:
-        problems.add(
+        faults.add(
             row,
             phone_key,
             f"干部{cadre.name}（{phone}）已停用，不能挂钩 / {cadre.name} ({phone}) is disabled and cannot be linked",
         )
         return None
     if name and name != cadre.name:
-        problems.add(
+        faults.add(
             row,
             name_key,
             f"电话 {phone} 登记的干部是{cadre.name}，不是{name} / the phone {phone} belongs to {cadre.name}, not {name}",
@@ -312,19 +312,19 @@ def import_villages(
     """Create the towns, villages and grids the rows name that are not there yet."""
     county_id = _county(session)
     report = _report(table)
-    problems = _Problems(table)
+    faults = _Faults(table)
     town_schema = TownSchema(partial=("id",))
     village_schema = VillageSchema(partial=("id", "town_id"))
     grid_schema = GridSchema(partial=("id", "village_id"))
     for row in table.rows:
-        problems.validate(row, town_schema, {"name": row["town"]}, {"name": "town"})
+        faults.validate(row, town_schema, {"name": row["town"]}, {"name": "town"})
         if row["village"]:
-            problems.validate(row, village_schema, {"name": row["village"]}, {"name": "village"})
+            faults.validate(row, village_schema, {"name": row["village"]}, {"name": "village"})
         if row["grid"]:
             if not row["village"]:
-                problems.add(row, "village", "写了网格须写明所属的村 / a grid needs its village")
-            problems.validate(row, grid_schema, {"name": row["grid"]}, {"name": "grid"})
-    if not problems.finish(report, skip_bad_rows):
+                faults.add(row, "village", "写了网格须写明所属的村 / a grid needs its village")
+            faults.validate(row, grid_schema, {"name": row["grid"]}, {"name": "grid"})
+    if not faults.finish(report, skip_bad_rows):
         return report
 
     towns = dict(
@@ -360,7 +360,7 @@ def import_villages(
         report.created += 1
         return made.id, True
 
-    for row in problems.good(table.rows):
+    for row in faults.good(table.rows):
         town_id, new = place(
             towns, row["town"], "town", Town, {"county_id": county_id, "name": row["town"]}
         )
@@ -402,7 +402,7 @@ def import_cadres(
 ) -> ImportReport:
     """Create cadres, or update those whose phone is already known; create their work units."""
     report = _report(table)
-    problems = _Problems(table)
+    faults = _Faults(table)
     towns = dict(session.execute(select(Town.name, Town.id)).all())
     units = {
         unit.name: unit
@@ -413,32 +413,32 @@ def import_cadres(
     wanted_units: dict[str, _Unit] = {}
     cadre_schema = CadreSchema(partial=("id", "unit_id"))
     unit_schema = WorkUnitSchema(partial=("id", "town_id"))
-    problems.repeated(
+    faults.repeated(
         table.rows,
         "phone",
         message="电话在本文件中重复（第 {rows} 行） / the phone appears more than once in this file (rows {rows_en})",
     )
     checked: list[tuple[Row, dict[str, Any], str]] = []
     for row in table.rows:
-        rank = _labelled(problems, row, "rank", Rank)
-        kind = _labelled(problems, row, "unit_kind", UnitKind)
+        rank = _labelled(faults, row, "rank", Rank)
+        kind = _labelled(faults, row, "unit_kind", UnitKind)
         active = ACTIVE_WORDS.get(normal(row["active"] or "在岗"))
         if active is None:
-            problems.add(
+            faults.add(
                 row, "active", "应为 在岗 或 停用 / must be 在岗 (active) or 停用 (disabled)"
             )
-        facts = problems.validate(
+        facts = faults.validate(
             row,
             cadre_schema,
             {"name": row["name"], "phone": row["phone"], "rank": rank, "active": active},
         )
-        problems.validate(
+        faults.validate(
             row,
             unit_schema,
             {"name": row["unit"], "kind": kind},
             {"name": "unit", "kind": "unit_kind"},
         )
-        unit = _unit_of_row(problems, row, kind, towns)
+        unit = _unit_of_row(faults, row, kind, towns)
         if unit is None or not row["unit"]:
             continue
         existing = units.get(row["unit"])
@@ -449,7 +449,7 @@ def import_cadres(
         )
         if known != unit:
             where = f"（{known.town}）" if known.town else ""
-            problems.add(
+            faults.add(
                 row,
                 "unit_kind",
                 f"单位“{row['unit']}”已是{UnitKind(known.kind).zh}{where}，与本行不符"
@@ -457,13 +457,13 @@ def import_cadres(
                 f"{f' of {known.town}' if known.town else ''}, which this row contradicts",
             )
         checked.append((row, facts, row["unit"]))
-    if not problems.finish(report, skip_bad_rows):
+    if not faults.finish(report, skip_bad_rows):
         return report
 
     cadres = {cadre.phone: cadre for cadre in session.scalars(select(Cadre))}
     new_cadres = []
     for row, facts, unit_name in checked:
-        if row.number in problems.rows:
+        if row.number in faults.rows:
             continue
         if unit_name not in units:
             wanted = wanted_units[unit_name]
@@ -502,23 +502,23 @@ def import_cadres(
 
 
 def _unit_of_row(
-    problems: _Problems, row: Row, kind: str, towns: Mapping[str, uuid.UUID]
+    faults: _Faults, row: Row, kind: str, towns: Mapping[str, uuid.UUID]
 ) -> _Unit | None:
     """The unit kind and town a row gives; a town office needs its town, a department none."""
     town = row["unit_town"]
     if kind == UnitKind.TOWN_OFFICE:
         if not town:
-            problems.add(
+            faults.add(
                 row, "unit_town", "镇机关须填所属镇 / a town office needs the town it belongs to"
             )
             return None
         if town not in towns:
-            problems.add(row, "unit_town", _unknown_town(town))
+            faults.add(row, "unit_town", _unknown_town(town))
             return None
         return _Unit(kind, towns[town], town)
     if kind == UnitKind.COUNTY_DEPARTMENT:
         if town:
-            problems.add(
+            faults.add(
                 row,
                 "unit_town",
                 "县直单位不属于镇，所属镇应留空 / a county department belongs to no town: leave it empty",
@@ -545,7 +545,7 @@ def import_households(
     through the console or ``import links``.
     """
     report = _report(table)
-    problems = _Problems(table)
+    faults = _Faults(table)
     grids = {
         (town, village, grid): grid_id
         for town, village, grid, grid_id in session.execute(
@@ -564,7 +564,7 @@ def import_households(
     cadres = _cadre_facts(session)
     existing = set(session.scalars(select(Household.code)))
     schema = HouseholdSchema(partial=("id", "grid_id"))
-    problems.repeated(
+    faults.repeated(
         table.rows,
         "code",
         message="户编号在本文件中重复（第 {rows} 行） / the household code appears more than once in this file (rows {rows_en})",
@@ -574,13 +574,13 @@ def import_households(
     cadre_of: dict[uuid.UUID, uuid.UUID] = {}
     for row in table.rows:
         if row["code"] in existing:
-            problems.add(
+            faults.add(
                 row,
                 "code",
                 f"户编号 {row['code']} 已在台帐中（重复导入？）"
                 f" / the household code {row['code']} is already in the ledger (imported twice?)",
             )
-        facts = problems.validate(
+        facts = faults.validate(
             row,
             schema,
             {
@@ -589,18 +589,18 @@ def import_households(
                 "members": _whole_number(row["members"]),
                 "address": row["address"],
                 "phones": _split(row["phones"]),
-                "tags": _tags(problems, row),
+                "tags": _tags(faults, row),
                 "notes": row["notes"],
             },
         )
-        grid_id = _grid_of_row(problems, row, towns, villages, grids)
-        cadre = _cadre_by_phone(problems, row, cadres, "cadre_phone", "cadre_name")
-        if row.number in problems.rows or grid_id is None:
+        grid_id = _grid_of_row(faults, row, towns, villages, grids)
+        cadre = _cadre_by_phone(faults, row, cadres, "cadre_phone", "cadre_name")
+        if row.number in faults.rows or grid_id is None:
             continue
         households.append({"id": new_id(), "grid_id": grid_id, **facts})
         if cadre is not None:
             cadre_of[households[-1]["id"]] = cadre.id
-    if not problems.finish(report, skip_bad_rows):
+    if not faults.finish(report, skip_bad_rows):
         return report
 
     # Written a chunk at a time, so the rows SQLAlchemy builds for a whole
@@ -671,36 +671,36 @@ def _split(cell: str) -> list[str]:
     return [part for part in SEPARATORS.split(cell) if part]
 
 
-def _tags(problems: _Problems, row: Row) -> list[str]:
+def _tags(faults: _Faults, row: Row) -> list[str]:
     names = _split(row["tags"])
     codes = _codes(HouseholdTag)
     unknown = [name for name in names if normal(name) not in codes]
     if unknown:
-        problems.add(row, "tags", f"未知标签“{'、'.join(unknown)}”，{_choices(HouseholdTag)}")
+        faults.add(row, "tags", f"未知标签“{'、'.join(unknown)}”，{_choices(HouseholdTag)}")
     # Once each, in the order written.
     return list(dict.fromkeys(codes[normal(n)] for n in names if normal(n) in codes))
 
 
 def _grid_of_row(
-    problems: _Problems,
+    faults: _Faults,
     row: Row,
     towns: set[str],
     villages: set[tuple[str, str]],
     grids: Mapping[tuple[str, str, str], uuid.UUID],
 ) -> uuid.UUID | None:
-    if not problems.required(row, "town", "village", "grid"):
+    if not faults.required(row, "town", "village", "grid"):
         return None
     town, village, grid = row["town"], row["village"], row["grid"]
     if town not in towns:
-        problems.add(row, "town", _unknown_town(town))
+        faults.add(row, "town", _unknown_town(town))
     elif (town, village) not in villages:
-        problems.add(
+        faults.add(
             row,
             "village",
             f"{town}没有名为“{village}”的村 / {town} has no village named '{village}'",
         )
     elif (town, village, grid) not in grids:
-        problems.add(
+        faults.add(
             row, "grid", f"{village}没有名为“{grid}”的网格 / {village} has no grid named '{grid}'"
         )
     return grids.get((town, village, grid))
@@ -718,7 +718,7 @@ def import_links(
     export, with its households not yet linked, imports as links too.
     """
     report = _report(table)
-    problems = _Problems(table)
+    faults = _Faults(table)
     households = {
         code: (household_id, deleted_at is not None)
         for code, household_id, deleted_at in session.execute(
@@ -726,7 +726,7 @@ def import_links(
         )
     }
     cadres = _cadre_facts(session)
-    problems.repeated(
+    faults.repeated(
         table.rows,
         "code",
         message="农户在本文件中出现多次（第 {rows} 行），不能同时挂给几名干部"
@@ -735,20 +735,20 @@ def import_links(
     wanted: list[tuple[uuid.UUID, uuid.UUID]] = []
     for row in table.rows:
         household = households.get(row["code"])
-        if problems.required(row, "code") and household is None:
-            problems.add(
+        if faults.required(row, "code") and household is None:
+            faults.add(
                 row,
                 "code",
                 f"台帐中没有户编号 {row['code']} / no household in the ledger has the code {row['code']}",
             )
         elif household is not None and household[1]:
-            problems.add(
+            faults.add(
                 row, "code", f"农户 {row['code']} 已注销 / household {row['code']} has been removed"
             )
-        cadre = _cadre_by_phone(problems, row, cadres, "cadre_phone", "cadre_name")
-        if household is not None and cadre is not None and row.number not in problems.rows:
+        cadre = _cadre_by_phone(faults, row, cadres, "cadre_phone", "cadre_name")
+        if household is not None and cadre is not None and row.number not in faults.rows:
             wanted.append((household[0], cadre.id))
-    if not problems.finish(report, skip_bad_rows):
+    if not faults.finish(report, skip_bad_rows):
         return report
 
     current = dict(
@@ -787,7 +787,7 @@ def import_leaders(
     An empty phone leaves that leader as it is; counts are per leader.
     """
     report = _report(table)
-    problems = _Problems(table)
+    faults = _Faults(table)
     villages = {
         (town, village.name): village
         for town, village in session.execute(
@@ -796,7 +796,7 @@ def import_leaders(
     }
     towns = set(session.scalars(select(Town.name)))
     cadres = _cadre_facts(session)
-    problems.repeated(
+    faults.repeated(
         table.rows,
         "town",
         "village",
@@ -805,11 +805,11 @@ def import_leaders(
     wanted: list[tuple[Village, LeaderRole, uuid.UUID]] = []
     for row in table.rows:
         village = villages.get((row["town"], row["village"]))
-        if problems.required(row, "town", "village") and village is None:
+        if faults.required(row, "town", "village") and village is None:
             if row["town"] not in towns:
-                problems.add(row, "town", _unknown_town(row["town"]))
+                faults.add(row, "town", _unknown_town(row["town"]))
             else:
-                problems.add(
+                faults.add(
                     row,
                     "village",
                     f"{row['town']}没有名为“{row['village']}”的村"
@@ -818,13 +818,13 @@ def import_leaders(
         leaders = [
             (
                 role,
-                _cadre_by_phone(problems, row, cadres, f"{role.value}_phone", f"{role.value}_name"),
+                _cadre_by_phone(faults, row, cadres, f"{role.value}_phone", f"{role.value}_name"),
             )
             for role in LeaderRole
         ]
-        if village is not None and row.number not in problems.rows:
+        if village is not None and row.number not in faults.rows:
             wanted += [(village, role, cadre.id) for role, cadre in leaders if cadre is not None]
-    if not problems.finish(report, skip_bad_rows):
+    if not faults.finish(report, skip_bad_rows):
         return report
 
     current = {
@@ -854,36 +854,36 @@ def import_leaders(
 def import_departments(
     session: Session, actor: Actor, table: Table, *, skip_bad_rows: bool = False
 ) -> ImportReport:
-    """Add the departments problems are passed to; a name already listed has its
+    """Add the departments issues are passed to; a name already listed has its
     kind and phone updated (an empty cell leaves them as they are)."""
     county_id = _county(session)
     report = _report(table)
-    problems = _Problems(table)
-    problems.repeated(
+    faults = _Faults(table)
+    faults.repeated(
         table.rows,
         "name",
         message="部门在第 {rows} 行重复 / the department repeats on rows {rows_en}",
     )
     for row in table.rows:
-        if problems.required(row, "name"):
-            kind = _labelled(problems, row, "kind", DepartmentKind) if row["kind"] else "other"
+        if faults.required(row, "name"):
+            kind = _labelled(faults, row, "kind", DepartmentKind) if row["kind"] else "other"
             try:
                 departments.checked(row["name"], kind, row["phone"])
             except departments.DepartmentError as refused:
-                problems.add(row, "name", str(refused))
-    if not problems.finish(report, skip_bad_rows):
+                faults.add(row, "name", str(refused))
+    if not faults.finish(report, skip_bad_rows):
         return report
     listed = {department.name: department for department in departments.listed(session, county_id)}
-    for row in problems.good(table.rows):
+    for row in faults.good(table.rows):
         known = listed.get(row["name"].strip())
         if known is None:
-            kind = _labelled(problems, row, "kind", DepartmentKind) if row["kind"] else "other"
+            kind = _labelled(faults, row, "kind", DepartmentKind) if row["kind"] else "other"
             listed[row["name"].strip()] = departments.add(
                 session, actor, county_id, row["name"], kind, row["phone"]
             )
             report.created += 1
             continue
-        kind = _labelled(problems, row, "kind", DepartmentKind) if row["kind"] else known.kind
+        kind = _labelled(faults, row, "kind", DepartmentKind) if row["kind"] else known.kind
         phone = row["phone"] or known.phone
         if (kind, phone.strip()) == (known.kind, known.phone):
             report.unchanged += 1

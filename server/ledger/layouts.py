@@ -155,9 +155,9 @@ LEADERS = Layout(
 
 LAYOUTS = {layout.kind: layout for layout in (VILLAGES, CADRES, HOUSEHOLDS, LINKS, LEADERS)}
 
-# Export-only sheets: problems are recorded on phones, never imported.
-PROBLEMS = Layout(
-    "problems",
+# Export-only sheets: issues are recorded on phones, never imported.
+ISSUES = Layout(
+    "issues",
     "群众问题",
     tuple(
         Column(key, header)

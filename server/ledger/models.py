@@ -108,7 +108,7 @@ class Household(InCounty, Base):
     # that set it, for the field-by-field merge of sync/merge.py.
     field_stamps: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # A household that moved away or was entered by mistake is kept as a
-    # tombstone, never erased: its visits and problems stay in the record.
+    # tombstone, never erased: its visits and issues stay in the record.
     deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -122,16 +122,16 @@ class IntegrityReport:
     """What ``minqing check`` prints: the ledger's size and what breaks its rules."""
 
     counts: dict[str, int]
-    problems: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    breaches: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not any(self.problems.values())
+        return not any(self.breaches.values())
 
     def as_json(self) -> dict[str, Any]:
         return {
             **self.counts,
-            **{name: len(rows) for name, rows in self.problems.items()},
+            **{name: len(rows) for name, rows in self.breaches.items()},
             "ok": self.ok,
         }
 
@@ -200,7 +200,7 @@ def check_integrity(session: Session) -> IntegrityReport:
     ).all()
 
     report = IntegrityReport(counts=counts)
-    report.problems = {
+    report.breaches = {
         "households_without_cadre": [{"household": code, "head": head} for code, head in unlinked],
         "cadres_without_households": [
             {"cadre": name, "phone": phone}
@@ -239,7 +239,7 @@ def _count(session: Session, query: Any) -> int:
 def remove_household(session: Session, actor: Actor, household: Household, reason: str) -> None:
     """Remove a household (moved away, or entered by mistake) as a tombstone.
 
-    Its record, visits and problems stay, and so does the history of who
+    Its record, visits and issues stay, and so does the history of who
     covered it; its current link ends, and phones drop it at their next sync.
     A phone's concurrent edit is still merged into its record but does not
     bring it back: only ``restore_household`` does.

@@ -122,7 +122,7 @@ class Batch:
     wanted: dict[type[Base], set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
     # When each of the cadre's links to a household ended (None: it has not).
     link_ends: dict[uuid.UUID, list[datetime | None]] | None = None
-    # The status events of the problems the batch names, its own included.
+    # The status events of the issues the batch names, its own included.
     status_events: dict[uuid.UUID, list[tuple[Any, ...]]] | None = None
     # Households this batch has edited.
     edited: set[uuid.UUID] = field(default_factory=set)
@@ -163,7 +163,7 @@ class Batch:
 
     def prefetch(self, changes: Iterable[dict[str, Any] | Rejected]) -> None:
         """Fetch, a query per table, what the changes name that only grows:
-        their receipts, visits, follow-ups and inspections, and the cadre's links.
+        their receipts, visits, issue events and inspections, and the cadre's links.
 
         Read before the counter's lock is taken, so other pushes do not wait
         for it. Whatever another push appends meanwhile with the same id makes
@@ -193,7 +193,7 @@ class Batch:
                 self.link_ends[household_id].append(ended_at)
 
     def prefetch_mutable(self) -> None:
-        """Fetch what other writers change: the problems the changes name (their
+        """Fetch what other writers change: the issues the changes name (their
         status), all their status events, and the households. Read under the
         counter's lock, after ``prefetch``: every push that committed before
         is seen, and none can commit until this one does."""
@@ -203,7 +203,7 @@ class Batch:
         if wanted[Issue]:
             for row in self.session.execute(STATUS_EVENTS, {"issues": list(wanted[Issue])}):
                 self.status_events[row[0]].append(tuple(row[1:]))
-        # A follow-up names only its problem; the problem names the household.
+        # An issue event names only its issue; the issue names the household.
         issues = self.known[Issue].values()
         wanted[Household] |= {
             issue.household_id for issue in issues if issue and issue.household_id
@@ -261,7 +261,7 @@ class Batch:
         self.create(AuditEntry, **entry_values(self.actor, action, entity, entity_id))
 
     def status_events_of(self, issue_id: uuid.UUID) -> list[tuple[Any, ...]] | None:
-        """All the problem's status events, if the batch has them."""
+        """All the issue's status events, if the batch has them."""
         return None if self.status_events is None else self.status_events.get(issue_id)
 
     def number(self, household: Household) -> None:
@@ -276,7 +276,7 @@ class Batch:
         the households it edited with one UPDATE.
 
         The unit of work costs more than the rows themselves, and it would
-        not know that a problem's row needs the visit it was raised at (no
+        not know that an issue's row needs the visit it was raised at (no
         relationship says so). New objects the handlers added to the session
         (conflicts, say) are written with the rest.
 

@@ -3,7 +3,7 @@
 Each takes the batch and the change as validated (server/sync/push.py) and
 returns the change's result, or raises Rejected before it has written
 anything. The rules of the domain come from its package (a visit's
-acceptance from server/visits, a problem's status fold from server/issues).
+acceptance from server/visits, an issue's status fold from server/issues).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _create_visit(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
 
 
 def issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Any) -> None:
-    """Whether the cadre may raise or follow ``issue`` (a problem, or a new one's fields)."""
+    """Whether the cadre may raise or follow ``issue`` (an issue, or a new one's fields)."""
     if isinstance(issue, dict):
         household_id, village_id = issue.get("household_id"), issue["village_id"]
     else:
@@ -85,8 +85,8 @@ def issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Any) -> None:
 
 
 def _raised_at_own_visit(batch: Batch, cadre_id: uuid.UUID, issue: dict[str, Any]) -> bool:
-    """Whether the visit a new problem names is the cadre's own visit to its
-    household (to a household of its village, for a village's problem)."""
+    """Whether the visit a new issue names is the cadre's own visit to its
+    household (to a household of its village, for a village's issue)."""
     visit = batch.find(Visit, issue["visit_id"])
     if visit is None or visit.cadre_id != cadre_id:
         return False
@@ -101,7 +101,7 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     stamp, notes = stamp_of(batch, parsed)
     cadre_id = own(batch, data["raised_by_cadre_id"])
     data["raised_at"] = believable(batch, data["raised_at"], notes)
-    # The fold moves a problem's status on after creation; the rest never changes.
+    # The fold moves an issue's status on after creation; the rest never changes.
     fixed = {key: value for key, value in data.items() if key not in FOLDED}
     if append_only(batch, Issue, data["id"], fixed) is not None:
         return answer(protocol.ALREADY_APPLIED, notes)
@@ -112,7 +112,7 @@ def _create_issue(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
             " / the visit it was raised at is unknown, or not your visit to this household",
             {"visit_id": ["unknown"]},
         )
-    # As an enum, as when read back: a follow-up in the same batch reports it.
+    # As an enum, as when read back: an issue event in the same batch reports it.
     data["status"] = IssueStatus(data["status"])
     batch.create(Issue, **data, stamp=str(stamp), device_id=batch.device.id)
     batch.create(

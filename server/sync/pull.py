@@ -3,7 +3,7 @@
 Pull is stateless. The phone says which households it holds and where its
 cursor stands. The server first sends whole, a few at a time, the
 households it is missing (a snapshot: the households, their visits and
-problems, and the places, leaders and cadres around them), and tells it
+issues, and the places, leaders and cadres around them), and tells it
 which to drop; then it pages through what changed in its scope after the
 cursor, in seq order. Each record goes out as JSON text written once
 (server/sync/records.py).

@@ -30,7 +30,7 @@ def _check_and_read(url: str) -> dict[str, list[tuple[object, ...]]]:
     try:
         with Session(engine) as session:
             report = check_integrity(session)
-            assert report.ok, report.problems
+            assert report.ok, report.breaches
             assert report.counts["towns"] == 7
             assert report.counts["villages"] == 61
             assert report.counts["households"] == 33_410

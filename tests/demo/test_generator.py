@@ -124,7 +124,7 @@ def test_sqlite_and_postgresql_get_the_same_rows_from_the_same_seed(tmp_path: Pa
 
 def test_a_small_county_passes_the_integrity_check(small: Session) -> None:
     report = check_integrity(small)
-    assert report.problems == {name: [] for name in report.problems}
+    assert report.breaches == {name: [] for name in report.breaches}
     assert report.counts["towns"] == 7
     assert report.counts["villages"] == 8
     assert report.counts["households"] == 1_600
@@ -234,7 +234,7 @@ def test_a_year_of_visits_leaves_some_households_unvisited_and_some_cadres_overd
     assert small.scalar(select(func.max(Visit.recorded_at))) <= start_of_as_of
 
 
-def test_problems_follow_their_path_and_some_are_still_open(small: Session) -> None:
+def test_issues_follow_their_path_and_some_are_still_open(small: Session) -> None:
     issues = small.scalars(select(Issue)).all()
     statuses = {issue.status for issue in issues}
     assert {IssueStatus.OPEN, IssueStatus.IN_PROGRESS, IssueStatus.HOUSEHOLD_INFORMED} <= statuses
@@ -438,7 +438,7 @@ def assert_report_cases(session: Session) -> None:
     assert metres is not None and int(metres.group(1)) >= 200
 
 
-def test_the_departments_problems_were_passed_to_make_the_countys_list(small: Session) -> None:
+def test_the_departments_issues_were_passed_to_make_the_countys_list(small: Session) -> None:
     passed = set(small.scalars(select(IssueEvent.department).where(IssueEvent.department != "")))
     assert "县教育局" in passed
     assert set(small.scalars(select(Department.name))) == passed

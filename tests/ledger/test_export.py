@@ -311,13 +311,13 @@ def test_importing_an_export_into_its_own_database_changes_nothing(
     assert after == before
 
 
-def test_the_problems_sheet_adds_up_aid_per_village_town_and_county(
+def test_the_issues_sheet_adds_up_aid_per_village_town_and_county(
     session: Session, tmp_path: Path
 ) -> None:
     county = linked_county(session)
     qianlou, kangmei = county.qianlou_1.village, county.kangmei_1.village
     # The 前楼村 gaokao case: two 6,000 yuan loans and 1,500.50 yuan of aid, and
-    # a problem with no amount; 康美村 has 800 yuan.
+    # an issue with no amount; 康美村 has 800 yuan.
     for village, amount in (
         (qianlou, "6000"),
         (qianlou, "6000"),

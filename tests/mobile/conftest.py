@@ -32,11 +32,11 @@ os.environ.update(
     KIVY_LOG_MODE="PYTHON",
 )
 
-from tests.system import CI_INSTALLS, offscreen_window_problem, require  # noqa: E402
+from tests.system import CI_INSTALLS, offscreen_window_lack, require  # noqa: E402
 
 # Without Mesa, opening Kivy's window (on importing the driver below) would end
 # the test process; so the whole directory is skipped first, with one line.
-_no_window = offscreen_window_problem()
+_no_window = offscreen_window_lack()
 require(
     _no_window is None,
     str(_no_window),

@@ -261,16 +261,14 @@ class Phone:
         self.tap(line)
         assert self.screen.name == "household"
 
-    def record_visit(
-        self, name: str, notes: str, problems: tuple[tuple[str, str], ...] = ()
-    ) -> None:
-        """A visit to household ``name`` with (category, description) problems, left open."""
+    def record_visit(self, name: str, notes: str, issues: tuple[tuple[str, str], ...] = ()) -> None:
+        """A visit to household ``name`` with (category, description) issues, left open."""
         self.open_household(name)
         self.tap(self.ids("new_visit"))
         self.type(self.ids("notes"), notes)
-        for category, description in problems:
-            self.tap(self.ids("add_problem"))
-            form = self.screen._problem_forms()[-1]
+        for category, description in issues:
+            self.tap(self.ids("add_issue"))
+            form = self.screen._issue_forms()[-1]
             self.choose(form.ids.category, category)
             self.type(form.ids.description, description)
         self.tap(self.ids("save"))

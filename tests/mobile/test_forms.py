@@ -26,32 +26,32 @@ def test_a_visit_with_bad_input_is_not_saved_until_each_field_is_fixed(
     phone.type(when.ids.clock, "23:59")  # later today
     phone.type(phone.ids("topics"), "政" * 101)
     phone.type(phone.ids("notes"), "长" * 2001)
-    phone.tap(phone.ids("add_problem"))
+    phone.tap(phone.ids("add_issue"))
     phone.tap(phone.ids("save"))
-    problem = phone.screen._problem_forms()[0]
+    issue = phone.screen._issue_forms()[0]
     assert phone.ids("when").error == "走访时间不能晚于现在"
     assert phone.ids("topics").error == "长度应为 1–100 个字"
     assert phone.ids("notes").error == "长度应为 0–2000 个字"
-    assert problem.ids.category.error == "必填项，不能为空"
-    assert problem.ids.description.error == "长度应为 1–2000 个字"
+    assert issue.ids.category.error == "必填项，不能为空"
+    assert issue.ids.description.error == "长度应为 1–2000 个字"
     assert phone.screen.name == "visit" and phone.running.pending == 0
     phone.screenshot("visit-errors")
 
     phone.press("English")
     phone.type(when.ids.clock, "8")
-    phone.choose(problem.ids.outcome, "passed_to_department")
+    phone.choose(issue.ids.outcome, "passed_to_department")
     phone.tap(phone.ids("save"))
     assert when.error == "Write the time like 08:30"
-    assert problem.ids.department.error == "name the department the problem is passed to"
+    assert issue.ids.department.error == "name the department the problem is passed to"
     assert phone.running.pending == 0
 
     phone.pick_date(when, today - timedelta(days=3))
     phone.type(when.ids.clock, "08:30")
     phone.type(phone.ids("topics"), "政策")
     phone.type(phone.ids("notes"), "讲解政策")
-    phone.choose(problem.ids.category, "social_aid")
-    phone.type(problem.ids.description, "申请低保")
-    phone.type(problem.ids.department, "县民政局")
+    phone.choose(issue.ids.category, "social_aid")
+    phone.type(issue.ids.description, "申请低保")
+    phone.type(issue.ids.department, "县民政局")
     phone.tap(phone.ids("save"))
     assert phone.screen.name == "household" and phone.running.pending == 2
 
@@ -80,14 +80,14 @@ def test_a_phone_number_that_is_not_one_is_refused_next_to_the_field(
     assert "电话：13905960001、0596-5880001" in shown and "标签：渔民" in shown
 
 
-def test_a_problem_is_followed_up_and_the_household_told_the_outcome(
+def test_an_issue_is_followed_up_and_the_household_told_the_outcome(
     phone: Phone, live: tuple[LiveServer, County]
 ) -> None:
     _, county = live
     phone.log_in(county.cadres[0])
-    phone.record_visit("林00", "路过", problems=(("infrastructure", "排水沟堵了"),))
+    phone.record_visit("林00", "路过", issues=(("infrastructure", "排水沟堵了"),))
     phone.press("基础设施 · 待处理\n排水沟堵了")
-    assert phone.screen.name == "problem"
+    assert phone.screen.name == "issue"
     phone.tap(phone.ids("save"))
     assert phone.ids("note").error == "请写下跟进情况或选择新状态"
     phone.choose(phone.ids("status"), "passed_to_department")
@@ -101,8 +101,8 @@ def test_a_problem_is_followed_up_and_the_household_told_the_outcome(
     phone.tap(phone.ids("informed"))
     shown = phone.texts()
     assert "当前状态：已反馈群众" in shown and "已报镇里和村里" in shown
-    phone.screenshot("problem")
-    assert phone.running.pending == 4  # the visit, the problem, two follow-ups
+    phone.screenshot("issue")
+    assert phone.running.pending == 4  # the visit, the issue, two issue events
     assert phone.sync().startswith("已发送 1 次走访、1 个问题、2 条跟进")
     with county.session() as session:
         issue = session.scalars(select(Issue)).one()

@@ -1,4 +1,4 @@
-"""The day in the village: no signal, a visit with two problems, the app
+"""The day in the village: no signal, a visit with two issues, the app
 killed, then back in town the records reach the county's ledger."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tests.mobile.driver import Phone
 from tests.sync.world import County
 
 
-def test_a_visit_with_two_problems_made_offline_survives_a_kill_and_reaches_the_ledger(
+def test_a_visit_with_two_issues_made_offline_survives_a_kill_and_reaches_the_ledger(
     phone: Phone, live: tuple[LiveServer, County]
 ) -> None:
     server, county = live
@@ -33,8 +33,8 @@ def test_a_visit_with_two_problems_made_offline_survives_a_kill_and_reaches_the_
         ("孩子上大学的学费", "passed_to_department"),
         ("路灯坏了", "solved_on_spot"),
     ):
-        phone.tap(phone.ids("add_problem"))
-        form = phone.screen._problem_forms()[-1]
+        phone.tap(phone.ids("add_issue"))
+        form = phone.screen._issue_forms()[-1]
         phone.choose(form.ids.category, "education" if "学费" in description else "infrastructure")
         phone.type(form.ids.description, description)
         phone.choose(form.ids.outcome, outcome)
@@ -43,7 +43,7 @@ def test_a_visit_with_two_problems_made_offline_survives_a_kill_and_reaches_the_
     phone.screenshot("visit")
     phone.tap(phone.ids("save"))
     assert phone.screen.name == "household"
-    assert phone.running.pending == 3  # a visit and two problems, waiting
+    assert phone.running.pending == 3  # a visit and two issues, waiting
 
     phone.restart(closing=False)  # killed in the village, opened again
     assert phone.screen.name == "households"

@@ -48,7 +48,7 @@ def test_after_a_sync_over_http_no_file_of_the_store_holds_a_name_a_phone_number
     phone.record_visit("林00", NOTE)
     household = county.households[cadre][0]
     phone.running.call(
-        lambda notebook: notebook.edit_household(household, {"phones": [HOUSEHOLD_PHONE]})
+        lambda notebook: notebook.edit_household(household, phones=[HOUSEHOLD_PHONE])
     )
     phone.settle()
     assert "已发送" in phone.sync()

@@ -133,7 +133,7 @@ def test_real_pushes_and_pulls_of_every_kind_conform_to_the_document(
     phone.sync()
     phone.record_visit(
         household, notes="入户走访", location=(23.7, 117.4),
-        problems=[{"category": "medical", "description": "医保报销", "aid_amount": "1200.50"}],
+        issues=[{"category": "medical", "description": "医保报销", "aid_amount": "1200.50"}],
     )  # fmt: skip
     (issue,) = phone.issues(household)
     phone.follow_up(issue["id"], status="in_progress")

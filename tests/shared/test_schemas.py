@@ -64,7 +64,7 @@ def test_a_visit_location_needs_both_coordinates() -> None:
     assert "latitude" in errors_of(VisitSchema(), visit(latitude=23.7))
 
 
-def test_a_problem_passed_to_a_department_must_name_the_department() -> None:
+def test_an_issue_passed_to_a_department_must_name_the_department() -> None:
     passed_on = issue(status="passed_to_department")
     errors = errors_of(IssueSchema(), passed_on)
     assert "department" in errors

@@ -90,8 +90,8 @@ class SyncWorld(RuleBasedStateMachine):
         held = sorted(h["id"] for h in phone.households())
         return held[pick % len(held)] if held else None
 
-    @rule(who=picks, which=picks, problems=st.integers(min_value=0, max_value=2))
-    def record_visit(self, who: int, which: int, problems: int) -> None:
+    @rule(who=picks, which=picks, issues=st.integers(min_value=0, max_value=2))
+    def record_visit(self, who: int, which: int, issues: int) -> None:
         phone = self._phone(who)
         household = self._held(phone, which)
         if household is None:
@@ -99,7 +99,7 @@ class SyncWorld(RuleBasedStateMachine):
         visit = phone.record_visit(
             household,
             roles=["opinions"],
-            problems=[{"category": "other", "description": f"问题{n}"} for n in range(problems)],
+            issues=[{"category": "other", "description": f"问题{n}"} for n in range(issues)],
         )
         self.visits.add(visit)
         self.issues |= {i["id"] for i in phone.issues() if i.get("visit_id") == visit}
@@ -125,7 +125,7 @@ class SyncWorld(RuleBasedStateMachine):
             )
 
     @rule(who=picks, which=picks, status=STATUSES)
-    def phone_moves_a_problem(self, who: int, which: int, status: str) -> None:
+    def phone_moves_an_issue(self, who: int, which: int, status: str) -> None:
         phone = self._phone(who)
         issues = sorted(i["id"] for i in phone.issues() if i.get("household_id"))
         if issues:

@@ -167,7 +167,7 @@ def test_a_sync_cut_after_the_server_committed_loses_and_doubles_nothing(
         phone = county.phone(username, HttpTransport(proxy.url))
         phone.sync()
         for household in county.households[username]:
-            phone.record_visit(household, problems=[{"category": "other", "description": "路灯"}])
+            phone.record_visit(household, issues=[{"category": "other", "description": "路灯"}])
         proxy.drop_next = 1
         with pytest.raises(NetworkError):
             phone.sync()

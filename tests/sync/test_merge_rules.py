@@ -127,13 +127,13 @@ status_events = st.lists(
 
 
 @given(status_events, st.randoms(use_true_random=False))
-def test_a_problems_status_does_not_depend_on_the_order_its_events_arrived(events, rnd) -> None:
+def test_an_issues_status_does_not_depend_on_the_order_its_events_arrived(events, rnd) -> None:
     shuffled = list(events)
     rnd.shuffle(shuffled)
     assert fold_status("open", "", events) == fold_status("open", "", shuffled)
 
 
-def test_a_concurrent_change_cannot_silently_reopen_a_solved_problem() -> None:
+def test_a_concurrent_change_cannot_silently_reopen_a_solved_issue() -> None:
     solved = StatusEvent("1", Stamp(10, 0, "phone-a"), "solved", "in_progress")
     reopen = StatusEvent("2", Stamp(20, 0, "server"), "passed_to_department", "open")
     for order in permutations([solved, reopen]):

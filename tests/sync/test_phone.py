@@ -83,7 +83,7 @@ def test_status_changes_made_at_the_same_moment_each_start_from_the_status_shown
     household_id = county.households[username][0]
     phone = county.phone(username, transport)
     phone.sync()
-    phone.record_visit(household_id, problems=[{"category": "medical", "description": "看病难"}])
+    phone.record_visit(household_id, issues=[{"category": "medical", "description": "看病难"}])
     (issue,) = phone.issues()
     issue_id = issue["id"]
     statuses = ["in_progress", "passed_to_department", "in_progress", "solved"] * 3
@@ -94,7 +94,7 @@ def test_status_changes_made_at_the_same_moment_each_start_from_the_status_shown
         ]
     )
     # Stored one after the other: each change's base is the status the one
-    # before it showed, and the problem shows the last.
+    # before it showed, and the issue shows the last.
     with closing(sqlite3.connect(phone.store.path)) as db:
         events = [
             json.loads(record)
@@ -123,12 +123,12 @@ def test_received_counts_what_is_new_for_the_phone_not_its_own_records_coming_ba
         first,
         notes="了解医保",
         visited_at=datetime.now(CHINA) - timedelta(hours=1),
-        problems=[{"category": "education", "description": "助学贷款"}],
+        issues=[{"category": "education", "description": "助学贷款"}],
     )
     phone.edit_household(first, notes="低保户")
     report = phone.sync()
     assert (report.applied, report.received) == (3, 0)
-    assert len(phone.store.records("issue_event")) == 1, "the problem's first status came back"
+    assert len(phone.store.records("issue_event")) == 1, "the issue's first status came back"
 
     # The town office corrects another household: that, and only that, is received.
     with transaction(county.app.extensions["minqing.db"]) as session:

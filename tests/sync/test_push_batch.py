@@ -46,18 +46,16 @@ def test_a_change_the_database_refuses_is_rejected_alone_and_the_rest_applies(
     household = county.households[username][0]
     phone = county.phone(username, transport)
     phone.sync()
-    phone.record_visit(household, problems=[{"category": "medical", "description": "看病难"}])
+    phone.record_visit(household, issues=[{"category": "medical", "description": "看病难"}])
     phone.sync()
     (issue,) = phone.issues()
-    # A follow-up whose id is the one the server will give the "raised"
-    # event of a problem still to come: the schemas cannot see the clash.
+    # A note whose id is the one the server will give the "raised"
+    # event of an issue still to come: the schemas cannot see the clash.
     clashing = uuid.uuid4()
     phone.follow_up(issue["id"], note="回访")
     forge(phone, phone.store.pending(1)[0], id=str(uuid.uuid5(clashing, "raised")))
     phone.sync()
-    phone.record_visit(
-        household, notes="一", problems=[{"category": "other", "description": "路灯"}]
-    )
+    phone.record_visit(household, notes="一", issues=[{"category": "other", "description": "路灯"}])
     forge(phone, phone.store.pending(2)[1], id=str(clashing))
     phone.record_visit(household, notes="二")
     batch = [entry.to_wire() for entry in phone.store.pending(10)]
@@ -127,14 +125,14 @@ def test_a_household_edited_several_times_in_one_batch_merges_as_if_pushed_one_b
     )
 
 
-def test_a_problem_raised_and_followed_up_before_one_sync_arrives_whole(
+def test_an_issue_raised_and_followed_up_before_one_sync_arrives_whole(
     county: County, transport: FlaskTransport
 ) -> None:
     username = county.cadres[0]
     phone = county.phone(username, transport)
     phone.sync()
     household = county.households[username][0]
-    phone.record_visit(household, problems=[{"category": "medical", "description": "看病难"}])
+    phone.record_visit(household, issues=[{"category": "medical", "description": "看病难"}])
     (issue,) = phone.issues()
     phone.follow_up(issue["id"], note="已联系镇卫生院")
     phone.follow_up(issue["id"], status="passed_to_department", department="县卫健局")
@@ -153,7 +151,7 @@ def test_records_entered_and_deleted_before_one_sync_arrive_as_tombstones_not_a_
     household = county.households[username][0]
     phone = county.phone(username, transport)
     phone.sync()
-    visit = phone.record_visit(household, problems=[{"category": "medical", "description": "错录"}])
+    visit = phone.record_visit(household, issues=[{"category": "medical", "description": "错录"}])
     (issue,) = phone.issues(household)
     phone.delete("issue", issue["id"])
     phone.delete("visit", visit)
@@ -164,7 +162,7 @@ def test_records_entered_and_deleted_before_one_sync_arrive_as_tombstones_not_a_
         assert session.get(Issue, uuid.UUID(issue["id"])).deleted_at is not None
 
 
-def test_a_problem_passed_to_a_department_on_the_phone_gets_the_countys_deadline_for_its_category(
+def test_an_issue_passed_to_a_department_on_the_phone_gets_the_countys_deadline_for_its_category(
     county: County, transport: FlaskTransport
 ) -> None:
     with county.session() as session, session.begin():
@@ -174,7 +172,7 @@ def test_a_problem_passed_to_a_department_on_the_phone_gets_the_countys_deadline
     household = county.households[cadre][0]
     phone = county.phone(cadre, transport)
     phone.sync()
-    phone.record_visit(household, problems=[{"category": "medical", "description": "医保报销"}])
+    phone.record_visit(household, issues=[{"category": "medical", "description": "医保报销"}])
     (issue,) = phone.issues(household)
     phone.follow_up(issue["id"], status="passed_to_department", department="县医保局")
     assert phone.sync().ok

@@ -63,7 +63,7 @@ def test_a_response_lost_after_the_server_committed_changes_nothing_on_retry(
     phone = county.phone(username, transport)
     phone.sync()
     household = county.households[username][0]
-    phone.record_visit(household, problems=[{"category": "medical", "description": "看病难"}])
+    phone.record_visit(household, issues=[{"category": "medical", "description": "看病难"}])
     transport.drop_responses = 1
     failed = phone.sync_with_retry(attempts=1)
     assert failed.error and phone.pending_count() == 2
@@ -338,7 +338,7 @@ def test_a_removed_household_stays_removed_despite_a_concurrent_edit_until_resto
     with county.session() as session, session.begin():
         household = session.get(Household, uuid.UUID(household_id))
         assert household.deleted_at is not None and household.notes == "搬去县城了"
-        assert check_integrity(session).problems["dangling_links"] == []
+        assert check_integrity(session).breaches["dangling_links"] == []
         restore_household(session, SYSTEM, household)
     phone.sync()
     assert phone.household(household_id)["notes"] == "搬去县城了"

@@ -73,7 +73,7 @@ class World:
     own_village: uuid.UUID = uuid.UUID(int=0)
     cadre_id: uuid.UUID = uuid.UUID(int=0)
     foreign: list[Foreign] = field(default_factory=list)
-    # A problem of the attacker's own village raised by a neighbour: theirs to
+    # An issue of the attacker's own village raised by a neighbour: theirs to
     # follow up, not to delete.
     neighbours_village_issue: uuid.UUID = uuid.UUID(int=0)
     # The cadres' usernames by where they work: "own" is the attacker's.
@@ -109,7 +109,7 @@ class World:
 def _bulk_records(
     session: Session, cadre_id: uuid.UUID, household: Household, village_id: uuid.UUID
 ) -> dict[str, uuid.UUID]:
-    """A visit, a problem of the household, one of its village and a follow-up,
+    """A visit, an issue of the household, one of its village and a note on it,
     as a bulk load or the console writes them: with no device."""
     visit = Visit(
         id=uuid.uuid4(), cadre_id=cadre_id, household_id=household.id, visited_at=NOW,
@@ -139,7 +139,7 @@ def _pushed_records(phone: Phone, household_id: str) -> dict[str, uuid.UUID]:
     """The same, recorded on the household's cadre's phone and synced."""
     visit = phone.record_visit(
         household_id,
-        problems=[
+        issues=[
             {"category": "infrastructure", "description": "路灯坏了"},
             {"category": "infrastructure", "description": "村道破损", "village_level": True},
         ],
@@ -256,25 +256,25 @@ def _attacks(world: World, phone: Phone) -> list[tuple[str, dict[str, Any]]]:
                 _visit(world, own, amends_id=str(records["visit"])),
             )
             attack(
-                f"problem raised at a visit ({where})",
+                f"issue raised at a visit ({where})",
                 "issue",
                 "create",
                 _issue(world, world.own_village, own, visit_id=str(records["visit"])),
             )
             attack(
-                f"village problem raised at a visit ({where})",
+                f"village issue raised at a visit ({where})",
                 "issue",
                 "create",
                 _issue(world, world.own_village, None, visit_id=str(records["visit"])),
             )
             attack(
-                f"follow-up of a problem ({where})",
+                f"note on an issue ({where})",
                 "issue_event",
                 "create",
                 _note(records["issue"]),
             )
             attack(
-                f"status change of a problem ({where})",
+                f"status event of an issue ({where})",
                 "issue_event",
                 "create",
                 _note(
@@ -285,20 +285,20 @@ def _attacks(world: World, phone: Phone) -> list[tuple[str, dict[str, Any]]]:
                 attack(f"delete {name} ({where})", kind, "delete", {"id": str(records[name])})
             if foreign.label != "same village":
                 attack(
-                    f"follow-up of a village problem ({where})",
+                    f"note on a village issue ({where})",
                     "issue_event",
                     "create",
                     _note(records["village_issue"]),
                 )
         attack(f"visit ({foreign.label})", "visit", "create", _visit(world, foreign.household))
         attack(
-            f"problem ({foreign.label})",
+            f"issue ({foreign.label})",
             "issue",
             "create",
             _issue(world, foreign.village, foreign.household),
         )
         attack(
-            f"problem of my village naming it ({foreign.label})",
+            f"issue of my village naming it ({foreign.label})",
             "issue",
             "create",
             _issue(world, world.own_village, foreign.household),
@@ -308,7 +308,7 @@ def _attacks(world: World, phone: Phone) -> list[tuple[str, dict[str, Any]]]:
                base_seq=0)  # fmt: skip
         if foreign.label != "same village":
             attack(
-                f"village problem ({foreign.label})",
+                f"village issue ({foreign.label})",
                 "issue",
                 "create",
                 _issue(world, foreign.village, None),
@@ -349,7 +349,7 @@ def test_the_same_changes_inside_the_cadres_scope_are_applied(world: World) -> N
         _change("issue", "create", issue, phone),
         _change("issue", "create", village_issue, phone),
         _change("issue_event", "create", _note(uuid.UUID(issue["id"])), phone),
-        # A neighbour's problem of the same village is the cadre's to follow.
+        # A neighbour's issue of the same village is the cadre's to follow.
         _change("issue_event", "create", _note(world.neighbours_village_issue), phone),
         _change("household", "update", {"id": str(own), "notes": "新的情况"}, phone, base_seq=0),
     ]

@@ -52,7 +52,7 @@ def test_every_field_of_every_kind_a_phone_pulls_is_a_column_of_its_table() -> N
             ), kind
 
 
-def test_every_pushed_field_naming_a_household_visit_or_problem_is_read_before_the_batch() -> None:
+def test_every_pushed_field_naming_a_household_visit_or_issue_is_read_before_the_batch() -> None:
     """A push reads what its changes name in a query per table (Batch.prefetch);
     a field missed here would cost a query for each change naming it."""
     looked_up = {model.__table__.name: model for model in (Household, Visit, Issue)}
@@ -99,7 +99,7 @@ def test_what_phones_push_and_pull_of_every_kind_is_their_schemas_fields(
         topics=["医保政策"],
         notes="入户走访",
         location=(23.7, 117.4),
-        problems=[{"category": "medical", "description": "屋顶漏雨", "aid_amount": "1500.50"}],
+        issues=[{"category": "medical", "description": "屋顶漏雨", "aid_amount": "1500.50"}],
     )
     (issue,) = phone.issues(household_id)
     phone.follow_up(issue["id"], status="in_progress")

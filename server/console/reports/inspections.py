@@ -1,5 +1,5 @@
 """Inspections (督查): random samples of households to check, and what checks found,
-per town and per cadre: did households know their cadre, were problems
+per town and per cadre: did households know their cadre, were issues
 solved, were they satisfied."""
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ class Result:
 
     inspections: int
     knew_cadre: int
-    # Problems raised: solved, of those where there was one.
-    with_problems: int
+    # Issues raised: solved, of those where there was one.
+    with_issues: int
     solved: int
     satisfied: int  # satisfied or basically satisfied
     unsatisfied: int
@@ -44,7 +44,7 @@ def _result_columns() -> list[ColumnElement[Any]]:
         func.count().label("inspections"),
         func.count(case((Inspection.knows_cadre.is_(True), 1))).label("knew_cadre"),
         func.count(case((Inspection.problem_solved != ProblemSolved.NONE_RAISED, 1))).label(
-            "with_problems"
+            "with_issues"
         ),
         func.count(case((Inspection.problem_solved == ProblemSolved.YES, 1))).label("solved"),
         func.count(case((Inspection.satisfaction != Satisfaction.UNSATISFIED, 1))).label(
@@ -71,7 +71,7 @@ def _result(row: Any) -> Result:
     return Result(
         row.inspections,
         row.knew_cadre,
-        row.with_problems,
+        row.with_issues,
         row.solved,
         row.satisfied,
         row.unsatisfied,

@@ -472,12 +472,12 @@ class Found:
     households: list[Any]
     cadres: list[Any]
     villages: list[Any]
-    problems: list[Any]
+    issues: list[Any]
 
 
 def search(session: Session, scope: Scope, text: str, limit: int = 50) -> Found:
     """Households (by code or head's name), cadres (by name or phone), villages
-    (by name) and problems (by their text) in scope."""
+    (by name) and issues (by their text) in scope."""
     households = session.execute(
         select(Household.id, Household.code, Household.head_name, Village.name.label("village"))
         .join(Grid, Grid.id == Household.grid_id)
@@ -512,7 +512,7 @@ def search(session: Session, scope: Scope, text: str, limit: int = 50) -> Found:
         .order_by(Town.name, Village.name)
         .limit(limit)
     ).all()
-    problems = session.execute(
+    issues = session.execute(
         select(Issue.id, Issue.description, Issue.status, Village.name.label("village"))
         .join(Village, Village.id == Issue.village_id)
         .where(
@@ -523,4 +523,4 @@ def search(session: Session, scope: Scope, text: str, limit: int = 50) -> Found:
         .order_by(Issue.raised_at.desc())
         .limit(limit)
     ).all()
-    return Found(list(households), list(cadres), list(villages), list(problems))
+    return Found(list(households), list(cadres), list(villages), list(issues))

@@ -114,7 +114,7 @@ class NotebookHousehold:
 
 @dataclass
 class Notebook:
-    """A cadre's notebook (民情记录本): their households' facts, visits and problems."""
+    """A cadre's notebook (民情记录本): their households' facts, visits and issues."""
 
     cadre: Cadre
     unit: WorkUnit
@@ -162,8 +162,8 @@ def notebook(session: Session, scope: Scope, cadre: Cadre) -> Notebook:
 
 
 @dataclass(frozen=True)
-class OpenProblem:
-    """A problem not yet solved, as the inspection sheet prints it."""
+class OpenIssue:
+    """An issue not yet solved, as the inspection sheet prints it."""
 
     raised_at: datetime
     category: IssueCategory
@@ -185,7 +185,7 @@ class SheetHousehold:
     cadre: str
     cadre_phone: str
     last_visit: datetime | None
-    problems: list[OpenProblem]
+    issues: list[OpenIssue]
 
 
 @dataclass
@@ -193,14 +193,14 @@ class SheetVillage:
     town: str
     name: str
     households: list[SheetHousehold] = field(default_factory=list)
-    # Problems of the whole village (a ditch, a road), unsolved.
-    problems: list[OpenProblem] = field(default_factory=list)
+    # Issues of the whole village (a ditch, a road), unsolved.
+    issues: list[OpenIssue] = field(default_factory=list)
 
 
 def inspection_sheet(session: Session, now: datetime, *where: Any) -> list[SheetVillage]:
     """The live households matching ``where`` (on Household, Grid, Village), by
     town, village, grid (in counting order) and code, with their villages'
-    unsolved whole-village problems."""
+    unsolved whole-village issues."""
     rows = session.execute(
         household_rows(
             Household.id,
@@ -219,11 +219,11 @@ def inspection_sheet(session: Session, now: datetime, *where: Any) -> list[Sheet
         .where(*where)
         .order_by(Town.name, Village.name, *name_order(Grid.name), Household.code)
     ).all()
-    problems = _open_problems(session, now, [row[0] for row in rows], {row[1] for row in rows})
+    issues = _open_issues(session, now, [row[0] for row in rows], {row[1] for row in rows})
     villages: dict[uuid.UUID, SheetVillage] = {}
     for household_id, village_id, town, village, grid, code, head, address, phones, *rest in rows:
         if village_id not in villages:
-            villages[village_id] = SheetVillage(town, village, problems=problems[village_id])
+            villages[village_id] = SheetVillage(town, village, issues=issues[village_id])
         cadre, cadre_phone, last_visit = rest
         villages[village_id].households.append(
             SheetHousehold(
@@ -235,20 +235,20 @@ def inspection_sheet(session: Session, now: datetime, *where: Any) -> list[Sheet
                 cadre or "",
                 cadre_phone or "",
                 last_visit,
-                problems[household_id],
+                issues[household_id],
             )
         )
     return list(villages.values())
 
 
-def _open_problems(
+def _open_issues(
     session: Session, now: datetime, household_ids: list[uuid.UUID], village_ids: set[uuid.UUID]
-) -> defaultdict[uuid.UUID, list[OpenProblem]]:
-    """The unsolved problems of these households, and of these villages as a whole,
+) -> defaultdict[uuid.UUID, list[OpenIssue]]:
+    """The unsolved issues of these households, and of these villages as a whole,
     oldest first, by household id or (a whole village's) village id. Each
     household has its own, linked as a duplicate or not: it is that
     household's answer the inspector asks after."""
-    found: defaultdict[uuid.UUID, list[OpenProblem]] = defaultdict(list)
+    found: defaultdict[uuid.UUID, list[OpenIssue]] = defaultdict(list)
     whole_villages = and_(Issue.household_id.is_(None), Issue.village_id.in_(sorted(village_ids)))
     # Chunked: a town's thousands of ids would pass SQLite's parameter limit.
     chunks = [
@@ -271,5 +271,5 @@ def _open_problems(
             .where(unsolved)
             .order_by(Issue.raised_at, Issue.id)
         ):
-            found[owner_id].append(OpenProblem(*fields))
+            found[owner_id].append(OpenIssue(*fields))
     return found

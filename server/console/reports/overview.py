@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.scope import Scope
-from server.console.reports import problems
+from server.console.reports import issues
 from server.inspections.models import Inspection
 from server.issues.models import Issue
 from server.ledger.models import Cadre, Grid, Household, HouseholdLink, Town, Village, VillageLink
@@ -92,14 +92,14 @@ def overview(session: Session, scope: Scope, now: datetime) -> Overview:
     conflicts = count(
         select(Conflict.id).where(Conflict.status == "open", Conflict.entity_id.in_(live))
     )
-    issues = problems.totals(session, scope, now)
+    totals = issues.totals(session, scope, now)
     return Overview(
         counts=counts,
         disabled_cadre=disabled,
         villages_missing_leaders=list(missing),
         open_conflicts=conflicts,
-        unsolved=issues.unsolved,
-        overdue=issues.overdue,
+        unsolved=totals.unsolved,
+        overdue=totals.overdue,
     )
 
 

@@ -7,11 +7,11 @@ from server.console.views import (  # noqa: F401 - each registers its routes on 
     departments,
     devices,
     inspections,
+    issues,
     jobs,
     ledger,
     links,
     outputs,
-    problems,
     session,
     settings,
 )

@@ -19,7 +19,7 @@ from server.console.access import (
 )
 from server.console.blueprint import bp, localized
 from server.console.forms import DeadlinesForm, DepartmentForm
-from server.console.reports import problems
+from server.console.reports import issues
 from server.db import db
 from server.issues import departments
 from server.ledger.models import County
@@ -149,6 +149,6 @@ def department_table() -> str:
     county = _county()
     listed = [department.name for department in departments.listed(db.session, county.id)]
     return render_template(
-        "console/problems/departments.html",
-        table=problems.department_table(db.session, current_scope(), utcnow(), listed),
+        "console/issues/departments.html",
+        table=issues.department_table(db.session, current_scope(), utcnow(), listed),
     )

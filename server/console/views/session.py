@@ -88,8 +88,8 @@ def logout() -> Response:
 @requires(Capability.VIEW, Capability.RESPOND)
 def home() -> ResponseReturnValue:
     if not current_scope().can(Capability.VIEW):
-        # A department's console is the list of problems passed to it.
-        return redirect(url_for("console.problem_list"))
+        # A department's console is the list of issues passed to it.
+        return redirect(url_for("console.issue_list"))
     return render_template(
         "console/home.html", overview=overview(db.session, current_scope(), utcnow())
     )

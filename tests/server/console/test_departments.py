@@ -1,5 +1,5 @@
 """Departments: the county's list, deadlines, the per-department table, and
-department accounts that answer the problems passed to them."""
+department accounts that answer the issues passed to them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from server.accounts.services import create_account, hash_password
 from server.audit.models import AuditEntry
 from server.audit.services import SYSTEM
 from server.clock import utcnow
-from server.console.reports import problems
+from server.console.reports import issues
 from server.db import db, transaction
 from server.issues import departments, services
 from server.issues.models import Department, Issue, IssueEvent
@@ -48,7 +48,7 @@ def _passed(
     solved_days_ago: float | None = None,
     due_in_days: float = 30,
 ) -> Issue:
-    """A problem of 前楼村 passed to ``department``, solved or still with it."""
+    """An issue of 前楼村 passed to ``department``, solved or still with it."""
     now = utcnow()
     passed_at = now - timedelta(days=passed_days_ago)
     issue = Issue(
@@ -101,7 +101,7 @@ def test_the_county_admin_adds_changes_and_removes_departments_and_each_change_i
         "/departments", data={"csrf_token": token, "name": "县城管局", "kind": "county_bureau"}
     )
     assert again.status_code == 400 and "已有部门“县城管局”" in again.get_data(as_text=True)
-    # 县教育局 has a problem: its phone may change, its name may not.
+    # 县教育局 has an issue: its phone may change, its name may not.
     used = county.departments["县教育局"]
     path = f"/departments/{used.id}"
     form = {"csrf_token": token, "kind": "county_bureau", "phone": "0596-5881111"}
@@ -197,7 +197,7 @@ def test_the_per_department_table_counts_passed_solved_median_days_and_overdue(
     _passed(session, county, "县民政局", 2)
     table = {
         row.name: row
-        for row in problems.department_table(
+        for row in issues.department_table(
             session, Scope(AccountRole.INSPECTOR), utcnow(), ["县人社局", "县民政局", "县教育局"]
         )
     }
@@ -214,7 +214,7 @@ def test_the_per_department_table_counts_passed_solved_median_days_and_overdue(
     assert "县民政局" in page and ">3.0<" in page
 
 
-def test_a_department_account_sees_and_answers_only_the_problems_passed_to_it(
+def test_a_department_account_sees_and_answers_only_the_issues_passed_to_it(
     client: FlaskClient, county: County, session: Session
 ) -> None:
     other = _passed(session, county, "县民政局", 3)
@@ -272,7 +272,7 @@ def test_a_departments_progress_reaches_the_cadres_phone_over_http(
         phone.sync()
         phone.record_visit(
             household_id,
-            problems=[
+            issues=[
                 {
                     "category": "education",
                     "description": "孩子上大学的助学贷款",
@@ -289,11 +289,11 @@ def test_a_departments_progress_reaches_the_cadres_phone_over_http(
             "/login", "/login", {"username": "jiaoyuju", "password": PASSWORD}
         )
         assert signed_in[0] == 302
-        problem = f"/problems/{issue['id']}"
+        path = f"/problems/{issue['id']}"
         assert "孩子上大学的助学贷款" in browser.open("/problems/list")[2]
         answered = browser.submit(
-            problem,
-            f"{problem}/status",
+            path,
+            f"{path}/status",
             {
                 "status": "solved",
                 "note": "6000 元贷款已发放",

@@ -28,7 +28,7 @@ def text(pdf: bytes) -> str:
     return "".join(page.extract_text() for page in reader.pages).replace(" ", "").replace("\n", "")
 
 
-def _problem(
+def _issue(
     session: Session, county: County, description: str, status: IssueStatus, **where: object
 ) -> Issue:
     issue = Issue(
@@ -56,7 +56,7 @@ def _sheet(client: FlaskClient, factory: sessionmaker[Session], page: str, butto
     return text(taken.data)
 
 
-def test_an_inspector_prints_their_assigned_households_with_cadre_last_visit_and_open_problems(
+def test_an_inspector_prints_their_assigned_households_with_cadre_last_visit_and_open_issues(
     client: FlaskClient, county: County, session: Session, session_factory: sessionmaker[Session]
 ) -> None:
     inspector = county.accounts["inspector"]
@@ -68,8 +68,8 @@ def test_an_inspector_prints_their_assigned_households_with_cadre_last_visit_and
         [first.id, never_visited.id, county.other_household.id],
         draw=1,
     )
-    _problem(session, county, "门前路灯不亮", IssueStatus.SOLVED, household_id=first.id)
-    _problem(session, county, "村口排水沟堵塞", IssueStatus.OPEN)  # the whole village's
+    _issue(session, county, "门前路灯不亮", IssueStatus.SOLVED, household_id=first.id)
+    _issue(session, county, "村口排水沟堵塞", IssueStatus.OPEN)  # the whole village's
     login(client, inspector)
     sheet = _sheet(
         client, session_factory, "/inspections", f"/inspections/inspectors/{inspector.id}/sheet.pdf"
@@ -85,7 +85,7 @@ def test_an_inspector_prints_their_assigned_households_with_cadre_last_visit_and
     assert first.last_visited_at is not None
     assert first.last_visited_at.astimezone(CHINA).date().isoformat() in sheet
     assert "从未走访" in sheet
-    # Unsolved problems, with their department and whether overdue; solved ones not.
+    # Unsolved issues, with their department and whether overdue; solved ones not.
     assert "【教育助学】孩子上大学的助学贷款（县教育局，超期）" in sheet
     assert "全村未解决的问题" in sheet and "村口排水沟堵塞" in sheet
     assert "门前路灯不亮" not in sheet
@@ -217,12 +217,12 @@ def test_a_long_address_is_wrapped_whole_and_no_phone_number_is_broken_across_li
         assert any(number in line for line in lines), number
 
 
-def test_a_household_with_more_problems_than_a_page_holds_is_cut_short_on_one_page(
+def test_a_household_with_more_issues_than_a_page_holds_is_cut_short_on_one_page(
     client: FlaskClient, county: County, session: Session, session_factory: sessionmaker[Session]
 ) -> None:
     household = county.households[0]
     for number in range(60):
-        _problem(session, county, f"第{number}号问题", IssueStatus.OPEN, household_id=household.id)
+        _issue(session, county, f"第{number}号问题", IssueStatus.OPEN, household_id=household.id)
     pages = [
         "".join(page)
         for page in _town_sheet(client, county, session_factory)

@@ -26,7 +26,7 @@ def test_results_say_whether_households_knew_their_cadre_and_were_satisfied(
     session: Session, county: County
 ) -> None:
     total, towns = inspections.by_town(session, scope_for(session, county.accounts["inspector"]))
-    assert (total.inspections, total.knew_cadre, total.with_problems, total.solved) == (1, 1, 1, 0)
+    assert (total.inspections, total.knew_cadre, total.with_issues, total.solved) == (1, 1, 1, 0)
     assert total.share(total.satisfied) == 1.0
     assert [town.name for town, _ in towns] == ["前楼镇"]
     cadres = inspections.by_cadre(session, scope_for(session, county.accounts["inspector"]), None)

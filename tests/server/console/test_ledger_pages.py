@@ -29,7 +29,7 @@ def test_a_village_shows_its_three_link_leaders_and_each_cadres_households(
     assert "从未走访" in page  # households never visited stand out
 
 
-def test_a_household_shows_its_cadre_visits_problems_inspections_and_who_changed_it(
+def test_a_household_shows_its_cadre_visits_issues_inspections_and_who_changed_it(
     client: FlaskClient, county: County, session: Session
 ) -> None:
     household = county.households[0]
@@ -48,7 +48,7 @@ def test_a_household_shows_its_cadre_visits_problems_inspections_and_who_changed
     page = client.get(f"/ledger/households/{household.id}").get_data(as_text=True)
     assert "陈志明" in page and "县教育局" in page  # the cadre and their unit
     assert "入户走访" in page and "医保" in page  # a visit
-    assert "孩子上大学的助学贷款" in page  # a problem
+    assert "孩子上大学的助学贷款" in page  # an issue
     assert "基本满意" in page  # the inspection
     # The change history: the phone's edit, whose phone it was, and the old and new value.
     assert "红米手机" in page and "4 → 6" in page

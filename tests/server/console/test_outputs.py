@@ -91,7 +91,7 @@ def test_the_county_admin_sets_the_service_numbers_printed_on_every_card(
     assert too_many.status_code == 400 and "最多 8 行" in too_many.get_data(as_text=True)
 
 
-def test_a_cadres_notebook_holds_their_households_visits_and_problems(
+def test_a_cadres_notebook_holds_their_households_visits_and_issues(
     client: FlaskClient, county: County
 ) -> None:
     login(client, county.accounts["town_admin"])

@@ -1,4 +1,4 @@
-"""Handling problems from the console: each step a timeline event that phones receive."""
+"""Handling issues from the console: each step a timeline event that phones receive."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def events(session: Session, issue: Issue) -> list[IssueEvent]:
     )
 
 
-def test_passing_a_problem_on_adds_a_status_event_by_the_admin_that_phones_will_pull(
+def test_passing_an_issue_on_adds_a_status_event_by_the_admin_that_phones_will_pull(
     session: Session, county: County
 ) -> None:
     admin = county.accounts["town_admin"]
@@ -45,7 +45,7 @@ def test_passing_a_problem_on_adds_a_status_event_by_the_admin_that_phones_will_
     assert (event.account_id, event.cadre_id, event.department) == (admin.id, None, "县民政局")
     assert event.stamp and event.stamp.endswith(f"@server:{admin.id}")
     assert (issue.status, issue.department) == (IssueStatus.PASSED_TO_DEPARTMENT, "县民政局")
-    # A new seq on the event (and the problem) is what a phone's next pull picks up.
+    # A new seq on the event (and the issue) is what a phone's next pull picks up.
     assert event.seq > 0 and issue.seq > seq_before
     assert (
         session.scalar(
@@ -57,7 +57,7 @@ def test_passing_a_problem_on_adds_a_status_event_by_the_admin_that_phones_will_
     )
 
 
-def test_recording_the_outcome_solves_the_problem_and_a_note_leaves_the_status(
+def test_recording_the_outcome_solves_the_issue_and_a_note_leaves_the_status(
     session: Session, county: County
 ) -> None:
     admin = county.accounts["county_admin"]
@@ -76,7 +76,7 @@ def test_recording_the_outcome_solves_the_problem_and_a_note_leaves_the_status(
     ]
 
 
-def test_an_admin_may_reopen_a_solved_problem_because_they_saw_it_solved(
+def test_an_admin_may_reopen_a_solved_issue_because_they_saw_it_solved(
     session: Session, county: County
 ) -> None:
     admin = county.accounts["county_admin"]
@@ -120,7 +120,7 @@ def test_a_step_that_makes_no_sense_or_comes_from_a_stale_page_is_refused(
     assert issue.status == IssueStatus.PASSED_TO_DEPARTMENT
 
 
-def test_a_problem_is_overdue_after_thirty_days_with_a_department(
+def test_an_issue_is_overdue_after_thirty_days_with_a_department(
     session: Session, county: County
 ) -> None:
     now = utcnow()
@@ -149,7 +149,7 @@ def test_a_problem_is_overdue_after_thirty_days_with_a_department(
     )
     session.flush()
     assert overdue_ids() == set()
-    # Solved problems are never overdue, however old.
+    # Solved issues are never overdue, however old.
     county.issue.raised_at = now - timedelta(days=400)
     services.record_status(
         session, county.accounts["county_admin"], county.issue, "solved", "", county.issue.status

@@ -27,7 +27,7 @@ def fully_led(session: Session, ledger: LedgerBuilder) -> None:
         link_household(session, SYSTEM, ledger.household(grid), cadre)
 
 
-def test_a_complete_ledger_has_no_problems(session: Session) -> None:
+def test_a_complete_ledger_breaks_no_rule(session: Session) -> None:
     ledger = LedgerBuilder(session)
     fully_led(session, ledger)
     report = check_integrity(session)
@@ -41,7 +41,7 @@ def test_a_household_with_no_cadre_is_reported(session: Session) -> None:
     fully_led(session, ledger)
     orphan = ledger.household(head_name="许阿婆")
     report = check_integrity(session)
-    assert report.problems["households_without_cadre"] == [
+    assert report.breaches["households_without_cadre"] == [
         {"household": orphan.code, "head": "许阿婆"}
     ]
     assert report.as_json()["households_without_cadre"] == 1
@@ -56,9 +56,9 @@ def test_cadres_with_no_households_or_more_than_thirty_are_reported(session: Ses
     grid = ledger.grid()
     for _ in range(31):
         link_household(session, SYSTEM, ledger.household(grid), busy)
-    problems = check_integrity(session).problems
-    assert [row["phone"] for row in problems["cadres_without_households"]] == [idle.phone]
-    assert problems["cadres_over_limit"] == [
+    breaches = check_integrity(session).breaches
+    assert [row["phone"] for row in breaches["cadres_without_households"]] == [idle.phone]
+    assert breaches["cadres_over_limit"] == [
         {"cadre": "郑忙", "phone": busy.phone, "households": 31}
     ]
 
@@ -74,7 +74,7 @@ def test_links_to_a_disabled_cadre_or_a_removed_household_are_dangling(session: 
     households[0].deleted_at = utcnow()
     cadre.active = False
     session.flush()
-    dangling = check_integrity(session).problems["dangling_links"]
+    dangling = check_integrity(session).breaches["dangling_links"]
     assert {row["household"] for row in dangling} == {h.code for h in households}
 
 
@@ -84,5 +84,5 @@ def test_a_village_missing_a_link_leader_is_reported(session: Session) -> None:
     set_village_leader(
         session, SYSTEM, village, LeaderRole.TOWN, ledger.cadre(rank=Rank.TOWN_CADRE)
     )
-    missing = check_integrity(session).problems["villages_missing_leaders"]
+    missing = check_integrity(session).breaches["villages_missing_leaders"]
     assert missing == [{"town": "樟塘镇", "village": "后马村", "missing": ["county", "department"]}]

@@ -87,9 +87,9 @@ def lacks(recorded: Any, answered: Any, where: str = "answer") -> list[str]:
         if not isinstance(answered, dict):
             return [f"{where}: an object expected"]
         return [
-            problem
+            gap
             for key, item in recorded.items()
-            for problem in (
+            for gap in (
                 lacks(item, answered[key], f"{where}.{key}")
                 if key in answered
                 else [f"{where}.{key}: missing"]
@@ -99,15 +99,15 @@ def lacks(recorded: Any, answered: Any, where: str = "answer") -> list[str]:
         if not isinstance(answered, list):
             return [f"{where}: a list expected"]
         kinds = {item.get("kind") if isinstance(item, dict) else None: item for item in answered}
-        problems = []
+        gaps = []
         for item in recorded:
             kind = item.get("kind") if isinstance(item, dict) else None
             if kind not in kinds:
-                problems.append(f"{where}: no item of kind {kind!r}")
+                gaps.append(f"{where}: no item of kind {kind!r}")
             else:
                 rest = {k: v for k, v in item.items() if k != "kind"} if kind else item
-                problems += lacks(rest, kinds[kind], f"{where}[{kind}]")
-        return problems
+                gaps += lacks(rest, kinds[kind], f"{where}[{kind}]")
+        return gaps
     actual = type(answered).__name__
     return [] if actual in (recorded, "NoneType") else [f"{where}: {recorded} expected, {actual}"]
 
@@ -244,7 +244,7 @@ def record(app: Flask, tmp: Path) -> list[dict[str, Any]]:
         topics=["medical"],
         notes="看望了老人",
         location=(23.70, 117.43),
-        problems=[{"category": "medical", "description": "看病难，药费高"}],
+        issues=[{"category": "medical", "description": "看病难，药费高"}],
     )
     phone.edit_household(second, phones=["13800000000"], notes="儿子在厦门打工")
     phone.sync()

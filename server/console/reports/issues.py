@@ -1,5 +1,5 @@
-"""The problems board: counts by status, category, village and department, the
-problems waiting on departments and how long, and each problem's timeline."""
+"""The issues board: counts by status, category, village and department, the
+issues waiting on departments and how long, and each issue's timeline."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ from shared.vocab import SOLVED_STATUSES, IssueCategory, IssueEventKind, IssueSt
 
 
 @dataclass(frozen=True)
-class ProblemFilter:
-    """What a problem list is narrowed to: the board's links and the filter bar."""
+class IssueFilter:
+    """What an issue list is narrowed to: the board's links and the filter bar."""
 
     status: IssueStatus | None = None
     category: IssueCategory | None = None
@@ -50,7 +50,7 @@ class ProblemFilter:
     overdue: bool = False
     # Only groups of linked duplicates (their main, as the list shows them).
     linked: bool = False
-    # Words in the problem's text or in a note of its timeline.
+    # Words in the issue's text or in a note of its timeline.
     text: str = ""
     # Part of the raising cadre's name.
     cadre: str = ""
@@ -114,7 +114,7 @@ class ProblemFilter:
 
 
 def _mains() -> Select[tuple[uuid.UUID | None]]:
-    """The ids of the problems live duplicates are linked under."""
+    """The ids of the issues live duplicates are linked under."""
     duplicate = aliased(Issue)
     return select(duplicate.duplicate_of_id).where(
         duplicate.duplicate_of_id.is_not(None), duplicate.deleted_at.is_(None)
@@ -122,7 +122,7 @@ def _mains() -> Select[tuple[uuid.UUID | None]]:
 
 
 def heads(scope: Scope) -> ColumnElement[bool]:
-    """A filter on ``Issue`` to the problems that stand for their group in ``scope``:
+    """A filter on ``Issue`` to the issues that stand for their group in ``scope``:
     those not linked under another, and duplicates whose main the account
     cannot see (another department's, or deleted since), lest they vanish."""
     seen_mains = _in_scope(select(Issue.id), scope).where(Issue.id.in_(_mains())).correlate(None)
@@ -135,7 +135,7 @@ def _china_midnight(day: date) -> datetime:
 
 @dataclass
 class Group:
-    """Problems sharing a status, category, village or department, counted."""
+    """Issues sharing a status, category, village or department, counted."""
 
     key: Any
     name: str = ""
@@ -143,9 +143,9 @@ class Group:
     total: int = 0
     unsolved: int = 0
     overdue: int = 0
-    # The longest a problem here has waited since (for departments).
+    # The longest an issue here has waited since (for departments).
     oldest: datetime | None = None
-    # Problems with an aid amount, and the amounts added up (yuan).
+    # Issues with an aid amount, and the amounts added up (yuan).
     aided: int = 0
     aid: Decimal = Decimal(0)
 
@@ -169,7 +169,7 @@ class Board:
     by_village: list[Group]
     by_town: list[Group]
     by_department: list[Group]
-    # The aid of every problem in scope: the county's (or town's) one figure.
+    # The aid of every issue in scope: the county's (or town's) one figure.
     aided: int
     aid: Decimal
     # Groups of linked duplicates, each counted once above, and the duplicates in them.
@@ -184,7 +184,7 @@ def _in_scope(query: Select[Any], scope: Scope) -> Select[Any]:
 
 
 def _passed_on(scope: Scope, *where: ColumnElement[bool]) -> Subquery:
-    """When each problem in scope (and ``where``) was passed on; only theirs, unless that is all."""
+    """When each issue in scope (and ``where``) was passed on; only theirs, unless that is all."""
     if scope.whole_county and not where:
         return passed_on()
     in_scope = _in_scope(select(Issue.id), scope).where(*where)
@@ -192,12 +192,12 @@ def _passed_on(scope: Scope, *where: ColumnElement[bool]) -> Subquery:
 
 
 def _counted(scope: Scope, now: datetime) -> Any:
-    """Each problem in scope with what the board counts it by and as.
+    """Each issue in scope with what the board counts it by and as.
 
     A group of linked duplicates (one ditch raised for three households) is
-    one problem, counted by its main as the lists show it (``heads``): a duplicate adds
+    one issue, counted by its main as the lists show it (``heads``): a duplicate adds
     nothing to the counts, nor to a status or department, only its aid
-    (given to its own household) to its village and category. Only a problem
+    (given to its own household) to its village and category. Only an issue
     with a department can be overdue or wait on one, so only theirs (a few
     of the whole) are looked up in the timeline.
     """
@@ -219,7 +219,7 @@ def _counted(scope: Scope, now: datetime) -> Any:
 
 
 def totals(session: Session, scope: Scope, now: datetime) -> Any:
-    """All problems in scope, a group of duplicates as one: (total, unsolved, overdue)."""
+    """All issues in scope, a group of duplicates as one: (total, unsolved, overdue)."""
     counted = _counted(scope, now)
     return session.execute(
         select(
@@ -240,7 +240,7 @@ HEADINGS: dict[str, Any] = {
 
 
 def board(session: Session, scope: Scope, now: datetime) -> Board:
-    """The board's every count: the problems grouped by each heading in turn, in one query."""
+    """The board's every count: the issues grouped by each heading in turn, in one query."""
     counted = _counted(scope, now)
     rows = session.execute(
         union_all(
@@ -276,7 +276,7 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
     towns: dict[str, Group] = {}
     for group in villages.values():
         towns.setdefault(group.town, Group(group.town, group.town)).add(group)
-    # By village, where every problem is, duplicates' aid too.
+    # By village, where every issue is, duplicates' aid too.
     everything = Group(None)
     for group in villages.values():
         everything.add(group)
@@ -305,13 +305,13 @@ def board(session: Session, scope: Scope, now: datetime) -> Board:
 
 @dataclass
 class DepartmentFigures:
-    """How one department handled the problems passed to it (效能办's table)."""
+    """How one department handled the issues passed to it (效能办's table)."""
 
     name: str
     passed: int = 0
     solved: int = 0
     overdue: int = 0
-    # Days from the (latest) passing to the problem's solving, of the solved ones.
+    # Days from the (latest) passing to the issue's solving, of the solved ones.
     days: list[float] = field(default_factory=list)
 
     @property
@@ -322,7 +322,7 @@ class DepartmentFigures:
 def department_table(
     session: Session, scope: Scope, now: datetime, listed: list[str]
 ) -> list[DepartmentFigures]:
-    """Per department (every ``listed`` one, and any other name problems in scope
+    """Per department (every ``listed`` one, and any other name issues in scope
     were passed to): passed, solved, median days to solve, overdue; a group of
     linked duplicates counts once."""
     passed = _passed_on(scope, Issue.department != "")
@@ -349,7 +349,7 @@ def department_table(
             scope,
         )
         .join(passed, passed.c.issue_id == Issue.id)
-        # A group of linked duplicates is one problem, its main's, as on the board.
+        # A group of linked duplicates is one issue, its main's, as on the board.
         .where(Issue.department != "", heads(scope))
     ).all()
     table = {name: DepartmentFigures(name) for name in listed}
@@ -364,10 +364,10 @@ def department_table(
     return sorted(table.values(), key=lambda figures: (-figures.overdue, figures.name))
 
 
-def problems(
-    session: Session, scope: Scope, now: datetime, where: ProblemFilter, page: int
+def listing(
+    session: Session, scope: Scope, now: datetime, where: IssueFilter, page: int
 ) -> Page[Any]:
-    """The problems behind a board number, the longest waiting first. Problems
+    """The issues behind a board number, the longest waiting first. Issues
     linked under another as duplicates are shown in its row (``linked``)."""
     passed = _passed_on(scope)
     since = waiting_since(passed).label("since")
@@ -407,7 +407,7 @@ def problems(
 
 
 def group_of(session: Session, issue: Issue) -> list[Any]:
-    """The other problems of ``issue``'s group: its main and the main's duplicates."""
+    """The other issues of ``issue``'s group: its main and the main's duplicates."""
     main_id = issue.duplicate_of_id or issue.id
     return list(
         session.execute(
@@ -434,7 +434,7 @@ def group_of(session: Session, issue: Issue) -> list[Any]:
 def duplicate_candidates(
     session: Session, scope: Scope, issue: Issue, limit: int = 50
 ) -> list[Any]:
-    """Problems ``issue`` might be linked under (its main among them): of the same
+    """Issues ``issue`` might be linked under (its main among them): of the same
     village and category, in scope, the latest raised first."""
     main_id = issue.duplicate_of_id or issue.id
     return list(
@@ -458,14 +458,14 @@ def duplicate_candidates(
 
 
 def in_scope_count(session: Session, scope: Scope) -> int:
-    """How many problems the account sees in all, a group of duplicates as one:
+    """How many issues the account sees in all, a group of duplicates as one:
     the M of "showing N of M"."""
     query = select(func.count()).select_from(Issue).where(heads(scope))
     return session.scalar(_in_scope(query, scope)) or 0
 
 
 def departments(session: Session, scope: Scope) -> list[str]:
-    """The departments problems in scope have been passed to, for the filter's list."""
+    """The departments issues in scope have been passed to, for the filter's list."""
     return list(
         session.scalars(
             _in_scope(select(Issue.department).distinct(), scope)
@@ -488,7 +488,7 @@ def villages(session: Session, scope: Scope) -> list[Any]:
 
 
 def timeline(session: Session, issue: Issue) -> list[Any]:
-    """A problem's every step in order: who (cadre or admin), from which device, what."""
+    """An issue's every step in order: who (cadre or admin), from which device, what."""
     return list(
         session.execute(
             with_actor(
@@ -511,7 +511,7 @@ def timeline(session: Session, issue: Issue) -> list[Any]:
 
 
 def waiting(session: Session, issue: Issue) -> tuple[datetime, datetime | None]:
-    """Since when this problem has waited (see ``server.issues.services.waiting_since``),
+    """Since when this issue has waited (see ``server.issues.services.waiting_since``),
     and its department's deadline, if it has one."""
     passed = passed_on(IssueEvent.issue_id == issue.id)
     since, due = session.execute(

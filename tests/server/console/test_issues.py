@@ -1,4 +1,4 @@
-"""The problems board and a problem's page, where admins pass it on and close it."""
+"""The issues board and an issue's page, where admins pass it on and close it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from server.accounts.scope import scope_for
 from server.audit.models import AuditEntry
 from server.clock import utcnow
-from server.console.reports import problems
+from server.console.reports import issues
 from server.issues import services
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import Village
@@ -35,7 +35,7 @@ def test_the_board_counts_by_status_and_department_and_lists_the_overdue(
     assert ">40<" in overdue
 
 
-def test_another_towns_admin_sees_none_of_its_problems(client: FlaskClient, county: County) -> None:
+def test_another_towns_admin_sees_none_of_its_issues(client: FlaskClient, county: County) -> None:
     login(client, county.accounts["other_town_admin"])
     assert "孩子上大学的助学贷款" not in client.get("/problems/list").get_data(as_text=True)
     assert client.get(f"/problems/{county.issue.id}").status_code == 404
@@ -149,7 +149,7 @@ def test_the_board_adds_up_aid_per_village_town_and_county(
     assert board.count("6,000.00") == 2 and board.count("1,500.50") == 2
 
 
-def _problem(
+def _issue(
     session: Session,
     county: County,
     description: str,
@@ -191,16 +191,16 @@ def _listed(client: FlaskClient, query: str) -> str:
     return response.get_data(as_text=True)
 
 
-def test_each_filter_narrows_the_problem_list_and_it_says_how_many_of_how_many(
+def test_each_filter_narrows_the_issue_list_and_it_says_how_many_of_how_many(
     client: FlaskClient, county: County, session: Session
 ) -> None:
-    _problem(session, county, "水沟堵塞 100% 需要清理", note="已联系村委")
-    _problem(session, county, "路灯坏了", village=county.second_village, days_ago=20)
-    _problem(
+    _issue(session, county, "水沟堵塞 100% 需要清理", note="已联系村委")
+    _issue(session, county, "路灯坏了", village=county.second_village, days_ago=20)
+    _issue(
         session, county, "低保申请", category=IssueCategory.SOCIAL_AID, status=IssueStatus.SOLVED
     )
     login(client, county.accounts["town_admin"])
-    # Four problems in 前楼镇 (the fixture's loan and these three).
+    # Four issues in 前楼镇 (the fixture's loan and these three).
     assert "显示 1 / 共 4" in _listed(client, "q=水沟")
     # % and _ are searched as themselves, not as wildcards.
     assert "水沟堵塞" in _listed(client, "q=100%25")
@@ -217,7 +217,7 @@ def test_each_filter_narrows_the_problem_list_and_it_says_how_many_of_how_many(
     week_ago = (utcnow() - timedelta(days=7)).date()
     assert "显示 2 / 共 4" in _listed(client, f"to={week_ago}")
     assert "显示 2 / 共 4" in _listed(client, f"from={week_ago}")
-    # Combined: the cadre's unsolved infrastructure problems in 前楼村.
+    # Combined: the cadre's unsolved infrastructure issues in 前楼村.
     combined = _listed(
         client, f"cadre=王丽&category=infrastructure&unsolved=1&village={county.village.id}"
     )
@@ -239,7 +239,7 @@ def test_the_filters_are_kept_on_the_next_page_and_across_the_language_switch(
     client: FlaskClient, county: County, session: Session
 ) -> None:
     for n in range(101):
-        _problem(session, county, f"水沟 {n}")
+        _issue(session, county, f"水沟 {n}")
     login(client, county.accounts["town_admin"])
     first = _listed(client, "q=水沟&unsolved=1")
     assert "显示 101 / 共 102" in first
@@ -252,11 +252,11 @@ def test_the_filters_are_kept_on_the_next_page_and_across_the_language_switch(
     assert "showing 101 of 102" in english and 'value="水沟"' in english
 
 
-def test_the_top_search_finds_villages_and_problems_in_the_accounts_area(
+def test_the_top_search_finds_villages_and_issues_in_the_accounts_area(
     client: FlaskClient, county: County, session: Session
 ) -> None:
-    _problem(session, county, "后林村水沟堵塞", village=county.second_village)
-    _problem(session, county, "康美村水沟堵塞", village=county.other_village)
+    _issue(session, county, "后林村水沟堵塞", village=county.second_village)
+    _issue(session, county, "康美村水沟堵塞", village=county.other_village)
     login(client, county.accounts["town_admin"])
     page = client.get("/ledger/search?q=后林").get_data(as_text=True)
     assert f"/ledger/villages/{county.second_village.id}" in page
@@ -268,7 +268,7 @@ def test_duplicates_are_linked_under_one_listed_as_one_and_audited(
     client: FlaskClient, county: County, session: Session
 ) -> None:
     ditch = [
-        _problem(session, county, f"水沟堵塞（{n}）", category=IssueCategory.ENVIRONMENT)
+        _issue(session, county, f"水沟堵塞（{n}）", category=IssueCategory.ENVIRONMENT)
         for n in range(3)
     ]
     login(client, county.accounts["town_admin"])
@@ -281,13 +281,13 @@ def test_duplicates_are_linked_under_one_listed_as_one_and_audited(
         assert response.status_code == 302
     session.refresh(second), session.refresh(third)
     assert second.duplicate_of_id == third.duplicate_of_id == main.id
-    # Each household keeps its own problem; the list shows the group once.
+    # Each household keeps its own issue; the list shows the group once.
     listed = _listed(client, "q=水沟堵塞")
     assert "显示 1 / 共 2" in listed and "另有 2 户同一问题" in listed
     page = client.get(f"/problems/{third.id}").get_data(as_text=True)
     assert "水沟堵塞（0）" in page and "水沟堵塞（1）" in page
-    # Not across towns: 康美村's problem is not found from 前楼镇.
-    other = _problem(session, county, "康美水沟", village=county.other_village)
+    # Not across towns: 康美村's issue is not found from 前楼镇.
+    other = _issue(session, county, "康美水沟", village=county.other_village)
     path = f"/problems/{main.id}"
     token = csrf_token(client, path)
     assert (
@@ -327,7 +327,7 @@ def test_a_group_of_linked_duplicates_counts_once_on_the_board_each_household_ke
     # one household was also given 500 yuan.
     ditch = []
     for n, household in enumerate(county.households[1:4]):
-        issue = _problem(session, county, f"门前水沟堵塞（{n}）", days_ago=5)
+        issue = _issue(session, county, f"门前水沟堵塞（{n}）", days_ago=5)
         issue.household_id = household.id
         issue.status, issue.department = IssueStatus.PASSED_TO_DEPARTMENT, "县民政局"
         issue.aid_amount = Decimal("500") if n == 2 else None
@@ -349,8 +349,8 @@ def test_a_group_of_linked_duplicates_counts_once_on_the_board_each_household_ke
         services.link_duplicate(session, admin, duplicate, main)
     session.flush()
     scope, now = scope_for(session, admin), utcnow()
-    board = problems.board(session, scope, now)
-    # The 助学贷款 problem and the ditch: two problems, as the list shows them.
+    board = issues.board(session, scope, now)
+    # The 助学贷款 issue and the ditch: two issues, as the list shows them.
     assert (board.total, board.unsolved, board.overdue) == (2, 2, 1)
     assert (board.groups, board.duplicates) == (1, 2)
     assert [(group.key, group.total) for group in board.by_status] == [
@@ -363,8 +363,8 @@ def test_a_group_of_linked_duplicates_counts_once_on_the_board_each_household_ke
     assert [(group.name, group.total) for group in board.by_village] == [("前楼村", 2)]
     # Aid is each household's own: the duplicate's 500 yuan is added up too.
     assert board.aid == Decimal("6500") and board.by_village[0].aid == Decimal("6500")
-    assert tuple(problems.totals(session, scope, now)) == (2, 2, 1)
-    table = problems.department_table(session, scope, now, ["县民政局"])
+    assert tuple(issues.totals(session, scope, now)) == (2, 2, 1)
+    table = issues.department_table(session, scope, now, ["县民政局"])
     assert [(row.name, row.passed) for row in table if row.name == "县民政局"] == [("县民政局", 1)]
     # The board says so and lists the group; the board's count is the list's.
     login(client, admin)
@@ -375,18 +375,18 @@ def test_a_group_of_linked_duplicates_counts_once_on_the_board_each_household_ke
     assert "显示 1 / 共 2" in listed and "门前水沟堵塞（0）" in listed
     assert "另有 2 户同一问题" in listed and "孩子上大学" not in listed
     assert "显示 2 / 共 2" in _listed(client, "")
-    # Each household still has its own problem on its page.
+    # Each household still has its own issue on its page.
     for n, household in enumerate(county.households[1:4]):
         assert f"门前水沟堵塞（{n}）" in client.get(f"/ledger/households/{household.id}").get_data(
             as_text=True
         )
 
 
-def test_days_waiting_count_only_unsolved_problems_from_their_latest_passing(
+def test_days_waiting_count_only_unsolved_issues_from_their_latest_passing(
     client: FlaskClient, county: County, session: Session
 ) -> None:
-    _problem(session, county, "修好的路灯", status=IssueStatus.SOLVED, days_ago=30)
-    _problem(session, county, "新报的漏水", days_ago=6)
+    _issue(session, county, "修好的路灯", status=IssueStatus.SOLVED, days_ago=30)
+    _issue(session, county, "新报的漏水", days_ago=6)
     login(client, county.accounts["town_admin"])
     listed = _listed(client, "")
     rows = {
@@ -404,8 +404,8 @@ def test_days_waiting_count_only_unsolved_problems_from_their_latest_passing(
 def test_a_duplicate_whose_main_the_account_cannot_see_stands_for_itself(
     client: FlaskClient, county: County, session: Session
 ) -> None:
-    # The fixture's loan, passed to 县教育局, linked under a problem 县民政局 has.
-    main = _problem(session, county, "助学金申请", category=IssueCategory.EDUCATION)
+    # The fixture's loan, passed to 县教育局, linked under an issue 县民政局 has.
+    main = _issue(session, county, "助学金申请", category=IssueCategory.EDUCATION)
     main.status, main.department = IssueStatus.PASSED_TO_DEPARTMENT, "县民政局"
     services.link_duplicate(session, county.accounts["county_admin"], county.issue, main)
     session.flush()
@@ -415,14 +415,14 @@ def test_a_duplicate_whose_main_the_account_cannot_see_stands_for_itself(
     listed = _listed(client, "")
     assert "孩子上大学的助学贷款" in listed and "助学金申请" not in listed
     assert "显示 1 / 共 1" in listed
-    board = problems.board(session, scope_for(session, department), utcnow())
+    board = issues.board(session, scope_for(session, department), utcnow())
     assert (board.total, board.groups) == (1, 0)
     # The county admin sees both: one group, one row.
     admin = county.accounts["county_admin"]
-    assert problems.board(session, scope_for(session, admin), utcnow()).total == 1
+    assert issues.board(session, scope_for(session, admin), utcnow()).total == 1
     # Its main deleted (by a phone, say), the duplicate is listed again.
     main.deleted_at = utcnow()
     session.flush()
     login(client, admin)
     assert "孩子上大学的助学贷款" in _listed(client, "")
-    assert problems.board(session, scope_for(session, admin), utcnow()).total == 1
+    assert issues.board(session, scope_for(session, admin), utcnow()).total == 1

@@ -1,4 +1,4 @@
-"""The problems board, its lists, and a problem's page where admins act on it."""
+"""The issues board, its lists, and an issue's page where admins act on it."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from server.console.access import (
 )
 from server.console.blueprint import bp, localized
 from server.console.forms import DuplicateForm, NoteForm, PassForm, StatusForm
-from server.console.reports import problems
+from server.console.reports import issues
 from server.db import db
 from server.issues import departments, services
 from server.issues.models import Issue
@@ -32,18 +32,18 @@ from shared.vocab import IssueCategory, IssueStatus
 
 @bp.get("/problems")
 @requires(Capability.VIEW, Capability.RESPOND)
-def problem_board() -> str:
+def issue_board() -> str:
     return render_template(
-        "console/problems/board.html",
-        board=problems.board(db.session, current_scope(), utcnow()),
-        where=problems.ProblemFilter(),
+        "console/issues/board.html",
+        board=issues.board(db.session, current_scope(), utcnow()),
+        where=issues.IssueFilter(),
         choices=filter_choices(),
-        list_url=url_for("console.problem_list"),
+        list_url=url_for("console.issue_list"),
         now=utcnow(),
     )
 
 
-# Longer search words than this are cut (a problem's text is a few sentences).
+# Longer search words than this are cut (an issue's text is a few sentences).
 MAX_WORDS = 40
 
 
@@ -64,7 +64,7 @@ def _day(name: str) -> date | None:
         ) from None
 
 
-def _filter() -> problems.ProblemFilter:
+def _filter() -> issues.IssueFilter:
     args = request.args
     status, category = args.get("status"), args.get("category")
     if (status and status not in IssueStatus.codes()) or (
@@ -79,7 +79,7 @@ def _filter() -> problems.ProblemFilter:
     raised_from, raised_to = _day("from"), _day("to")
     if raised_from and raised_to and raised_from > raised_to:
         raise BadFilter("起始日期晚于截止日期 / the first day is after the last day")
-    return problems.ProblemFilter(
+    return issues.IssueFilter(
         status=IssueStatus(status) if status else None,
         category=IssueCategory(category) if category else None,
         town_id=town_id,
@@ -100,33 +100,33 @@ def filter_choices() -> dict[str, object]:
     return {
         "categories": list(IssueCategory),
         "statuses": list(IssueStatus),
-        "villages": problems.villages(db.session, current_scope()),
-        "departments": problems.departments(db.session, current_scope()),
+        "villages": issues.villages(db.session, current_scope()),
+        "departments": issues.departments(db.session, current_scope()),
     }
 
 
 @bp.get("/problems/list")
 @requires(Capability.VIEW, Capability.RESPOND)
-def problem_list() -> ResponseReturnValue:
+def issue_list() -> ResponseReturnValue:
     scope, now = current_scope(), utcnow()
     try:
         where = _filter()
     except BadFilter as refused:
         return render_template(
-            "console/problems/list.html",
+            "console/issues/list.html",
             page=None,
-            where=problems.ProblemFilter(),
+            where=issues.IssueFilter(),
             error=localized(str(refused)),
             choices=filter_choices(),
         ), 400
-    page = problems.problems(
+    page = issues.listing(
         db.session, scope, now, where, max(1, request.args.get("page", type=int, default=1))
     )
     return render_template(
-        "console/problems/list.html",
+        "console/issues/list.html",
         page=page,
         where=where,
-        in_scope=problems.in_scope_count(db.session, scope) if where.narrowed else page.total,
+        in_scope=issues.in_scope_count(db.session, scope) if where.narrowed else page.total,
         choices=filter_choices(),
         now=now,
     )
@@ -134,11 +134,11 @@ def problem_list() -> ResponseReturnValue:
 
 @bp.get("/problems/<uuid:issue_id>")
 @requires(Capability.VIEW, Capability.RESPOND)
-def problem(issue_id: uuid.UUID) -> ResponseReturnValue:
-    return problem_page(issue_or_404(issue_id))
+def issue_detail(issue_id: uuid.UUID) -> ResponseReturnValue:
+    return issue_page(issue_or_404(issue_id))
 
 
-def problem_page(
+def issue_page(
     issue: Issue,
     form: FlaskForm | None = None,
     error: str | None = None,
@@ -156,20 +156,20 @@ def problem_page(
     for name, blank in forms.items():
         if form is not None and type(form) is type(blank):
             forms[name] = form
-    since, due = problems.waiting(db.session, issue)
+    since, due = issues.waiting(db.session, issue)
     return render_template(
-        "console/problems/problem.html",
+        "console/issues/issue.html",
         issue=issue,
         raised_by=issue.raised_by,
-        timeline=problems.timeline(db.session, issue),
+        timeline=issues.timeline(db.session, issue),
         since=since,
         due=due,
         now=utcnow(),
         forms=forms,
         departments=departments.listed(db.session, county_id),
         deadline=departments.deadlines(db.session, county_id)[issue.category],
-        group=problems.group_of(db.session, issue),
-        candidates=problems.duplicate_candidates(db.session, current_scope(), issue),
+        group=issues.group_of(db.session, issue),
+        candidates=issues.duplicate_candidates(db.session, current_scope(), issue),
         statuses=[
             code for code in services.statuses_for(current_account()) if code != issue.status
         ],
@@ -181,22 +181,22 @@ def problem_page(
 def _act(
     issue_id: uuid.UUID, form: FlaskForm, act: Callable[[Issue], object], done: str
 ) -> ResponseReturnValue:
-    """Run one of the admin's steps on a problem; its refusal shows on the page."""
+    """Run one of the admin's steps on an issue; its refusal shows on the page."""
     issue = issue_or_404(issue_id)
     if not form.validate_on_submit():
         first = next(iter(form.errors.values()), [""])
-        return problem_page(issue, form, localized(str(first[0])), 400)
+        return issue_page(issue, form, localized(str(first[0])), 400)
     try:
         act(issue)
     except services.IssueActionError as refused:
-        return problem_page(issue, form, localized(str(refused)), 400)
+        return issue_page(issue, form, localized(str(refused)), 400)
     flash(done)
-    return redirect(url_for("console.problem", issue_id=issue.id))
+    return redirect(url_for("console.issue_detail", issue_id=issue.id))
 
 
 @bp.post("/problems/<uuid:issue_id>/pass")
 @requires(Capability.MANAGE)
-def problem_pass(issue_id: uuid.UUID) -> ResponseReturnValue:
+def issue_pass(issue_id: uuid.UUID) -> ResponseReturnValue:
     form = PassForm()
     return _act(
         issue_id,
@@ -216,7 +216,7 @@ def problem_pass(issue_id: uuid.UUID) -> ResponseReturnValue:
 
 @bp.post("/problems/<uuid:issue_id>/status")
 @requires(Capability.MANAGE, Capability.RESPOND)
-def problem_status(issue_id: uuid.UUID) -> ResponseReturnValue:
+def issue_status(issue_id: uuid.UUID) -> ResponseReturnValue:
     form = StatusForm()
     return _act(
         issue_id,
@@ -235,8 +235,8 @@ def problem_status(issue_id: uuid.UUID) -> ResponseReturnValue:
 
 @bp.post("/problems/<uuid:issue_id>/duplicate")
 @requires(Capability.MANAGE)
-def problem_duplicate(issue_id: uuid.UUID) -> ResponseReturnValue:
-    """Link the problem under another (chosen from the list), or unlink it (none chosen)."""
+def issue_duplicate(issue_id: uuid.UUID) -> ResponseReturnValue:
+    """Link the issue under another (chosen from the list), or unlink it (none chosen)."""
     form = DuplicateForm()
 
     def link(issue: Issue) -> None:
@@ -256,7 +256,7 @@ def problem_duplicate(issue_id: uuid.UUID) -> ResponseReturnValue:
 
 @bp.post("/problems/<uuid:issue_id>/note")
 @requires(Capability.MANAGE, Capability.RESPOND)
-def problem_note(issue_id: uuid.UUID) -> ResponseReturnValue:
+def issue_note(issue_id: uuid.UUID) -> ResponseReturnValue:
     form = NoteForm()
     return _act(
         issue_id,

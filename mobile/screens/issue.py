@@ -1,4 +1,4 @@
-"""Problem follow-up: a note, a new status, and telling the household the outcome."""
+"""Issue follow-up: a note, a new status, and telling the household the outcome."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from kivy.properties import StringProperty
 from marshmallow import ValidationError
 
 from mobile.forms import check_follow_up, flatten, show_time
-from mobile.notebook import ProblemView, local_time
+from mobile.notebook import IssueView, local_time
 from mobile.widgets import Card, Note, Page, Text
 from shared.vocab import IssueStatus
 
@@ -20,13 +20,13 @@ NEXT_STATUSES = (
 )
 
 
-class ProblemScreen(Page):
+class IssueScreen(Page):
     issue_id = StringProperty("")
     message = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.view: ProblemView | None = None
+        self.view: IssueView | None = None
         self.app.bind(lang=lambda *_: self.render())
 
     def show(self, **params: Any) -> None:
@@ -36,9 +36,9 @@ class ProblemScreen(Page):
         self.ids.status.selected = []
         self.message = ""
         self._show_errors({})
-        self.app.call(lambda notebook: notebook.problem(self.issue_id), self._loaded)
+        self.app.call(lambda notebook: notebook.issue(self.issue_id), self._loaded)
 
-    def _loaded(self, view: ProblemView | None) -> None:
+    def _loaded(self, view: IssueView | None) -> None:
         self.view = view
         self.render()
 
