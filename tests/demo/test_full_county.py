@@ -20,8 +20,8 @@ from server.ledger.services import check_integrity
 from shared.vocab import Rank
 from tests.conftest import fresh_database_url
 from tests.demo.test_generator import AS_OF, assert_cadre_loads, assert_report_cases
-from tests.ledger.fixtures import ledger_facts, minqing
-from tests.ledger.test_hostile_files import MEMORY
+from tests.server.ledger.fixtures import ledger_facts, minqing
+from tests.server.ledger.test_hostile_files import MEMORY
 
 
 def _check_and_read(url: str) -> dict[str, list[tuple[object, ...]]]:

@@ -22,7 +22,7 @@ from server.ledger.services import link_household, set_village_leader
 from server.migrate import upgrade
 from shared.vocab import IssueCategory, IssueStatus, LeaderRole
 from tests.conftest import fresh_database_url
-from tests.ledger.fixtures import (
+from tests.server.ledger.fixtures import (
     SmallCounty,
     counts,
     ledger_facts,

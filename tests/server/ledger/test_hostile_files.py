@@ -14,8 +14,8 @@ from msoffcrypto.format.ooxml import OOXMLFile
 from openpyxl import Workbook
 
 from server.ledger import spreadsheets
-from tests.ledger.fixtures import HOUSEHOLD_HEADER, database_counts, minqing, write_sheet
-from tests.ledger.workbooks import cell, row, write_workbook
+from tests.server.ledger.fixtures import HOUSEHOLD_HEADER, database_counts, minqing, write_sheet
+from tests.server.ledger.workbooks import cell, row, write_workbook
 
 # The address space the import runs in: a few times what a county's file takes
 # (under 100 MB resident), far below what the hostile files would need.

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.ledger.layouts import HOUSEHOLDS, VILLAGES, read_table
 from server.ledger.spreadsheets import ImportRefused
-from tests.ledger.fixtures import HOUSEHOLD_HEADER, counts, load, small_county, write_sheet
+from tests.server.ledger.fixtures import HOUSEHOLD_HEADER, counts, load, small_county, write_sheet
 
 
 def household(code: str = "QL-1", **cells: str) -> tuple[str, ...]:

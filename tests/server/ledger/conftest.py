@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 from server.db import make_engine, transaction
 from server.migrate import upgrade
 from tests.conftest import fresh_database_url
-from tests.ledger.fixtures import small_county
+from tests.server.ledger.fixtures import small_county
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from server.ledger.models import (
 from server.ledger.services import link_household
 from server.ledger.spreadsheets import ImportRefused
 from shared.vocab import LeaderRole, Rank, UnitKind
-from tests.ledger.fixtures import (
+from tests.server.ledger.fixtures import (
     HOUSEHOLD_HEADER,
     IMPORT,
     counts,
