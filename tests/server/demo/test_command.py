@@ -16,7 +16,7 @@ from server.demo.generator import generate
 from server.ledger.models import Household
 from server.migrate import upgrade
 from tests.conftest import fresh_database_url
-from tests.demo.test_generator import AS_OF, SMALL
+from tests.server.demo.test_generator import AS_OF, SMALL
 
 MINQING = Path(sys.executable).parent / "minqing"
 

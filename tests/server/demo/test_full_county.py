@@ -19,7 +19,7 @@ from server.ledger.models import Cadre
 from server.ledger.services import check_integrity
 from shared.vocab import Rank
 from tests.conftest import fresh_database_url
-from tests.demo.test_generator import AS_OF, assert_cadre_loads, assert_report_cases
+from tests.server.demo.test_generator import AS_OF, assert_cadre_loads, assert_report_cases
 from tests.server.ledger.fixtures import ledger_facts, minqing
 from tests.server.ledger.test_hostile_files import MEMORY
 
