@@ -4,7 +4,7 @@ The restored server says so with a new epoch (``minqing db restore`` or
 ``db restored`` renews it) or, when nobody told it, by finding the phone's
 cursor ahead of everything it has. Either way the phone sends every change
 it made again and pulls from the start; receipts make what the server
-already has a no-op. tests/ops/test_backup_restore.py does it for real.
+already has a no-op. tests/server/ops/test_backup_restore.py does it for real.
 """
 
 from __future__ import annotations

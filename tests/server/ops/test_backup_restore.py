@@ -12,7 +12,7 @@ import pytest
 from server.db import db, make_engine
 from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer
-from tests.ops.burst import Burst, visit_ids
+from tests.server.ops.burst import Burst, visit_ids
 from tests.sync.world import County
 
 

@@ -9,8 +9,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from server.db import make_engine
-from tests.ops.burst import pushing_county, visit_ids
-from tests.ops.clusters import Cluster, scratch
+from tests.server.ops.burst import pushing_county, visit_ids
+from tests.server.ops.clusters import Cluster, scratch
 
 STANDBY = "standby1"
 

@@ -12,8 +12,8 @@ import pytest
 
 from server.db import make_engine
 from tests.live import LiveServer
-from tests.ops.burst import pushing_county, visit_ids
-from tests.ops.clusters import Cluster, run, scratch
+from tests.server.ops.burst import pushing_county, visit_ids
+from tests.server.ops.clusters import Cluster, run, scratch
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from pathlib import Path
 from server.db import db
 from tests.conftest import migrated_app
 from tests.live import LiveServer
-from tests.ops.clusters import Cluster, scratch
+from tests.server.ops.clusters import Cluster, scratch
 from tests.sync.world import PASSWORD, County
 
 READER = "minqing-reports"
