@@ -22,7 +22,7 @@ from sync.phone import Phone
 from sync.transport import HttpTransport, TransportError
 from tests.conftest import migrated_app
 from tests.live import LiveServer
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 
 class AckingTransport(HttpTransport):

@@ -13,7 +13,7 @@ from server.db import db, make_engine
 from tests.conftest import fresh_database_url, migrated_app
 from tests.live import LiveServer
 from tests.server.ops.burst import Burst, visit_ids
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 
 @pytest.mark.slow

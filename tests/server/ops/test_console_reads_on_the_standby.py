@@ -12,7 +12,7 @@ from server.db import db
 from tests.conftest import migrated_app
 from tests.live import LiveServer
 from tests.server.ops.clusters import Cluster, scratch
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.world import PASSWORD, County
 
 READER = "minqing-reports"
 

@@ -21,7 +21,7 @@ from server.visits.models import Visit
 from sync.transport import HttpTransport, ServerError
 from tests.conftest import PG_ADMIN_URL, fresh_postgres_database, migrated_app
 from tests.live import LiveServer
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.world import PASSWORD, County
 
 
 @contextmanager

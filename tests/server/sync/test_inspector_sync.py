@@ -15,8 +15,8 @@ from server.db import transaction
 from server.inspections import services
 from server.inspections.models import Inspection, InspectionAssignment
 from shared.vocab import AccountRole
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import PASSWORD, County
 
 ANSWERS = {"knows_cadre": True, "problem_solved": "none_raised", "satisfaction": "satisfied"}
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 from server.db import transaction
 from server.ledger.models import Household
 from server.sync.conflicts import edit_household
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import County
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import County
 
 CHINA = timezone(timedelta(hours=8))
 

@@ -21,9 +21,9 @@ from server.sequence import SyncCounter
 from server.visits.models import Visit
 from shared.vocab import AccountRole
 from sync.phone import Phone
-from tests.sync.test_inspector_sync import ANSWERS
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.test_inspector_sync import ANSWERS
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import PASSWORD, County
 
 VISITS_EACH = 4
 PULLS_DURING = 6

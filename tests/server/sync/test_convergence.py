@@ -33,8 +33,8 @@ from server.visits.models import Visit
 from sync.engine import SyncReport
 from sync.phone import Phone
 from sync.transport import NetworkError
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import County, wipe
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import County, wipe
 
 DAY_MS = 24 * 3600 * 1000
 SKEWS = st.sampled_from([0, 0, 90_000, -3 * DAY_MS, 2 * DAY_MS])

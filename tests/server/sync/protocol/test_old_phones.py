@@ -1,5 +1,5 @@
 """A new server still understands every released app: the recorded
-conversations (tests/sync/protocol/v*.json) replayed over HTTP against a
+conversations (tests/server/sync/protocol/v*.json) replayed over HTTP against a
 running server, and a schema upgrade that is safe to run again."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sync.hlc import wall_clock_ms
 from sync.transport import HttpTransport
 from tests.conftest import LiveServers
 from tests.live import LiveServer
-from tests.sync.protocol.conversation import (
+from tests.server.sync.protocol.conversation import (
     CADRES,
     HERE,
     HOUSEHOLDS_EACH,
@@ -29,7 +29,7 @@ from tests.sync.protocol.conversation import (
     county_names,
     lacks,
 )
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 RECORDINGS = sorted(HERE.glob("v*.json"))
 
@@ -98,7 +98,7 @@ def test_the_recordings_cover_the_current_protocol() -> None:
     from shared.protocol import PROTOCOL_VERSION
 
     assert f"v{PROTOCOL_VERSION}" in [path.stem for path in RECORDINGS], (
-        "record this release's conversation: python -m tests.sync.protocol.conversation"
+        "record this release's conversation: python -m tests.server.sync.protocol.conversation"
     )
 
 

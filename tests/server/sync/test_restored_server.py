@@ -17,8 +17,8 @@ from server.ledger.models import County as CountyRecord
 from server.sequence import committed_high_water
 from server.sync.epoch import renew_epoch
 from server.visits.models import Visit
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import County
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import County
 
 
 def visits_on_server(county: County) -> int:

@@ -2,7 +2,7 @@
 later server, so that a server upgrade never strands the phones that have not
 updated yet (phones update slowly).
 
-``python -m tests.sync.protocol.conversation`` records the current app's
+``python -m tests.server.sync.protocol.conversation`` records the current app's
 conversation as ``v<PROTOCOL_VERSION>.json``: do it when a version of the app
 is released, and keep every earlier file. What belongs to the recording's
 county and moment becomes a placeholder that the replay fills with its own:
@@ -32,7 +32,7 @@ from shared.protocol import PROTOCOL_VERSION
 from sync.hlc import COUNTER_BITS, MAX_COUNTER, wall_clock_ms
 from sync.transport import Headers, HttpTransport
 from tests.conftest import migrated_app
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 HERE = Path(__file__).parent
 CADRES, HOUSEHOLDS_EACH = 2, 3

@@ -27,7 +27,7 @@ from server.visits.models import Visit
 from sync.transport import HttpTransport, NetworkError, ServerError
 from tests.conftest import LiveServers
 from tests.live import DroppingProxy, LiveServer
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.world import PASSWORD, County
 
 DAY_MS = 24 * 3600 * 1000
 

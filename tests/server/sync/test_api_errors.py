@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from server.sync.models import AppliedChange
 from shared.protocol import MAX_PUSH_CHANGES, PROTOCOL_VERSION
 from sync.phone import Phone
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import PASSWORD, County
 
 
 @pytest.fixture

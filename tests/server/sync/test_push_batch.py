@@ -19,8 +19,8 @@ from server.visits.models import Visit
 from shared.vocab import IssueCategory, IssueStatus
 from sync.phone import Phone
 from sync.store import OutboxEntry
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import County
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import County
 
 
 def forge(phone: Phone, entry: OutboxEntry, **record: Any) -> None:

@@ -18,8 +18,8 @@ from sync.engine import SyncReport
 from sync.hlc import MAX_DRIFT_MS, Stamp
 from sync.phone import Phone
 from sync.store import OutboxEntry
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import PASSWORD, County
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -369,7 +369,7 @@ def test_a_revoked_phone_that_logs_in_again_delivers_the_records_it_kept(
     from server.accounts.models import Device
     from server.accounts.services import revoke_device
     from server.audit.services import SYSTEM
-    from tests.sync.world import PASSWORD
+    from tests.server.sync.world import PASSWORD
 
     username = county.cadres[0]
     phone = county.phone(username, transport)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from server.accounts.models import Account, Device
 from sync.phone import Phone
 from sync.transport import NetworkError
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import PASSWORD, County
 
 
 def test_a_phone_whose_login_answer_was_lost_logs_in_again_to_the_same_device(

@@ -17,9 +17,9 @@ from shared import protocol
 from shared.schemas import HouseholdSchema, IssueSchema
 from sync.engine import BOOKKEEPING
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
-from tests.sync.test_inspector_sync import ANSWERS, _inspector
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import County
+from tests.server.sync.test_inspector_sync import ANSWERS, _inspector
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import County
 
 
 def _fields(kind: str) -> set[str]:
