@@ -18,9 +18,10 @@ from server.db import make_engine
 from server.ledger.models import Cadre
 from server.ledger.services import check_integrity
 from shared.vocab import Rank
+from tests.cli import run_minqing
 from tests.conftest import fresh_database_url
 from tests.server.demo.test_generator import AS_OF, assert_cadre_loads, assert_report_cases
-from tests.server.ledger.fixtures import ledger_facts, minqing
+from tests.server.ledger.fixtures import ledger_facts
 from tests.server.ledger.test_hostile_files import MEMORY
 
 
@@ -53,20 +54,26 @@ def test_the_demo_county_passes_the_integrity_check_and_its_export_imports_uncha
     tmp_path: Path,
 ) -> None:
     demo = fresh_database_url("sqlite", tmp_path, "demo_full")
-    assert minqing(demo, tmp_path, "db", "init").returncode == 0
-    run = minqing(demo, tmp_path, "demo", "--seed", "2015", "--as-of", AS_OF.isoformat())
+    assert run_minqing(demo, tmp_path / "instance", "db", "init").returncode == 0
+    run = run_minqing(
+        demo, tmp_path / "instance", "demo", "--seed", "2015", "--as-of", AS_OF.isoformat()
+    )
     assert run.returncode == 0, run.stderr
     # Progress, town by town, goes to stderr; the summary to stdout.
     assert all(town in run.stderr for town in ("前楼镇", "樟塘镇", "陈城镇"))
     assert "33,410" in run.stdout
     facts = _check_and_read(demo)
     workbook = tmp_path / "东山县.xlsx"
-    assert minqing(demo, tmp_path, "export", "ledger", str(workbook)).returncode == 0
+    assert (
+        run_minqing(demo, tmp_path / "instance", "export", "ledger", str(workbook)).returncode == 0
+    )
 
     imported = fresh_database_url("postgresql", tmp_path, "full_size")
-    assert minqing(imported, tmp_path, "db", "init").returncode == 0
+    assert run_minqing(imported, tmp_path / "instance", "db", "init").returncode == 0
     for kind in ("villages", "cadres", "households", "leaders"):
-        done = minqing(imported, tmp_path, "import", kind, str(workbook), memory=MEMORY)
+        done = run_minqing(
+            imported, tmp_path / "instance", "import", kind, str(workbook), memory=MEMORY
+        )
         assert done.returncode == 0, done.stderr
         assert "跳过 0" in done.stdout, done.stdout
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import resource
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,32 +34,6 @@ IMPORT = Actor(via="import")
 TABLES = (Town, Village, Grid, WorkUnit, Cadre, Household, HouseholdLink, VillageLink, AuditEntry)
 
 HOUSEHOLD_HEADER = ("户编号", "镇", "村", "网格", "户主", "人口", "地址", "电话", "标签", "备注", "挂户干部", "挂户干部电话")  # fmt: skip
-
-
-MINQING = Path(sys.executable).parent / "minqing"
-
-
-def minqing(
-    url: str, tmp_path: Path, *args: str, memory: int | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the ``minqing`` command on the database at ``url``, within ``memory`` bytes
-    of address space if given; it must never end in a traceback."""
-
-    def limit() -> None:
-        if memory is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-
-    env = {**os.environ, "DATABASE_URL": url, "MINQING_INSTANCE_PATH": str(tmp_path / "instance")}
-    done = subprocess.run(
-        [str(MINQING), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        preexec_fn=limit,
-    )
-    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
-    return done
 
 
 def households(url: str) -> int:

@@ -14,7 +14,8 @@ from msoffcrypto.format.ooxml import OOXMLFile
 from openpyxl import Workbook
 
 from server.ledger import spreadsheets
-from tests.server.ledger.fixtures import HOUSEHOLD_HEADER, database_counts, minqing, write_sheet
+from tests.cli import run_minqing
+from tests.server.ledger.fixtures import HOUSEHOLD_HEADER, database_counts, write_sheet
 from tests.server.ledger.workbooks import cell, row, write_workbook
 
 # The address space the import runs in: a few times what a county's file takes
@@ -194,7 +195,7 @@ def test_a_hostile_file_is_refused_in_bounded_memory_naming_the_problem_and_the_
     url, _ = sqlite_county_url
     before = database_counts(url)
 
-    done = minqing(url, tmp_path, "import", "households", str(path), memory=MEMORY)
+    done = run_minqing(url, tmp_path / "instance", "import", "households", str(path), memory=MEMORY)
 
     assert done.returncode == 1
     assert "MemoryError" not in done.stderr
@@ -241,7 +242,7 @@ def test_an_odd_but_legitimate_workbook_is_read_as_excel_shows_it(
     url, phone = county_url
     path = ACCEPTED[case](tmp_path, phone)
 
-    done = minqing(url, tmp_path, "import", "households", str(path), memory=MEMORY)
+    done = run_minqing(url, tmp_path / "instance", "import", "households", str(path), memory=MEMORY)
 
     assert done.returncode == 0, done.stderr
     assert "新建 1" in done.stdout and "created 1" in done.stdout
@@ -259,7 +260,9 @@ def test_a_workbook_written_by_openpyxl_with_a_formula_has_no_result_and_says_so
     sheet.append([*GOOD[:5], "=2+2", "", "", "", "", "", phone])
     workbook.save(tmp_path / "computed.xlsx")
 
-    done = minqing(url, tmp_path, "import", "households", str(tmp_path / "computed.xlsx"))
+    done = run_minqing(
+        url, tmp_path / "instance", "import", "households", str(tmp_path / "computed.xlsx")
+    )
 
     assert done.returncode == 1
     assert "用 Excel 打开并保存后再导入" in done.stderr

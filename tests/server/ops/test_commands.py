@@ -5,21 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from server.cli import main
 from server.db import make_engine
 from server.ledger.models import County
 from server.migrate import upgrade
 from server.sync.epoch import current_epoch
+from tests.cli import run_minqing
 from tests.conftest import fresh_database_url
-
-
-def minqing(url: str, tmp_path: Path, *args: str) -> Result:
-    env = {"DATABASE_URL": url, "MINQING_INSTANCE_PATH": str(tmp_path / "instance")}
-    return CliRunner().invoke(main, list(args), env=env)
 
 
 def epoch_of(url: str) -> str:
@@ -41,16 +35,16 @@ def migrated(backend: str, tmp_path: Path, label: str) -> str:
 
 def test_a_restored_backup_has_the_ledger_and_a_new_epoch(backend: str, tmp_path: Path) -> None:
     original = migrated(backend, tmp_path, "ops_cmd_original")
-    assert minqing(original, tmp_path, "db", "init").exit_code == 0
+    assert run_minqing(original, tmp_path / "instance", "db", "init").returncode == 0
     backup = tmp_path / "backup"
-    done = minqing(original, tmp_path, "db", "backup", str(backup))
-    assert done.exit_code == 0, done.output
+    done = run_minqing(original, tmp_path / "instance", "db", "backup", str(backup))
+    assert done.returncode == 0, done.stderr
     copy = fresh_database_url(backend, tmp_path, "ops_cmd_copy")
 
-    done = minqing(copy, tmp_path, "db", "restore", "--yes", str(backup))
+    done = run_minqing(copy, tmp_path / "instance", "db", "restore", "--yes", str(backup))
 
-    assert done.exit_code == 0, done.output
-    assert "restored, new epoch" in done.output
+    assert done.returncode == 0, done.stderr
+    assert "restored, new epoch" in done.stdout
     assert epoch_of(copy) != epoch_of(original)
     engine = make_engine(copy)
     try:
@@ -59,7 +53,7 @@ def test_a_restored_backup_has_the_ledger_and_a_new_epoch(backend: str, tmp_path
     finally:
         engine.dispose()
     before = epoch_of(copy)
-    assert minqing(copy, tmp_path, "db", "restored").exit_code == 0
+    assert run_minqing(copy, tmp_path / "instance", "db", "restored").returncode == 0
     assert epoch_of(copy) != before
 
 
@@ -76,10 +70,9 @@ def test_restoring_a_file_that_is_not_a_backup_says_so_and_changes_nothing(
         target = fresh_database_url(backend, tmp_path, "ops_cmd_empty")
 
     for path, says in ((missing, "no backup file"), (junk, "not")):
-        done = minqing(target, tmp_path, "db", "restore", "--yes", str(path))
-        assert done.exit_code == 1
-        assert says in done.output and " / " in done.output
-        assert "Traceback" not in done.output
+        done = run_minqing(target, tmp_path / "instance", "db", "restore", "--yes", str(path))
+        assert done.returncode == 1
+        assert says in done.stderr and " / " in done.stderr
     if backend == "sqlite":
         assert epoch_of(target) == epoch
 
@@ -90,9 +83,9 @@ def test_a_restore_into_a_postgresql_database_that_is_not_empty_is_refused(
     # (A SQLite restore replaces the database file, after asking.)
     target = migrated("postgresql", tmp_path, "ops_cmd_full")
     backup = tmp_path / "backup"
-    assert minqing(target, tmp_path, "db", "backup", str(backup)).exit_code == 0
+    assert run_minqing(target, tmp_path / "instance", "db", "backup", str(backup)).returncode == 0
 
-    done = minqing(target, tmp_path, "db", "restore", "--yes", str(backup))
+    done = run_minqing(target, tmp_path / "instance", "db", "restore", "--yes", str(backup))
 
-    assert done.exit_code == 1
-    assert "the database is not empty: create a new one" in done.output
+    assert done.returncode == 1
+    assert "the database is not empty: create a new one" in done.stderr
