@@ -47,7 +47,7 @@ CHANGE_OPS = ("create", "update", "delete")
 # The one description of each kind of record's fields: a phone pushes a new
 # record as its schema's fields (an optional one may be left out), and pulls
 # one as its id and seq, and data of the schema's other fields and what the
-# server adds (SERVER_FIELDS). tests/sync/test_record_fields.py holds the
+# server adds (SERVER_FIELDS). tests/server/sync/test_record_fields.py holds the
 # phone, the push and the pull to it.
 # A county, which no phone or import writes, is the one kind without a schema
 # (server/sync/records.py lists its fields).

@@ -21,8 +21,8 @@ from server import create_app
 from server.db import db, make_engine
 from server.migrate import upgrade
 from tests.live import LiveServer
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import County, wipe
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import County, wipe
 from tests.system import require
 
 PG_ADMIN_URL = os.environ.get("MINQING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -166,7 +166,7 @@ def make_id() -> Any:
 
 
 # --- a small county with phones, against the real app committing for real ----------
-# (each test starts from an empty ledger and leaves one behind: tests/sync/world.py)
+# (each test starts from an empty ledger and leaves one behind: tests/server/sync/world.py)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-BIN = Path(sys.executable).parent
+from tests.cli import MINQING, run_minqing
 
 
 def free_port() -> int:
@@ -56,9 +55,8 @@ class LiveServer:
         }
 
     def minqing(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "minqing"), *args], env=self.env(), capture_output=True, text=True
-        )
+        """``minqing *args`` with this server's database, instance and settings."""
+        return run_minqing(self.database_url, self.instance_path, *args, **self.environment)
 
     @property
     def log_path(self) -> Path:
@@ -68,7 +66,7 @@ class LiveServer:
         """Start the server (on the same port again, after a stop)."""
         self.port = self.port or free_port()
         self.instance_path.mkdir(parents=True, exist_ok=True)
-        command = [str(BIN / "minqing"), "serve", "--port", str(self.port)]
+        command = [str(MINQING), "serve", "--port", str(self.port)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [*command, "--workers", str(self.workers)],
@@ -94,7 +92,7 @@ class LiveServer:
         stopped (SIGTERM, after the job at hand) at the end of the block."""
         with self.log_path.open("ab") as log:
             process = subprocess.Popen(
-                [str(BIN / "minqing"), "worker"],
+                [str(MINQING), "worker"],
                 env=self.env(),
                 stdout=log,
                 stderr=log,

@@ -7,7 +7,7 @@ each its own short transaction, so no push waits on a migration for more than
 a moment; the other changes it may make to a growing table are the ones that
 only touch the catalogue (a nullable column, a dropped index). SQLite, one
 county's server, has one writer at a time anyway: there each step is plain.
-tests/test_migrations.py holds every migration to this on PostgreSQL.
+tests/server/test_migrations.py holds every migration to this on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ from sync.sqlite_store import SQLiteStore  # noqa: E402
 from tests.conftest import LiveServers  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 from tests.mobile.driver import Phone  # noqa: E402
-from tests.sync.world import County  # noqa: E402
+from tests.server.sync.world import County  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "mobile"
 

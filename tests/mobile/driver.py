@@ -19,7 +19,7 @@ from kivy.uix.widget import Widget
 from mobile.app import MinqingApp
 from mobile.i18n import NO_BREAK_SPACE
 from mobile.widgets import ChoiceGroup, DateField, Field, Page
-from tests.sync.world import PASSWORD
+from tests.server.sync.world import PASSWORD
 
 # The PIN the driver chooses after a login, and types at each start.
 PIN = "2580"

@@ -7,7 +7,7 @@ from kivy.clock import Clock
 
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 
 def test_a_cadre_logs_in_once_and_downloads_her_households(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from server.issues.models import Issue
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 
 def test_a_visit_with_bad_input_is_not_saved_until_each_field_is_fixed(

@@ -13,7 +13,7 @@ from kivy.uix.widget import Widget
 from mobile.lines import break_lines
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 NO_LINE_STARTS_WITH = "，。、；：？！）」』】》”"
 NO_LINE_ENDS_WITH = "（「『【《“"

@@ -17,7 +17,7 @@ from server.audit.models import AuditEntry
 from server.visits.models import Visit
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.world import PASSWORD, County
 
 NOTE = "丢手机前记的走访"
 

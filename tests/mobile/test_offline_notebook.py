@@ -11,7 +11,7 @@ from server.issues.models import Issue
 from server.visits.models import Visit
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 
 def test_a_visit_with_two_issues_made_offline_survives_a_kill_and_reaches_the_ledger(

@@ -17,7 +17,7 @@ from sync.transport import HttpTransport
 from tests.live import LiveServer
 from tests.mobile.conftest import ARTIFACTS
 from tests.mobile.driver import PIN, Phone
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.world import PASSWORD, County
 
 NOTE = "王大姐说屋顶漏雨，儿子在厦门打工"
 HOUSEHOLD_PHONE = "13905960001"

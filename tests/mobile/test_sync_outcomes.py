@@ -23,7 +23,7 @@ from shared.vocab import AccountRole
 from sync.engine import SyncReport
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.world import PASSWORD, County
 
 
 def test_a_change_the_town_office_overwrote_is_explained_by_name_after_sync(

@@ -11,7 +11,7 @@ from server.accounts.models import Device
 from sync.transport import HttpTransport
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 
 def test_a_change_lost_to_the_cadres_other_phone_names_that_phone(

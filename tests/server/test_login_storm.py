@@ -19,7 +19,7 @@ from server.accounts.models import Account, Device
 from sync.transport import AuthError, HttpTransport, NetworkError, RequestRefused, ServerError
 from tests.conftest import LiveServers
 from tests.live import LiveServer
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.world import PASSWORD, County
 
 CADRES = 200
 # What a phone waits for an answer (HttpTransport's default).

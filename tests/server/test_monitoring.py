@@ -14,8 +14,8 @@ from server import create_app
 from server.db import db
 from sync.phone import Phone
 from tests.conftest import fresh_database_url
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import County
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import County
 
 
 def log_lines(captured: str) -> list[dict[str, object]]:

@@ -18,9 +18,9 @@ from server.sync.push import NEW_RECORD_SCHEMAS
 from server.sync.records import KIND_OF
 from shared.protocol import PROTOCOL_VERSION
 from sync.phone import Phone
-from tests.sync.test_inspector_sync import ANSWERS, _inspector
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import County
+from tests.server.sync.test_inspector_sync import ANSWERS, _inspector
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import County
 
 PUSH, PULL, DEVICES, ME = "/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/devices", "/api/v1/me"
 WIPED = "/api/v1/devices/wiped"

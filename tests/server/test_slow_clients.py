@@ -28,7 +28,7 @@ from server.visits.models import Visit
 from sync.transport import HttpTransport, ServerUnreachable
 from tests.conftest import LiveServers
 from tests.live import LiveServer
-from tests.sync.world import PASSWORD, County
+from tests.server.sync.world import PASSWORD, County
 from tests.system import require
 
 STALLED = 15

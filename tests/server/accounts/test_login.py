@@ -18,7 +18,7 @@ from server.audit.services import SYSTEM
 from server.clock import utcnow
 from server.db import transaction
 from shared.vocab import AccountRole
-from tests.sync.world import wipe
+from tests.server.sync.world import wipe
 
 LIMITS = login.LoginLimits(
     max_failures=5,

@@ -165,7 +165,7 @@ def imported(
     env = {"DATABASE_URL": server.database_url, "MINQING_INSTANCE_PATH": str(server.instance_path)}
     for command in commands:
         # In this process, each a second sooner than as a program of its own
-        # (which tests/ledger/test_import_cli.py runs them as).
+        # (which tests/server/ledger/test_import_cli.py runs them as).
         done = CliRunner().invoke(main, list(command), env=env)
         assert done.exit_code == 0, (command, done.output, done.exception)
     engine = make_engine(server.database_url)

@@ -26,8 +26,8 @@ from server.visits.services import refresh_last_visits
 from shared.vocab import VisitKind
 from tests.builders import LedgerBuilder
 from tests.conftest import fresh_database_url
-from tests.sync.transport import FlaskTransport
-from tests.sync.world import County
+from tests.server.sync.transport import FlaskTransport
+from tests.server.sync.world import County
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from server.jobs import queue
 from server.jobs.models import Job, JobStatus
 from server.jobs.worker import Made, Worker
 from shared.vocab import AccountRole
-from tests.sync.world import wipe
+from tests.server.sync.world import wipe
 
 
 @pytest.fixture
