@@ -29,6 +29,8 @@ GROWING = frozenset(
         "audit_entry",
         "applied_change",
         "conflict",
+        "photo",
+        "photo_blob",
     }
 )
 BATCH = 5_000

@@ -17,6 +17,7 @@ from shared import protocol
 from shared.schemas import HouseholdSchema, IssueSchema
 from sync.engine import BOOKKEEPING
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
+from tests.photos import phone_photo
 from tests.sync.test_inspector_sync import ANSWERS, _inspector
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
@@ -103,6 +104,7 @@ def test_what_phones_push_and_pull_of_every_kind_is_their_schemas_fields(
     )
     (issue,) = phone.issues(household_id)
     phone.follow_up(issue["id"], status="in_progress")
+    phone.attach_photo("visit", visit_id, phone_photo())
     phone.edit_household(household_id, notes="门前有狗")
     assigned = county.households[second][:2]
     inspector = county.phone(_inspector(county, assigned), transport)
