@@ -22,6 +22,8 @@ from server.issues.models import Department, Issue
 from server.jobs.models import Job
 from server.ledger.models import Cadre, Grid, Household, Town, Village, WorkUnit
 from server.ledger.queries import first_county
+from server.photos.models import Photo
+from server.photos.services import PARENTS, parent_issue
 from server.sync.models import Conflict
 from shared.vocab import AccountRole
 
@@ -110,6 +112,30 @@ def issue_or_404(issue_id: uuid.UUID) -> Issue:
     if not current_scope().has_issue(issue):
         abort(404)
     return issue
+
+
+def photo_or_404(photo_id: uuid.UUID) -> Photo:
+    """A live photo whose record the account may see: a visit's by its household
+    (for roles that see the ledger), a problem's or a follow-up's by the problem
+    (so a department sees the photos of the problems passed to it)."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.deleted_at is not None:
+        abort(404)
+    scope = current_scope()
+    if photo.record_kind == "visit":
+        household = db.session.get(Household, photo.household_id)
+        if (
+            not scope.can(Capability.VIEW)
+            or household is None
+            or not scope.has_household(household)
+        ):
+            abort(404)
+        return photo
+    parent = db.session.get(PARENTS[photo.record_kind], photo.record_id)
+    issue = None if parent is None else parent_issue(parent, photo.record_kind, db.session.get)
+    if issue is None or issue.deleted_at is not None or not scope.has_issue(issue):
+        abort(404)
+    return photo
 
 
 def conflict_or_404(conflict_id: uuid.UUID) -> Conflict:

@@ -11,6 +11,7 @@ from server.console.views import (  # noqa: F401 - each registers its routes on 
     ledger,
     links,
     outputs,
+    photos,
     problems,
     session,
     settings,

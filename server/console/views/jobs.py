@@ -46,6 +46,14 @@ def _village(target: str) -> None:
     village_or_404(uuid.UUID(target))
 
 
+def _village_photos(target: str) -> None:
+    """A village's photos are for those who check the work there: admins and inspectors."""
+    scope = current_scope()
+    if not (scope.can(Capability.MANAGE) or scope.can(Capability.INSPECT)):
+        abort(403)
+    village_or_404(uuid.UUID(target))
+
+
 def _town_sheet(target: str) -> None:
     """A whole town's inspection sheet is for the admins who send inspectors out;
     an inspector prints the households assigned to them."""
@@ -76,6 +84,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "town_notebooks": _whole_town,
     "town_inspection_sheet": _town_sheet,
     "inspector_sheet": _inspector_sheet,
+    "village_photos": _village_photos,
 }
 
 

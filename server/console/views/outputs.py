@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import uuid
 
-from flask import Response, abort, send_file
+from flask import Response, abort, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.scope import Capability
@@ -111,6 +111,7 @@ def cadre_notebook(cadre_id: uuid.UUID) -> Response:
 
     cadre = cadre_or_404(cadre_id)
     data = pdf.notebook_pdf(
-        notebook(db.session, current_scope(), cadre), utcnow().astimezone(CHINA).date()
+        notebook(db.session, current_scope(), cadre, photos=request.args.get("photos") == "1"),
+        utcnow().astimezone(CHINA).date(),
     )
     return _pdf(data, f"民情记录本-{cadre.name}.pdf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from server.inspections.models import Inspection
 from server.issues.models import Department, Issue, IssueEvent
 from server.ledger.models import Cadre, Grid, Household, Town, Village
 from server.ledger.services import link_household, set_village_leader
+from server.photos.models import Photo, PhotoBlob
 from server.visits.models import Visit
 from shared.vocab import (
     AccountRole,
@@ -36,7 +38,10 @@ from shared.vocab import (
     UnitKind,
     VisitKind,
 )
+from shared.images import inspect_jpeg, strip_metadata, thumbnail
+from shared.protocol import PHOTO_CONTENT_TYPE
 from tests.builders import LedgerBuilder
+from tests.photos import phone_photo
 
 PASSWORD = "minqing-demo"
 _HASH = hash_password(PASSWORD)  # one argon2 hash for every test account
@@ -263,3 +268,44 @@ def prepared(client: FlaskClient, factory: sessionmaker[Session], page: str, but
     ready = client.get(job_page).get_data(as_text=True)
     assert "已准备好" in ready and 'http-equiv="refresh"' not in ready
     return job_page
+
+
+def add_photo(
+    session: Session,
+    household: Household,
+    kind: str,
+    record_id: uuid.UUID,
+    seed: int = 1,
+    uploaded: bool = True,
+) -> Photo:
+    """A phone's photo of a household's visit, problem or follow-up, synced; with
+    ``uploaded`` its bytes too, as the server keeps them once they are whole."""
+    data = phone_photo(seed)
+    sha256 = hashlib.sha256(data).hexdigest()
+    width, height = inspect_jpeg(data)
+    if uploaded and session.get(PhotoBlob, sha256) is None:
+        session.add(
+            PhotoBlob(
+                sha256=sha256,
+                content_type=PHOTO_CONTENT_TYPE,
+                size=len(data),
+                width=width,
+                height=height,
+                data=strip_metadata(data),
+                thumbnail=thumbnail(data),
+            )
+        )
+    photo = Photo(
+        id=uuid.uuid4(),
+        household_id=household.id,
+        record_kind=kind,
+        record_id=record_id,
+        sha256=sha256,
+        size=len(data),
+        width=width,
+        height=height,
+        content_type=PHOTO_CONTENT_TYPE,
+    )
+    session.add(photo)
+    session.flush()
+    return photo
