@@ -25,6 +25,8 @@ from server.ledger.models import Cadre, Grid, Household, Town, Village
 from server.ledger.services import link_household, set_village_leader
 from server.photos.models import Photo, PhotoBlob
 from server.visits.models import Visit
+from shared.images import inspect_jpeg, strip_metadata, thumbnail
+from shared.protocol import PHOTO_CONTENT_TYPE
 from shared.vocab import (
     AccountRole,
     DepartmentKind,
@@ -38,8 +40,6 @@ from shared.vocab import (
     UnitKind,
     VisitKind,
 )
-from shared.images import inspect_jpeg, strip_metadata, thumbnail
-from shared.protocol import PHOTO_CONTENT_TYPE
 from tests.builders import LedgerBuilder
 from tests.photos import phone_photo
 
