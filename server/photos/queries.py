@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import Cadre, Grid, Household
@@ -36,6 +36,23 @@ PHOTO_LABELS = {
 }
 
 
+# The record a photo belongs to, for its day (aliases: a query may also name
+# the tables themselves, as photos_of_issue's follow-ups).
+_visit, _issue, _event = aliased(Visit), aliased(Issue), aliased(IssueEvent)
+# The day of the record a photo belongs to, rather than of its upload.
+TAKEN_ON = func.coalesce(_visit.visited_at, _issue.raised_at, _event.at, Photo.recorded_at)
+
+
+def _with_records(query: Select[Any]) -> Select[Any]:
+    """``query`` (on Photo) joined to the record of each photo, for TAKEN_ON."""
+    return (
+        query.select_from(Photo)
+        .outerjoin(_visit, and_(Photo.record_kind == "visit", _visit.id == Photo.record_id))
+        .outerjoin(_issue, and_(Photo.record_kind == "issue", _issue.id == Photo.record_id))
+        .outerjoin(_event, and_(Photo.record_kind == "issue_event", _event.id == Photo.record_id))
+    )
+
+
 @dataclass(frozen=True)
 class ShownPhoto:
     """A photo as a page lists it: enough to lay out its thumbnail and link the image."""
@@ -46,7 +63,7 @@ class ShownPhoto:
     record_id: uuid.UUID
     width: int
     height: int
-    recorded_at: datetime
+    taken_on: datetime
     uploaded: bool
 
     @property
@@ -60,21 +77,23 @@ class ShownPhoto:
         return max(round(self.width * scale), 1), max(round(self.height * scale), 1)
 
 
-def _shown(*where: ColumnElement[bool]) -> Any:
+def _shown(*where: ColumnElement[bool]) -> Select[Any]:
     return (
-        select(
-            Photo.id,
-            Photo.household_id,
-            Photo.record_kind,
-            Photo.record_id,
-            Photo.width,
-            Photo.height,
-            Photo.recorded_at,
-            PhotoBlob.sha256.is_not(None).label("uploaded"),
+        _with_records(
+            select(
+                Photo.id,
+                Photo.household_id,
+                Photo.record_kind,
+                Photo.record_id,
+                Photo.width,
+                Photo.height,
+                TAKEN_ON.label("taken_on"),
+                PhotoBlob.sha256.is_not(None).label("uploaded"),
+            )
         )
         .outerjoin(PhotoBlob, PhotoBlob.sha256 == Photo.sha256)
         .where(Photo.deleted_at.is_(None), *where)
-        .order_by(Photo.recorded_at, Photo.id)
+        .order_by(TAKEN_ON, Photo.recorded_at, Photo.id)
     )
 
 
@@ -175,29 +194,23 @@ def village_photos_count(session: Session, village_id: uuid.UUID) -> int:
 def village_photos(session: Session, village_id: uuid.UUID) -> Iterator[FiledPhoto]:
     """A village's live, uploaded photos by household and date of their record, a few
     at a time (their bytes are most of the download)."""
-    # The day of the record a photo belongs to, not of the photo's upload.
-    on_visit = and_(Photo.record_kind == "visit", Visit.id == Photo.record_id)
-    on_issue = and_(Photo.record_kind == "issue", Issue.id == Photo.record_id)
-    on_event = and_(Photo.record_kind == "issue_event", IssueEvent.id == Photo.record_id)
-    taken_on = func.coalesce(Visit.visited_at, Issue.raised_at, IssueEvent.at, Photo.recorded_at)
     rows = session.execute(
-        select(
-            Household.head_name,
-            Household.code,
-            Photo.record_kind,
-            taken_on.label("taken_on"),
-            func.coalesce(Cadre.name, "").label("cadre"),
-            PhotoBlob.data,
+        _with_records(
+            select(
+                Household.head_name,
+                Household.code,
+                Photo.record_kind,
+                TAKEN_ON.label("taken_on"),
+                func.coalesce(Cadre.name, "").label("cadre"),
+                PhotoBlob.data,
+            )
         )
         .join(PhotoBlob, PhotoBlob.sha256 == Photo.sha256)
         .join(Household, Household.id == Photo.household_id)
         .join(Grid, Grid.id == Household.grid_id)
         .outerjoin(Cadre, Cadre.id == Photo.cadre_id)
-        .outerjoin(Visit, on_visit)
-        .outerjoin(Issue, on_issue)
-        .outerjoin(IssueEvent, on_event)
         .where(Grid.village_id == village_id, Photo.deleted_at.is_(None))
-        .order_by(Household.code, taken_on, Photo.id)
+        .order_by(Household.code, TAKEN_ON, Photo.id)
         .execution_options(yield_per=20)
     )
     for row in rows:
