@@ -132,7 +132,7 @@ def generate(
         Account,
         _account(rng, calendar, password_hash, "admin", "县级管理员", AccountRole.COUNTY_ADMIN),
     )
-    write_pictures(writer)
+    write_pictures(writer, calendar.established)
     for number in range(1, scale + 1):
         name = base_name if number == 1 else f"{base_name}({number})"
         # Drawn even when the county exists, so the random stream does not

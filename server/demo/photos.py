@@ -75,10 +75,11 @@ def pictures() -> list[dict[str, object]]:
     return rows
 
 
-def write_pictures(writer: Writer) -> None:
-    """The shared pictures' bytes, once for every county the demo makes."""
+def write_pictures(writer: Writer, at: datetime) -> None:
+    """The shared pictures' bytes, once for every county the demo makes, stored
+    ``at`` (the same seed gives the same rows)."""
     for blob in pictures():
-        writer.add(PhotoBlob, dict(blob))
+        writer.add(PhotoBlob, {**blob, "created_at": at})
 
 
 class VisitPhotos:
