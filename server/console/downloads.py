@@ -4,9 +4,10 @@ the notebooks (a PDF per cadre, in a .zip) of a town's cadres, and the
 inspection sheets (督查表, PDF) of a town or of an inspector's households, and
 a village's photos (a .zip with an index.csv) for an inspection.
 
-A job's ``target`` is the town's or village's id ("" for the county), or the
-inspector's account id with when their list last changed ("id/stamp"); its scope was checked when it was asked for, and is
-again when its file is taken.
+A job's ``target`` is the town's or village's id ("" for the county), with
+PHOTOS for a town's notebooks printed with photos, or the inspector's account
+id with when their list last changed ("id/stamp"); its scope was checked when
+it was asked for, and is again when its file is taken.
 """
 
 from __future__ import annotations
@@ -84,11 +85,14 @@ NO_PHOTOS = (
 )
 PHOTO_INDEX = ("户编号", "户主", "记录", "日期", "干部", "文件")
 
+# Ends the target of a town's notebooks printed with the photos' thumbnails.
+PHOTOS = "/photos"
+
 Progress = Callable[[float], None]
 
 
 def _town(session: Session, job: Job) -> Town:
-    town = session.get(Town, uuid.UUID(job.target))
+    town = session.get(Town, uuid.UUID(job.target.partition("/")[0]))
     if town is None:
         raise JobFailed(GONE)
     return town
@@ -168,14 +172,16 @@ def town_notebooks(session: Session, job: Job, progress: Progress) -> Made:
     scope = scope_for(session, asker)
     cadres = town_cadres(session, town.id)
     printed = utcnow().astimezone(CHINA).date()
+    photos = job.target.endswith(PHOTOS)
     # PDFs compress their own contents: stored as they are.
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as folder:
         for number, cadre in enumerate(cadres, start=1):
-            data = pdf.notebook_pdf(notebook(session, scope, cadre), printed)
+            data = pdf.notebook_pdf(notebook(session, scope, cadre, photos), printed)
             folder.writestr(f"民情记录本-{cadre.name}-{cadre.phone}.pdf", data)
             progress(number / len(cadres))
-    return Made(f"{town.name}民情记录本.zip", "application/zip", archive.getvalue())
+    name = f"{town.name}民情记录本{'（含照片）' if photos else ''}.zip"
+    return Made(name, "application/zip", archive.getvalue())
 
 
 def _sheet(villages: list[SheetVillage], title: str, now: datetime, progress: Progress) -> Made:

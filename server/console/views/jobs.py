@@ -39,7 +39,7 @@ def _whole_county(_: str) -> None:
 
 
 def _whole_town(target: str) -> None:
-    whole_town_or_404(uuid.UUID(target))
+    whole_town_or_404(uuid.UUID(target.partition("/")[0]))
 
 
 def _village(target: str) -> None:

@@ -23,6 +23,7 @@ from server.console.access import (
     requires,
 )
 from server.console.blueprint import bp
+from server.console.downloads import PHOTOS
 from server.console.reports import CHINA
 from server.console.reports.outputs import cadre_town, cards, county_of, notebook
 from server.console.views.jobs import start
@@ -73,7 +74,9 @@ def village_cards(village_id: uuid.UUID) -> BaseResponse:
 @bp.post("/ledger/towns/<uuid:town_id>/notebooks.zip")
 @requires(Capability.VIEW)
 def town_notebooks(town_id: uuid.UUID) -> BaseResponse:
-    return start("town_notebooks", str(town_id))
+    # With the photos' thumbnails: another file, so another job.
+    with_photos = request.form.get("photos") == "1"
+    return start("town_notebooks", f"{town_id}{PHOTOS if with_photos else ''}")
 
 
 def _cards(town_id: uuid.UUID, name: str, *where: object) -> Response:

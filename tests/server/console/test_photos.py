@@ -207,3 +207,31 @@ def test_a_cadres_notebook_prints_the_photos_thumbnails_when_asked(
     assert plain.mimetype == with_photos.mimetype == "application/pdf"
     assert _images(plain.data) == 0
     assert _images(with_photos.data) == 2
+
+
+def test_a_towns_notebooks_print_the_photos_thumbnails_when_asked(
+    client: FlaskClient,
+    county: County,
+    session: Session,
+    session_factory: sessionmaker[Session],
+) -> None:
+    from server.console.downloads import HANDLERS
+    from server.jobs.worker import Worker
+
+    add_photo(session, county.households[0], "visit", _visit_of(session, county).id)
+    login(client, county.accounts["town_admin"])
+    town = f"/ledger/towns/{county.town.id}"
+    page = client.get(town).get_data(as_text=True)
+    assert re.search(r'notebooks.zip">.*?name="photos" value="1"> 含照片缩略图', page)
+    images = {}
+    for photos in ("", "1"):
+        asked = client.post(
+            f"{town}/notebooks.zip", data={"csrf_token": csrf_token(client, town), "photos": photos}
+        )
+        assert Worker(session_factory, HANDLERS, heartbeat=3600).run_one()
+        answer = client.get(f"{asked.headers['Location']}/file")
+        folder = zipfile.ZipFile(io.BytesIO(answer.data))
+        (mine,) = [name for name in folder.namelist() if county.cadre.name in name]
+        images[photos] = (answer.headers["Content-Disposition"], _images(folder.read(mine)))
+    assert images[""][1] == 0 and images["1"][1] == 1
+    assert "%E5%90%AB%E7%85%A7%E7%89%87" in images["1"][0]  # 含照片, in the file's name
