@@ -175,6 +175,19 @@ class Phone:
         kept = self.store.photo_file(sha256)
         return kept.data if kept else None
 
+    def fetch_photo(self, sha256: str) -> bytes:
+        """A photo's full bytes: kept ones at once, a pulled one's fetched from
+        the server (needs signal; raises TransportError without)."""
+        kept = self.photo_data(sha256)
+        if kept is not None:
+            return kept
+        try:
+            data = self.transport.fetch_photo(self.engine.token, sha256, thumbnail=False)
+        finally:
+            self.transport.close()
+        self.store.save_photo_bytes(sha256, data=data)
+        return data
+
     def photos_to_send(self) -> tuple[int, int]:
         """How many photos still wait to be uploaded, and how many bytes of them."""
         waiting = self.store.photos_in_state("local", "to_send")

@@ -111,6 +111,9 @@ HOUSEHOLD_KINDS = (
     "photo",
 )
 
+# What the phone knows of a photo's bytes (table photo_file).
+PHOTO_STATES = ("local", "to_send", "sent", "remote", "rejected")
+
 # Settings sealed like records: the token opens the server's data, the account names the cadre.
 SECRET_META = frozenset({"token", "account"})
 
@@ -265,14 +268,42 @@ class SQLiteStore:
         ]
 
     def set_photo_state(
-        self, sha256: str, state: str, uploaded_bytes: int | None = None, message: str | None = None
+        self,
+        sha256: str,
+        state: str,
+        *,
+        uploaded_bytes: int | None = None,
+        message: str | None = None,
+        was: Sequence[str] = (),
     ) -> None:
+        """Move a photo's bytes to ``state`` (only from one of ``was``, if given)."""
+        was_states = tuple(was) or PHOTO_STATES
         with self._transaction() as db:
             db.execute(
                 "UPDATE photo_file SET state = ?, message = ?,"
-                " uploaded_bytes = COALESCE(?, uploaded_bytes) WHERE sha256 = ?",
-                (state, message, uploaded_bytes, sha256),
+                " uploaded_bytes = COALESCE(?, uploaded_bytes)"
+                f" WHERE sha256 = ? AND state IN ({', '.join('?' * len(was_states))})",
+                (state, message, uploaded_bytes, sha256, *was_states),
             )
+
+    def thumbnails_to_fetch(self) -> list[str]:
+        """The photos pulled from the server whose thumbnails the phone lacks."""
+        rows = self._query(
+            "SELECT sha256 FROM photo_file WHERE state = 'remote' AND thumbnail IS NULL"
+            " ORDER BY rowid"
+        )
+        return [row[0] for row in rows]
+
+    def save_photo_bytes(
+        self, sha256: str, *, thumbnail: bytes | None = None, data: bytes | None = None
+    ) -> None:
+        """Keep what was fetched of a pulled photo: its thumbnail or its bytes."""
+        with self._transaction() as db:
+            for part, value in (("thumbnail", thumbnail), ("data", data)):
+                if value is None:
+                    continue
+                stored = self._codec.seal_bytes(value, f"photo:{sha256}:{part}")
+                db.execute(f"UPDATE photo_file SET {part} = ? WHERE sha256 = ?", (stored, sha256))
 
     def commit_edit(
         self, kind: str, record_id: str, edit: Callable[[dict[str, Any]], LocalWrite]
@@ -387,6 +418,11 @@ class SQLiteStore:
             # The restored server numbers anew: its versions must replace the
             # phone's whatever their seq (see _upsert_pulled).
             db.execute("UPDATE record SET seq = 0")
+            # Its photos' bytes may be lost with it: asked about (HEAD) again.
+            db.execute(
+                "UPDATE photo_file SET state = 'local', uploaded_bytes = 0"
+                " WHERE state IN ('to_send', 'sent')"
+            )
             _set_meta(db, self._codec, {"cursor": None, "server_epoch": epoch})
 
     def held_versions(
@@ -588,6 +624,21 @@ def _upsert_pulled(db: sqlite3.Connection, codec: Codec, items: Sequence[dict[st
         " household_id = excluded.household_id, data = excluded.data"
         " WHERE excluded.seq >= record.seq",
         rows,
+    )
+    # A pulled photo's bytes are the server's: fetched later (its own are kept).
+    db.executemany(
+        "INSERT INTO photo_file (sha256, household_id, size, sealed, state)"
+        " VALUES (?, ?, ?, ?, 'remote') ON CONFLICT (sha256) DO NOTHING",
+        [
+            (
+                item["data"]["sha256"],
+                item["data"]["household_id"],
+                item["data"]["size"],
+                int(codec.sealing),
+            )
+            for item in items
+            if item["kind"] == "photo" and not item["data"].get("deleted_at")
+        ],
     )
 
 
