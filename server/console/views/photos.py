@@ -23,7 +23,8 @@ CACHE_SECONDS = 24 * 3600
 
 def _image(photo_id: uuid.UUID, *, thumbnail: bool) -> Response:
     photo = photo_or_404(photo_id)
-    etag = f"{photo.sha256}-{'thumbnail' if thumbnail else 'full'}"
+    # As the phones' API names them (server/photos/views.py).
+    etag = f"{photo.sha256}-thumbnail" if thumbnail else photo.sha256
     if request.if_none_match.contains(etag):
         answer = Response(status=304)
     else:

@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.samples import phone_photo
 from server.accounts import sessions
 from server.accounts.models import Account
 from server.accounts.services import create_account, hash_password
@@ -41,7 +42,6 @@ from shared.vocab import (
     VisitKind,
 )
 from tests.builders import LedgerBuilder
-from tests.photos import phone_photo
 
 PASSWORD = "minqing-demo"
 _HASH = hash_password(PASSWORD)  # one argon2 hash for every test account
