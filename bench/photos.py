@@ -96,7 +96,10 @@ def run() -> str:
                 ["HTTP requests", f"{week['requests']:,}"],
                 ["bytes up (MB)", f"{week['up'] / 1024**2:.2f}"],
                 ["bytes down (MB)", f"{week['down'] / 1024**2:.2f}"],
-                ["bytes the phone sent / the photos' bytes (%)", f"{100 * week['sent'] / sum(sizes):.0f}"],
+                [
+                    "bytes the phone sent / the photos' bytes (%)",
+                    f"{100 * week['sent'] / sum(sizes):.0f}",
+                ],
                 ["seconds", f"{week['seconds']:.0f}"],
                 ["photos stored on the server, each once", str(storage["photos"])],
             ],
