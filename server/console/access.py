@@ -115,25 +115,25 @@ def issue_or_404(issue_id: uuid.UUID) -> Issue:
 
 
 def photo_or_404(photo_id: uuid.UUID) -> Photo:
-    """A live photo whose record the account may see: a visit's by its household
-    (for roles that see the ledger), a problem's or a follow-up's by the problem
-    (so a department sees the photos of the problems passed to it)."""
+    """A live photo of a live record the account may see: a visit's by its
+    household (for roles that see the ledger), a problem's or a follow-up's by
+    the problem (so a department sees the photos of the problems passed to it)."""
     photo = db.session.get(Photo, photo_id)
     if photo is None or photo.deleted_at is not None:
         abort(404)
+    parent: Any = db.session.get(PARENTS[photo.record_kind], photo.record_id)
+    if parent is None or getattr(parent, "deleted_at", None) is not None:
+        abort(404)
     scope = current_scope()
     if photo.record_kind == "visit":
-        household = db.session.get(Household, photo.household_id)
-        if (
-            not scope.can(Capability.VIEW)
-            or household is None
-            or not scope.has_household(household)
-        ):
-            abort(404)
-        return photo
-    parent = db.session.get(PARENTS[photo.record_kind], photo.record_id)
-    issue = None if parent is None else parent_issue(parent, photo.record_kind, db.session.get)
-    if issue is None or issue.deleted_at is not None or not scope.has_issue(issue):
+        household = db.session.get(Household, parent.household_id)
+        visible = (
+            scope.can(Capability.VIEW) and household is not None and scope.has_household(household)
+        )
+    else:
+        issue = parent_issue(parent, photo.record_kind, db.session.get)
+        visible = issue is not None and issue.deleted_at is None and scope.has_issue(issue)
+    if not visible:
         abort(404)
     return photo
 

@@ -109,6 +109,17 @@ def test_a_deleted_photo_or_one_whose_bytes_have_not_arrived_is_not_shown_or_ser
         assert client.get(f"/photos/{photo.id}/photo.jpg").status_code == 404
 
 
+def test_the_photo_of_a_deleted_visit_is_not_found(
+    client: FlaskClient, county: County, session: Session
+) -> None:
+    visit = _visit_of(session, county)
+    photo = add_photo(session, county.households[0], "visit", visit.id)
+    visit.deleted_at = utcnow()
+    session.flush()
+    login(client, county.accounts["county_admin"])
+    assert client.get(f"/photos/{photo.id}/thumbnail.jpg").status_code == 404
+
+
 def test_a_problems_timeline_shows_the_photos_it_was_raised_with_and_each_follow_ups(
     client: FlaskClient, county: County, session: Session
 ) -> None:
