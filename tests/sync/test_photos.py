@@ -110,10 +110,16 @@ def _push_photo_record(
     return result
 
 
-def _synced_visit(phone: Phone, household_id: str) -> str:
+def _phone_with_a_visit(county: County, transport: FlaskTransport) -> tuple[Phone, str, str]:
+    """The first cadre's phone, synced with a visit to their first household:
+    the phone, the household and the visit."""
+    cadre = county.cadres[0]
+    household_id = county.households[cadre][0]
+    phone = county.phone(cadre, transport)
+    assert phone.sync().ok
     visit_id = _visit(phone, household_id)
     assert phone.sync().ok
-    return visit_id
+    return phone, household_id, visit_id
 
 
 def _thumbnail_on_server(county: County, sha256: str) -> bytes:
@@ -188,11 +194,7 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing_stored(
     county: County, transport: FlaskTransport
 ) -> None:
     client = county.app.test_client()
-    cadre = county.cadres[0]
-    household_id = county.households[cadre][0]
-    phone = county.phone(cadre, transport)
-    assert phone.sync().ok
-    visit_id = _synced_visit(phone, household_id)
+    phone, household_id, visit_id = _phone_with_a_visit(county, transport)
     good = phone_photo(3)
     sha = hashlib.sha256(good).hexdigest()
 
@@ -260,11 +262,7 @@ def test_a_photos_exif_location_is_stripped_and_its_bytes_are_served_immutable(
     county: County, transport: FlaskTransport
 ) -> None:
     client = county.app.test_client()
-    cadre = county.cadres[0]
-    household_id = county.households[cadre][0]
-    phone = county.phone(cadre, transport)
-    assert phone.sync().ok
-    visit_id = _synced_visit(phone, household_id)
+    phone, household_id, visit_id = _phone_with_a_visit(county, transport)
     located = camera_photo(4, (800, 600), gps=(23.7012, 117.4231))
     assert Image.open(io.BytesIO(located)).getexif().get_ifd(GPS_INFO)
     sha = hashlib.sha256(located).hexdigest()
