@@ -487,3 +487,23 @@ def test_a_push_of_photo_records_alone_still_answers_every_change(
     phone.engine.push(report)
     assert report.applied == 1
     assert _push_photo_record(phone, phone_photo(50), visit_id, household_id)["status"] == "applied"
+
+
+def test_a_photo_of_a_household_reassigned_before_its_sync_still_goes_up_then_leaves_the_phone(
+    county: County, transport: FlaskTransport
+) -> None:
+    cadre, other = county.cadres
+    household_id = county.households[cadre][0]
+    phone = county.phone(cadre, transport)
+    assert phone.sync().ok
+    jpeg = phone_photo(60)
+    phone.attach_photo("visit", _visit(phone, household_id), jpeg)
+    # Reassigned while the phone was offline: its visit is within the grace.
+    county.reassign(household_id, other)
+    report = phone.sync()
+    assert report.ok and report.applied == 2 and report.photos_sent == 1, report
+    assert _blobs(county) == {hashlib.sha256(jpeg).hexdigest(): len(jpeg)}
+    assert report.kept_until_pushed == [household_id]
+    report = phone.sync()
+    assert report.evicted == 1 and phone.household(household_id) is None
+    assert phone.store.photo_file(hashlib.sha256(jpeg).hexdigest()) is None
