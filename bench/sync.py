@@ -440,12 +440,12 @@ class TimedTransport(HttpTransport):
         self.waited = 0.0
 
     def _exchange(
-        self, path: str, payload: bytes, headers: dict[str, str]
+        self, path: str, payload: bytes, headers: dict[str, str], method: str = "POST"
     ) -> tuple[int, Headers, bytes]:
         self.requests += 1
         started = time.perf_counter()
         try:
-            return super()._exchange(path, payload, headers)
+            return super()._exchange(path, payload, headers, method)
         finally:
             self.waited += time.perf_counter() - started
 

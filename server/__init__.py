@@ -37,13 +37,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from server.accounts.views import blp as accounts_api
     from server.console.views import bp as console
+    from server.photos.views import blp as photos_api
     from server.sync.views import blp as sync_api
 
     compression.init_app(app)
     headers.init_app(app)
     # Last, so it wraps everything: every answer is logged and counted.
     monitoring.init_app(app)
-    for blueprint in (accounts_api, sync_api):
+    for blueprint in (accounts_api, sync_api, photos_api):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(console)

@@ -18,6 +18,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.photos.models import Photo, PhotoBlob, PhotoUploadChunk
 from server.sequence import SyncCounter
 from server.sync.models import AppliedChange, Conflict, SyncEpoch
 from server.visits.models import Visit
@@ -45,6 +46,9 @@ __all__ = [
     "IssueEvent",
     "Job",
     "LoginClient",
+    "Photo",
+    "PhotoBlob",
+    "PhotoUploadChunk",
     "Town",
     "Village",
     "VillageLink",

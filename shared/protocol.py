@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from shared.schemas import MAX_PHOTO_BYTES as MAX_PHOTO_BYTES
+from shared.schemas import PHOTO_CONTENT_TYPE as PHOTO_CONTENT_TYPE
 from shared.schemas import (
     CadreSchema,
     GridSchema,
@@ -20,6 +22,7 @@ from shared.schemas import (
     InspectionSchema,
     IssueEventSchema,
     IssueSchema,
+    PhotoSchema,
     RecordSchema,
     Text,
     TownSchema,
@@ -41,7 +44,18 @@ MAX_SEQ = (1 << 63) - 1
 # A phone may hold at most this many households (the rule is 20–30 per cadre).
 MAX_HELD_HOUSEHOLDS = 200
 
-CHANGE_KINDS = ("visit", "issue", "issue_event", "inspection", "household")
+# Photos (issue 17): a photo record travels with the records, its bytes
+# after them, resumably (docs/sync.md). An upload's whole size is capped; a
+# photo the phone made (PHOTO_LONG_EDGE, PHOTO_JPEG_QUALITY) is far below it:
+# docs/benchmarks.md has the sizes measured. MAX_PHOTO_BYTES and
+# PHOTO_CONTENT_TYPE are the photo record schema's (shared/schemas.py).
+MAX_PHOTOS_PER_RECORD = 5
+MAX_UPLOAD_CHUNK = 256 * 1024
+PHOTO_LONG_EDGE = 1280
+PHOTO_JPEG_QUALITY = 60
+THUMBNAIL_LONG_EDGE = 160
+
+CHANGE_KINDS = ("visit", "issue", "issue_event", "inspection", "household", "photo")
 CHANGE_OPS = ("create", "update", "delete")
 
 # The one description of each kind of record's fields: a phone pushes a new
@@ -64,6 +78,7 @@ RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
     "issue": IssueSchema,
     "issue_event": IssueEventSchema,
     "inspection": InspectionSchema,
+    "photo": PhotoSchema,
 }
 # What a pulled record carries beyond its schema's fields: a household's
 # field stamps (sync/merge.py), the stamp of the phone's write that made a
@@ -74,6 +89,7 @@ SERVER_FIELDS: dict[str, tuple[str, ...]] = {
     "issue": ("stamp", "deleted_at"),
     "issue_event": ("cadre_id", "stamp"),
     "inspection": ("stamp", "deleted_at"),
+    "photo": ("cadre_id", "stamp", "deleted_at"),
 }
 
 
@@ -135,6 +151,11 @@ class ChangeSchema(RecordSchema):
         if data.get("kind") == "household" and data.get("op") != "update":
             raise ValidationError(
                 "手机只能修改农户信息，不能新增或删除 / phones may only update households", "op"
+            )
+        if data.get("kind") == "photo" and data.get("op") == "update":
+            raise ValidationError(
+                "照片不能修改，请删除后重新添加 / photos cannot be edited: delete and add again",
+                "op",
             )
         if data.get("kind") != "household" and data.get("op") == "update":
             raise ValidationError(

@@ -415,6 +415,68 @@ class InspectionSchema(RecordSchema):
     notes = text(MAX_NOTE_LENGTH, required=False, allow_empty=True)
 
 
+# --- photos -----------------------------------------------------------------
+
+# The records a photo may belong to.
+PHOTO_RECORD_KINDS = ("visit", "issue", "issue_event")
+PHOTO_CONTENT_TYPE = "image/jpeg"
+# An upload's whole size (shared/protocol.py has the other photo limits).
+MAX_PHOTO_BYTES = 2 * 1024 * 1024
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _pixels() -> fields.Integer:
+    return fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(
+            min=1, max=20_000, error="像素数应为 1–20000 / must be 1–20000 pixels"
+        ),
+        error_messages=_messages(invalid="应为整数 / must be a whole number"),
+    )
+
+
+class PhotoSchema(RecordSchema):
+    """A photo of a visit, an issue or a follow-up: the record of its bytes,
+    which travel apart, after it, named by their SHA-256 (docs/sync.md)."""
+
+    id = record_id()
+    household_id = record_id()
+    record_kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            PHOTO_RECORD_KINDS,
+            error="照片只能属于走访、问题或跟进记录 / a photo belongs to a visit, a problem or a follow-up",
+        ),
+    )
+    record_id = record_id()
+    sha256 = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            SHA256_PATTERN,
+            error="应为 64 位小写十六进制 SHA-256 / must be a SHA-256 in 64 lowercase hex digits",
+        ),
+    )
+    size = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(
+            min=1,
+            max=MAX_PHOTO_BYTES,
+            error=f"照片应为 1–{MAX_PHOTO_BYTES} 字节 / a photo must be 1–{MAX_PHOTO_BYTES} bytes",
+        ),
+        error_messages=_messages(invalid="应为整数 / must be a whole number"),
+    )
+    width = _pixels()
+    height = _pixels()
+    content_type = fields.String(
+        required=True,
+        validate=validate.Equal(
+            PHOTO_CONTENT_TYPE, error="照片须为 JPEG 格式 / a photo must be a JPEG"
+        ),
+    )
+
+
 # --- accounts ---------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ by the same schemas the server uses, and sent when the server is reachable.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -15,18 +16,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.images import inspect_jpeg, thumbnail
+from shared.protocol import MAX_PHOTOS_PER_RECORD
 from shared.schemas import (
+    PHOTO_CONTENT_TYPE,
     HouseholdSchema,
     InspectionSchema,
     IssueEventSchema,
     IssueSchema,
+    PhotoSchema,
     VisitSchema,
 )
 from sync.engine import Progress, SyncEngine, SyncReport
 from sync.hlc import Clock, Stamp, wall_clock_ms
 from sync.lock import AppLock
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
-from sync.sqlite_store import LocalWrite, SQLiteStore
+from sync.sqlite_store import LocalWrite, PhotoFile, SQLiteStore
 from sync.store import OutboxEntry
 from sync.transport import HttpTransport, Transport, TransportError
 
@@ -144,6 +149,49 @@ class Phone:
 
     def pending_count(self) -> int:
         return self.store.pending_count()
+
+    def photos(self, record_kind: str, record_id: str) -> list[dict[str, Any]]:
+        """The live photos of a visit, problem or follow-up, oldest first."""
+        parent = self.store.record(record_kind, record_id)
+        household_id = self._household_of(record_kind, parent) if parent else None
+        return sorted(
+            (
+                photo
+                for photo in self.store.records("photo", household_id)
+                if photo["record_kind"] == record_kind
+                and photo["record_id"] == record_id
+                and not photo.get("deleted_at")
+            ),
+            key=lambda photo: photo.get("stamp") or "",
+        )
+
+    def photo_thumbnail(self, sha256: str) -> bytes | None:
+        """A photo's thumbnail, if the phone has it (a pulled one's comes with the next sync)."""
+        kept = self.store.photo_file(sha256)
+        return kept.thumbnail if kept else None
+
+    def photo_data(self, sha256: str) -> bytes | None:
+        """A photo's full bytes, if the phone has them (``fetch_photo`` gets a pulled one's)."""
+        kept = self.store.photo_file(sha256)
+        return kept.data if kept else None
+
+    def fetch_photo(self, sha256: str) -> bytes:
+        """A photo's full bytes: kept ones at once, a pulled one's fetched from
+        the server (needs signal; raises TransportError without)."""
+        kept = self.photo_data(sha256)
+        if kept is not None:
+            return kept
+        try:
+            data = self.transport.fetch_photo(self.engine.token, sha256, thumbnail=False)
+        finally:
+            self.transport.close()
+        self.store.save_photo_bytes(sha256, data=data)
+        return data
+
+    def photos_to_send(self) -> tuple[int, int]:
+        """How many photos still wait to be uploaded, and how many bytes of them."""
+        waiting = self.store.photos_in_state("local", "to_send")
+        return len(waiting), sum(p["size"] - p["uploaded_bytes"] for p in waiting)
 
     # --- writing the notebook ------------------------------------------------
 
@@ -310,6 +358,53 @@ class Phone:
         )
         return inspection_id
 
+    def attach_photo(self, record_kind: str, record_id: str, jpeg_bytes: bytes) -> str:
+        """Attach a photo (already downscaled: shared/images.py ``downscale``)
+        to a visit, problem or follow-up on this phone; its id.
+
+        The record, its outbox entry and the bytes are saved in one
+        transaction; the bytes are sent after the record (docs/sync.md).
+        Raises ValueError (nothing saved) for bytes that are not a JPEG or a
+        record that has its MAX_PHOTOS_PER_RECORD photos already.
+        """
+        parent = self.store.record(record_kind, record_id)
+        if parent is None:
+            raise KeyError(f"no {record_kind} {record_id} on this phone")
+        household_id = self._household_of(record_kind, parent)
+        if household_id is None:
+            raise ValueError("找不到该记录所属的农户 / the record's household is not on this phone")
+        if len(self.photos(record_kind, record_id)) >= MAX_PHOTOS_PER_RECORD:
+            raise ValueError(
+                f"每条记录最多 {MAX_PHOTOS_PER_RECORD} 张照片"
+                f" / at most {MAX_PHOTOS_PER_RECORD} photos per record"
+            )
+        width, height = inspect_jpeg(jpeg_bytes)
+        sha256 = hashlib.sha256(jpeg_bytes).hexdigest()
+        photo_id = str(uuid.uuid4())
+        photo = _checked(
+            PhotoSchema(),
+            {
+                "id": photo_id,
+                "household_id": household_id,
+                "record_kind": record_kind,
+                "record_id": record_id,
+                "sha256": sha256,
+                "size": len(jpeg_bytes),
+                "width": width,
+                "height": height,
+                "content_type": PHOTO_CONTENT_TYPE,
+            },
+        )
+        shown = {**photo, "cadre_id": self._cadre_id()}
+        records, changes, meta = self._local(
+            [Row("photo", photo_id, household_id, shown, photo)], household_id
+        )
+        kept = PhotoFile(
+            sha256, household_id, len(jpeg_bytes), thumbnail(jpeg_bytes), jpeg_bytes, "local"
+        )
+        self.store.commit_local(records, changes, meta, [kept])
+        return photo_id
+
     def delete(self, kind: str, record_id: str) -> None:
         """Remove a record entered by mistake (it becomes a tombstone everywhere)."""
         existing = self.store.record(kind, record_id)
@@ -385,9 +480,20 @@ class Phone:
         bulk or entered in the console has no stamp)."""
         if not record.get("stamp"):
             return False
-        author = {"visit": "cadre_id", "issue": "raised_by_cadre_id"}.get(kind)
+        author = {"visit": "cadre_id", "issue": "raised_by_cadre_id", "photo": "cadre_id"}.get(kind)
         # An inspection is only ever on the phone of the inspector who made it.
         return author is None or record.get(author) == self.account.get("cadre_id")
+
+    def _household_of(self, kind: str, record: dict[str, Any]) -> str | None:
+        """The household a visit, problem or follow-up is of: a village's
+        problem, the household of the visit it was raised at."""
+        if kind == "issue_event":
+            issue = self.store.record("issue", record["issue_id"])
+            return self._household_of("issue", issue) if issue else None
+        if record.get("household_id"):
+            return str(record["household_id"])
+        visit = self.store.record("visit", record["visit_id"]) if record.get("visit_id") else None
+        return str(visit["household_id"]) if visit else None
 
     def _household(self, household_id: str) -> dict[str, Any]:
         household = self.store.record("household", household_id)

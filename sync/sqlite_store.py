@@ -18,6 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,23 @@ CREATE TABLE IF NOT EXISTS outbox (
     result TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, position);
+-- A photo's bytes by content (sync/phone.py attach_photo): its record is in
+-- record (kind 'photo'). data is NULL until fetched (a pulled photo).
+-- state: 'local' (its record not yet applied), 'to_send' (bytes to upload),
+-- 'sent', 'remote' (the server's), 'rejected' (message says why).
+CREATE TABLE IF NOT EXISTS photo_file (
+    sha256 TEXT PRIMARY KEY,
+    household_id TEXT,
+    size INTEGER NOT NULL,
+    thumbnail BLOB,
+    data BLOB,
+    -- Whether thumbnail and data are sealed with the store's key.
+    sealed INTEGER NOT NULL DEFAULT 0,
+    uploaded_bytes INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    message TEXT
+);
+CREATE INDEX IF NOT EXISTS photo_file_by_state ON photo_file (state);
 -- The store's key, wrapped by the PIN ('pin') and by the password ('password').
 CREATE TABLE IF NOT EXISTS vault (
     name TEXT PRIMARY KEY,
@@ -66,11 +84,35 @@ Local = tuple[str, str, str | None, dict[str, Any]]
 # What a local save writes: records, the changes to send, settings.
 LocalWrite = tuple[Sequence[Local], Sequence[OutboxEntry], dict[str, str | None]]
 
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """A photo's bytes as the phone keeps them (table photo_file)."""
+
+    sha256: str
+    household_id: str | None
+    size: int
+    thumbnail: bytes | None
+    data: bytes | None
+    state: str
+
+
 # Pulled records come by the thousand: one encoder, made once, stores them.
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 # Records that belong to one household (the rest are villages, cadres, ...).
-HOUSEHOLD_KINDS = ("household", "household_link", "visit", "issue", "issue_event", "inspection")
+HOUSEHOLD_KINDS = (
+    "household",
+    "household_link",
+    "visit",
+    "issue",
+    "issue_event",
+    "inspection",
+    "photo",
+)
+
+# What the phone knows of a photo's bytes (table photo_file).
+PHOTO_STATES = ("local", "to_send", "sent", "remote", "rejected")
 
 # Settings sealed like records: the token opens the server's data, the account names the cadre.
 SECRET_META = frozenset({"token", "account"})
@@ -186,10 +228,82 @@ class SQLiteStore:
         records: Sequence[Local],
         changes: Sequence[OutboxEntry],
         meta: dict[str, str | None],
+        photos: Sequence[PhotoFile] = (),
     ) -> None:
-        """Save records made on the phone and their outbox entries, atomically."""
+        """Save records made on the phone, their outbox entries and the bytes
+        of their photos, atomically."""
         with self._transaction() as db:
             _write_local(db, self._codec, records, changes, meta)
+            for photo in photos:
+                _save_photo_file(db, self._codec, photo)
+
+    # --- photos' bytes -------------------------------------------------------
+
+    def photo_file(self, sha256: str) -> PhotoFile | None:
+        rows = self._query(
+            "SELECT household_id, size, thumbnail, data, sealed, state FROM photo_file"
+            " WHERE sha256 = ?",
+            (sha256,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        thumbnail, data = (
+            None
+            if row[part] is None
+            else self._codec.open_bytes(row[part], bool(row["sealed"]), f"photo:{sha256}:{part}")
+            for part in ("thumbnail", "data")
+        )
+        return PhotoFile(sha256, row["household_id"], row["size"], thumbnail, data, row["state"])
+
+    def photos_in_state(self, *states: str) -> list[dict[str, Any]]:
+        """sha256, size, uploaded_bytes, state and message of the photos in ``states``."""
+        return [
+            dict(row)
+            for row in self._query(
+                "SELECT sha256, size, uploaded_bytes, state, message FROM photo_file"
+                f" WHERE state IN ({', '.join('?' * len(states))}) ORDER BY rowid",
+                states,
+            )
+        ]
+
+    def set_photo_state(
+        self,
+        sha256: str,
+        state: str,
+        *,
+        uploaded_bytes: int | None = None,
+        message: str | None = None,
+        was: Sequence[str] = (),
+    ) -> None:
+        """Move a photo's bytes to ``state`` (only from one of ``was``, if given)."""
+        was_states = tuple(was) or PHOTO_STATES
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE photo_file SET state = ?, message = ?,"
+                " uploaded_bytes = COALESCE(?, uploaded_bytes)"
+                f" WHERE sha256 = ? AND state IN ({', '.join('?' * len(was_states))})",
+                (state, message, uploaded_bytes, sha256, *was_states),
+            )
+
+    def thumbnails_to_fetch(self) -> list[str]:
+        """The photos pulled from the server whose thumbnails the phone lacks."""
+        rows = self._query(
+            "SELECT sha256 FROM photo_file WHERE state = 'remote' AND thumbnail IS NULL"
+            " ORDER BY rowid"
+        )
+        return [row[0] for row in rows]
+
+    def save_photo_bytes(
+        self, sha256: str, *, thumbnail: bytes | None = None, data: bytes | None = None
+    ) -> None:
+        """Keep what was fetched of a pulled photo: its thumbnail or its bytes."""
+        with self._transaction() as db:
+            for part, value in (("thumbnail", thumbnail), ("data", data)):
+                if value is None:
+                    continue
+                stored = self._codec.seal_bytes(value, f"photo:{sha256}:{part}")
+                db.execute(f"UPDATE photo_file SET {part} = ? WHERE sha256 = ?", (stored, sha256))
 
     def commit_edit(
         self, kind: str, record_id: str, edit: Callable[[dict[str, Any]], LocalWrite]
@@ -304,6 +418,11 @@ class SQLiteStore:
             # The restored server numbers anew: its versions must replace the
             # phone's whatever their seq (see _upsert_pulled).
             db.execute("UPDATE record SET seq = 0")
+            # Its photos' bytes may be lost with it: asked about (HEAD) again.
+            db.execute(
+                "UPDATE photo_file SET state = 'local', uploaded_bytes = 0"
+                " WHERE state IN ('to_send', 'sent')"
+            )
             _set_meta(db, self._codec, {"cursor": None, "server_epoch": epoch})
 
     def held_versions(
@@ -346,6 +465,7 @@ class SQLiteStore:
                     kept.append(household_id)
                 else:
                     db.execute("DELETE FROM record WHERE household_id = ?", (household_id,))
+                    db.execute("DELETE FROM photo_file WHERE household_id = ?", (household_id,))
             _set_meta(db, self._codec, {"cursor": cursor})
         return kept
 
@@ -371,6 +491,26 @@ def _write_local(
     for change in changes:
         _queue(db, codec, change)
     _set_meta(db, codec, meta)
+
+
+def _save_photo_file(db: sqlite3.Connection, codec: Codec, photo: PhotoFile) -> None:
+    """Keep a photo's bytes; those already kept (the same photo again) stay as they are."""
+    parts = _photo_parts(codec, photo.sha256, photo.thumbnail, photo.data)
+    db.execute(
+        "INSERT INTO photo_file (sha256, household_id, size, thumbnail, data, sealed, state)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+        (photo.sha256, photo.household_id, photo.size, *parts, int(codec.sealing), photo.state),
+    )
+
+
+def _photo_parts(
+    codec: Codec, sha256: str, thumbnail: bytes | None, data: bytes | None
+) -> list[bytes | None]:
+    """A photo's thumbnail and bytes as stored: sealed, each bound to its row and part."""
+    return [
+        None if value is None else codec.seal_bytes(value, f"photo:{sha256}:{part}")
+        for part, value in (("thumbnail", thumbnail), ("data", data))
+    ]
 
 
 def _statements(script: str) -> list[str]:
@@ -414,6 +554,14 @@ def _seal_plain(db: sqlite3.Connection, codec: Codec) -> int:
     ).fetchall():
         _set_meta(db, codec, {key: value})
         sealed += 1
+    for sha256, thumbnail, data in db.execute(
+        "SELECT sha256, thumbnail, data FROM photo_file WHERE sealed = 0"
+    ).fetchall():
+        db.execute(
+            "UPDATE photo_file SET thumbnail = ?, data = ?, sealed = 1 WHERE sha256 = ?",
+            (*_photo_parts(codec, sha256, thumbnail, data), sha256),
+        )
+        sealed += 1
     return sealed
 
 
@@ -435,10 +583,13 @@ def _queue(db: sqlite3.Connection, codec: Codec, change: OutboxEntry) -> None:
 
 
 def _has_pending(db: sqlite3.Connection, household_id: str) -> bool:
+    """Whether the household has changes or photos' bytes still to send."""
     return (
         db.execute(
-            "SELECT 1 FROM outbox WHERE household_id = ? AND state = 'pending' LIMIT 1",
-            (household_id,),
+            "SELECT 1 FROM outbox WHERE household_id = ? AND state = 'pending'"
+            " UNION ALL SELECT 1 FROM photo_file WHERE household_id = ?"
+            " AND state IN ('local', 'to_send') LIMIT 1",
+            (household_id, household_id),
         ).fetchone()
         is not None
     )
@@ -476,6 +627,21 @@ def _upsert_pulled(db: sqlite3.Connection, codec: Codec, items: Sequence[dict[st
         " household_id = excluded.household_id, data = excluded.data"
         " WHERE excluded.seq >= record.seq",
         rows,
+    )
+    # A pulled photo's bytes are the server's: fetched later (its own are kept).
+    db.executemany(
+        "INSERT INTO photo_file (sha256, household_id, size, sealed, state)"
+        " VALUES (?, ?, ?, ?, 'remote') ON CONFLICT (sha256) DO NOTHING",
+        [
+            (
+                item["data"]["sha256"],
+                item["data"]["household_id"],
+                item["data"]["size"],
+                int(codec.sealing),
+            )
+            for item in items
+            if item["kind"] == "photo" and not item["data"].get("deleted_at")
+        ],
     )
 
 

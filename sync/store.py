@@ -78,3 +78,29 @@ class Store(Protocol):
         still have pending changes.
         """
         ...
+
+    # --- photos' bytes (they travel after their records) ---------------------
+
+    def photos_in_state(self, *states: str) -> list[dict[str, Any]]:
+        """sha256, size, uploaded_bytes, state and message of the photos in ``states``."""
+        ...
+
+    def photo_file(self, sha256: str) -> Any:
+        """A photo's bytes as kept (sync/sqlite_store.py PhotoFile), or None."""
+        ...
+
+    def set_photo_state(
+        self,
+        sha256: str,
+        state: str,
+        *,
+        uploaded_bytes: int | None = None,
+        message: str | None = None,
+        was: Sequence[str] = (),
+    ) -> None: ...
+
+    def thumbnails_to_fetch(self) -> list[str]: ...
+
+    def save_photo_bytes(
+        self, sha256: str, *, thumbnail: bytes | None = None, data: bytes | None = None
+    ) -> None: ...

@@ -90,6 +90,22 @@ class Codec:
         nonce = os.urandom(NONCE_BYTES)
         return nonce + self._aead.encrypt(nonce, text.encode(), context.encode())
 
+    def seal_bytes(self, data: bytes, context: str) -> bytes:
+        """Bytes (a photo's) as stored: sealed if ``sealing``, else as they are."""
+        if self._aead is None:
+            if self._required:
+                raise Locked("请先解锁 / unlock the app first")
+            return data
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data, context.encode())
+
+    def open_bytes(self, value: bytes, sealed: bool, context: str) -> bytes:
+        if not sealed:
+            return value
+        if self._aead is None:
+            raise Locked("请先解锁 / unlock the app first")
+        return self._aead.decrypt(value[:NONCE_BYTES], value[NONCE_BYTES:], context.encode())
+
     def open(self, value: str | bytes, context: str) -> str:
         if isinstance(value, str):
             return value

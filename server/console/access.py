@@ -22,6 +22,8 @@ from server.issues.models import Department, Issue
 from server.jobs.models import Job
 from server.ledger.models import Cadre, Grid, Household, Town, Village, WorkUnit
 from server.ledger.queries import first_county
+from server.photos.models import Photo
+from server.photos.services import PARENTS, parent_issue
 from server.sync.models import Conflict
 from shared.vocab import AccountRole
 
@@ -100,10 +102,34 @@ def cadre_or_404(cadre_id: uuid.UUID) -> Cadre:
 
 
 def issue_or_404(issue_id: uuid.UUID) -> Issue:
-    """A problem not deleted, in the account's scope."""
+    """A issue not deleted, in the account's scope."""
     return _visible_or_404(
         Issue, issue_id, lambda issue: issue.deleted_at is None and current_scope().has_issue(issue)
     )
+
+
+def photo_or_404(photo_id: uuid.UUID) -> Photo:
+    """A live photo of a live record the account may see: a visit's by its
+    household (for roles that see the ledger), an issue's or a follow-up's by
+    the issue (so a department sees the photos of the issues passed to it)."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.deleted_at is not None:
+        abort(404)
+    parent: Any = db.session.get(PARENTS[photo.record_kind], photo.record_id)
+    if parent is None or getattr(parent, "deleted_at", None) is not None:
+        abort(404)
+    scope = current_scope()
+    if photo.record_kind == "visit":
+        household = db.session.get(Household, parent.household_id)
+        visible = (
+            scope.can(Capability.VIEW) and household is not None and scope.has_household(household)
+        )
+    else:
+        issue = parent_issue(parent, photo.record_kind, db.session.get)
+        visible = issue is not None and issue.deleted_at is None and scope.has_issue(issue)
+    if not visible:
+        abort(404)
+    return photo
 
 
 def conflict_or_404(conflict_id: uuid.UUID) -> Conflict:

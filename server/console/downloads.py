@@ -1,15 +1,18 @@
 """The console's long downloads, made by the job worker: the ledger (.xlsx) of the
 county, a town or a village, the contact cards (PDF) of a town or a village,
 the notebooks (a PDF per cadre, in a .zip) of a town's cadres, and the
-inspection sheets (督查表, PDF) of a town or of an inspector's households.
+inspection sheets (督查表, PDF) of a town or of an inspector's households, and
+a village's photos (a .zip with an index.csv) for an inspection.
 
-A job's ``target`` is the town's or village's id ("" for the county), or the
-inspector's account id with when their list last changed ("id/stamp"); its scope was checked when it was asked for, and is
-again when its file is taken.
+A job's ``target`` is the town's or village's id ("" for the county), with
+PHOTOS for a town's notebooks printed with photos, or the inspector's account
+id with when their list last changed ("id/stamp"); its scope was checked when
+it was asked for, and is again when its file is taken.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import tempfile
 import uuid
@@ -41,6 +44,8 @@ from server.jobs.worker import Handler, Made
 from server.ledger.exporting import WHOLE, Part, export_ledger
 from server.ledger.models import Household, Town, Village
 from server.ledger.queries import first_county
+from server.photos.queries import KIND_LABELS, village_photos_count
+from server.photos.queries import village_photos as filed_photos
 from shared.vocab import AccountRole
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -59,6 +64,7 @@ TITLES = {
         "待督查农户督查表 (PDF)",
         "the inspection sheet of assigned households (PDF)",
     ),
+    "village_photos": ("本村照片 (.zip)", "the village's photos (.zip)"),
 }
 GONE = (
     "要准备的镇或村已被删除，请回到台帐重新选择 / the town or village asked for"
@@ -73,12 +79,20 @@ NOTHING_ASSIGNED = (
     " households left to check in your area: draw a sample on the inspections page and"
     " assign it first"
 )
+NO_PHOTOS = (
+    "本村还没有已上传的照片 / this village has no uploaded photos yet: they arrive"
+    " after the cadres' phones sync"
+)
+PHOTO_INDEX = ("户编号", "户主", "记录", "日期", "干部", "文件")
+
+# Ends the target of a town's notebooks printed with the photos' thumbnails.
+PHOTOS = "/photos"
 
 Progress = Callable[[float], None]
 
 
 def _town(session: Session, job: Job) -> Town:
-    town = session.get(Town, uuid.UUID(job.target))
+    town = session.get(Town, uuid.UUID(job.target.partition("/")[0]))
     if town is None:
         raise JobFailed(GONE)
     return town
@@ -158,14 +172,16 @@ def town_notebooks(session: Session, job: Job, progress: Progress) -> Made:
     scope = scope_for(session, asker)
     cadres = town_cadres(session, town.id)
     printed = utcnow().astimezone(CHINA).date()
+    photos = job.target.endswith(PHOTOS)
     # PDFs compress their own contents: stored as they are.
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as folder:
         for number, cadre in enumerate(cadres, start=1):
-            data = pdf.notebook_pdf(notebook(session, scope, cadre), printed)
+            data = pdf.notebook_pdf(notebook(session, scope, cadre, photos), printed)
             folder.writestr(f"民情记录本-{cadre.name}-{cadre.phone}.pdf", data)
             progress(number / len(cadres))
-    return Made(f"{town.name}民情记录本.zip", "application/zip", archive.getvalue())
+    name = f"{town.name}民情记录本{'（含照片）' if photos else ''}.zip"
+    return Made(name, "application/zip", archive.getvalue())
 
 
 def _sheet(villages: list[SheetVillage], title: str, now: datetime, progress: Progress) -> Made:
@@ -207,6 +223,38 @@ def inspector_sheet(session: Session, job: Job, progress: Progress) -> Made:
     return _sheet(villages, f"督查表（{name}）", now, progress)
 
 
+def village_photos(session: Session, job: Job, progress: Progress) -> Made:
+    """Every uploaded photo of the village, named 户主_日期_记录.jpg, and an index.csv
+    saying whose each file is (two heads of household may share a name)."""
+    village = _village(session, job)
+    total = village_photos_count(session, village.id)
+    if total == 0:
+        raise JobFailed(NO_PHOTOS)
+    index = io.StringIO()
+    rows = csv.writer(index)
+    rows.writerow(PHOTO_INDEX)
+    taken: set[str] = set()
+    archive = io.BytesIO()
+    # JPEGs are compressed already: stored as they are.
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as folder:
+        for number, photo in enumerate(filed_photos(session, village.id), start=1):
+            day = photo.taken_on.astimezone(CHINA).strftime("%Y-%m-%d")
+            kind = KIND_LABELS[photo.record_kind][0]
+            stem = f"{photo.head_name}_{day}_{kind}"
+            name, copy = f"{stem}.jpg", 1
+            while name in taken:
+                copy += 1
+                name = f"{stem}_{copy}.jpg"
+            taken.add(name)
+            folder.writestr(name, photo.data)
+            rows.writerow((photo.code, photo.head_name, kind, day, photo.cadre, name))
+            progress(number / total * 0.95)
+        # With a byte-order mark, so Excel reads it as UTF-8.
+        folder.writestr("index.csv", "\ufeff" + index.getvalue())
+    name = f"{village.town.name}{village.name}"
+    return Made(f"{name}照片.zip", "application/zip", archive.getvalue())
+
+
 HANDLERS: dict[str, Handler] = {
     "county_ledger": county_ledger,
     "town_ledger": town_ledger,
@@ -216,4 +264,5 @@ HANDLERS: dict[str, Handler] = {
     "town_notebooks": town_notebooks,
     "town_inspection_sheet": town_inspection_sheet,
     "inspector_sheet": inspector_sheet,
+    "village_photos": village_photos,
 }

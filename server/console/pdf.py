@@ -9,6 +9,7 @@ are in Chinese, the county's working language.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -140,6 +141,24 @@ def _day(moment: datetime | date | None) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
+# A row of photo thumbnails in the notebook: each this high (mm), side by side.
+THUMBNAIL_HEIGHT = 18.0
+
+
+def _thumbnails(pdf: Document, images: list[bytes]) -> None:
+    """A record's photos as a row of thumbnails under it, on the next page if
+    the row would not fit."""
+    if not images:
+        return
+    if pdf.get_y() + THUMBNAIL_HEIGHT + 2 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    x, y = pdf.l_margin + 6, pdf.get_y() + 1
+    for image in images:
+        placed = pdf.image(io.BytesIO(image), x=x, y=y, h=THUMBNAIL_HEIGHT)
+        x += placed.rendered_width + 2
+    pdf.set_y(y + THUMBNAIL_HEIGHT + 1)
+
+
 class NotebookDocument(Document):
     def footer(self) -> None:
         self.set_y(-12)
@@ -234,6 +253,7 @@ def notebook_pdf(notebook: Notebook, printed: date) -> bytes:
                 new_x="LMARGIN",
                 new_y="NEXT",
             )
+            _thumbnails(pdf, notebook.thumbnails.get(visit.id, []))
         pdf.ln(2)
         pdf.set_font_size(11)
         pdf.cell(0, 7, f"反映的问题（{len(page.issues)} 个）", new_x="LMARGIN", new_y="NEXT")
@@ -247,6 +267,7 @@ def notebook_pdf(notebook: Notebook, printed: date) -> bytes:
                 new_x="LMARGIN",
                 new_y="NEXT",
             )
+            _thumbnails(pdf, notebook.thumbnails.get(issue.id, []))
             for event in events:
                 step = (
                     event.status.zh
@@ -262,6 +283,7 @@ def notebook_pdf(notebook: Notebook, printed: date) -> bytes:
                     new_x="LMARGIN",
                     new_y="NEXT",
                 )
+                _thumbnails(pdf, notebook.thumbnails.get(event.id, []))
     return bytes(pdf.output())
 
 

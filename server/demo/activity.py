@@ -24,6 +24,7 @@ from server.demo.names import (
     VISIT_REMARKS,
     VISIT_TOPICS,
 )
+from server.demo.photos import VisitPhotos
 from server.demo.writer import Row, Writer
 from server.inspections.models import Inspection
 from server.issues.models import Issue, IssueEvent
@@ -95,6 +96,7 @@ class Fieldwork:
         self.calendar = calendar
         self.inspectors = inspectors
         self.inspection_rate = inspection_rate
+        self.photos = VisitPhotos(writer)
         self.weekdays = [
             day for i in range(VISITING_DAYS) if (day := calendar.day(i)).weekday() < 5
         ]
@@ -126,10 +128,11 @@ class Fieldwork:
         notes: str,
         recorded_after: timedelta = timedelta(hours=3),
     ) -> uuid.UUID:
-        """Write one visit; a home visit carries the phone's location."""
+        """Write one visit; a home visit carries the phone's location, and a few a photo."""
         rng = self.rng
         visit_id = new_id(rng)
         located = kind == VisitKind.HOME_VISIT and rng.random() < 0.8
+        recorded_at = self.calendar.clamp(at + recorded_after)
         self.writer.add(
             Visit,
             {
@@ -144,9 +147,11 @@ class Fieldwork:
                 "latitude": round(ledger.latitude + rng.gauss(0, 0.004), 6) if located else None,
                 "longitude": round(ledger.longitude + rng.gauss(0, 0.004), 6) if located else None,
                 "amends_id": None,
-                "recorded_at": self.calendar.clamp(at + recorded_after),
+                "recorded_at": recorded_at,
             },
         )
+        if kind == VisitKind.HOME_VISIT:
+            self.photos.visit(visit_id, household["id"], cadre_id, recorded_at)
         self.visits_of.setdefault(household["id"], []).append(at)
         return visit_id
 

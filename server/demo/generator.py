@@ -39,6 +39,7 @@ from server.demo.names import (
     TAG_RATES,
     TOWNS,
 )
+from server.demo.photos import write_pictures
 from server.demo.writer import Row, Writer
 from server.issues import departments
 from server.ledger.models import (
@@ -131,6 +132,7 @@ def generate(
         Account,
         _account(rng, calendar, password_hash, "admin", "县级管理员", AccountRole.COUNTY_ADMIN),
     )
+    write_pictures(writer, calendar.established)
     for number in range(1, scale + 1):
         name = base_name if number == 1 else f"{base_name}({number})"
         # Drawn even when the county exists, so the random stream does not

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-# The tables whose size grows with the households, their visits and problems.
+# The tables whose size grows with the households, their visits and issues.
 GROWING = frozenset(
     {
         "household",
@@ -29,6 +29,8 @@ GROWING = frozenset(
         "audit_entry",
         "applied_change",
         "conflict",
+        "photo",
+        "photo_blob",
     }
 )
 BATCH = 5_000

@@ -31,6 +31,8 @@ from server.inspections.models import Inspection
 from server.issues.models import Issue, IssueEvent
 from server.issues.status import STATUS_EVENTS
 from server.ledger.models import Household, HouseholdLink
+from server.photos.models import Photo
+from server.photos.services import PARENTS
 from server.rejected import Rejected
 from server.sequence import numbered, take, write_counter
 from server.sync.models import AppliedChange
@@ -55,6 +57,8 @@ CHANGED: dict[tuple[str, str], type[Base]] = {
     ("visit", "delete"): Visit,
     ("issue", "delete"): Issue,
     ("inspection", "delete"): Inspection,
+    ("photo", "create"): Photo,
+    ("photo", "delete"): Photo,
 }
 # The records a change's record may name, by field.
 REFERENCES: dict[str, type[Base]] = {
@@ -184,7 +188,11 @@ class Batch:
                 wanted[model] |= named_ids(record.get("id"))
             for name, referred in REFERENCES.items():
                 wanted[referred] |= named_ids(record.get(name))
-        for model in (AppliedChange, Visit, IssueEvent, Inspection):
+            kind = record.get("record_kind") if change["kind"] == "photo" else None
+            parent = PARENTS.get(kind) if isinstance(kind, str) else None
+            if parent is not None:
+                wanted[parent] |= named_ids(record.get("record_id"))
+        for model in (AppliedChange, Visit, IssueEvent, Inspection, Photo):
             self._fetch(model, wanted[model])
         cadre_id = self.account.cadre_id
         if cadre_id is not None:

@@ -22,6 +22,8 @@ from server.inspections.services import check_off, may_inspect
 from server.issues.models import Issue, IssueEvent
 from server.issues.status import FOLDED, passing_due_at, raised_event, refold_issue
 from server.ledger.models import Grid, Household
+from server.photos.models import Photo
+from server.photos.services import PARENTS, belongs_to_household, check_room
 from server.rejected import Rejected
 from server.sync.batch import Batch, named_ids
 from server.sync.changes import (
@@ -175,7 +177,47 @@ def _create_inspection(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     return answer(protocol.APPLIED, notes)
 
 
-TOMBSTONED: dict[str, type[Base]] = {"visit": Visit, "issue": Issue, "inspection": Inspection}
+def _create_photo(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
+    """A photo's record (its bytes follow it: server/photos/views.py). Its
+    visit, issue or follow-up must be the household's, and the household
+    the cadre's now, as for a follow-up."""
+    data = new_record(parsed)
+    stamp, notes = stamp_of(batch, parsed)
+    cadre_id = cadre_of(batch)
+    content = {**data, "cadre_id": cadre_id}
+    if append_only(batch, Photo, data["id"], content) is not None:
+        return answer(protocol.ALREADY_APPLIED, notes)
+    household = batch.find(Household, data["household_id"])
+    if household is None:
+        raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
+    if not batch.covers(cadre_id, household.id, from_ms(batch.server_ms)):
+        raise Rejected("不是您挂钩的农户 / not one of your households")
+    kind = data["record_kind"]
+    parent = batch.find(PARENTS[kind], data["record_id"])
+    if not belongs_to_household(kind, parent, household.id, household.grid.village_id, batch.find):
+        raise Rejected(
+            "照片所属的记录不存在或不属于该户，请先同步该记录"
+            " / the record the photo belongs to is unknown or not this household's:"
+            " sync that record first",
+            {"record_id": ["unknown"]},
+        )
+    in_batch = sum(
+        1
+        for new in batch.created
+        if new.model is Photo and new.record_id == data["record_id"] and new.deleted_at is None
+    )
+    check_room(batch.session, kind, data["record_id"], in_batch)
+    batch.create(Photo, **content, stamp=str(stamp), device_id=batch.device.id)
+    batch.audit("create", "photo", data["id"])
+    return answer(protocol.APPLIED, notes)
+
+
+TOMBSTONED: dict[str, type[Base]] = {
+    "visit": Visit,
+    "issue": Issue,
+    "inspection": Inspection,
+    "photo": Photo,
+}
 NOT_YOURS_TO_DELETE = Rejected(
     "没有该记录，或不是您本人录入的记录 / no such record, or not one you entered",
     {"id": ["unknown or not yours"]},
@@ -220,7 +262,7 @@ def _may_delete(batch: Batch, model: type[Base], target: Any) -> bool:
         return bool(target.inspector_id == account.id)
     if account.cadre_id is None:
         return False
-    if model is Visit:
+    if model in (Visit, Photo):
         return target.cadre_id == account.cadre_id and batch.covers(
             account.cadre_id, target.household_id, from_ms(batch.server_ms)
         )
@@ -302,9 +344,11 @@ HANDLERS: dict[tuple[str, str], Callable[[Batch, dict[str, Any]], dict[str, Any]
     ("issue", "create"): _create_issue,
     ("issue_event", "create"): _create_issue_event,
     ("inspection", "create"): _create_inspection,
+    ("photo", "create"): _create_photo,
     ("household", "update"): _update_household,
     ("visit", "delete"): _delete,
     ("issue", "delete"): _delete,
     ("issue_event", "delete"): _delete,
     ("inspection", "delete"): _delete,
+    ("photo", "delete"): _delete,
 }

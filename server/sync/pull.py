@@ -32,6 +32,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.photos.models import Photo
 from server.sequence import committed_high_water
 from server.sync import records as wire
 from server.sync.epoch import current_epoch
@@ -219,6 +220,7 @@ NOTEBOOK = [
     wire.Records(Visit, Visit.household_id.in_(listed("households"))),
     wire.Records(Issue, ISSUES_IN_SCOPE),
     wire.Records(IssueEvent, IssueEvent.issue_id.in_(select(Issue.id).where(ISSUES_IN_SCOPE))),
+    wire.Records(Photo, Photo.household_id.in_(listed("households"))),
 ]
 NOTEBOOK_SINCE = [
     wire.Records(Household, and_(Household.id.in_(listed("households")), Household.seq > SINCE)),
@@ -231,6 +233,7 @@ NOTEBOOK_SINCE = [
             IssueEvent.issue_id.in_(select(Issue.id).where(ISSUES_IN_SCOPE)), IssueEvent.seq > SINCE
         ),
     ),
+    wire.Records(Photo, and_(Photo.household_id.in_(listed("households")), Photo.seq > SINCE)),
 ]
 
 

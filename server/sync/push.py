@@ -40,6 +40,7 @@ from shared.schemas import (
     InspectionSchema,
     IssueEventSchema,
     IssueSchema,
+    PhotoSchema,
     QuickLoader,
     VisitSchema,
 )
@@ -55,6 +56,7 @@ NEW_RECORD_SCHEMAS = {
     "issue": QuickLoader(IssueSchema()),
     "issue_event": QuickLoader(IssueEventSchema()),
     "inspection": QuickLoader(InspectionSchema()),
+    "photo": QuickLoader(PhotoSchema()),
 }
 
 

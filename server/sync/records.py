@@ -52,6 +52,7 @@ from server.ledger.models import (
     VillageLink,
     WorkUnit,
 )
+from server.photos.models import Photo
 from server.visits.models import Visit
 from shared import protocol
 
@@ -71,6 +72,7 @@ MODEL_OF: dict[str, type[Base]] = {
     "issue": Issue,
     "issue_event": IssueEvent,
     "inspection": Inspection,
+    "photo": Photo,
 }
 KIND_OF: dict[type[Base], str] = {model: kind for kind, model in MODEL_OF.items()}
 

@@ -22,8 +22,9 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the app needs built for Android: Python itself, Kivy, the sqlite3 and
-# ssl modules, runtime permissions, and AES-GCM for the sealed store.
-RECIPES = {"python3", "kivy", "sqlite3", "openssl", "android", "cryptography"}
+# ssl modules, runtime permissions, AES-GCM for the sealed store, and Pillow
+# to downscale photos (shared/images.py).
+RECIPES = {"python3", "kivy", "sqlite3", "openssl", "android", "cryptography", "pillow"}
 PURE_PYTHON = {"marshmallow", "certifi", "plyer", "uniseg"}
 
 
@@ -50,9 +51,24 @@ def recipes() -> Path:
     return folder
 
 
+def recipe_dir(name: str) -> Path | None:
+    """A recipe's folder, its name matched regardless of case as python-for-android
+    does ("pillow" is the recipe Pillow)."""
+    return next(
+        (
+            folder
+            for folder in recipes().iterdir()
+            if folder.name.lower() == name and folder.is_dir()
+        ),
+        None,
+    )
+
+
 def recipe(name: str) -> dict[str, Any]:
     """A recipe's literal class attributes (version, depends), read without importing it."""
-    tree = ast.parse((recipes() / name / "__init__.py").read_text(encoding="utf-8"))
+    folder = recipe_dir(name)
+    assert folder is not None, name
+    tree = ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))
     attributes: dict[str, Any] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
@@ -78,7 +94,7 @@ def test_the_spec_pins_the_python_for_android_release_whose_recipes_are_read_her
 
 def test_every_requirement_is_a_recipe_of_that_release_or_a_pure_python_wheel() -> None:
     wanted = requirements()
-    assert {name for name in wanted if (recipes() / name).is_dir()} == RECIPES
+    assert {name for name in wanted if recipe_dir(name) is not None} == RECIPES
     assert wanted.keys() - RECIPES == PURE_PYTHON
 
     for name in sorted(RECIPES):
@@ -101,13 +117,12 @@ def test_every_requirement_is_a_recipe_of_that_release_or_a_pure_python_wheel() 
         assert pinned is None or wheel.version == pinned, (name, wheel.version, pinned)
 
 
-def test_the_phones_python_and_cryptography_are_ones_the_shared_code_supports() -> None:
+def test_the_phones_python_cryptography_and_pillow_are_ones_the_shared_code_supports() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     python = Requirement(f"python{project['requires-python']}")
     assert Version(recipe("python3")["version"]) in python.specifier
-    cryptography = next(
-        Requirement(line)
-        for line in project["dependencies"]
-        if Requirement(line).name == "cryptography"
-    )
-    assert Version(recipe("cryptography")["version"]) in cryptography.specifier
+    for name in ("cryptography", "pillow"):
+        required = next(
+            Requirement(line) for line in project["dependencies"] if Requirement(line).name == name
+        )
+        assert Version(recipe(name)["version"]) in required.specifier, name

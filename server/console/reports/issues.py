@@ -493,6 +493,7 @@ def timeline(session: Session, issue: Issue) -> list[Any]:
         session.execute(
             with_actor(
                 select(
+                    IssueEvent.id,
                     IssueEvent.at,
                     IssueEvent.kind,
                     IssueEvent.status,

@@ -27,6 +27,7 @@ from server.ledger.models import (
 )
 from server.ledger.ordering import name_order
 from server.ledger.queries import covered_by, covering_cadres, household_rows, linked_households
+from server.photos.queries import thumbnails_of_households
 from server.visits.models import Visit
 from shared.vocab import SOLVED_STATUSES, IssueCategory
 
@@ -119,10 +120,14 @@ class Notebook:
     cadre: Cadre
     unit: WorkUnit
     households: list[NotebookHousehold]
+    # The photos' thumbnails by the visit, issue or follow-up they belong to,
+    # when the notebook is printed with them.
+    thumbnails: dict[uuid.UUID, list[bytes]] = field(default_factory=dict)
 
 
-def notebook(session: Session, scope: Scope, cadre: Cadre) -> Notebook:
-    """The notebook of a cadre's current households in scope, visits oldest first."""
+def notebook(session: Session, scope: Scope, cadre: Cadre, photos: bool = False) -> Notebook:
+    """The notebook of a cadre's current households in scope, visits oldest first,
+    and with ``photos`` their photos' thumbnails."""
     rows = session.execute(
         linked_households(Household, Village.name)
         .join(Grid, Grid.id == Household.grid_id)
@@ -155,7 +160,8 @@ def notebook(session: Session, scope: Scope, cadre: Cadre) -> Notebook:
     for issue in issues:
         assert issue.household_id is not None
         pages[issue.household_id].issues.append((issue, events[issue.id]))
-    return Notebook(cadre, cadre.unit, list(pages.values()))
+    thumbnails = thumbnails_of_households(session, ids) if photos else {}
+    return Notebook(cadre, cadre.unit, list(pages.values()), thumbnails)
 
 
 # --- the inspection sheet -------------------------------------------------------------

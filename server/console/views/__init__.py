@@ -12,6 +12,7 @@ from server.console.views import (  # noqa: F401 - each registers its routes on 
     ledger,
     links,
     outputs,
+    photos,
     session,
     settings,
 )

@@ -30,6 +30,7 @@ from server.console.views.jobs import start
 from server.db import db
 from server.inspections import services
 from server.ledger.models import Village
+from server.photos.queries import photos_of_households
 
 DEFAULT_SAMPLE = 10
 
@@ -102,6 +103,9 @@ def inspection_sample() -> ResponseReturnValue:
         seed=seed,
         leaders=ledger.leaders(db.session, [village.id for village in chosen]),
         form=form,
+        photos=photos_of_households(
+            db.session, [row.id for rows in drawn.values() for row in rows]
+        ),
     )
 
 

@@ -27,6 +27,7 @@ from server.console.reports import issues
 from server.db import db
 from server.issues import departments, services
 from server.issues.models import Issue
+from server.photos.queries import photos_of_issue
 from shared.vocab import IssueCategory, IssueStatus
 
 
@@ -162,6 +163,7 @@ def issue_page(
         issue=issue,
         raised_by=issue.raised_by,
         timeline=issues.timeline(db.session, issue),
+        photos=photos_of_issue(db.session, issue.id),
         since=since,
         due=due,
         now=utcnow(),

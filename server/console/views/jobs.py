@@ -39,10 +39,18 @@ def _whole_county(_: str) -> None:
 
 
 def _whole_town(target: str) -> None:
-    whole_town_or_404(uuid.UUID(target))
+    whole_town_or_404(uuid.UUID(target.partition("/")[0]))
 
 
 def _village(target: str) -> None:
+    village_or_404(uuid.UUID(target))
+
+
+def _village_photos(target: str) -> None:
+    """A village's photos are for those who check the work there: admins and inspectors."""
+    scope = current_scope()
+    if not (scope.can(Capability.MANAGE) or scope.can(Capability.INSPECT)):
+        abort(403)
     village_or_404(uuid.UUID(target))
 
 
@@ -76,6 +84,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "town_notebooks": _whole_town,
     "town_inspection_sheet": _town_sheet,
     "inspector_sheet": _inspector_sheet,
+    "village_photos": _village_photos,
 }
 
 

@@ -34,6 +34,7 @@ from server.console.reports import ledger
 from server.db import db
 from server.ledger.models import Cadre, Grid, Household, Village
 from server.ledger.reassign import current_cadre_id
+from server.photos.queries import photos_of
 from server.rejected import Rejected
 from shared.vocab import HouseholdTag, LeaderRole
 
@@ -131,6 +132,7 @@ def household_page(
         stale=stale or [],
         tags=list(HouseholdTag),
         display=facts.display,
+        photos=photos_of(session, "visit", [visit.id for visit, _ in found.visits]),
     ), status
 
 

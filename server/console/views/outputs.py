@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import uuid
 
-from flask import Response, abort, send_file
+from flask import Response, abort, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.scope import Capability
@@ -23,6 +23,7 @@ from server.console.access import (
     requires,
 )
 from server.console.blueprint import bp
+from server.console.downloads import PHOTOS
 from server.console.reports import CHINA
 from server.console.reports.outputs import cadre_town, cards, county_of, notebook
 from server.console.views.jobs import start
@@ -73,7 +74,9 @@ def village_cards(village_id: uuid.UUID) -> BaseResponse:
 @bp.post("/ledger/towns/<uuid:town_id>/notebooks.zip")
 @requires(Capability.VIEW)
 def town_notebooks(town_id: uuid.UUID) -> BaseResponse:
-    return start("town_notebooks", str(town_id))
+    # With the photos' thumbnails: another file, so another job.
+    with_photos = request.form.get("photos") == "1"
+    return start("town_notebooks", f"{town_id}{PHOTOS if with_photos else ''}")
 
 
 def _cards(town_id: uuid.UUID, name: str, *where: object) -> Response:
@@ -111,6 +114,7 @@ def cadre_notebook(cadre_id: uuid.UUID) -> Response:
 
     cadre = cadre_or_404(cadre_id)
     data = pdf.notebook_pdf(
-        notebook(db.session, current_scope(), cadre), utcnow().astimezone(CHINA).date()
+        notebook(db.session, current_scope(), cadre, photos=request.args.get("photos") == "1"),
+        utcnow().astimezone(CHINA).date(),
     )
     return _pdf(data, f"民情记录本-{cadre.name}.pdf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.samples import phone_photo
 from server.accounts import sessions
 from server.accounts.models import Account
 from server.accounts.services import create_account, hash_password
@@ -22,7 +24,10 @@ from server.inspections.models import Inspection
 from server.issues.models import Department, Issue, IssueEvent
 from server.ledger.models import Cadre, Grid, Household, Town, Village
 from server.ledger.services import link_household, set_village_leader
+from server.photos.models import Photo, PhotoBlob
 from server.visits.models import Visit
+from shared.images import inspect_jpeg, strip_metadata, thumbnail
+from shared.protocol import PHOTO_CONTENT_TYPE
 from shared.vocab import (
     AccountRole,
     DepartmentKind,
@@ -263,3 +268,44 @@ def prepared(client: FlaskClient, factory: sessionmaker[Session], page: str, but
     ready = client.get(job_page).get_data(as_text=True)
     assert "已准备好" in ready and 'http-equiv="refresh"' not in ready
     return job_page
+
+
+def add_photo(
+    session: Session,
+    household: Household,
+    kind: str,
+    record_id: uuid.UUID,
+    seed: int = 1,
+    uploaded: bool = True,
+) -> Photo:
+    """A phone's photo of a household's visit, problem or follow-up, synced; with
+    ``uploaded`` its bytes too, as the server keeps them once they are whole."""
+    data = phone_photo(seed)
+    sha256 = hashlib.sha256(data).hexdigest()
+    width, height = inspect_jpeg(data)
+    if uploaded and session.get(PhotoBlob, sha256) is None:
+        session.add(
+            PhotoBlob(
+                sha256=sha256,
+                content_type=PHOTO_CONTENT_TYPE,
+                size=len(data),
+                width=width,
+                height=height,
+                data=strip_metadata(data),
+                thumbnail=thumbnail(data),
+            )
+        )
+    photo = Photo(
+        id=uuid.uuid4(),
+        household_id=household.id,
+        record_kind=kind,
+        record_id=record_id,
+        sha256=sha256,
+        size=len(data),
+        width=width,
+        height=height,
+        content_type=PHOTO_CONTENT_TYPE,
+    )
+    session.add(photo)
+    session.flush()
+    return photo

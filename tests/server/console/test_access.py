@@ -26,7 +26,7 @@ from server.console import pdf
 from server.db import Base
 from server.jobs.models import Job, JobStatus
 from server.sync.models import Conflict
-from tests.server.console.conftest import County, login
+from tests.server.console.conftest import County, add_photo, login
 
 ROLES = (
     "county_admin",
@@ -95,6 +95,11 @@ ACCESS: dict[tuple[str, str], str] = {
     # assigned to them (the county's inspector here: no other inspector's).
     ("POST", "/inspections/towns/<uuid:town_id>/sheet.pdf"): "AAHFFFF",
     ("POST", "/inspections/inspectors/<uuid:inspector_id>/sheet.pdf"): "AAAFAHF",
+    # A photo of 前楼村's problem passed to 县教育局: seen wherever the problem is.
+    ("GET", "/photos/<uuid:photo_id>/thumbnail.jpg"): "AAHAAHA",
+    ("GET", "/photos/<uuid:photo_id>/photo.jpg"): "AAHAAHA",
+    # A village's photos are for its admins and the inspectors who check it.
+    ("POST", "/ledger/villages/<uuid:village_id>/photos.zip"): "AAHFAHF",
 }
 # Open to everyone: signing in and out, and the stylesheet.
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
@@ -145,6 +150,7 @@ def ids(county: County, session: Session) -> dict[str, uuid.UUID]:
         data=b"%PDF-1.4",
     )
     session.add(job)
+    photo = add_photo(session, county.households[0], "issue", county.issue.id)
     session.flush()
     return {
         "town_id": county.town.id,
@@ -157,6 +163,7 @@ def ids(county: County, session: Session) -> dict[str, uuid.UUID]:
         "job_id": job.id,
         "department_id": county.departments["县民政局"].id,
         "inspector_id": county.accounts["inspector"].id,
+        "photo_id": photo.id,
     }
 
 

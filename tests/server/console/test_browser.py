@@ -30,6 +30,7 @@ from server.db import make_engine
 from server.demo.generator import DEMO_PASSWORD, Shape, generate
 from server.ledger.models import Cadre, Grid, Household, HouseholdLink, Village
 from server.migrate import upgrade
+from server.photos.models import Photo
 from server.sync.conflicts import Writer, edit_household, merge_household
 from sync.hlc import Stamp
 from tests.live import LiveServer
@@ -73,6 +74,7 @@ class Demo:
     cadre_id: uuid.UUID
     cadre_households: int
     conflicted: str  # the code of the household whose phones conflict
+    photographed: uuid.UUID  # a household of 前楼村 with a visit's photo
 
 
 def _prepare(url: str) -> Demo:
@@ -121,6 +123,13 @@ def _prepare(url: str) -> Demo:
             .join(Village, Village.id == Grid.village_id)
             .where(Village.town_id == village.town_id, Household.deleted_at.is_(None))
         )
+        photographed = session.scalars(
+            select(Photo.household_id)
+            .join(Household, Household.id == Photo.household_id)
+            .where(Household.code.like("前楼村-%"))
+            .order_by(Household.code)
+            .limit(1)
+        ).one()
         demo = Demo(
             "",
             village.town_id,
@@ -129,6 +138,7 @@ def _prepare(url: str) -> Demo:
             cadre_id,
             households,
             household.code,
+            photographed,
         )
     engine.dispose()
     return demo
@@ -273,6 +283,34 @@ def test_a_towns_contact_cards_are_prepared_in_the_background_then_downloaded(
     assert len(re.findall(rb"/Type\s*/Page\b", data)) == -(-demo.town_households // 8)
 
 
+def test_a_visits_photo_opens_at_full_size_over_the_household_page_and_esc_closes_it(
+    page: Page, demo: Demo
+) -> None:
+    page.goto(f"{demo.url}/ledger/households/{demo.photographed}")
+    thumbnail = page.locator("ul.photos a.photo img").first
+    expect(thumbnail).to_have_attribute("loading", "lazy")
+    expect(thumbnail).to_have_attribute("alt", re.compile(r"^走访照片 \d{4}-\d{2}-\d{2}$"))
+    thumbnail.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+    )
+    small = thumbnail.evaluate("img => img.naturalWidth")
+    thumbnail.click()
+    lightbox = page.locator(".lightbox")
+    expect(lightbox).to_be_visible()
+    full = lightbox.locator("img")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=full.element_handle())
+    assert full.evaluate("img => img.naturalWidth") > small
+    expect(lightbox.locator(".caption")).to_contain_text("走访照片")
+    shoot(page, "photo-lightbox")
+    page.keyboard.press("Escape")
+    expect(lightbox).to_be_hidden()
+    # Without the lightbox (a new tab, or no script), the link is the image itself.
+    href = page.locator("ul.photos a.photo").first.get_attribute("href")
+    answer = page.request.get(demo.url + str(href))
+    assert answer.status == 200 and answer.headers["content-type"] == "image/jpeg"
+
+
 def test_no_console_page_breaks_its_content_security_policy(browser: Browser, demo: Demo) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     # The print button's window.print, counted instead of opening a dialog.
@@ -299,6 +337,7 @@ def test_no_console_page_breaks_its_content_security_policy(browser: Browser, de
         "/inspections",
         "/settings",
         "/no-such-page",
+        f"/ledger/households/{demo.photographed}",
         f"/inspections/sample?village={demo.village_id}",
     ):
         page.goto(demo.url + path)

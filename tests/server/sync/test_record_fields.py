@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.samples import phone_photo
 from server.issues.models import Issue
 from server.issues.status import FOLDED
 from server.ledger.models import Household
@@ -103,6 +104,7 @@ def test_what_phones_push_and_pull_of_every_kind_is_their_schemas_fields(
     )
     (issue,) = phone.issues(household_id)
     phone.follow_up(issue["id"], status="in_progress")
+    phone.attach_photo("visit", visit_id, phone_photo())
     phone.edit_household(household_id, notes="门前有狗")
     assigned = county.households[second][:2]
     inspector = county.phone(_inspector(county, assigned), transport)

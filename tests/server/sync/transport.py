@@ -21,9 +21,9 @@ class FlaskTransport(HttpTransport):
         self.drop_responses = 0
 
     def _exchange(
-        self, path: str, payload: bytes, headers: dict[str, str]
+        self, path: str, payload: bytes, headers: dict[str, str], method: str = "POST"
     ) -> tuple[int, Headers, bytes]:
-        response = self.client.post(path, data=payload, headers=headers)
+        response = self.client.open(path, method=method, data=payload, headers=headers)
         if self.drop_responses:
             self.drop_responses -= 1
             raise NetworkError("response lost (simulated)")
