@@ -358,7 +358,7 @@ def test_a_records_photos_are_limited_checked_against_their_record_and_deleted_b
     phone = county.phone(cadre, transport)
     assert phone.sync().ok
     visit_id = phone.record_visit(
-        household_id, problems=[{"category": "infrastructure", "description": "水渠堵塞"}]
+        household_id, issues=[{"category": "infrastructure", "description": "水渠堵塞"}]
     )
     (issue,) = phone.issues(household_id)
     event_id = phone.follow_up(issue["id"], note="已报镇里")
