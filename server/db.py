@@ -23,6 +23,7 @@ from sqlalchemy import (
     event,
     insert,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -133,6 +134,12 @@ def _sqlite_begin(connection: Any) -> None:
 def begin_write(session: Session) -> None:
     """Start the session's transaction as a writer. Call before any query."""
     session.connection(execution_options={"sqlite_immediate": True})
+
+
+def upsert(session: Session, table: Any) -> Any:
+    """An INSERT into ``table`` that can say ON CONFLICT: PostgreSQL's or SQLite's."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 @contextmanager

@@ -643,6 +643,15 @@ def _upsert_pulled(db: sqlite3.Connection, codec: Codec, items: Sequence[dict[st
             if item["kind"] == "photo" and not item["data"].get("deleted_at")
         ],
     )
+    # A deleted one's thumbnail goes (the phone's own bytes stay until sent).
+    db.executemany(
+        "DELETE FROM photo_file WHERE sha256 = ? AND state = 'remote'",
+        [
+            (item["data"]["sha256"],)
+            for item in items
+            if item["kind"] == "photo" and item["data"].get("deleted_at")
+        ],
+    )
 
 
 def _households_of_events(

@@ -38,11 +38,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Account, LoginClient
 from server.accounts.services import AccountError, PasswordCheck, check_password, hash_password
+from server.db import upsert
 
 WRONG_CREDENTIALS = "用户名或密码错误 / wrong username or password"
 # An address without failures for this long starts again from none.
@@ -177,9 +177,8 @@ def _count_client_failure(
     session: Session, client: str, limits: LoginLimits, now: datetime
 ) -> None:
     forgotten = now - CLIENT_MEMORY
-    upsert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
     failures = session.scalar(
-        upsert(LoginClient)
+        upsert(session, LoginClient)
         .values(address=client, failures=1, last_failure_at=now)
         .on_conflict_do_update(
             index_elements=[LoginClient.address],

@@ -16,10 +16,10 @@ import hashlib
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Device
+from server.db import upsert
 from server.photos.models import Photo, PhotoBlob, PhotoUploadChunk
 from server.sync.scope import SyncRefused, listed, reach
 from shared.images import NotAPhoto, inspect_jpeg, strip_metadata, thumbnail
@@ -162,10 +162,9 @@ def _complete(session: Session, sha256: str, data: bytes) -> None:
         raise Refused(
             415, f"照片须为 JPEG 图片 / a photo must be a JPEG image: {refused}", 0
         ) from None
-    upsert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
     # The same bytes completed at once by another phone: stored once.
     session.execute(
-        upsert(PhotoBlob)
+        upsert(session, PhotoBlob)
         .values(
             sha256=sha256,
             content_type=PHOTO_CONTENT_TYPE,

@@ -170,6 +170,13 @@ def test_a_photo_goes_up_after_its_visit_and_the_cadres_other_phone_gets_it_lazi
     assert other.photos_to_send() == (0, 0)
     assert other.sync().thumbnails_fetched == 0
 
+    phone.delete("photo", photo_id)
+    assert phone.sync().applied == 1
+    assert other.sync().ok and other.photos("visit", visit_id) == []
+    assert other.store.photo_file(sha256) is None and other.photo_thumbnail(sha256) is None
+    answer = county.app.test_client().get(f"/api/v1/photos/{sha256}", headers=_auth(other))
+    assert answer.status_code == 404
+
 
 def test_the_same_photo_from_two_phones_is_stored_once_and_sent_once(
     county: County, transport: FlaskTransport
