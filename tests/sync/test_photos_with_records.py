@@ -1,0 +1,76 @@
+"""Photos saved with the record they belong to, as the app's forms save them:
+the record and its photos in one transaction, or nothing at all."""
+
+from __future__ import annotations
+
+import pytest
+from marshmallow import ValidationError
+
+from shared.protocol import MAX_PHOTOS_PER_RECORD
+from shared.vocab import IssueStatus
+from sync.engine import SyncReport
+from tests.photos import phone_photo
+from tests.sync.transport import FlaskTransport
+from tests.sync.world import County
+
+
+def test_a_visit_its_problem_and_a_follow_up_are_saved_with_their_photos_in_one_go(
+    county: County, transport: FlaskTransport
+) -> None:
+    cadre = county.cadres[0]
+    phone = county.phone(cadre, transport)
+    assert phone.sync().ok
+    household_id = county.households[cadre][0]
+    roof, ditch, mended = phone_photo(1), phone_photo(2), phone_photo(3)
+    visit_id = phone.record_visit(
+        household_id,
+        notes="入户",
+        photos=[roof],
+        problems=[{"category": "infrastructure", "description": "水渠坏了", "photos": [ditch]}],
+    )
+    issue_id = phone.issues(household_id)[0]["id"]
+    event_id = phone.follow_up(
+        issue_id, note="已修好", status=IssueStatus.SOLVED.value, photos=[mended]
+    )
+
+    assert [p["size"] for p in phone.photos("visit", visit_id)] == [len(roof)]
+    assert [p["size"] for p in phone.photos("issue", issue_id)] == [len(ditch)]
+    assert [p["size"] for p in phone.photos("issue_event", event_id)] == [len(mended)]
+    assert phone.photos_to_send() == (3, len(roof) + len(ditch) + len(mended))
+    # A visit, its problem, a follow-up, and a record for each photo.
+    assert phone.pending_count() == 6
+
+    report = SyncReport()
+    phone.engine.push(report)
+    assert report.applied == 6 and not report.rejected, report
+
+
+def test_a_record_whose_photos_are_refused_is_not_saved_either(
+    county: County, transport: FlaskTransport
+) -> None:
+    cadre = county.cadres[0]
+    phone = county.phone(cadre, transport)
+    assert phone.sync().ok
+    household_id = county.households[cadre][0]
+    too_many = [phone_photo(seed) for seed in range(MAX_PHOTOS_PER_RECORD + 1)]
+    visits = len(phone.visits(household_id))
+
+    with pytest.raises(ValueError, match="最多"):
+        phone.record_visit(household_id, notes="入户", photos=too_many)
+    with pytest.raises(ValueError, match="not a readable image"):
+        phone.record_visit(
+            household_id,
+            notes="入户",
+            problems=[{"category": "other", "description": "漏雨", "photos": [b"%PDF-1.4"]}],
+        )
+    assert len(phone.visits(household_id)) == visits
+    phone.record_visit(household_id, problems=[{"category": "other", "description": "漏雨"}])
+    issue_id = phone.issues(household_id)[-1]["id"]
+    before = phone.pending_count()
+    with pytest.raises(ValidationError):
+        phone.follow_up(issue_id, note="x" * 100_000, photos=[phone_photo(1)])
+
+    assert phone.issue_events(issue_id) == []
+    assert phone.pending_count() == before
+    assert phone.photos_to_send() == (0, 0)
+    assert phone.store.photos_in_state("local", "to_send", "sent", "remote", "rejected") == []
