@@ -154,16 +154,20 @@ class Phone:
         """The live photos of a visit, problem or follow-up, oldest first."""
         parent = self.store.record(record_kind, record_id)
         household_id = self._household_of(record_kind, parent) if parent else None
-        return sorted(
-            (
-                photo
-                for photo in self.store.records("photo", household_id)
-                if photo["record_kind"] == record_kind
-                and photo["record_id"] == record_id
-                and not photo.get("deleted_at")
-            ),
-            key=lambda photo: photo.get("stamp") or "",
-        )
+        return self.photos_by_record(household_id).get((record_kind, record_id), [])
+
+    def photos_by_record(
+        self, household_id: str | None = None
+    ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """The live photos of a household's records (or of all), oldest first,
+        by (record_kind, record_id): one read for a page of records."""
+        grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for photo in sorted(
+            self.store.records("photo", household_id), key=lambda photo: photo.get("stamp") or ""
+        ):
+            if not photo.get("deleted_at"):
+                grouped.setdefault((photo["record_kind"], photo["record_id"]), []).append(photo)
+        return grouped
 
     def photo_thumbnail(self, sha256: str) -> bytes | None:
         """A photo's thumbnail, if the phone has it (a pulled one's comes with the next sync)."""

@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from mobile.forms import HouseholdInput, check_household, flatten, show_time
 from mobile.notebook import HouseholdView, local_time
+from mobile.photos import PhotoStrip
 from mobile.widgets import Card, Note, Page, QuietButton, Text
 from shared.vocab import HouseholdTag
 
@@ -95,6 +96,8 @@ class HouseholdScreen(Page):
             )
             button.bind(on_release=lambda _b, issue_id=issue["id"]: self.open_problem(issue_id))
             box.add_widget(button)
+            if view.photos.get(("issue", issue["id"])):
+                box.add_widget(PhotoStrip(photos=view.photos[("issue", issue["id"])]))
 
     def _visits(self, view: HouseholdView) -> None:
         app = self.app
@@ -114,6 +117,8 @@ class HouseholdScreen(Page):
                 card.add_widget(Note(text=what))
             if visit.get("notes"):
                 card.add_widget(Text(text=_excerpt(visit["notes"])))
+            if view.photos.get(("visit", visit["id"])):
+                card.add_widget(PhotoStrip(photos=view.photos[("visit", visit["id"])]))
             box.add_widget(card)
         if len(view.visits) > RECENT_VISITS:
             more = QuietButton(text=app.t("household.all_visits", count=len(view.visits)))

@@ -1,0 +1,108 @@
+"""Photos in the app: chosen for a visit (the desktop build's file chooser
+stands in for the camera), made small off the UI thread, shown under the
+visit on the household page and in the notebook, waiting on the sync page,
+then sent; and a camera's 12-megapixel photo made small enough for 2G."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from kivy.core.window import Window
+from PIL import Image
+from sqlalchemy import select
+
+from mobile.photos import ImageChooser, PhotoPicker, PhotoStrip, PhotoViewer, Thumb
+from server.photos.models import Photo, PhotoBlob
+from shared.images import downscale
+from shared.protocol import PHOTO_LONG_EDGE
+from tests.live import LiveServer
+from tests.mobile.driver import Phone
+from tests.photos import camera_photo
+from tests.sync.world import County
+
+# Over 2G (~20 KB/s) a photo should go in well under ten seconds.
+FITS_2G_BYTES = 200 * 1024
+
+
+def _modal(kind: type) -> object:
+    return next(child for child in Window.children if isinstance(child, kind))
+
+
+def _choose(phone: Phone, picker: PhotoPicker, path: Path) -> None:
+    """Tap "Add photo", pick ``path`` in the chooser, tap "Use this one"."""
+    phone.tap(picker.ids.add)
+    chooser = _modal(ImageChooser)
+    assert isinstance(chooser, ImageChooser)
+    phone.steady(chooser)
+    files = chooser.ids.chooser
+    files.path = str(path.parent)
+    files.selection = [str(path)]
+    phone.frames(count=2)
+    phone.tap(chooser.ids.use)
+    phone.settle()  # downscaled on the store's worker
+    assert not picker.preparing
+
+
+def _thumbs(root: object) -> list[Thumb]:
+    return [w for w in root.walk(restrict=True) if isinstance(w, Thumb)]  # type: ignore[attr-defined]
+
+
+def test_a_visit_with_a_chosen_photo_shows_it_waits_to_send_it_and_sends_it(
+    phone: Phone, live: tuple[LiveServer, County], tmp_path: Path
+) -> None:
+    _, county = live
+    roof, leak = tmp_path / "roof.jpg", tmp_path / "leak.png"
+    roof.write_bytes(camera_photo(7, (2000, 1500)))
+    Image.new("RGB", (640, 480), (90, 120, 60)).save(leak)
+    phone.log_in(county.cadres[0])
+    phone.open_household("林00")
+    phone.tap(phone.ids("new_visit"))
+    phone.type(phone.ids("notes"), "屋顶漏雨，拍了照片")
+    picker = phone.ids("photos")
+    _choose(phone, picker, roof)
+    _choose(phone, picker, leak)
+    assert len(picker.jpegs) == 2
+    phone.tap(picker.ids.row.children[0].ids.drop)  # the second one, taken off again
+    assert len(picker.jpegs) == 1
+    assert Image.open(io.BytesIO(picker.jpegs[0])).size == (PHOTO_LONG_EDGE, 960)
+    phone.screenshot("visit-photo")
+    phone.tap(phone.ids("save"))
+    assert phone.screen.name == "household"
+
+    strips = [w for w in phone.ids("visits").walk() if isinstance(w, PhotoStrip)]
+    assert len(strips) == 1 and [t.texture is not None for t in _thumbs(strips[0])] == [True]
+    phone.screenshot("household-photo")
+    phone.tap(_thumbs(strips[0])[0])
+    viewer = _modal(PhotoViewer)
+    assert isinstance(viewer, PhotoViewer)
+    phone.wait_until(lambda: viewer.texture is not None)
+    assert tuple(viewer.texture.size) == (PHOTO_LONG_EDGE, 960)
+    phone.tap(viewer.ids.close)
+
+    phone.running.go("notebook")
+    phone.settle()
+    line = next(v for v in phone.ids("list").layout_manager.children if v.notes)
+    assert "1 张照片" in phone.texts(line)
+    assert [t.texture is not None for t in _thumbs(line)] == [True]
+
+    phone.running.go("sync")
+    phone.settle()
+    size = len(picker.jpegs[0])
+    assert phone.read("photos_to_send") == f"还有 1 张照片待发送（{-(-size // 1024)} KB）"
+    sentence = phone.sync()
+    assert "已发送 1 次走访" in sentence and "已发送 1 张照片" in sentence, sentence
+    assert phone.read("photos_to_send") == ""
+    with county.session() as session:
+        photo = session.scalars(select(Photo)).one()
+        blob = session.get(PhotoBlob, photo.sha256)
+        assert blob is not None and blob.size == size
+
+
+def test_a_cameras_12_megapixel_photo_is_made_small_enough_for_2g() -> None:
+    taken = camera_photo(3, (4000, 3000), gps=(26.1, 119.3))
+    kept = downscale(taken)
+    image = Image.open(io.BytesIO(kept))
+    assert image.size == (PHOTO_LONG_EDGE, PHOTO_LONG_EDGE * 3 // 4)
+    assert len(kept) < FITS_2G_BYTES < len(taken)
+    assert not image.getexif()  # nor the camera's GPS
