@@ -38,8 +38,11 @@ from sync.transport import (
 # Clock differences below this are left alone (see SyncEngine._learn_offset).
 OFFSET_TOLERANCE_MS = 1000
 # A photo goes up in chunks this big: over 2G (~20 KB/s) one takes ~3 s, so a
-# cut costs little, and a request's overhead stays small against it.
+# cut costs little, and a request's overhead stays small against it. A link
+# that cuts uploads gets halved chunks (down to the least), which it lets
+# through more often; each photo sent whole doubles them back.
 PHOTO_CHUNK = 64 * 1024
+LEAST_PHOTO_CHUNK = 16 * 1024
 
 Progress = Callable[[str, int, int], None]
 
@@ -111,6 +114,7 @@ class SyncEngine:
         self.pull_limit = pull_limit
         self.progress = progress or (lambda stage, done, total: None)
         self._wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
+        self.photo_chunk = PHOTO_CHUNK
 
     @property
     def token(self) -> str:
@@ -217,6 +221,9 @@ class SyncEngine:
             self.progress("photos", number, len(waiting))
             try:
                 self._upload(photo["sha256"], photo["size"], report)
+            except NetworkError:
+                self.photo_chunk = max(LEAST_PHOTO_CHUNK, self.photo_chunk // 2)
+                raise
             except RequestRefused as refused:
                 self.store.set_photo_state(photo["sha256"], "rejected", message=str(refused))
                 report.photos_rejected.append({"sha256": photo["sha256"], "message": str(refused)})
@@ -230,12 +237,13 @@ class SyncEngine:
                 # The phone's own photos keep their bytes until their household leaves it.
                 assert kept is not None and kept.data is not None, sha256
                 data = kept.data
-            chunk = data[offset : offset + PHOTO_CHUNK]
+            chunk = data[offset : offset + self.photo_chunk]
             offset = self.transport.upload_photo_chunk(self.token, sha256, offset, size, chunk)
             report.photo_bytes_sent += len(chunk)
             self.store.set_photo_state(sha256, "to_send", uploaded_bytes=offset)
         self.store.set_photo_state(sha256, "sent", uploaded_bytes=size)
         report.photos_sent += 1
+        self.photo_chunk = min(PHOTO_CHUNK, self.photo_chunk * 2)
 
     def fetch_thumbnails(self, report: SyncReport) -> None:
         """Fetch the thumbnails of pulled photos (a few KB each); one whose

@@ -17,11 +17,11 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from bench.samples import phone_photo
 from server.audit.models import AuditEntry
 from server.photos.models import Photo, PhotoBlob, PhotoUploadChunk
 from sync.engine import SyncReport
 from sync.phone import Phone
-from tests.photos import phone_photo
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
 

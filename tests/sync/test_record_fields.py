@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.samples import phone_photo
 from server.issues.models import Issue
 from server.issues.status import FOLDED
 from server.ledger.models import Household
@@ -17,7 +18,6 @@ from shared import protocol
 from shared.schemas import HouseholdSchema, IssueSchema
 from sync.engine import BOOKKEEPING
 from sync.merge import EDITABLE_HOUSEHOLD_FIELDS
-from tests.photos import phone_photo
 from tests.sync.test_inspector_sync import ANSWERS, _inspector
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County

@@ -1,4 +1,4 @@
-"""Photos for tests and benchmarks: made like a camera's, deterministically."""
+"""Sample photos for the benchmarks and tests: made like a camera's, deterministically."""
 
 from __future__ import annotations
 
