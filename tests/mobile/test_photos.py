@@ -6,6 +6,7 @@ then sent; and a camera's 12-megapixel photo made small enough for 2G."""
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kivy.core.window import Window
@@ -16,9 +17,11 @@ from mobile.photos import ImageChooser, PhotoPicker, PhotoStrip, PhotoViewer, Th
 from server.photos.models import Photo, PhotoBlob
 from shared.images import downscale
 from shared.protocol import PHOTO_LONG_EDGE
+from sync.engine import SyncReport
+from sync.transport import HttpTransport
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
-from tests.photos import camera_photo
+from bench.samples import camera_photo, phone_photo
 from tests.sync.world import County
 
 # Over 2G (~20 KB/s) a photo should go in well under ten seconds.
@@ -97,6 +100,55 @@ def test_a_visit_with_a_chosen_photo_shows_it_waits_to_send_it_and_sends_it(
         photo = session.scalars(select(Photo)).one()
         blob = session.get(PhotoBlob, photo.sha256)
         assert blob is not None and blob.size == size
+
+
+def test_a_photo_from_the_cadres_other_phone_comes_as_a_thumbnail_then_full_size_on_tap(
+    phone: Phone, live: tuple[LiveServer, County]
+) -> None:
+    server, county = live
+    username = county.cadres[0]
+    household_id = county.households[username][0]
+    phone.log_in(username)
+    # The other phone's store is used off the UI thread (the test fails any use on it).
+    elsewhere = ThreadPoolExecutor(1)
+    other = elsewhere.submit(
+        county.phone, username, HttpTransport(server.url), name="办公室的手机"
+    ).result()
+
+    def records_only() -> None:
+        other.sync()
+        other.record_visit(household_id, notes="水渠修好了", photos=[phone_photo(5)])
+        report = SyncReport()
+        other.engine.push(report)  # the photo's record, not yet its bytes
+        assert report.applied == 2, report
+
+    try:
+        elsewhere.submit(records_only).result()
+        phone.sync()
+        phone.open_household("林00")
+        [thumb] = _thumbs(phone.ids("visits"))
+        assert thumb.texture is None and phone.texts(thumb) == "照片未下载"
+
+        elsewhere.submit(lambda: other.sync()).result()  # now its bytes
+        phone.sync()
+        phone.open_household("林00")
+        [thumb] = _thumbs(phone.ids("visits"))
+        assert thumb.texture is not None and tuple(thumb.texture.size) == (160, 120)
+
+        server.stop()
+        phone.tap(thumb)
+        viewer = _modal(PhotoViewer)
+        assert isinstance(viewer, PhotoViewer)
+        phone.wait_until(lambda: viewer.can_fetch)
+        assert viewer.message == "手机上只有缩略图：联网后点击下载"
+        assert viewer.texture is None
+        server.start()
+        phone.tap(viewer.ids.download)
+        phone.wait_until(lambda: viewer.texture is not None)
+        assert tuple(viewer.texture.size) == (PHOTO_LONG_EDGE, 960) and not viewer.message
+    finally:
+        elsewhere.submit(other.close).result()
+        elsewhere.shutdown()
 
 
 def test_a_cameras_12_megapixel_photo_is_made_small_enough_for_2g() -> None:

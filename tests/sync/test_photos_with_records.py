@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from shared.protocol import MAX_PHOTOS_PER_RECORD
 from shared.vocab import IssueStatus
 from sync.engine import SyncReport
-from tests.photos import phone_photo
+from bench.samples import phone_photo
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
 
