@@ -13,7 +13,8 @@ from kivy.core.window import Window
 from PIL import Image
 from sqlalchemy import select
 
-from mobile.photos import ImageChooser, PhotoPicker, PhotoStrip, PhotoViewer, Thumb
+from bench.samples import camera_photo, phone_photo
+from mobile.photos import ImageChooser, PhotoPicker, PhotoViewer, Thumb
 from server.photos.models import Photo, PhotoBlob
 from shared.images import downscale
 from shared.protocol import PHOTO_LONG_EDGE
@@ -21,7 +22,6 @@ from sync.engine import SyncReport
 from sync.transport import HttpTransport
 from tests.live import LiveServer
 from tests.mobile.driver import Phone
-from bench.samples import camera_photo, phone_photo
 from tests.sync.world import County
 
 # Over 2G (~20 KB/s) a photo should go in well under ten seconds.
@@ -51,13 +51,14 @@ def _thumbs(root: object) -> list[Thumb]:
     return [w for w in root.walk(restrict=True) if isinstance(w, Thumb)]  # type: ignore[attr-defined]
 
 
-def test_a_visit_with_a_chosen_photo_shows_it_waits_to_send_it_and_sends_it(
+def test_photos_chosen_for_a_visit_its_problem_and_a_follow_up_are_shown_counted_and_sent(
     phone: Phone, live: tuple[LiveServer, County], tmp_path: Path
 ) -> None:
     _, county = live
-    roof, leak = tmp_path / "roof.jpg", tmp_path / "leak.png"
+    roof, leak, mended = tmp_path / "roof.jpg", tmp_path / "leak.png", tmp_path / "mended.jpeg"
     roof.write_bytes(camera_photo(7, (2000, 1500)))
     Image.new("RGB", (640, 480), (90, 120, 60)).save(leak)
+    Image.new("RGB", (480, 640), (200, 180, 60)).save(mended, "JPEG")
     phone.log_in(county.cadres[0])
     phone.open_household("林00")
     phone.tap(phone.ids("new_visit"))
@@ -69,19 +70,35 @@ def test_a_visit_with_a_chosen_photo_shows_it_waits_to_send_it_and_sends_it(
     phone.tap(picker.ids.row.children[0].ids.drop)  # the second one, taken off again
     assert len(picker.jpegs) == 1
     assert Image.open(io.BytesIO(picker.jpegs[0])).size == (PHOTO_LONG_EDGE, 960)
+    phone.tap(phone.ids("add_problem"))
+    problem = phone.screen._problem_forms()[0]
+    phone.choose(problem.ids.category, "infrastructure")
+    phone.type(problem.ids.description, "屋顶漏雨")
+    _choose(phone, problem.photos, leak)
+    sizes = [len(picker.jpegs[0]), len(problem.photos.jpegs[0])]
     phone.screenshot("visit-photo")
     phone.tap(phone.ids("save"))
     assert phone.screen.name == "household"
 
-    strips = [w for w in phone.ids("visits").walk() if isinstance(w, PhotoStrip)]
-    assert len(strips) == 1 and [t.texture is not None for t in _thumbs(strips[0])] == [True]
-    phone.screenshot("household-photo")
-    phone.tap(_thumbs(strips[0])[0])
+    [visit_thumb] = _thumbs(phone.ids("visits"))
+    [problem_thumb] = _thumbs(phone.ids("problems"))
+    assert visit_thumb.texture is not None and problem_thumb.texture is not None
+    phone.tap(visit_thumb)
     viewer = _modal(PhotoViewer)
     assert isinstance(viewer, PhotoViewer)
     phone.wait_until(lambda: viewer.texture is not None)
     assert tuple(viewer.texture.size) == (PHOTO_LONG_EDGE, 960)
     phone.tap(viewer.ids.close)
+
+    phone.tap(phone.ids("problems").children[-1])  # the newest problem: the one just raised
+    assert phone.screen.name == "problem"
+    assert len(_thumbs(phone.ids("header"))) == 1
+    phone.type(phone.ids("note"), "已联系维修")
+    _choose(phone, phone.ids("photos"), mended)
+    sizes.append(len(phone.ids("photos").jpegs[0]))
+    phone.tap(phone.ids("save"))
+    [event_thumb] = _thumbs(phone.ids("events"))
+    assert event_thumb.texture is not None
 
     phone.running.go("notebook")
     phone.settle()
@@ -91,15 +108,16 @@ def test_a_visit_with_a_chosen_photo_shows_it_waits_to_send_it_and_sends_it(
 
     phone.running.go("sync")
     phone.settle()
-    size = len(picker.jpegs[0])
-    assert phone.read("photos_to_send") == f"还有 1 张照片待发送（{-(-size // 1024)} KB）"
+    assert phone.read("photos_to_send") == f"还有 3 张照片待发送（{-(-sum(sizes) // 1024)} KB）"
     sentence = phone.sync()
-    assert "已发送 1 次走访" in sentence and "已发送 1 张照片" in sentence, sentence
+    assert "已发送 1 次走访、1 个问题、1 条跟进" in sentence, sentence
+    assert "已发送 3 张照片" in sentence, sentence
     assert phone.read("photos_to_send") == ""
     with county.session() as session:
-        photo = session.scalars(select(Photo)).one()
-        blob = session.get(PhotoBlob, photo.sha256)
-        assert blob is not None and blob.size == size
+        photos = session.scalars(select(Photo)).all()
+        assert sorted(photo.record_kind for photo in photos) == ["issue", "issue_event", "visit"]
+        blobs = [session.get(PhotoBlob, photo.sha256) for photo in photos]
+        assert sorted(blob.size for blob in blobs if blob) == sorted(sizes)
 
 
 def test_a_photo_from_the_cadres_other_phone_comes_as_a_thumbnail_then_full_size_on_tap(

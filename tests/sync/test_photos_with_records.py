@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from marshmallow import ValidationError
 
+from bench.samples import phone_photo
 from shared.protocol import MAX_PHOTOS_PER_RECORD
 from shared.vocab import IssueStatus
 from sync.engine import SyncReport
-from bench.samples import phone_photo
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
 
