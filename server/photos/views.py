@@ -140,7 +140,7 @@ class PhotoBytes(MethodView):
     @blp.error(410, "The phone was reported lost")
     def get(self, sha256: str) -> Response:
         """The photo's bytes (its metadata segments dropped)."""
-        return _bytes(sha256, PhotoBlob.data, f'"{sha256}"')
+        return _bytes(sha256, PhotoBlob.data, sha256)
 
 
 @blp.route("/<string(length=64):sha256>/thumbnail")
@@ -151,7 +151,7 @@ class PhotoThumbnail(MethodView):
     @blp.error(410, "The phone was reported lost")
     def get(self, sha256: str) -> Response:
         """The photo's thumbnail."""
-        return _bytes(sha256, PhotoBlob.thumbnail, f'"{sha256}-thumbnail"')
+        return _bytes(sha256, PhotoBlob.thumbnail, f"{sha256}-thumbnail")
 
 
 def _bytes(sha256: str, part: Any, etag: str) -> Response:
@@ -159,7 +159,12 @@ def _bytes(sha256: str, part: Any, etag: str) -> Response:
         data = uploads.stored(db.session, current_device(), sha256, part)
     except uploads.Refused as refused:
         return _refused(refused)
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
-    if etag in request.if_none_match:
-        return Response(status=304, headers=headers)
-    return Response(data, mimetype="image/jpeg", headers=headers)
+    fresh = etag in request.if_none_match
+    response = Response(
+        b"" if fresh else data,
+        status=304 if fresh else 200,
+        mimetype="image/jpeg",
+        headers={"Cache-Control": IMMUTABLE},
+    )
+    response.set_etag(etag)
+    return response
