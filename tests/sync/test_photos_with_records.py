@@ -10,17 +10,23 @@ from bench.samples import phone_photo
 from shared.protocol import MAX_PHOTOS_PER_RECORD
 from shared.vocab import IssueStatus
 from sync.engine import SyncReport
+from sync.phone import Phone
 from tests.sync.transport import FlaskTransport
 from tests.sync.world import County
+
+
+def _synced_phone(county: County, transport: FlaskTransport) -> tuple[Phone, str]:
+    """A cadre's phone with its households, and the first of them."""
+    cadre = county.cadres[0]
+    phone = county.phone(cadre, transport)
+    assert phone.sync().ok
+    return phone, county.households[cadre][0]
 
 
 def test_a_visit_its_problem_and_a_follow_up_are_saved_with_their_photos_in_one_go(
     county: County, transport: FlaskTransport
 ) -> None:
-    cadre = county.cadres[0]
-    phone = county.phone(cadre, transport)
-    assert phone.sync().ok
-    household_id = county.households[cadre][0]
+    phone, household_id = _synced_phone(county, transport)
     roof, ditch, mended = phone_photo(1), phone_photo(2), phone_photo(3)
     visit_id = phone.record_visit(
         household_id,
@@ -48,10 +54,7 @@ def test_a_visit_its_problem_and_a_follow_up_are_saved_with_their_photos_in_one_
 def test_a_record_whose_photos_are_refused_is_not_saved_either(
     county: County, transport: FlaskTransport
 ) -> None:
-    cadre = county.cadres[0]
-    phone = county.phone(cadre, transport)
-    assert phone.sync().ok
-    household_id = county.households[cadre][0]
+    phone, household_id = _synced_phone(county, transport)
     too_many = [phone_photo(seed) for seed in range(MAX_PHOTOS_PER_RECORD + 1)]
     visits = len(phone.visits(household_id))
 
