@@ -76,13 +76,15 @@ def test_photos_chosen_for_a_visit_its_problem_and_a_follow_up_are_shown_counted
     phone.type(problem.ids.description, "屋顶漏雨")
     _choose(phone, problem.photos, leak)
     sizes = [len(picker.jpegs[0]), len(problem.photos.jpegs[0])]
-    phone.screenshot("visit-photo")
+    phone.screenshot("visit-photos")
     phone.tap(phone.ids("save"))
     assert phone.screen.name == "household"
 
     [visit_thumb] = _thumbs(phone.ids("visits"))
     [problem_thumb] = _thumbs(phone.ids("problems"))
     assert visit_thumb.texture is not None and problem_thumb.texture is not None
+    phone.ids("scroller").scroll_to(visit_thumb, padding=20, animate=False)
+    phone.screenshot("household-photos")  # docs/mobile-photos.png
     phone.tap(visit_thumb)
     viewer = _modal(PhotoViewer)
     assert isinstance(viewer, PhotoViewer)
