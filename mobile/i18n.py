@@ -230,9 +230,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "sync.photos_rejected_title": ("服务器未接受的照片", "Photos the server refused"),
     "sync.photo_rejected": (
-        "{message}——这张照片不会再发送；如仍需要，请重新拍一张，在该问题的跟进中添加",
+        "{message}——这张照片不会再发送；如仍需要，请重新拍一张，在新的走访或跟进中添加",
         "{message} — this photo will not be sent again; if it is still needed, take it"
-        " again and add it to a follow-up of the problem",
+        " again and add it to a new visit or follow-up",
     ),
     # photos (mobile/photos.py)
     "photo.add": ("＋ 添加照片", "+ Add photo"),

@@ -6,6 +6,7 @@ then sent; and a camera's 12-megapixel photo made small enough for 2G."""
 from __future__ import annotations
 
 import io
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -169,6 +170,33 @@ def test_a_photo_from_the_cadres_other_phone_comes_as_a_thumbnail_then_full_size
     finally:
         elsewhere.submit(other.close).result()
         elsewhere.shutdown()
+
+
+def test_a_photo_the_server_refuses_is_said_on_the_sync_page_with_what_to_do(
+    phone: Phone, live: tuple[LiveServer, County], tmp_path: Path
+) -> None:
+    _, county = live
+    roof = tmp_path / "roof.jpg"
+    Image.new("RGB", (640, 480), (150, 90, 60)).save(roof, "JPEG")
+    phone.log_in(county.cadres[0])
+    phone.open_household("林00")
+    phone.tap(phone.ids("new_visit"))
+    _choose(phone, phone.ids("photos"), roof)
+    phone.tap(phone.ids("save"))
+    # The photo's bytes damaged in the phone's storage: they no longer match their hash.
+    with sqlite3.connect(phone.data_dir / "minqing.db") as db:
+        db.execute("UPDATE photo_file SET data = zeroblob(size), thumbnail = NULL, sealed = 0")
+
+    sentence = phone.sync()
+    assert "已发送 1 次走访" in sentence, sentence
+    assert "1 张照片未被服务器接受，原因见同步页" in sentence, sentence
+    assert phone.texts(phone.ids("rejected_photos")) == (
+        "照片数据与其 SHA-256 不符，已丢弃，请重新上传——这张照片不会再发送；"
+        "如仍需要，请重新拍一张，在新的走访或跟进中添加"
+    )
+    assert phone.read("photos_to_send") == ""
+    with county.session() as session:
+        assert session.scalars(select(PhotoBlob)).all() == []
 
 
 def test_a_cameras_12_megapixel_photo_is_made_small_enough_for_2g() -> None:
