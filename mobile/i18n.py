@@ -96,6 +96,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     # status bar
     "status.pending": ("待同步 {count} 条", "{count} waiting to sync"),
+    "status.pending_photos": (
+        "待同步 {count} 条、照片 {photos} 张",
+        "{count} waiting to sync, {photos} photo(s)",
+    ),
     "status.never_synced": ("尚未同步", "never synced"),
     "status.last_sync": ("上次同步 {when}", "last sync {when}"),
     "status.syncing": ("同步中…", "syncing…"),

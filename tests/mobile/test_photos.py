@@ -16,13 +16,14 @@ from sqlalchemy import select
 
 from bench.samples import camera_photo, phone_photo
 from mobile.photos import ImageChooser, PhotoPicker, PhotoViewer, Thumb
+from mobile.widgets import StatusBar
 from server.photos.models import Photo, PhotoBlob
 from shared.images import downscale
 from shared.protocol import PHOTO_LONG_EDGE
 from sync.engine import SyncReport
 from sync.transport import HttpTransport
 from tests.live import LiveServer
-from tests.mobile.driver import Phone
+from tests.mobile.driver import Phone, plain
 from tests.sync.world import County
 
 # Over 2G (~20 KB/s) a photo should go in well under ten seconds.
@@ -111,6 +112,10 @@ def test_photos_chosen_for_a_visit_its_problem_and_a_follow_up_are_shown_counted
 
     phone.running.go("sync")
     phone.settle()
+    phone.notice_cleared()
+    (bar,) = [w for w in phone.screen.walk(restrict=True) if isinstance(w, StatusBar)]
+    # A visit, its problem, the follow-up and the photos' three records; their bytes.
+    assert plain(bar.ids.pending.text) == "待同步 6 条、照片 3 张"
     assert phone.read("photos_to_send") == f"还有 3 张照片待发送（{-(-sum(sizes) // 1024)} KB）"
     sentence = phone.sync()
     assert "已发送 1 次走访、1 个问题、1 条跟进" in sentence, sentence
