@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import console, counties, demo, migrations, mobile, sync
+from bench import console, counties, demo, migrations, mobile, photos, sync
 from bench.report import write_section
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -41,6 +41,10 @@ def _counties(options: argparse.Namespace) -> str:
     return counties.run()
 
 
+def _photos(options: argparse.Namespace) -> str:
+    return photos.run()
+
+
 # Each benchmark: its name (and section) and what runs it.
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {
     "demo": _demo,
@@ -49,6 +53,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {
     "console": _console,
     "migrations": _migrations,
     "counties": _counties,
+    "photos": _photos,
 }
 
 

@@ -135,7 +135,10 @@ class PhotoBytes(MethodView):
         return Response(status=204, headers={"Upload-Offset": str(held)})
 
     @blp.device_required
-    @blp.response(200, description="The photo's JPEG bytes, metadata stripped")
+    @blp.response(
+        200, description="The photo's JPEG bytes, metadata stripped", content_type="image/jpeg"
+    )
+    @blp.alt_response(304, description="Not modified: the ETag given in If-None-Match")
     @blp.error(404, "Not in the device's scope, or not uploaded yet")
     @blp.error(410, "The phone was reported lost")
     def get(self, sha256: str) -> Response:
@@ -146,7 +149,8 @@ class PhotoBytes(MethodView):
 @blp.route("/<string(length=64):sha256>/thumbnail")
 class PhotoThumbnail(MethodView):
     @blp.device_required
-    @blp.response(200, description="A small JPEG of the photo")
+    @blp.response(200, description="A small JPEG of the photo", content_type="image/jpeg")
+    @blp.alt_response(304, description="Not modified: the ETag given in If-None-Match")
     @blp.error(404, "Not in the device's scope, or not uploaded yet")
     @blp.error(410, "The phone was reported lost")
     def get(self, sha256: str) -> Response:

@@ -12,6 +12,7 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bench.samples import phone_photo
 from server.sync.handlers import HANDLERS, TOMBSTONED
 from server.sync.openapi import CHANGES
 from server.sync.push import NEW_RECORD_SCHEMAS
@@ -24,6 +25,8 @@ from tests.sync.world import County
 
 PUSH, PULL, DEVICES, ME = "/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/devices", "/api/v1/me"
 WIPED = "/api/v1/devices/wiped"
+PHOTO, THUMBNAIL = "/api/v1/photos/{sha256}", "/api/v1/photos/{sha256}/thumbnail"
+METHODS = {"get", "head", "post", "put", "patch", "delete"}
 
 
 def document(client: FlaskClient) -> dict[str, Any]:
@@ -90,14 +93,22 @@ def test_the_device_token_is_declared_and_required_where_the_server_checks_it(
         "description": "The token POST /api/v1/devices returned: 'Authorization: Bearer <token>'",
     }
     security = {
-        path: op.get("security") for path, ops in doc["paths"].items() for op in ops.values()
+        (path, method): op.get("security")
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        if method in METHODS
     }
+    token = [{"device_token": []}]
     assert security == {
-        DEVICES: None,
-        ME: [{"device_token": []}],
-        WIPED: [{"device_token": []}],
-        PUSH: [{"device_token": []}],
-        PULL: [{"device_token": []}],
+        (DEVICES, "post"): None,
+        (ME, "get"): token,
+        (WIPED, "post"): token,
+        (PUSH, "post"): token,
+        (PULL, "post"): token,
+        (PHOTO, "head"): token,
+        (PHOTO, "patch"): token,
+        (PHOTO, "get"): token,
+        (THUMBNAIL, "get"): token,
     }
 
 
@@ -105,15 +116,25 @@ def test_each_endpoint_lists_the_answers_it_really_gives_and_no_catch_all(
     client: FlaskClient,
 ) -> None:
     paths = document(client)["paths"]
-    answers = {path: sorted(op["responses"]) for path, ops in paths.items() for op in ops.values()}
+    answers = {
+        (path, method): sorted(op["responses"])
+        for path, ops in paths.items()
+        for method, op in ops.items()
+        if method in METHODS
+    }
     body = ["400", "413", "415", "422"]
+    fetch = ["200", "304", "401", "404", "410", "503"]
     # 503 everywhere: any endpoint answers it while the database is unreachable.
     assert answers == {
-        DEVICES: sorted(["201", *body, "401", "429", "503"]),
-        ME: ["200", "401", "503"],
-        WIPED: ["204", "401", "409", "503"],
-        PUSH: sorted(["200", *body, "401", "503"]),
-        PULL: sorted(["200", *body, "401", "403", "410", "503"]),
+        (DEVICES, "post"): sorted(["201", *body, "401", "429", "503"]),
+        (ME, "get"): ["200", "401", "503"],
+        (WIPED, "post"): ["204", "401", "409", "503"],
+        (PUSH, "post"): sorted(["200", *body, "401", "503"]),
+        (PULL, "post"): sorted(["200", *body, "401", "403", "410", "503"]),
+        (PHOTO, "head"): ["200", "401", "404", "410", "503"],
+        (PHOTO, "patch"): sorted(["204", *body, "401", "404", "409", "410", "411", "503"]),
+        (PHOTO, "get"): fetch,
+        (THUMBNAIL, "get"): fetch,
     }
     login = paths[DEVICES]["post"]["responses"]
     for status in ("429", "503"):
@@ -139,6 +160,7 @@ def test_real_pushes_and_pulls_of_every_kind_conform_to_the_document(
     phone.follow_up(issue["id"], status="in_progress")
     phone.edit_household(household, notes="门前有狗")
     phone.delete("visit", phone.record_visit(household))
+    phone.attach_photo("issue", issue["id"], phone_photo())
     inspector = county.phone(_inspector(county, [household]), transport)
     # Before its check, while the household is the inspector's to pull.
     kinds = _pull_everything(client, operations, inspector)
