@@ -15,10 +15,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from bench.samples import camera_photo, phone_photo
-from mobile.photos import ImageChooser, PhotoPicker, PhotoViewer, Thumb
+from mobile.photos import ImageChooser, PhotoPicker, PhotoViewer, Thumb, prepared
 from mobile.widgets import StatusBar
 from server.photos.models import Photo, PhotoBlob
-from shared.images import downscale
 from shared.protocol import PHOTO_LONG_EDGE
 from sync.engine import SyncReport
 from sync.transport import HttpTransport
@@ -116,7 +115,11 @@ def test_photos_chosen_for_a_visit_its_problem_and_a_follow_up_are_shown_counted
     (bar,) = [w for w in phone.screen.walk(restrict=True) if isinstance(w, StatusBar)]
     # A visit, its problem, the follow-up and the photos' three records; their bytes.
     assert plain(bar.ids.pending.text) == "待同步 6 条、照片 3 张"
-    assert phone.read("photos_to_send") == f"还有 3 张照片待发送（{-(-sum(sizes) // 1024)} KB）"
+    kb = -(-sum(sizes) // 1024)
+    assert phone.read("photos_to_send") == f"还有 3 张照片待发送（{kb} KB）"
+    phone.press("English")
+    assert phone.read("photos_to_send") == f"3 photos ({kb} KB) still to send"
+    phone.press("中文")
     sentence = phone.sync()
     assert "已发送 1 次走访、1 个问题、1 条跟进" in sentence, sentence
     assert "已发送 3 张照片" in sentence, sentence
@@ -204,10 +207,17 @@ def test_a_photo_the_server_refuses_is_said_on_the_sync_page_with_what_to_do(
         assert session.scalars(select(PhotoBlob)).all() == []
 
 
-def test_a_cameras_12_megapixel_photo_is_made_small_enough_for_2g() -> None:
+def test_a_cameras_12_megapixel_photo_is_made_small_enough_for_2g_and_its_file_deleted(
+    tmp_path: Path,
+) -> None:
     taken = camera_photo(3, (4000, 3000), gps=(26.1, 119.3))
-    kept = downscale(taken)
+    path = tmp_path / "camera" / "shot.jpg"
+    path.parent.mkdir()
+    path.write_bytes(taken)
+    kept, small = prepared(path, temporary=True)
+    assert not path.exists(), "the camera's own file, deleted once read"
     image = Image.open(io.BytesIO(kept))
     assert image.size == (PHOTO_LONG_EDGE, PHOTO_LONG_EDGE * 3 // 4)
     assert len(kept) < FITS_2G_BYTES < len(taken)
     assert not image.getexif()  # nor the camera's GPS
+    assert Image.open(io.BytesIO(small)).size == (160, 120)
