@@ -24,6 +24,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.stacklayout import StackLayout
+from kivy.uix.widget import Widget
 from kivy.utils import platform
 
 from mobile.i18n import pick
@@ -171,6 +172,12 @@ class PhotoStrip(StackLayout):
             )
             thumb.bind(on_release=lambda _t, sha256=photo.sha256: PhotoViewer(sha256=sha256).open())
             self.add_widget(thumb)
+
+
+def add_photos(box: Widget, photos: list[Any]) -> None:
+    """Put a record's thumbnails (PhotoView) under it in ``box``, if it has photos."""
+    if photos:
+        box.add_widget(PhotoStrip(photos=photos))
 
 
 class PhotoViewer(ModalView):

@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 
 from mobile.forms import check_follow_up, flatten, show_time
 from mobile.notebook import ProblemView, local_time
-from mobile.photos import PhotoPicker, PhotoStrip
+from mobile.photos import PhotoPicker, add_photos
 from mobile.widgets import Card, Note, Page, Text
 from shared.vocab import IssueStatus
 
@@ -70,8 +70,7 @@ class ProblemScreen(Page):
         raised = show_time(local_time(issue["raised_at"]))
         head.add_widget(Note(text=app.t("followup.raised", when=raised)))
         photos = self.view.photos
-        if photos.get(("issue", issue["id"])):
-            head.add_widget(PhotoStrip(photos=photos[("issue", issue["id"])]))
+        add_photos(head, photos.get(("issue", issue["id"]), []))
         box = self.ids.events
         box.clear_widgets()
         if not self.view.events:
@@ -87,8 +86,7 @@ class ProblemScreen(Page):
                 card.add_widget(Note(text=event["department"]))
             if event.get("note"):
                 card.add_widget(Text(text=event["note"]))
-            if photos.get(("issue_event", event["id"])):
-                card.add_widget(PhotoStrip(photos=photos[("issue_event", event["id"])]))
+            add_photos(card, photos.get(("issue_event", event["id"]), []))
             box.add_widget(card)
 
     def save(self, status: str | None = None) -> None:
