@@ -1,6 +1,6 @@
-"""A weak link between a phone and its server: a TCP proxy that moves bytes
-at a 2G rate and cuts the connection at random points, for the photo
-benchmark and the resumable upload tests."""
+"""Links between a phone and its server, for the benchmarks and the tests: a
+local socket server base, and a weak link (a TCP proxy that moves bytes at a
+2G rate and cuts the connection at random points)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,44 @@ import random
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Bytes moved in one go: small against a second of a 2G link.
 PIECE = 1024
+
+
+class LocalServer:
+    """A socket on a free local port whose connections, one at a time on a
+    thread of its own, go to ``answer``: the base of the tests' fake servers."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        # A shut-down listener wakes the accept() waiting on it; a closed one would not.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self._thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with client:
+                self.answer(client)
+
+    def answer(self, client: socket.socket) -> None:
+        raise NotImplementedError
 
 
 @dataclass
@@ -25,59 +59,41 @@ class LinkCounters:
     cuts: int = 0
 
 
-@dataclass
-class ShapedLink:
-    """A proxy on a free local port to ``upstream_port``: ``rate`` bytes a
-    second each way (None: as fast as it goes), and with ``cut_every`` the
-    connection cut after that many bytes sent up on average (a Poisson
-    process, seeded: cuts fall at random points, inside requests as between)."""
+class ShapedLink(LocalServer):
+    """A proxy to ``upstream_port``: ``rate`` bytes a second each way (None:
+    as fast as it goes), and with ``cut_every`` the connection cut after that
+    many bytes sent up on average (a Poisson process, seeded: cuts fall at
+    random points, inside requests as between them). A phone keeps one
+    connection at a time: they are served one after another."""
 
-    upstream_port: int
-    rate: float | None = None
-    cut_every: int | None = None
-    seed: int = 0
-    counters: LinkCounters = field(default_factory=LinkCounters)
-
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+    def __init__(
+        self,
+        upstream_port: int,
+        rate: float | None = None,
+        cut_every: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.upstream_port = upstream_port
+        self.rate = rate
+        self.cut_every = cut_every
+        self.counters = LinkCounters()
+        self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._next_cut = self._draw_cut(0)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self._thread.join(timeout=5)
+        super().__init__()
 
     def _draw_cut(self, after: int) -> int | None:
         if self.cut_every is None:
             return None
         return after + max(1, int(self._rng.expovariate(1 / self.cut_every)))
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            self.counters.connections += 1
-            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
-
-    def _connect(self, client: socket.socket) -> None:
+    def answer(self, client: socket.socket) -> None:
+        self.counters.connections += 1
         try:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
         except OSError:
-            client.close()
             return
-        with client, upstream:
+        with upstream:
             down = threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True)
             down.start()
             self._pump(client, upstream, True)
@@ -94,7 +110,7 @@ class ShapedLink:
                         sink.shutdown(socket.SHUT_WR)
                     return
                 if up and self._cut_in(len(piece)):
-                    self._cut(source, sink)
+                    _cut(source, sink)
                     return
                 if self.rate:
                     sent_at = max(sent_at + len(piece) / self.rate, time.monotonic())
@@ -106,7 +122,7 @@ class ShapedLink:
                     else:
                         self.counters.down += len(piece)
         except OSError:
-            self._cut(source, sink)
+            _cut(source, sink)
 
     def _cut_in(self, length: int) -> bool:
         """Whether the next cut falls within the next ``length`` bytes up."""
@@ -118,9 +134,9 @@ class ShapedLink:
             self.counters.cuts += 1
             return True
 
-    @staticmethod
-    def _cut(*ends: socket.socket) -> None:
-        for end in ends:
-            with contextlib.suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-            end.close()
+
+def _cut(*ends: socket.socket) -> None:
+    for end in ends:
+        with contextlib.suppress(OSError):
+            end.shutdown(socket.SHUT_RDWR)
+        end.close()

@@ -589,10 +589,13 @@ def _queue(db: sqlite3.Connection, codec: Codec, change: OutboxEntry) -> None:
 
 
 def _has_pending(db: sqlite3.Connection, household_id: str) -> bool:
+    """Whether the household has changes or photos' bytes still to send."""
     return (
         db.execute(
-            "SELECT 1 FROM outbox WHERE household_id = ? AND state = 'pending' LIMIT 1",
-            (household_id,),
+            "SELECT 1 FROM outbox WHERE household_id = ? AND state = 'pending'"
+            " UNION ALL SELECT 1 FROM photo_file WHERE household_id = ?"
+            " AND state IN ('local', 'to_send') LIMIT 1",
+            (household_id, household_id),
         ).fetchone()
         is not None
     )

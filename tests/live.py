@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -21,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench.link import LocalServer
 
 BIN = Path(sys.executable).parent
 
@@ -138,40 +139,6 @@ class LiveServer:
         except urllib.error.HTTPError as error:
             with error:
                 return error.code, json.loads(error.read() or b"null")
-
-
-class LocalServer:
-    """A socket on a free local port whose connections, one at a time on a
-    thread of its own, go to ``answer``: the base of the tests' fake servers."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        # A shut-down listener wakes the accept() waiting on it; a closed one would not.
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self._thread.join(timeout=5)
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            with client:
-                self.answer(client)
-
-    def answer(self, client: socket.socket) -> None:
-        raise NotImplementedError
 
 
 class DroppingProxy(LocalServer):

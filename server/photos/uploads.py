@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,12 +41,14 @@ NOT_IN_SCOPE = (
     " / no such photo, or not of your households: sync the record it belongs to first"
 )
 
-# The size the live photo records in a device's scope give these bytes.
+# The size the live photo records a device may see give these bytes: those
+# of its scope's households, and its own (a household reassigned after its
+# visit keeps the visit's photo on the phone until its bytes are up).
 SIZE_IN_SCOPE = (
     select(Photo.size)
     .where(
         Photo.sha256 == bindparam("sha256"),
-        Photo.household_id.in_(listed("households")),
+        or_(Photo.household_id.in_(listed("households")), Photo.device_id == bindparam("device")),
         Photo.deleted_at.is_(None),
     )
     .limit(1)
@@ -64,8 +66,8 @@ DROP_CHUNKS = delete(PhotoUploadChunk).where(PhotoUploadChunk.sha256 == bindpara
 
 
 def size_in_scope(session: Session, device: Device, sha256: str) -> int:
-    """The size of the photo ``sha256`` names, if a live photo record in the
-    device's scope names it; Refused (404) otherwise, 410 for a lost phone."""
+    """The size of the photo ``sha256`` names, if a live photo record the
+    device may see names it; Refused (404) otherwise, 410 for a lost phone."""
     if device.lost_at is not None:
         raise Refused(
             410, "此手机已挂失：请清除本机数据 / this phone was reported lost: erase its data"
@@ -74,7 +76,9 @@ def size_in_scope(session: Session, device: Device, sha256: str) -> int:
         households = reach(session, device.account).households
     except SyncRefused as refused:
         raise Refused(refused.status, str(refused)) from None
-    size = session.scalar(SIZE_IN_SCOPE, {"sha256": sha256, "households": list(households)})
+    size = session.scalar(
+        SIZE_IN_SCOPE, {"sha256": sha256, "households": list(households), "device": device.id}
+    )
     if size is None:
         raise Refused(404, NOT_IN_SCOPE)
     return size

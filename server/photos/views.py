@@ -97,11 +97,9 @@ class PhotoBytes(MethodView):
         ],
         requestBody={
             "required": True,
-            "content": {
-                CHUNK_TYPE: {
-                    "schema": {"type": "string", "format": "binary", "maxLength": MAX_UPLOAD_CHUNK}
-                }
-            },
+            # A longer one is answered 413 (so not refused by the schema: 4xx for that is 400).
+            "description": f"A chunk of the photo's bytes, at most {MAX_UPLOAD_CHUNK} bytes",
+            "content": {CHUNK_TYPE: {"schema": {"type": "string", "format": "binary"}}},
         },
     )
     @blp.response(204, headers=OFFSET_HEADER, description="Chunk stored (or photo complete)")

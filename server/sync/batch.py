@@ -187,7 +187,8 @@ class Batch:
                 wanted[model] |= named_ids(record.get("id"))
             for name, referred in REFERENCES.items():
                 wanted[referred] |= named_ids(record.get(name))
-            parent = PARENTS.get(record.get("record_kind")) if change["kind"] == "photo" else None
+            kind = record.get("record_kind") if change["kind"] == "photo" else None
+            parent = PARENTS.get(kind) if isinstance(kind, str) else None
             if parent is not None:
                 wanted[parent] |= named_ids(record.get("record_id"))
         for model in (AppliedChange, Visit, IssueEvent, Inspection, Photo):

@@ -110,10 +110,16 @@ def _push_photo_record(
     return result
 
 
-def _synced_visit(phone: Phone, household_id: str) -> str:
+def _phone_with_a_visit(county: County, transport: FlaskTransport) -> tuple[Phone, str, str]:
+    """The first cadre's phone, synced with a visit to their first household:
+    the phone, the household and the visit."""
+    cadre = county.cadres[0]
+    household_id = county.households[cadre][0]
+    phone = county.phone(cadre, transport)
+    assert phone.sync().ok
     visit_id = _visit(phone, household_id)
     assert phone.sync().ok
-    return visit_id
+    return phone, household_id, visit_id
 
 
 def _thumbnail_on_server(county: County, sha256: str) -> bytes:
@@ -188,11 +194,7 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing_stored(
     county: County, transport: FlaskTransport
 ) -> None:
     client = county.app.test_client()
-    cadre = county.cadres[0]
-    household_id = county.households[cadre][0]
-    phone = county.phone(cadre, transport)
-    assert phone.sync().ok
-    visit_id = _synced_visit(phone, household_id)
+    phone, household_id, visit_id = _phone_with_a_visit(county, transport)
     good = phone_photo(3)
     sha = hashlib.sha256(good).hexdigest()
 
@@ -260,11 +262,7 @@ def test_a_photos_exif_location_is_stripped_and_its_bytes_are_served_immutable(
     county: County, transport: FlaskTransport
 ) -> None:
     client = county.app.test_client()
-    cadre = county.cadres[0]
-    household_id = county.households[cadre][0]
-    phone = county.phone(cadre, transport)
-    assert phone.sync().ok
-    visit_id = _synced_visit(phone, household_id)
+    phone, household_id, visit_id = _phone_with_a_visit(county, transport)
     located = camera_photo(4, (800, 600), gps=(23.7012, 117.4231))
     assert Image.open(io.BytesIO(located)).getexif().get_ifd(GPS_INFO)
     sha = hashlib.sha256(located).hexdigest()
@@ -489,3 +487,23 @@ def test_a_push_of_photo_records_alone_still_answers_every_change(
     phone.engine.push(report)
     assert report.applied == 1
     assert _push_photo_record(phone, phone_photo(50), visit_id, household_id)["status"] == "applied"
+
+
+def test_a_photo_of_a_household_reassigned_before_its_sync_still_goes_up_then_leaves_the_phone(
+    county: County, transport: FlaskTransport
+) -> None:
+    cadre, other = county.cadres
+    household_id = county.households[cadre][0]
+    phone = county.phone(cadre, transport)
+    assert phone.sync().ok
+    jpeg = phone_photo(60)
+    phone.attach_photo("visit", _visit(phone, household_id), jpeg)
+    # Reassigned while the phone was offline: its visit is within the grace.
+    county.reassign(household_id, other)
+    report = phone.sync()
+    assert report.ok and report.applied == 2 and report.photos_sent == 1, report
+    assert _blobs(county) == {hashlib.sha256(jpeg).hexdigest(): len(jpeg)}
+    assert report.kept_until_pushed == [household_id]
+    report = phone.sync()
+    assert report.evicted == 1 and phone.household(household_id) is None
+    assert phone.store.photo_file(hashlib.sha256(jpeg).hexdigest()) is None
