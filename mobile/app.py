@@ -83,6 +83,9 @@ class MinqingApp(App):
     title = "民情 Minqing"
     lang = StringProperty("zh")
     pending = NumericProperty(0)
+    # Photos whose bytes wait to be sent, and their size in KB (rounded up).
+    photos_to_send = NumericProperty(0)
+    photo_kb_to_send = NumericProperty(0)
     last_sync_ms = NumericProperty(0)
     runner_busy = BooleanProperty(False)
     account = DictProperty({})
@@ -139,6 +142,7 @@ class MinqingApp(App):
         # The CJK font replaces Kivy's default, so every widget can show Chinese.
         LabelBase.register(DEFAULT_FONT, fn_regular=str(FONT))
         _load_rules(HERE / "widgets.kv")
+        _load_rules(HERE / "photos.kv")
         _load_rules(HERE / "app.kv")
         Window.clearcolor = PAPER
         Window.bind(on_keyboard=self._key)
@@ -254,6 +258,8 @@ class MinqingApp(App):
 
     def apply_status(self, status: Status) -> None:
         self.pending = status.pending
+        self.photos_to_send = status.photos_to_send
+        self.photo_kb_to_send = -(-status.photo_bytes_to_send // 1024)
         self.last_sync_ms = status.last_sync_ms
         self.account = status.account
         self.cadre = bool(status.account.get("cadre_id"))
@@ -387,6 +393,8 @@ class MinqingApp(App):
             return tr("sync.pushing", lang, done=done, total=total)
         if stage == "pull":
             return tr("sync.pulling", lang, received=received)
+        if stage == "photos":
+            return tr("sync.sending_photos", lang, done=done, total=total)
         return ""
 
     def progress_fraction(self, stage: str, done: int, total: int, received: int) -> float:
@@ -396,6 +404,8 @@ class MinqingApp(App):
             return 0.5 * done / total if total else 0.0
         if stage == "pull":
             return 0.5 + 0.5 * received / (received + 500)
+        if stage == "photos":
+            return done / total if total else 0.0
         return 0.0
 
     def say(self, message: str) -> None:

@@ -96,6 +96,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     # status bar
     "status.pending": ("待同步 {count} 条", "{count} waiting to sync"),
+    "status.pending_photos": (
+        "待同步 {count} 条、照片 {photos} 张",
+        "{count} waiting to sync, {photos} photo(s)",
+    ),
     "status.never_synced": ("尚未同步", "never synced"),
     "status.last_sync": ("上次同步 {when}", "last sync {when}"),
     "status.syncing": ("同步中…", "syncing…"),
@@ -208,6 +212,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "notebook.apply": ("筛选", "Filter"),
     "notebook.count": ("{count} 次走访，最新的在前", "{count} visit{s}, newest first"),
     "notebook.issues": ("{count} 个问题", "{count} problem{s}"),
+    "notebook.photos": ("{count} 张照片", "{count} photo{s}"),
     # sync
     "sync.title": ("同步", "Sync"),
     "sync.now": ("立即同步", "Sync now"),
@@ -222,6 +227,41 @@ STRINGS: dict[str, tuple[str, str]] = {
     "sync.pulling": ("正在接收：已收到 {received} 条", "Receiving: {received} received"),
     "sync.rejected_title": ("服务器未接受的记录", "Records the server refused"),
     "sync.log_in_again": ("重新登录", "Log in again"),
+    "sync.sending_photos": ("正在发送照片：{done} / {total}", "Sending photos: {done} of {total}"),
+    "sync.photos_to_send": (
+        "还有 {count} 张照片待发送（{kb} KB）",
+        "{count} photo{s} ({kb} KB) still to send",
+    ),
+    "sync.photos_rejected_title": ("服务器未接受的照片", "Photos the server refused"),
+    "sync.photo_rejected": (
+        "{message}——这张照片不会再发送；如仍需要，请重新拍一张，在新的走访或跟进中添加",
+        "{message} — this photo will not be sent again; if it is still needed, take it"
+        " again and add it to a new visit or follow-up",
+    ),
+    # photos (mobile/photos.py)
+    "photo.add": ("＋ 添加照片", "+ Add photo"),
+    "photo.full": ("已有 {count} 张照片（最多）", "{count} photos: the most a record takes"),
+    "photo.preparing": ("正在处理 {count} 张照片…", "Preparing {count} photo{s}…"),
+    "photo.unreadable": ("这张图片不能用：{message}", "This image cannot be used: {message}"),
+    "photo.wait": (
+        "照片还在处理，请稍等一下再保存",
+        "A photo is still being prepared: save again in a moment",
+    ),
+    "photo.choose": ("选择照片", "Choose a photo"),
+    "photo.use": ("使用这张", "Use this one"),
+    "photo.not_downloaded": ("照片未下载", "not downloaded"),
+    "photo.opening": ("正在打开…", "Opening…"),
+    "photo.downloading": ("正在下载原图…", "Downloading full size…"),
+    "photo.offline": (
+        "手机上只有缩略图：联网后点击下载",
+        "Only the thumbnail is on the phone: connect and tap to download",
+    ),
+    "photo.refused": (
+        "服务器暂时给不了这张照片（{message}），请稍后再试",
+        "The server cannot give this photo now ({message}); try again later",
+    ),
+    "photo.download": ("下载原图", "Download"),
+    "photo.close": ("关闭", "Close"),
     # sync outcomes
     "outcome.nothing": ("已同步，没有新内容", "Synced: nothing new"),
     "outcome.sent": ("已发送 {what}", "{what} sent"),
@@ -276,6 +316,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "服务器拒绝了同步：{message}——请告诉县里管理员；{count} 条记录保存在手机上",
         "The server refused the sync: {message} — tell the county office; {count} records"
         " are kept on the phone",
+    ),
+    "outcome.photos_sent": ("已发送 {count} 张照片", "{count} photo{s} sent"),
+    "outcome.photos_rejected": (
+        "{count} 张照片未被服务器接受，原因见同步页",
+        "{count} photo{s} refused by the server: see the reasons on the Sync page",
     ),
     "outcome.joiner": ("；", "; "),
     "kind.visit": ("{count} 次走访", "{count} visit{s}"),

@@ -49,6 +49,9 @@ class Status:
     lock_minutes: int = DEFAULT_LOCK_MINUTES
     # Too many wrong PINs: only the password opens the store.
     locked_out: bool = False
+    # Photos whose bytes wait to be sent, and how many bytes of them.
+    photos_to_send: int = 0
+    photo_bytes_to_send: int = 0
 
 
 class WrongPin(Exception):
@@ -96,6 +99,20 @@ class ContactCard:
 
 
 @dataclass(frozen=True)
+class PhotoView:
+    """A photo as a list shows it: its thumbnail if the phone has it yet (a
+    pulled photo's comes with a later sync)."""
+
+    id: str
+    sha256: str
+    thumbnail: bytes | None
+
+
+# (record kind, record id) -> its photos, oldest first.
+Photos = dict[tuple[str, str], list[PhotoView]]
+
+
+@dataclass(frozen=True)
 class HouseholdView:
     household: dict[str, Any]
     village: str
@@ -104,6 +121,7 @@ class HouseholdView:
     # Newest first.
     visits: list[dict[str, Any]]
     issues: list[dict[str, Any]]
+    photos: Photos = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,7 @@ class IssueView:
     head_name: str
     # Oldest first, as the story of the issue unfolded.
     events: list[dict[str, Any]]
+    photos: Photos = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,6 +146,7 @@ class VisitRow:
     topics: list[str]
     notes: str
     issues: int
+    photos: list[PhotoView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -140,6 +160,8 @@ class SyncOutcome:
     names: dict[str, str]
     status: Status
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Photos the server refused: sha256 and its message.
+    rejected_photos: list[dict[str, Any]] = field(default_factory=list)
 
 
 def local_time(text: str) -> datetime:
@@ -166,6 +188,7 @@ class Notebook:
         store = self.phone.store
         lock = self.phone.lock.state
         readable = lock in (LockState.OPEN, LockState.NEEDS_PIN, LockState.NEW)
+        photos, photo_bytes = self.phone.photos_to_send()
         return Status(
             logged_in=self.phone.logged_in,
             account=self.phone.account if self.phone.logged_in and readable else {},
@@ -178,6 +201,8 @@ class Notebook:
             locked_out=(
                 lock is LockState.NEEDS_LOGIN and self.phone.lock.wrong_pins >= MAX_WRONG_PINS
             ),
+            photos_to_send=photos,
+            photo_bytes_to_send=photo_bytes,
         )
 
     def set_language(self, lang: str) -> None:
@@ -278,6 +303,7 @@ class Notebook:
             card=self._card(household_id),
             visits=list(reversed(self.phone.visits(household_id))),
             issues=list(reversed(self.phone.issues(household_id))),
+            photos=self._photos(household_id),
         )
 
     def issue(self, issue_id: str) -> IssueView | None:
@@ -289,6 +315,7 @@ class Notebook:
             issue=issue,
             head_name=household["head_name"] if household else "",
             events=self.phone.issue_events(issue_id),
+            photos=self._photos(issue["household_id"]),
         )
 
     def visits(
@@ -297,6 +324,7 @@ class Notebook:
         """The notebook: visits newest first, optionally one household's, between two days."""
         names = {h["id"]: h["head_name"] for h in self.phone.households()}
         issues = Counter(issue.get("visit_id") for issue in self.phone.issues(household_id))
+        photos = self._photos(household_id)
         rows = []
         for visit in reversed(self.phone.visits(household_id)):
             when = local_time(visit["visited_at"])
@@ -313,6 +341,7 @@ class Notebook:
                     topics=visit.get("topics") or [],
                     notes=visit.get("notes") or "",
                     issues=issues[visit["id"]],
+                    photos=photos.get(("visit", visit["id"]), []),
                 )
             )
         return rows
@@ -320,6 +349,25 @@ class Notebook:
     def now(self) -> datetime:
         """The phone's time, corrected by what it learnt from the server."""
         return self.phone.now()
+
+    def _photos(self, household_id: str | None) -> Photos:
+        """The photos of a household's records (or of all), with their thumbnails."""
+        return {
+            record: [
+                PhotoView(photo["id"], photo["sha256"], self.phone.photo_thumbnail(photo["sha256"]))
+                for photo in photos
+            ]
+            for record, photos in self.phone.photos_by_record(household_id).items()
+        }
+
+    # --- photos (their bytes; the records' photos come with the views above) ---
+
+    def photo_data(self, sha256: str) -> bytes | None:
+        return self.phone.photo_data(sha256)
+
+    def fetch_photo(self, sha256: str) -> bytes:
+        """Full size from the server (network: the app calls it on its network thread)."""
+        return self.phone.fetch_photo(sha256)
 
     def _places(self) -> dict[str, tuple[str, str]]:
         """grid id -> (village name, grid name)."""
@@ -392,6 +440,7 @@ class Notebook:
             names=self._conflict_names(report.conflicts),
             status=self.status(),
             rejected=self.phone.store.outbox("rejected"),
+            rejected_photos=self.phone.store.photos_in_state("rejected"),
         )
 
     def _pending_kinds(self) -> Counter[str]:

@@ -24,12 +24,16 @@ def describe(outcome: SyncOutcome, lang: str) -> str:
     ]
     if sent:
         parts.append(tr("outcome.sent", lang, what=join(sent, lang)))
+    if report.photos_sent:
+        parts.append(tr("outcome.photos_sent", lang, count=report.photos_sent))
     if report.resent:
         parts.append(tr("outcome.resent", lang, count=report.resent))
     for result in report.conflicts:
         parts.extend(_conflicts(result, outcome.names.get(result.get("change_id", ""), ""), lang))
     if report.rejected:
         parts.append(tr("outcome.rejected", lang, count=len(report.rejected)))
+    if report.photos_rejected:
+        parts.append(tr("outcome.photos_rejected", lang, count=len(report.photos_rejected)))
     if report.received:
         parts.append(tr("outcome.received", lang, count=report.received))
     if report.evicted:
@@ -99,3 +103,11 @@ def rejected_lines(outcome: SyncOutcome, lang: str) -> list[str]:
         kind = tr(f"record.{entry['kind']}", lang)
         lines.append(" — ".join([kind, pick(result.get("message", ""), lang), *reasons]))
     return lines
+
+
+def rejected_photo_lines(outcome: SyncOutcome, lang: str) -> list[str]:
+    """Why each refused photo was refused, and what the cadre can do."""
+    return [
+        tr("sync.photo_rejected", lang, message=pick(photo.get("message") or "", lang))
+        for photo in outcome.rejected_photos
+    ]

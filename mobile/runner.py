@@ -77,7 +77,8 @@ class SyncRunner(EventDispatcher):
             self._tick_event = None
 
     def update(self, status: Status) -> None:
-        self.pending = status.pending
+        # Photos waiting to go up call for a sync as records do.
+        self.pending = status.pending + status.photos_to_send
         self.logged_in = status.logged_in
 
     def sync_now(self) -> None:
@@ -107,7 +108,7 @@ class SyncRunner(EventDispatcher):
 
         def show(_dt: float) -> None:
             self.stage = stage
-            if stage == "push":
+            if stage in ("push", "photos"):
                 self.done, self.total = done, total
             else:
                 self.received = done

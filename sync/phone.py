@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,19 +151,23 @@ class Phone:
         return self.store.pending_count()
 
     def photos(self, record_kind: str, record_id: str) -> list[dict[str, Any]]:
-        """The live photos of a visit, problem or follow-up, oldest first."""
+        """The live photos of a visit, issue or follow-up, oldest first."""
         parent = self.store.record(record_kind, record_id)
         household_id = self._household_of(record_kind, parent) if parent else None
-        return sorted(
-            (
-                photo
-                for photo in self.store.records("photo", household_id)
-                if photo["record_kind"] == record_kind
-                and photo["record_id"] == record_id
-                and not photo.get("deleted_at")
-            ),
-            key=lambda photo: photo.get("stamp") or "",
-        )
+        return self.photos_by_record(household_id).get((record_kind, record_id), [])
+
+    def photos_by_record(
+        self, household_id: str | None = None
+    ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """The live photos of a household's records (or of all), oldest first,
+        by (record_kind, record_id): one read for a page of records."""
+        grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for photo in sorted(
+            self.store.records("photo", household_id), key=lambda photo: photo.get("stamp") or ""
+        ):
+            if not photo.get("deleted_at"):
+                grouped.setdefault((photo["record_kind"], photo["record_id"]), []).append(photo)
+        return grouped
 
     def photo_thumbnail(self, sha256: str) -> bytes | None:
         """A photo's thumbnail, if the phone has it (a pulled one's comes with the next sync)."""
@@ -210,10 +214,14 @@ class Phone:
         location: tuple[float, float] | None = None,
         issues: Iterable[Mapping[str, Any]] = (),
         amends: str | None = None,
+        photos: Sequence[bytes] = (),
     ) -> str:
-        """Save a visit and the issues raised at it, locally and at once.
+        """Save a visit and the issues raised at it, locally and at once,
+        with their photos (the visit's ``photos``, an issue's "photos"; each
+        already downscaled) in the same transaction.
 
-        Raises marshmallow's ValidationError (nothing saved) on bad input.
+        Raises marshmallow's ValidationError, or ValueError for photos
+        (nothing saved), on bad input.
         """
         household = self._household(household_id)
         visit_id = str(uuid.uuid4())
@@ -234,6 +242,7 @@ class Phone:
             },
         )
         rows = [Row("visit", visit_id, household_id, visit, visit)]
+        kept = self._photo_rows("visit", visit_id, household_id, photos, rows)
         for raised in issues:
             issue_id = str(uuid.uuid4())
             village_level = bool(raised.get("village_level"))
@@ -254,7 +263,10 @@ class Phone:
                 },
             )
             rows.append(Row("issue", issue_id, issue["household_id"], issue, issue))
-        self._save(rows, household_id)
+            kept += self._photo_rows(
+                "issue", issue_id, household_id, raised.get("photos") or (), rows
+            )
+        self.store.commit_local(*self._local(rows, household_id), kept)
         return visit_id
 
     def edit_household(self, household_id: str, **changes: Any) -> None:
@@ -299,13 +311,22 @@ class Phone:
         status: str | None = None,
         department: str = "",
         at: datetime | None = None,
+        photos: Sequence[bytes] = (),
     ) -> str:
-        """Follow an issue up: add a note or a status event to it.
+        """Follow an issue up: add a note or a status event to it, with its
+        photos (already downscaled).
 
         Read and written in one store transaction, as edit_household: a status
         change is made on the status shown, whatever else is being saved.
         """
         event_id = str(uuid.uuid4())
+        issue = self.store.record("issue", issue_id)
+        if issue is None:
+            raise KeyError(f"issue {issue_id} is not on this phone")
+        photo_rows: list[Row] = []
+        kept = self._photo_rows(
+            "issue_event", event_id, self._household_of("issue", issue), photos, photo_rows
+        )
 
         def follow(issue: dict[str, Any]) -> LocalWrite:
             event = _checked(
@@ -336,9 +357,9 @@ class Phone:
                 shown = {k: v for k, v in issue.items() if k not in ("id", "seq")}
                 shown.update(status=status, department=department or issue["department"])
                 rows.append(Row("issue", issue_id, household_id, shown, None))
-            return self._local(rows, household_id)
+            return self._local(rows + photo_rows, household_id)
 
-        self.store.commit_edit("issue", issue_id, follow)
+        self.store.commit_edit("issue", issue_id, follow, kept)
         return event_id
 
     def record_inspection(self, household_id: str, **answers: Any) -> str:
@@ -360,7 +381,7 @@ class Phone:
 
     def attach_photo(self, record_kind: str, record_id: str, jpeg_bytes: bytes) -> str:
         """Attach a photo (already downscaled: shared/images.py ``downscale``)
-        to a visit, problem or follow-up on this phone; its id.
+        to a visit, issue or follow-up on this phone; its id.
 
         The record, its outbox entry and the bytes are saved in one
         transaction; the bytes are sent after the record (docs/sync.md).
@@ -371,39 +392,11 @@ class Phone:
         if parent is None:
             raise KeyError(f"no {record_kind} {record_id} on this phone")
         household_id = self._household_of(record_kind, parent)
-        if household_id is None:
-            raise ValueError("找不到该记录所属的农户 / the record's household is not on this phone")
-        if len(self.photos(record_kind, record_id)) >= MAX_PHOTOS_PER_RECORD:
-            raise ValueError(
-                f"每条记录最多 {MAX_PHOTOS_PER_RECORD} 张照片"
-                f" / at most {MAX_PHOTOS_PER_RECORD} photos per record"
-            )
-        width, height = inspect_jpeg(jpeg_bytes)
-        sha256 = hashlib.sha256(jpeg_bytes).hexdigest()
-        photo_id = str(uuid.uuid4())
-        photo = _checked(
-            PhotoSchema(),
-            {
-                "id": photo_id,
-                "household_id": household_id,
-                "record_kind": record_kind,
-                "record_id": record_id,
-                "sha256": sha256,
-                "size": len(jpeg_bytes),
-                "width": width,
-                "height": height,
-                "content_type": PHOTO_CONTENT_TYPE,
-            },
-        )
-        shown = {**photo, "cadre_id": self._cadre_id()}
-        records, changes, meta = self._local(
-            [Row("photo", photo_id, household_id, shown, photo)], household_id
-        )
-        kept = PhotoFile(
-            sha256, household_id, len(jpeg_bytes), thumbnail(jpeg_bytes), jpeg_bytes, "local"
-        )
-        self.store.commit_local(records, changes, meta, [kept])
-        return photo_id
+        already = len(self.photos(record_kind, record_id))
+        rows: list[Row] = []
+        kept = self._photo_rows(record_kind, record_id, household_id, [jpeg_bytes], rows, already)
+        self.store.commit_local(*self._local(rows, household_id), kept)
+        return rows[0].id
 
     def delete(self, kind: str, record_id: str) -> None:
         """Remove a record entered by mistake (it becomes a tombstone everywhere)."""
@@ -485,8 +478,8 @@ class Phone:
         return author is None or record.get(author) == self.account.get("cadre_id")
 
     def _household_of(self, kind: str, record: dict[str, Any]) -> str | None:
-        """The household a visit, problem or follow-up is of: a village's
-        problem, the household of the visit it was raised at."""
+        """The household a visit, issue or follow-up is of: a village's
+        issue, the household of the visit it was raised at."""
         if kind == "issue_event":
             issue = self.store.record("issue", record["issue_id"])
             return self._household_of("issue", issue) if issue else None
@@ -494,6 +487,60 @@ class Phone:
             return str(record["household_id"])
         visit = self.store.record("visit", record["visit_id"]) if record.get("visit_id") else None
         return str(visit["household_id"]) if visit else None
+
+    def _photo_rows(
+        self,
+        record_kind: str,
+        record_id: str,
+        household_id: str | None,
+        photos: Sequence[bytes],
+        rows: list[Row],
+        already: int = 0,
+    ) -> list[PhotoFile]:
+        """Add to ``rows`` the records of ``photos`` of a record that has
+        ``already`` photos; their bytes to keep. Raises ValueError (before
+        anything is saved) for too many, or for bytes that are not a JPEG."""
+        if not photos:
+            return []
+        if household_id is None:
+            raise ValueError("找不到该记录所属的农户 / the record's household is not on this phone")
+        if already + len(photos) > MAX_PHOTOS_PER_RECORD:
+            raise ValueError(
+                f"每条记录最多 {MAX_PHOTOS_PER_RECORD} 张照片"
+                f" / at most {MAX_PHOTOS_PER_RECORD} photos per record"
+            )
+        kept = []
+        for jpeg_bytes in photos:
+            width, height = inspect_jpeg(jpeg_bytes)
+            sha256 = hashlib.sha256(jpeg_bytes).hexdigest()
+            photo_id = str(uuid.uuid4())
+            photo = _checked(
+                PhotoSchema(),
+                {
+                    "id": photo_id,
+                    "household_id": household_id,
+                    "record_kind": record_kind,
+                    "record_id": record_id,
+                    "sha256": sha256,
+                    "size": len(jpeg_bytes),
+                    "width": width,
+                    "height": height,
+                    "content_type": PHOTO_CONTENT_TYPE,
+                },
+            )
+            shown = {**photo, "cadre_id": self._cadre_id()}
+            rows.append(Row("photo", photo_id, household_id, shown, photo))
+            kept.append(
+                PhotoFile(
+                    sha256,
+                    household_id,
+                    len(jpeg_bytes),
+                    thumbnail(jpeg_bytes),
+                    jpeg_bytes,
+                    "local",
+                )
+            )
+        return kept
 
     def _household(self, household_id: str) -> dict[str, Any]:
         household = self.store.record("household", household_id)

@@ -306,7 +306,11 @@ class SQLiteStore:
                 db.execute(f"UPDATE photo_file SET {part} = ? WHERE sha256 = ?", (stored, sha256))
 
     def commit_edit(
-        self, kind: str, record_id: str, edit: Callable[[dict[str, Any]], LocalWrite]
+        self,
+        kind: str,
+        record_id: str,
+        edit: Callable[[dict[str, Any]], LocalWrite],
+        photos: Sequence[PhotoFile] = (),
     ) -> None:
         """Save what follows from a stored record, read and written in one transaction.
 
@@ -314,7 +318,7 @@ class SQLiteStore:
         what ``commit_local`` takes: the records to save, the changes to queue
         and settings. Nothing writes in between, so two edits made at once (two
         taps, or a save while a sync stores a page) both keep: the second is
-        made on the first.
+        made on the first. ``photos`` are the bytes of the photos it adds.
         """
         with self._transaction() as db:
             row = db.execute(
@@ -324,6 +328,8 @@ class SQLiteStore:
                 raise KeyError(f"{kind} {record_id} is not on this phone")
             stored = json.loads(self._codec.open(row[1], f"record:{kind}:{record_id}"))
             _write_local(db, self._codec, *edit({"id": record_id, "seq": row[0], **stored}))
+            for photo in photos:
+                _save_photo_file(db, self._codec, photo)
 
     # --- reads for the app ---------------------------------------------------
 

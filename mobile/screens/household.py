@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from mobile.forms import HouseholdInput, check_household, flatten, show_time
 from mobile.notebook import HouseholdView, local_time
+from mobile.photos import add_photos
 from mobile.widgets import Card, Note, Page, QuietButton, Text
 from shared.vocab import HouseholdTag
 
@@ -95,6 +96,7 @@ class HouseholdScreen(Page):
             )
             button.bind(on_release=lambda _b, issue_id=issue["id"]: self.open_issue(issue_id))
             box.add_widget(button)
+            add_photos(box, view.photos.get(("issue", issue["id"]), []))
 
     def _visits(self, view: HouseholdView) -> None:
         app = self.app
@@ -114,6 +116,7 @@ class HouseholdScreen(Page):
                 card.add_widget(Note(text=what))
             if visit.get("notes"):
                 card.add_widget(Text(text=_excerpt(visit["notes"])))
+            add_photos(card, view.photos.get(("visit", visit["id"]), []))
             box.add_widget(card)
         if len(view.visits) > RECENT_VISITS:
             more = QuietButton(text=app.t("household.all_visits", count=len(view.visits)))

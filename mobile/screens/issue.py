@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 
 from mobile.forms import check_follow_up, flatten, show_time
 from mobile.notebook import IssueView, local_time
+from mobile.photos import PhotoPicker, add_photos
 from mobile.widgets import Card, Note, Page, Text
 from shared.vocab import IssueStatus
 
@@ -34,6 +35,7 @@ class IssueScreen(Page):
         self.ids.note.text = ""
         self.ids.department.text = ""
         self.ids.status.selected = []
+        self.ids.photos.clear()
         self.message = ""
         self._show_errors({})
         self.app.call(lambda notebook: notebook.issue(self.issue_id), self._loaded)
@@ -67,6 +69,8 @@ class IssueScreen(Page):
             head.add_widget(Text(text=app.t("followup.department", department=issue["department"])))
         raised = show_time(local_time(issue["raised_at"]))
         head.add_widget(Note(text=app.t("followup.raised", when=raised)))
+        photos = self.view.photos
+        add_photos(head, photos.get(("issue", issue["id"]), []))
         box = self.ids.events
         box.clear_widgets()
         if not self.view.events:
@@ -82,17 +86,23 @@ class IssueScreen(Page):
                 card.add_widget(Note(text=event["department"]))
             if event.get("note"):
                 card.add_widget(Text(text=event["note"]))
+            add_photos(card, photos.get(("issue_event", event["id"]), []))
             box.add_widget(card)
 
     def save(self, status: str | None = None) -> None:
         """Record the note and the chosen status (or ``status``, for the informed button)."""
         status = status or self.ids.status.value
+        picker: PhotoPicker = self.ids.photos
+        if picker.preparing:
+            self.app.say(self.app.t("photo.wait"))
+            return
         event, errors = check_follow_up(self.ids.note.text, status, self.ids.department.text)
         if self._show_errors(errors):
             return
         issue_id = self.issue_id
+        photos = picker.jpegs
         self.app.call(
-            lambda notebook: notebook.follow_up(issue_id, **event),
+            lambda notebook: notebook.follow_up(issue_id, photos=photos, **event),
             lambda _event_id: self._saved(),
             self._refused,
         )
@@ -107,6 +117,8 @@ class IssueScreen(Page):
     def _refused(self, error: BaseException) -> None:
         if isinstance(error, ValidationError):
             self._show_errors(flatten(error.messages))
+        elif isinstance(error, ValueError):  # a photo refused: nothing was saved
+            self.message = self.app.pick(str(error))
         else:
             self.app.show_error(error)
 

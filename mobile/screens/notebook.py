@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import ListProperty, NumericProperty, StringProperty
 
 from mobile.forms import parse_day, show_time
 from mobile.notebook import HouseholdRow, VisitRow
@@ -19,6 +19,8 @@ class VisitLine(Tappable):
     doing = StringProperty("")
     notes = StringProperty("")
     issues = NumericProperty(0)
+    # The visit's photos (PhotoView); the row has room for the first one's thumbnail.
+    photos = ListProperty()
 
 
 class NotebookScreen(Page):
@@ -81,6 +83,7 @@ class NotebookScreen(Page):
                 ),
                 "notes": " ".join(visit.notes.split()),
                 "issues": visit.issues,
+                "photos": visit.photos,
             }
             for visit in self.visits
         ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.properties import StringProperty
+from kivy.uix.widget import Widget
 
 from mobile.notebook import SyncOutcome
-from mobile.outcome import describe, rejected_lines
+from mobile.outcome import describe, rejected_lines, rejected_photo_lines
 from mobile.widgets import BigButton, Page, Text
 
 
@@ -30,10 +31,8 @@ class SyncScreen(Page):
         outcome: SyncOutcome | None = self.app.runner.outcome
         lang = self.app.lang
         self.sentence = describe(outcome, lang) if outcome else ""
-        box = self.ids.rejected
-        box.clear_widgets()
-        for line in rejected_lines(outcome, lang) if outcome else []:
-            box.add_widget(Text(text=line))
+        _lines(self.ids.rejected, rejected_lines(outcome, lang) if outcome else [])
+        _lines(self.ids.rejected_photos, rejected_photo_lines(outcome, lang) if outcome else [])
         # Only a revoked phone is offered a new login.
         slot = self.ids.login_slot
         slot.clear_widgets()
@@ -41,3 +40,9 @@ class SyncScreen(Page):
             again = BigButton(text=self.app.t("sync.log_in_again"))
             again.bind(on_release=lambda _button: self.app.go("login"))
             slot.add_widget(again)
+
+
+def _lines(box: Widget, lines: list[str]) -> None:
+    box.clear_widgets()
+    for line in lines:
+        box.add_widget(Text(text=line))

@@ -10,6 +10,7 @@ from kivy.uix.boxlayout import BoxLayout
 from marshmallow import ValidationError
 
 from mobile.forms import IssueInput, VisitInput, check_visit, flatten, show_time
+from mobile.photos import PhotoPicker
 from mobile.widgets import Page
 from shared.vocab import IssueCategory, IssueStatus, VisitKind, VisitRole
 
@@ -20,6 +21,11 @@ OUTCOME_KEYS = ("issue.open", "issue.solved_on_spot", "issue.passed")
 
 class IssueForm(BoxLayout):
     number = NumericProperty(1)
+
+    @property
+    def photos(self) -> PhotoPicker:
+        picker: PhotoPicker = self.ids.photos
+        return picker
 
     def value(self) -> IssueInput:
         return IssueInput(
@@ -55,6 +61,7 @@ class VisitScreen(Page):
         ids.roles.selected = []
         ids.topics.text = ""
         ids.notes.text = ""
+        ids.photos.clear()
         ids.issues.clear_widgets()
         self.message = ""
         self._show_errors({})
@@ -106,6 +113,10 @@ class VisitScreen(Page):
 
     def save(self) -> None:
         ids = self.ids
+        pickers = [ids.photos, *(form.photos for form in self._issue_forms())]
+        if any(picker.preparing for picker in pickers):
+            self.app.say(self.app.t("photo.wait"))
+            return
         typed = VisitInput(
             when=ids.when.text,
             kind=ids.kind.value or VisitKind.HOME_VISIT.value,
@@ -117,6 +128,11 @@ class VisitScreen(Page):
         visit, errors = check_visit(typed, self.app.now())
         if self._show_errors(errors):
             return
+        # Each issue's photos go with it; all are saved with the visit, at once.
+        for issue, form in zip(visit["issues"], self._issue_forms(), strict=True):
+            issue["photos"] = form.photos.jpegs
+        photos: PhotoPicker = ids.photos
+        visit["photos"] = photos.jpegs
         fix = self.app.locator.fix
         household_id = self.household_id
         self.app.call(
@@ -134,6 +150,8 @@ class VisitScreen(Page):
             self._show_errors(flatten(error.messages) or {"_schema": str(error)})
         elif isinstance(error, KeyError):
             self.message = self.app.t("error.household_gone")
+        elif isinstance(error, ValueError):  # a photo refused: nothing was saved
+            self.message = self.app.pick(str(error))
         else:
             self.app.show_error(error)
 
