@@ -23,7 +23,7 @@ from sync.engine import SyncReport
 from sync.transport import HttpTransport
 from tests.live import LiveServer
 from tests.mobile.driver import Phone, plain
-from tests.sync.world import County
+from tests.server.sync.world import County
 
 # Over 2G (~20 KB/s) a photo should go in well under ten seconds.
 FITS_2G_BYTES = 200 * 1024
