@@ -34,11 +34,7 @@ class LinkError(Exception):
 
 
 def link_household(
-    session: Session,
-    actor: Actor,
-    household: Household,
-    cadre: Cadre,
-    at: datetime | None = None,
+    session: Session, actor: Actor, household: Household, cadre: Cadre, at: datetime | None = None
 ) -> HouseholdLink:
     """Make ``cadre`` the household's linked cadre, closing the previous link."""
     if not cadre.active:
