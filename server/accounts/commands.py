@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import TypeVar
 
 import click
 from sqlalchemy import select
@@ -168,21 +169,27 @@ def _account(session: Session, username: str) -> Account:
 
 
 def _town(session: Session, name: str) -> Town:
-    town = session.scalar(select(Town).where(Town.name == name))
-    if town is None:
-        known = "、".join(session.scalars(select(Town.name).order_by(Town.name)))
-        raise click.UsageError(f"没有“{name}” / no town '{name}'. 已有 / known: {known or '-'}")
-    return town
+    return _named(session, Town, name, f"没有“{name}” / no town '{name}'")
 
 
 def _department(session: Session, name: str) -> Department:
-    department = session.scalar(select(Department).where(Department.name == name))
-    if department is None:
-        known = "、".join(session.scalars(select(Department.name).order_by(Department.name)))
-        raise click.UsageError(
-            f"部门列表中没有“{name}” / no department '{name}' in the list. 已有 / known: {known or '-'}"
-        )
-    return department
+    return _named(
+        session, Department, name, f"部门列表中没有“{name}” / no department '{name}' in the list"
+    )
+
+
+# The kinds of row an option names.
+Named = TypeVar("Named", Town, Department)
+
+
+def _named(session: Session, kind: type[Named], name: str, missing: str) -> Named:
+    """The row of ``kind`` called ``name``; if there is none, a usage error
+    saying ``missing`` and listing the names there are."""
+    found = session.scalar(select(kind).where(kind.name == name))
+    if found is None:
+        known = "、".join(session.scalars(select(kind.name).order_by(kind.name)))
+        raise click.UsageError(f"{missing}. 已有 / known: {known or '-'}")
+    return found
 
 
 def _cadre(session: Session, phone: str) -> Cadre:

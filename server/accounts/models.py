@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.clock import utcnow
 from server.db import Base, enum_column, new_id
+from server.indexes import partial_index
 from server.ledger.models import Cadre, Town
 from shared.vocab import AccountRole
 
@@ -59,13 +60,12 @@ class Device(Base):
     __tablename__ = "device"
     __table_args__ = (
         # A phone's retried login (its answer lost) finds the device it made.
-        Index(
+        partial_index(
             "uq_device_registration",
             "account_id",
             "registration_id",
+            where="revoked_at IS NULL",
             unique=True,
-            sqlite_where=text("revoked_at IS NULL"),
-            postgresql_where=text("revoked_at IS NULL"),
         ),
     )
 

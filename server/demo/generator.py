@@ -287,7 +287,7 @@ class CountyGenerator:
                     f"town-{pinyin}{self.login_suffix}",
                     f"{name}管理员",
                     AccountRole.TOWN_ADMIN,
-                    town.id,
+                    town_id=town.id,
                 ),
             )
             town.villages = [
@@ -376,22 +376,11 @@ class CountyGenerator:
         return cadre_id
 
     def _account(
-        self,
-        username: str,
-        display_name: str,
-        role: AccountRole,
-        town_id: uuid.UUID | None = None,
-        cadre_id: uuid.UUID | None = None,
+        self, username: str, display_name: str, role: AccountRole, **place: uuid.UUID
     ) -> Row:
+        """``_account`` from this county's random stream; ``place`` is its town_id or cadre_id."""
         return _account(
-            self.rng,
-            self.calendar,
-            self.password_hash,
-            username,
-            display_name,
-            role,
-            town_id=town_id,
-            cadre_id=cadre_id,
+            self.rng, self.calendar, self.password_hash, username, display_name, role, **place
         )
 
     # --- a village ------------------------------------------------------------

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.clock import utcnow
 from server.db import Base, enum_column, new_id
+from server.indexes import partial_index
 from server.ledger.models import Household
 from server.sequence import InCounty
 from shared.vocab import ProblemSolved, Satisfaction
@@ -52,13 +53,12 @@ class InspectionAssignment(Base):
     __tablename__ = "inspection_assignment"
     __table_args__ = (
         # A household is assigned to an inspector once at a time.
-        Index(
+        partial_index(
             "uq_inspection_assignment_open",
             "inspector_id",
             "household_id",
+            where="checked_at IS NULL AND withdrawn_at IS NULL",
             unique=True,
-            sqlite_where=text("checked_at IS NULL AND withdrawn_at IS NULL"),
-            postgresql_where=text("checked_at IS NULL AND withdrawn_at IS NULL"),
         ),
         # Every assignment of an inspector's household, closed ones too (checks
         # recorded offline before it closed are still accepted).

@@ -83,15 +83,13 @@ class Part:
     village_id: uuid.UUID | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """Conditions on Town and Village."""
-        conditions = []
-        if self.county_id is not None:
-            conditions.append(Town.county_id == self.county_id)
-        if self.town_id is not None:
-            conditions.append(Town.id == self.town_id)
-        if self.village_id is not None:
-            conditions.append(Village.id == self.village_id)
-        return conditions
+        """Conditions on Town and Village, for the places given."""
+        given = (
+            (Town.county_id, self.county_id),
+            (Town.id, self.town_id),
+            (Village.id, self.village_id),
+        )
+        return [column == value for column, value in given if value is not None]
 
 
 WHOLE = Part()

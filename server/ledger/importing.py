@@ -100,6 +100,13 @@ class ImportReport:
     # False when bad rows refused the whole import: nothing was written.
     imported: bool = False
 
+    def count_link(self, *, replacing: bool) -> None:
+        """Count a link made: an update when it replaced a current one, else created."""
+        if replacing:
+            self.updated += 1
+        else:
+            self.created += 1
+
 
 class _Faults:
     """The errors found in a table, at most one per cell (the first found)."""
@@ -768,10 +775,7 @@ def import_links(
         chunk = dict(changes[start : start + 500])
         for linked in session.scalars(select(Household).where(Household.id.in_(chunk))):
             link_household(session, actor, linked, cadre_rows[chunk[linked.id]], at)
-            if linked.id in current:
-                report.updated += 1
-            else:
-                report.created += 1
+            report.count_link(replacing=linked.id in current)
     _summarize(session, actor, report)
     return report
 
@@ -843,10 +847,7 @@ def import_leaders(
             report.unchanged += 1
             continue
         set_village_leader(session, actor, village, role, cadre_rows[cadre_id], at)
-        if before is None:
-            report.created += 1
-        else:
-            report.updated += 1
+        report.count_link(replacing=before is not None)
     _summarize(session, actor, report)
     return report
 

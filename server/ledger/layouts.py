@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -79,12 +79,20 @@ def _leader_columns(role: LeaderRole) -> tuple[Column, ...]:
     )
 
 
+# Columns of several sheets, named once so that each sheet reads the same headers.
+TOWN = Column("town", "镇", ("乡镇", "town"))
+VILLAGE = Column("village", "村", ("行政村", "village"))
+HOUSEHOLD_CODE = Column("code", "户编号", ("户号", "code", "household code"))
+LINKED_CADRE_NAME = Column("cadre_name", "挂户干部", ("cadre", "cadre name"), required=False)
+# A household sheet may leave its cadre out; a links sheet is its cadres.
+LINKED_CADRE_PHONE = Column("cadre_phone", "挂户干部电话", ("干部电话", "cadre phone"))
+
 VILLAGES = Layout(
     "villages",
     "村网格",
     (
-        Column("town", "镇", ("乡镇", "town")),
-        Column("village", "村", ("行政村", "village")),
+        TOWN,
+        VILLAGE,
         Column("grid", "网格", ("grid",), required=False),
     ),
 )
@@ -117,9 +125,9 @@ HOUSEHOLDS = Layout(
     "households",
     "农户",
     (
-        Column("code", "户编号", ("户号", "code", "household code")),
-        Column("town", "镇", ("乡镇", "town")),
-        Column("village", "村", ("行政村", "village")),
+        HOUSEHOLD_CODE,
+        TOWN,
+        VILLAGE,
         Column("grid", "网格", ("grid",)),
         Column("head_name", "户主", ("户主姓名", "head of household", "head", "head name")),
         Column("members", "人口", ("家庭人口", "人数", "members")),
@@ -127,9 +135,9 @@ HOUSEHOLDS = Layout(
         Column("phones", "电话", ("联系电话", "phones", "phone"), required=False),
         Column("tags", "标签", ("tags",), required=False),
         Column("notes", "备注", ("notes",), required=False),
-        Column("cadre_name", "挂户干部", ("cadre", "cadre name"), required=False),
+        LINKED_CADRE_NAME,
         Column("cadre_unit", "挂户干部单位", ("单位", "cadre unit"), required=False),
-        Column("cadre_phone", "挂户干部电话", ("干部电话", "cadre phone"), required=False),
+        replace(LINKED_CADRE_PHONE, required=False),
     ),
 )
 
@@ -137,9 +145,9 @@ LINKS = Layout(
     "links",
     "挂户",
     (
-        Column("code", "户编号", ("户号", "code", "household code")),
-        Column("cadre_name", "挂户干部", ("cadre", "cadre name"), required=False),
-        Column("cadre_phone", "挂户干部电话", ("干部电话", "cadre phone")),
+        HOUSEHOLD_CODE,
+        LINKED_CADRE_NAME,
+        LINKED_CADRE_PHONE,
     ),
 )
 
@@ -147,8 +155,8 @@ LEADERS = Layout(
     "leaders",
     "村挂钩领导",
     (
-        Column("town", "镇", ("乡镇", "town")),
-        Column("village", "村", ("行政村", "village")),
+        TOWN,
+        VILLAGE,
         *(column for role in LeaderRole for column in _leader_columns(role)),
     ),
 )

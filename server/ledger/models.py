@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from server.clock import utcnow
 from server.db import Base, enum_column, new_id
+from server.indexes import partial_index
 from server.ledger.ordering import name_order
 from server.sequence import InCounty, Synced
 from shared.vocab import LeaderRole, Rank, UnitKind
@@ -86,12 +87,7 @@ class Household(InCounty, Base):
         CheckConstraint("members >= 1", name="members_positive"),
         # The few removed households: counting the live ones' links leaves these
         # out, rather than reading every household (server.ledger.queries.live_links).
-        Index(
-            "ix_household_removed",
-            "id",
-            sqlite_where=text("deleted_at IS NOT NULL"),
-            postgresql_where=text("deleted_at IS NOT NULL"),
-        ),
+        partial_index("ix_household_removed", "id", where="deleted_at IS NOT NULL"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -173,59 +169,54 @@ class Cadre(InCounty, Base):
     unit: Mapped[WorkUnit] = relationship()
 
 
-class HouseholdLink(InCounty, Base):
+class Link:
+    """A cadre's link to a household or village, from ``started_at`` until
+    ``ended_at``; the row with no ``ended_at`` is the current one."""
+
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    @staticmethod
+    def rules(table: str, *linked: str) -> tuple[Index, CheckConstraint]:
+        """One current link per ``linked`` columns, and no link ending before it starts."""
+        return (
+            partial_index(f"uq_{table}_current", *linked, where="ended_at IS NULL", unique=True),
+            CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+        )
+
+
+class HouseholdLink(Link, InCounty, Base):
     """Who covered a household when. The row with no ``ended_at`` is current."""
 
     __tablename__ = "household_link"
     COUNTY_FROM = "household_id"
     __table_args__ = (
         # Exactly one current cadre per household, enforced by the database.
-        Index(
-            "uq_household_link_current",
-            "household_id",
-            unique=True,
-            sqlite_where=text("ended_at IS NULL"),
-            postgresql_where=text("ended_at IS NULL"),
-        ),
+        *Link.rules("household_link", "household_id"),
         Index("ix_household_link_cadre_current", "cadre_id", "ended_at"),
         # A household's whole link history (the partial index above has only the current).
         Index("ix_household_link_household", "household_id", "started_at"),
-        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"))
     cadre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cadre.id"))
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    ended_at: Mapped[datetime | None]
 
     household: Mapped[Household] = relationship()
     cadre: Mapped[Cadre] = relationship()
 
 
-class VillageLink(InCounty, Base):
+class VillageLink(Link, InCounty, Base):
     """A village's link leaders: county, town and county-department (三级挂钩)."""
 
     __tablename__ = "village_link"
     COUNTY_FROM = "village_id"
-    __table_args__ = (
-        Index(
-            "uq_village_link_current",
-            "village_id",
-            "role",
-            unique=True,
-            sqlite_where=text("ended_at IS NULL"),
-            postgresql_where=text("ended_at IS NULL"),
-        ),
-        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
-    )
+    __table_args__ = Link.rules("village_link", "village_id", "role")
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     village_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("village.id"))
     role: Mapped[LeaderRole] = mapped_column(enum_column(LeaderRole, "leader_role"))
     cadre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cadre.id"), index=True)
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    ended_at: Mapped[datetime | None]
 
     village: Mapped[Village] = relationship()
     cadre: Mapped[Cadre] = relationship()

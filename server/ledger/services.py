@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,11 +34,7 @@ class LinkError(Exception):
 
 
 def link_household(
-    session: Session,
-    actor: Actor,
-    household: Household,
-    cadre: Cadre,
-    at: datetime | None = None,
+    session: Session, actor: Actor, household: Household, cadre: Cadre, at: datetime | None = None
 ) -> HouseholdLink:
     """Make ``cadre`` the household's linked cadre, closing the previous link."""
     if not cadre.active:
@@ -47,26 +44,13 @@ def link_household(
     if household.deleted_at is not None:
         raise LinkError(f"农户{household.code}已注销 / household {household.code} has been removed")
     _same_county(session, cadre, household, f"农户{household.code}", f"household {household.code}")
-    at = at or utcnow()
-    current = _current_link(session, household)
-    if current is not None:
-        if current.cadre_id == cadre.id:
-            return current
-        current.ended_at = at
-        # The partial unique index allows one open link: close the old one first.
-        session.flush()
-    link = HouseholdLink(household_id=household.id, cadre_id=cadre.id, started_at=at)
-    session.add(link)
-    session.flush()
-    record(
+    return _relink(
         session,
         actor,
-        "link",
-        "household",
-        household.id,
-        {"cadre_id": [current.cadre_id if current else None, cadre.id]},
+        _current_link(session, household),
+        HouseholdLink(household_id=household.id, cadre_id=cadre.id, started_at=at or utcnow()),
+        audited_as=("household", household.id, "cadre_id"),
     )
-    return link
 
 
 def _same_county(session: Session, cadre: Cadre, place: Synced, zh: str, en: str) -> None:
@@ -90,7 +74,6 @@ def set_village_leader(
     if not cadre.active:
         raise LinkError(f"干部{cadre.name}已停用 / {cadre.name} is disabled")
     _same_county(session, cadre, village, f"{village.name}", f"village {village.name}")
-    at = at or utcnow()
     current = session.scalar(
         select(VillageLink).where(
             VillageLink.village_id == village.id,
@@ -98,23 +81,42 @@ def set_village_leader(
             VillageLink.ended_at.is_(None),
         )
     )
-    if current is not None:
-        if current.cadre_id == cadre.id:
-            return current
-        current.ended_at = at
-        session.flush()
-    link = VillageLink(village_id=village.id, role=role, cadre_id=cadre.id, started_at=at)
-    session.add(link)
-    session.flush()
-    record(
+    return _relink(
         session,
         actor,
-        "link",
-        "village",
-        village.id,
-        {role.value: [current.cadre_id if current else None, cadre.id]},
+        current,
+        VillageLink(village_id=village.id, role=role, cadre_id=cadre.id, started_at=at or utcnow()),
+        audited_as=("village", village.id, role.value),
     )
-    return link
+
+
+# A household's or a village's link, as _relink takes it.
+AnyLink = TypeVar("AnyLink", HouseholdLink, VillageLink)
+
+
+def _relink(
+    session: Session,
+    actor: Actor,
+    current: AnyLink | None,
+    new: AnyLink,
+    *,
+    audited_as: tuple[str, uuid.UUID, str],
+) -> AnyLink:
+    """Make ``new`` the current link in place of ``current``, which it ends;
+    ``current`` stays if it names the same cadre. ``audited_as`` is the audit
+    entry's entity, its id and the field that changed."""
+    if current is not None:
+        if current.cadre_id == new.cadre_id:
+            return current
+        current.ended_at = new.started_at
+        # The partial unique index allows one open link: close the old one first.
+        session.flush()
+    session.add(new)
+    session.flush()
+    entity, entity_id, changed = audited_as
+    previous = current.cadre_id if current else None
+    record(session, actor, "link", entity, entity_id, {changed: [previous, new.cadre_id]})
+    return new
 
 
 @dataclass

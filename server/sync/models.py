@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.clock import utcnow
 from server.db import Base, new_id
+from server.indexes import partial_index
 
 
 class SyncEpoch(Base):
@@ -55,12 +56,7 @@ class Conflict(Base):
     __table_args__ = (
         # The same losing write is recorded once, however often it arrives.
         Index("uq_conflict_loser", "entity_id", "field", "loser_stamp", unique=True),
-        Index(
-            "ix_conflict_open",
-            "status",
-            postgresql_where=text("status = 'open'"),
-            sqlite_where=text("status = 'open'"),
-        ),
+        partial_index("ix_conflict_open", "status", where="status = 'open'"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -68,12 +68,8 @@ class Where:
 
     def places(self) -> list[ColumnElement[bool]]:
         """Conditions on Village for the town or village asked for."""
-        conditions = []
-        if self.town_id is not None:
-            conditions.append(Village.town_id == self.town_id)
-        if self.village_id is not None:
-            conditions.append(Village.id == self.village_id)
-        return conditions
+        given = ((Village.town_id, self.town_id), (Village.id, self.village_id))
+        return [column == value for column, value in given if value is not None]
 
     def as_args(self) -> dict[str, str]:
         """The narrowing as query-string arguments, for links to the lists."""

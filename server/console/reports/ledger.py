@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from server.accounts.models import Account
 from server.accounts.scope import Scope
@@ -485,30 +485,21 @@ def search(session: Session, scope: Scope, text: str, limit: int = 50) -> Found:
         .where(
             Household.deleted_at.is_(None),
             scope.villages(),
-            or_(
-                Household.code.contains(text, autoescape=True),
-                Household.head_name.contains(text, autoescape=True),
-            ),
+            _containing(text, Household.code, Household.head_name),
         )
         .order_by(Household.code)
         .limit(limit)
     ).all()
     cadres = session.execute(
         cadre_rows(Cadre.id, Cadre.name, Cadre.phone, WorkUnit.name.label("unit"))
-        .where(
-            scope.cadres(),
-            or_(
-                Cadre.name.contains(text, autoescape=True),
-                Cadre.phone.contains(text, autoescape=True),
-            ),
-        )
+        .where(scope.cadres(), _containing(text, Cadre.name, Cadre.phone))
         .order_by(Cadre.name)
         .limit(limit)
     ).all()
     villages = session.execute(
         select(Village.id, Village.name, Town.name.label("town"))
         .join(Town, Town.id == Village.town_id)
-        .where(scope.villages(), Village.name.contains(text, autoescape=True))
+        .where(scope.villages(), _containing(text, Village.name))
         .order_by(Town.name, Village.name)
         .limit(limit)
     ).all()
@@ -524,3 +515,8 @@ def search(session: Session, scope: Scope, text: str, limit: int = 50) -> Found:
         .limit(limit)
     ).all()
     return Found(list(households), list(cadres), list(villages), list(issues))
+
+
+def _containing(text: str, *columns: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """Any of ``columns`` holds ``text`` as typed (``%`` and ``_`` are no wildcards)."""
+    return or_(*(column.contains(text, autoescape=True) for column in columns))

@@ -4,6 +4,7 @@ category's deadline), and how each department is doing, for the inspectors."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -55,11 +56,22 @@ def _page(error: str | None = None, form: DepartmentForm | None = None) -> Respo
     ), 400 if error else 200
 
 
-def _refused(form: DepartmentForm) -> str | None:
-    if form.validate_on_submit():
-        return None
-    first = next(iter(form.errors.values()), [""])
-    return localized(str(first[0]))
+def _attempt(form: DepartmentForm, change: Callable[[], object]) -> str | None:
+    """Make ``change`` if the form is valid: None once made, else why it was
+    refused (the form's first error, or the department list's)."""
+    if not form.validate_on_submit():
+        first = next(iter(form.errors.values()), [""])
+        return localized(str(first[0]))
+    try:
+        change()
+    except departments.DepartmentError as refused:
+        return localized(str(refused))
+    return None
+
+
+def _entered(form: DepartmentForm) -> tuple[str, str, str]:
+    """The name, kind and phone a department form was filled with."""
+    return form.name.data, form.kind.data, form.phone.data or ""
 
 
 @bp.get("/departments")
@@ -72,19 +84,9 @@ def departments_page() -> ResponseReturnValue:
 @requires(Capability.CONFIGURE)
 def department_add() -> ResponseReturnValue:
     form = DepartmentForm()
-    error = _refused(form)
-    if error is None:
-        try:
-            departments.add(
-                db.session,
-                _actor(),
-                _county().id,
-                form.name.data,
-                form.kind.data,
-                form.phone.data or "",
-            )
-        except departments.DepartmentError as refused:
-            error = localized(str(refused))
+    error = _attempt(
+        form, lambda: departments.add(db.session, _actor(), _county().id, *_entered(form))
+    )
     if error is not None:
         return _page(error, form)
     flash("已添加部门 / the department has been added")
@@ -96,22 +98,12 @@ def department_add() -> ResponseReturnValue:
 def department_change(department_id: uuid.UUID) -> ResponseReturnValue:
     department = department_or_404(department_id)
     form = DepartmentForm()
-    error = _refused(form)
-    if error is None:
-        try:
-            if request.form.get("remove") == "1":
-                departments.remove(db.session, _actor(), department)
-            else:
-                departments.change(
-                    db.session,
-                    _actor(),
-                    department,
-                    form.name.data,
-                    form.kind.data,
-                    form.phone.data or "",
-                )
-        except departments.DepartmentError as refused:
-            error = localized(str(refused))
+    if request.form.get("remove") == "1":
+        error = _attempt(form, lambda: departments.remove(db.session, _actor(), department))
+    else:
+        error = _attempt(
+            form, lambda: departments.change(db.session, _actor(), department, *_entered(form))
+        )
     if error is not None:
         return _page(error)
     flash("已保存 / saved")
