@@ -23,6 +23,7 @@ from server.db import Base
 from server.inspections.models import Inspection
 from server.issues.models import Issue, IssueEvent
 from server.ledger.models import County, Household, HouseholdLink, VillageLink
+from server.photos.models import Photo
 from server.sync.records import KIND_OF, WIRE_FIELDS, Records, columns, to_wire, wire_rows
 from server.visits.models import Visit
 from shared import protocol
@@ -109,8 +110,26 @@ def _one_of_each(session: Session) -> dict[type[Base], Any]:
     household_link = HouseholdLink(
         household_id=household.id, cadre_id=cadre.id, started_at=WHOLE, ended_at=PRECISE
     )
+    photo = Photo(
+        id=uuid.uuid4(),
+        household_id=household.id,
+        record_kind="visit",
+        record_id=visit.id,
+        sha256="0" * 64,
+        size=152_000,
+        width=1280,
+        height=960,
+        content_type="image/jpeg",
+        cadre_id=cadre.id,
+        recorded_at=PRECISE,
+        stamp="01a218f0b8200000@phone",
+    )
     # Parents first: no relationship tells the unit of work the order.
-    for parents in ([inspector, visit], [issue], [event, inspection, village_link, household_link]):
+    for parents in (
+        [inspector, visit],
+        [issue],
+        [event, inspection, village_link, household_link, photo],
+    ):
         session.add_all(parents)
         session.flush()
     return {
@@ -129,6 +148,7 @@ def _one_of_each(session: Session) -> dict[type[Base], Any]:
             (Issue, issue),
             (IssueEvent, event),
             (Inspection, inspection),
+            (Photo, photo),
         ]
         if record is not None
     }

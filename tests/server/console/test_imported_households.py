@@ -126,9 +126,16 @@ SHOWN = {
     "/ledger/cadres/<uuid:cadre_id>": ("陈志明", "林春武", "QL-0001"),
     "/coverage/households": ("林春武", "QL-0001"),
 }  # fmt: skip
-# The ids an address can need that an import does not make (issues and
-# conflicts come from phones, jobs from a download asked for).
-NOT_FROM_IMPORTS = ("<uuid:issue_id>", "<uuid:conflict_id>", "<uuid:job_id>", "<uuid:job_id>/file")
+# The ids an address can need that an import does not make (issues,
+# conflicts and photos come from phones, jobs from a download asked for).
+NOT_FROM_IMPORTS = (
+    "<uuid:issue_id>",
+    "<uuid:conflict_id>",
+    "<uuid:job_id>",
+    "<uuid:job_id>/file",
+    "<uuid:photo_id>/thumbnail.jpg",
+    "<uuid:photo_id>/photo.jpg",
+)
 FILES = {".pdf": "application/pdf", ".xlsx": "application/vnd.openxmlformats"}
 
 
