@@ -10,6 +10,7 @@ Textures are made from the bytes on the UI thread, as OpenGL needs.
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -59,20 +60,79 @@ def take_photo(data_dir: Path, chosen: Chosen) -> None:
     """The camera on Android, into a file of the app's own; a file chooser on
     the desktop build. ``chosen(path, temporary)`` on the UI thread."""
     if platform == "android":
-        from plyer import camera
-
         folder = data_dir / "camera"
         folder.mkdir(exist_ok=True)
-        path = folder / f"{uuid.uuid4().hex}.jpg"
-
-        def taken(filename: str) -> bool:
-            if Path(filename).is_file():  # nothing when the cadre backed out
-                Clock.schedule_once(lambda _dt: chosen(Path(filename), True))
-            return False  # plyer would delete the file: prepared() does, once read
-
-        camera.take_picture(str(path), taken)
+        _android_camera(folder, chosen)
     else:
         ImageChooser(chosen=lambda path: chosen(path, False)).open()
+
+
+# Our request's code, to tell its answer from other activities' answers.
+CAMERA_REQUEST = 0x4D51
+# Android 10 (API 29) lets any app add to the phone's pictures; before it,
+# that needs WRITE_EXTERNAL_STORAGE (buildozer.spec asks for it up to API 28).
+SCOPED_STORAGE_API = 29
+
+
+def _android_camera(folder: Path, chosen: Chosen) -> None:
+    """Ask the phone's camera app for one photo (ACTION_IMAGE_CAPTURE).
+
+    Android 7+ refuses to hand another app a file:// path (plyer's way), and
+    from Android 11 the camera app may not write into our folders: it writes
+    into a MediaStore entry made for this photo instead, a content:// address
+    it is granted for this one photo (pending, so no gallery shows it). The
+    bytes are copied into ``folder`` and the entry deleted. Not yet run on a
+    device (docs/mobile.md).
+    """
+    from jnius import autoclass
+
+    if autoclass("android.os.Build$VERSION").SDK_INT < SCOPED_STORAGE_API:
+        from android.permissions import Permission, request_permissions
+
+        request_permissions(
+            [Permission.WRITE_EXTERNAL_STORAGE],
+            lambda _names, granted: all(granted) and _capture(folder, chosen),
+        )
+    else:
+        _capture(folder, chosen)
+
+
+def _capture(folder: Path, chosen: Chosen) -> None:
+    from android import activity
+    from jnius import autoclass, cast
+
+    media_store = autoclass("android.provider.MediaStore")
+    images = autoclass("android.provider.MediaStore$Images$Media")
+    intent_class = autoclass("android.content.Intent")
+    current = autoclass("org.kivy.android.PythonActivity").mActivity
+    resolver = current.getContentResolver()
+    values = autoclass("android.content.ContentValues")()
+    values.put("_display_name", f"minqing-{uuid.uuid4().hex}.jpg")
+    values.put("mime_type", "image/jpeg")
+    if autoclass("android.os.Build$VERSION").SDK_INT >= SCOPED_STORAGE_API:
+        values.put("is_pending", autoclass("java.lang.Integer")(1))
+    target = resolver.insert(images.EXTERNAL_CONTENT_URI, values)
+    intent = intent_class(media_store.ACTION_IMAGE_CAPTURE)
+    intent.putExtra(media_store.EXTRA_OUTPUT, cast("android.os.Parcelable", target))
+    intent.addFlags(intent_class.FLAG_GRANT_WRITE_URI_PERMISSION)
+
+    def answered(request: int, result: int, _data: Any) -> None:
+        if request != CAMERA_REQUEST:
+            return
+        activity.unbind(on_activity_result=answered)
+        path = folder / f"{uuid.uuid4().hex}.jpg"
+        try:
+            if result == -1:  # RESULT_OK; the cadre may have backed out instead
+                descriptor = resolver.openFileDescriptor(target, "r")
+                with os.fdopen(descriptor.detachFd(), "rb") as taken:
+                    path.write_bytes(taken.read())
+        finally:
+            resolver.delete(target, None, None)
+        if path.is_file():
+            Clock.schedule_once(lambda _dt: chosen(path, True))
+
+    activity.bind(on_activity_result=answered)
+    current.startActivityForResult(intent, CAMERA_REQUEST)
 
 
 class ImageChooser(ModalView):

@@ -126,3 +126,27 @@ def test_the_phones_python_cryptography_and_pillow_are_ones_the_shared_code_supp
             Requirement(line) for line in project["dependencies"] if Requirement(line).name == name
         )
         assert Version(recipe(name)["version"]) in required.specifier, name
+
+
+def test_the_apk_asks_for_storage_only_where_the_camera_needs_it_and_never_for_the_camera_itself() -> (
+    None
+):
+    # Read by the pinned python-for-android's own parser (its module runs
+    # only inside a build, so the function is taken out of it alone).
+    build = recipes().parent / "bootstraps/common/build/build.py"
+    (parser,) = (
+        node
+        for node in ast.parse(build.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.FunctionDef) and node.name == "parse_permissions"
+    )
+    scope: dict[str, Any] = {}
+    exec(compile(ast.Module([parser], []), str(build), "exec"), scope)
+    declared = {
+        permission["name"]: permission
+        for permission in scope["parse_permissions"](spec()["android.permissions"].split(","))
+    }
+    # The photo's MediaStore entry needs it before Android 10 only (mobile/photos.py).
+    assert declared["android.permission.WRITE_EXTERNAL_STORAGE"]["maxSdkVersion"] == "28"
+    # The camera app takes the photo: a declared, ungranted CAMERA would make Android refuse it.
+    assert "android.permission.CAMERA" not in declared
+    assert "android.permission.INTERNET" in declared
