@@ -320,6 +320,24 @@ def _inspector(county: County, username: str, assigned: list[str]) -> str:
     return username
 
 
+# Who reaches a photo's bytes over the phone API, route by route: one letter
+# per phone in PHOTO_READERS' order, A answered with them, H hidden (404, as
+# if there were no such photo). The photo is of a visit to the cadre's household.
+PHOTO_READERS = (
+    "the cadre's phone",
+    "the cadre's other phone",
+    "an inspector assigned the household",
+    "a cadre of the same village",
+    "a cadre of another town",
+    "an inspector assigned another household",
+)
+PHOTO_ACCESS = {
+    ("HEAD", "/api/v1/photos/{sha256}"): "AAAHHH",
+    ("GET", "/api/v1/photos/{sha256}"): "AAAHHH",
+    ("GET", "/api/v1/photos/{sha256}/thumbnail"): "AAAHHH",
+}
+
+
 def test_a_photo_reaches_the_inspector_assigned_its_household_and_no_phone_outside_its_scope(
     county: County, transport: FlaskTransport
 ) -> None:
@@ -334,27 +352,35 @@ def test_a_photo_reaches_the_inspector_assigned_its_household_and_no_phone_outsi
     assert phone.sync().photos_sent == 1
 
     inspector = county.phone(_inspector(county, "inspector-1", [household_id]), transport)
-    report = inspector.sync()
-    assert report.ok and report.thumbnails_fetched == 1
-    assert [photo["sha256"] for photo in inspector.store.records("photo")] == [sha]
-    assert inspector.fetch_photo(sha) == jpeg
-    assert _head(client, inspector, sha).headers["Upload-Offset"] == str(len(jpeg))
-
-    outsiders = [
-        county.phone(neighbour, transport),  # the same village, not their household
+    readers = [
+        phone,
+        county.phone(cadre, transport, name="second"),
+        inspector,
+        county.phone(neighbour, transport),
         county.phone(_cadre_elsewhere(county, "13905960077"), transport),
         county.phone(
             _inspector(county, "inspector-2", [county.households[neighbour][0]]), transport
         ),
     ]
-    for outsider in outsiders:
-        assert outsider.sync().ok
-        assert outsider.store.records("photo") == []
-        assert _head(client, outsider, sha).status_code == 404
-        assert _patch(client, outsider, sha, 0, jpeg).status_code == 404
-        for path in (f"/api/v1/photos/{sha}", f"/api/v1/photos/{sha}/thumbnail"):
-            answer = client.get(path, headers=_auth(outsider))
-            assert answer.status_code == 404 and not answer.data.startswith(b"\xff\xd8")
+    for reader in readers:
+        assert reader.sync().ok
+    # The pull brings the photo's record (and its thumbnail) to those who may see it.
+    assert [bool(reader.store.records("photo")) for reader in readers] == [
+        True, True, True, False, False, False,
+    ]  # fmt: skip
+    assert inspector.fetch_photo(sha) == jpeg
+    for (method, route), allowed in PHOTO_ACCESS.items():
+        for reader, letter, who in zip(readers, allowed, PHOTO_READERS, strict=True):
+            answer = client.open(route.format(sha256=sha), method=method, headers=_auth(reader))
+            if letter == "A":
+                assert answer.status_code == 200, (method, route, who)
+                assert method == "HEAD" or answer.data.startswith(b"\xff\xd8"), (route, who)
+            else:
+                assert answer.status_code == 404, (method, route, who)
+                assert not answer.data.startswith(b"\xff\xd8"), (route, who)
+    # Nor can a phone outside the household's scope add bytes to the photo.
+    for reader, who in zip(readers[3:], PHOTO_READERS[3:], strict=True):
+        assert _patch(client, reader, sha, 0, jpeg).status_code == 404, who
 
 
 def test_a_records_photos_are_limited_checked_against_their_record_and_deleted_by_their_author(
