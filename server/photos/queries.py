@@ -142,6 +142,12 @@ def photos_of_households(
     return _grouped(session, "household_id", Photo.household_id.in_(household_ids))
 
 
+def photo_etag(sha256: str, *, thumbnail: bool) -> str:
+    """What names a photo's bytes (or its thumbnail) to caches, on the phones'
+    API and the console alike: the bytes of a hash never change."""
+    return f"{sha256}-thumbnail" if thumbnail else sha256
+
+
 def photo_bytes(session: Session, sha256: str, *, thumbnail: bool) -> bytes | None:
     """A photo's image (or its thumbnail), once its upload is whole; else None."""
     column = PhotoBlob.thumbnail if thumbnail else PhotoBlob.data

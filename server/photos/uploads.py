@@ -13,7 +13,6 @@ record in its scope names (server/sync/scope.py): the record goes first.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from server.accounts.models import Device
 from server.db import upsert
 from server.photos.models import Photo, PhotoBlob, PhotoUploadChunk
+from server.photos.queries import photo_bytes
 from server.sync.scope import SyncRefused, listed, reach
 from shared.images import NotAPhoto, inspect_jpeg, strip_metadata, thumbnail
 from shared.protocol import MAX_PHOTO_BYTES, MAX_UPLOAD_CHUNK, PHOTO_CONTENT_TYPE
@@ -178,11 +178,11 @@ def _complete(session: Session, sha256: str, data: bytes) -> None:
     )
 
 
-def stored(session: Session, device: Device, sha256: str, part: Any) -> bytes:
-    """The stored bytes (``PhotoBlob.data`` or ``.thumbnail``) of a photo in the
-    device's scope; Refused (404) if out of scope or not uploaded yet."""
+def stored(session: Session, device: Device, sha256: str, *, thumbnail: bool) -> bytes:
+    """The stored bytes (or thumbnail) of a photo in the device's scope;
+    Refused (404) if out of scope or not uploaded yet."""
     size_in_scope(session, device, sha256)
-    found = session.scalar(select(part).where(PhotoBlob.sha256 == sha256))
+    found = photo_bytes(session, sha256, thumbnail=thumbnail)
     if found is None:
         raise Refused(
             404,

@@ -17,7 +17,7 @@ from server.accounts.auth import current_device
 from server.api import Blueprint
 from server.db import db
 from server.photos import uploads
-from server.photos.models import PhotoBlob
+from server.photos.queries import photo_etag
 from shared.protocol import MAX_PHOTO_BYTES, MAX_UPLOAD_CHUNK
 
 blp = Blueprint(
@@ -141,7 +141,7 @@ class PhotoBytes(MethodView):
     @blp.error(410, "The phone was reported lost")
     def get(self, sha256: str) -> Response:
         """The photo's bytes (its metadata segments dropped)."""
-        return _bytes(sha256, PhotoBlob.data, sha256)
+        return _bytes(sha256, thumbnail=False)
 
 
 @blp.route("/<string(length=64):sha256>/thumbnail")
@@ -153,14 +153,15 @@ class PhotoThumbnail(MethodView):
     @blp.error(410, "The phone was reported lost")
     def get(self, sha256: str) -> Response:
         """The photo's thumbnail."""
-        return _bytes(sha256, PhotoBlob.thumbnail, f"{sha256}-thumbnail")
+        return _bytes(sha256, thumbnail=True)
 
 
-def _bytes(sha256: str, part: Any, etag: str) -> Response:
+def _bytes(sha256: str, *, thumbnail: bool) -> Response:
     try:
-        data = uploads.stored(db.session, current_device(), sha256, part)
+        data = uploads.stored(db.session, current_device(), sha256, thumbnail=thumbnail)
     except uploads.Refused as refused:
         return _refused(refused)
+    etag = photo_etag(sha256, thumbnail=thumbnail)
     fresh = etag in request.if_none_match
     response = Response(
         b"" if fresh else data,

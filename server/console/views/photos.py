@@ -13,7 +13,7 @@ from server.console.access import photo_or_404, requires
 from server.console.blueprint import bp
 from server.console.views.jobs import start
 from server.db import db
-from server.photos.queries import photo_bytes
+from server.photos.queries import photo_bytes, photo_etag
 from shared.protocol import PHOTO_CONTENT_TYPE
 
 # A photo's bytes never change (its id names one sha256), but whether the
@@ -23,8 +23,7 @@ CACHE_SECONDS = 24 * 3600
 
 def _image(photo_id: uuid.UUID, *, thumbnail: bool) -> Response:
     photo = photo_or_404(photo_id)
-    # As the phones' API names them (server/photos/views.py).
-    etag = f"{photo.sha256}-thumbnail" if thumbnail else photo.sha256
+    etag = photo_etag(photo.sha256, thumbnail=thumbnail)
     if request.if_none_match.contains(etag):
         answer = Response(status=304)
     else:
