@@ -212,13 +212,11 @@ class HttpTransport:
         self.bytes_sent += len(payload)
         status, answer_headers, raw = self._exchange(path, payload, headers)
         self.bytes_received += len(raw)
-        answer = _json(answer_headers, raw)
-        if status < 400:
-            if answer is None:
-                raise ServerError("the server's answer is not JSON")
-            return dict(answer or {})
         self._check(status, answer_headers, raw)
-        raise AssertionError("unreachable")
+        answer = _json(answer_headers, raw)
+        if answer is None:
+            raise ServerError("the server's answer is not JSON")
+        return dict(answer or {})
 
     def _check(self, status: int, answer_headers: Headers, raw: bytes) -> None:
         """Raise what an error answer means; nothing for a success."""
