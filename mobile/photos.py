@@ -86,18 +86,18 @@ def _android_camera(folder: Path, chosen: Chosen) -> None:
     """
     from jnius import autoclass
 
-    if autoclass("android.os.Build$VERSION").SDK_INT < SCOPED_STORAGE_API:
-        from android.permissions import Permission, request_permissions
+    if autoclass("android.os.Build$VERSION").SDK_INT >= SCOPED_STORAGE_API:
+        _capture(folder, chosen, pending=True)
+        return
+    from android.permissions import Permission, request_permissions
 
-        request_permissions(
-            [Permission.WRITE_EXTERNAL_STORAGE],
-            lambda _names, granted: all(granted) and _capture(folder, chosen),
-        )
-    else:
-        _capture(folder, chosen)
+    request_permissions(
+        [Permission.WRITE_EXTERNAL_STORAGE],
+        lambda _names, granted: all(granted) and _capture(folder, chosen, pending=False),
+    )
 
 
-def _capture(folder: Path, chosen: Chosen) -> None:
+def _capture(folder: Path, chosen: Chosen, *, pending: bool) -> None:
     from android import activity
     from jnius import autoclass, cast
 
@@ -109,7 +109,7 @@ def _capture(folder: Path, chosen: Chosen) -> None:
     values = autoclass("android.content.ContentValues")()
     values.put("_display_name", f"minqing-{uuid.uuid4().hex}.jpg")
     values.put("mime_type", "image/jpeg")
-    if autoclass("android.os.Build$VERSION").SDK_INT >= SCOPED_STORAGE_API:
+    if pending:  # hidden from galleries until deleted (Android 10+)
         values.put("is_pending", autoclass("java.lang.Integer")(1))
     target = resolver.insert(images.EXTERNAL_CONTENT_URI, values)
     intent = intent_class(media_store.ACTION_IMAGE_CAPTURE)
