@@ -439,13 +439,13 @@ class TimedTransport(HttpTransport):
         self.requests = 0
         self.waited = 0.0
 
-    def _exchange(
-        self, path: str, payload: bytes, headers: dict[str, str], method: str = "POST"
+    def _round_trip(
+        self, method: str, path: str, payload: bytes, headers: dict[str, str]
     ) -> tuple[int, Headers, bytes]:
         self.requests += 1
         started = time.perf_counter()
         try:
-            return super()._exchange(path, payload, headers, method)
+            return super()._round_trip(method, path, payload, headers)
         finally:
             self.waited += time.perf_counter() - started
 

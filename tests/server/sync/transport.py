@@ -20,8 +20,8 @@ class FlaskTransport(HttpTransport):
         # (a dropped connection on the way back).
         self.drop_responses = 0
 
-    def _exchange(
-        self, path: str, payload: bytes, headers: dict[str, str], method: str = "POST"
+    def _round_trip(
+        self, method: str, path: str, payload: bytes, headers: dict[str, str]
     ) -> tuple[int, Headers, bytes]:
         response = self.client.open(path, method=method, data=payload, headers=headers)
         if self.drop_responses:
