@@ -108,9 +108,13 @@ def _minqing(url: str, *args: str) -> None:
 
 def template(scale: int) -> str:
     """The demo county database at ``scale``, generated if not there yet."""
-    name = f"minqing_bench_sync_tpl_{scale}"
-    # Set only once the demo is complete, so a cut generation is redone.
     marker = f"minqing demo --seed {SEED} --as-of {AS_OF} --scale {scale}"
+    return demo_database(f"minqing_bench_sync_tpl_{scale}", scale, marker)
+
+
+def demo_database(name: str, scale: int, marker: str) -> str:
+    """The database ``name`` with the demo county at ``scale`` in it, generated
+    (by ``MINQING``) unless its comment is already ``marker``; its name."""
     with _admin() as admin:
         row = admin.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
@@ -123,6 +127,7 @@ def template(scale: int) -> str:
         admin.execute(f'CREATE DATABASE "{name}"')
         _minqing(_url(name), "db", "init")
         _minqing(_url(name), "demo", "--seed", str(SEED), "--as-of", AS_OF, "--scale", str(scale))
+        # Set only once the demo is complete, so a cut generation is redone.
         admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{marker}'")
     return name
 
