@@ -26,10 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from bench.demo import AS_OF, PG_ADMIN_URL, SEED
@@ -131,19 +132,28 @@ def _database(backend: str, scale: int) -> Iterator[str]:
         yield url
 
 
+def _fullest(session: Session, area: type[Village] | type[Town]) -> Row[Any]:
+    """The village or town with the most households (the first by id among
+    equals): its id, name and number of households."""
+    query = select(area.id, area.name, func.count(Household.id))
+    if area is Town:
+        query = query.join(Village, Village.town_id == Town.id)
+    query = query.join(Grid, Grid.village_id == Village.id).join(
+        Household, Household.grid_id == Grid.id
+    )
+    return session.execute(
+        query.group_by(area.id, area.name)
+        .order_by(func.count(Household.id).desc(), area.id)
+        .limit(1)
+    ).one()
+
+
 def measure(url: str, backend: str, scale: int) -> list[Timing]:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
     engine = make_engine(url)
     with Session(engine) as session:
         admin = session.scalars(select(Account).where(Account.username == "admin")).one()
-        village, village_name, households = session.execute(
-            select(Village.id, Village.name, func.count(Household.id))
-            .join(Grid, Grid.village_id == Village.id)
-            .join(Household, Household.grid_id == Grid.id)
-            .group_by(Village.id, Village.name)
-            .order_by(func.count(Household.id).desc(), Village.id)
-            .limit(1)
-        ).one()
+        village, village_name, households = _fullest(session, Village)
         household, code = session.execute(
             select(Household.id, Household.code)
             .join(Visit, Visit.household_id == Household.id)
@@ -151,15 +161,7 @@ def measure(url: str, backend: str, scale: int) -> list[Timing]:
             .order_by(func.count(Visit.id).desc(), Household.id)
             .limit(1)
         ).one()
-        town, town_name, town_households = session.execute(
-            select(Town.id, Town.name, func.count(Household.id))
-            .join(Village, Village.town_id == Town.id)
-            .join(Grid, Grid.village_id == Village.id)
-            .join(Household, Household.grid_id == Grid.id)
-            .group_by(Town.id, Town.name)
-            .order_by(func.count(Household.id).desc(), Town.id)
-            .limit(1)
-        ).one()
+        town, town_name, town_households = _fullest(session, Town)
         town_admin = session.scalars(
             select(Account).where(Account.role == AccountRole.TOWN_ADMIN, Account.town_id == town)
         ).one()

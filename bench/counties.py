@@ -78,22 +78,8 @@ def _minqing_of(path: Path) -> Iterator[None]:
 
 def _template(generator: Path) -> str:
     marker = f"minqing demo --seed {SEED} --as-of {AS_OF} --scale 2 by {generator}"
-    with sync_bench._admin() as admin:
-        row = admin.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-            [TEMPLATE],
-        ).fetchone()
-        if row is not None and row[0] == marker:
-            return TEMPLATE
-        _progress("generating the scale-2 demo ledger …")
-        admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
-        with _minqing_of(generator):
-            url = sync_bench._url(TEMPLATE)
-            sync_bench._minqing(url, "db", "init")
-            sync_bench._minqing(url, "demo", "--seed", str(SEED), "--as-of", AS_OF, "--scale", "2")
-        admin.execute(f"COMMENT ON DATABASE \"{TEMPLATE}\" IS '{marker}'")
-    return TEMPLATE
+    with _minqing_of(generator):
+        return sync_bench.demo_database(TEMPLATE, 2, marker)
 
 
 @contextmanager

@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.demo import AS_OF, MINQING, PG_ADMIN_URL, SEED
 from bench.front import missing, nginx_front
 from bench.report import machine, table
+from bench.serving import free_port, wait_until_serving
 from server import gunicorn_conf
 from server.accounts.models import Account, Device
 from server.accounts.services import register_device
@@ -108,9 +109,13 @@ def _minqing(url: str, *args: str) -> None:
 
 def template(scale: int) -> str:
     """The demo county database at ``scale``, generated if not there yet."""
-    name = f"minqing_bench_sync_tpl_{scale}"
-    # Set only once the demo is complete, so a cut generation is redone.
     marker = f"minqing demo --seed {SEED} --as-of {AS_OF} --scale {scale}"
+    return demo_database(f"minqing_bench_sync_tpl_{scale}", scale, marker)
+
+
+def demo_database(name: str, scale: int, marker: str) -> str:
+    """The database ``name`` with the demo county at ``scale`` in it, generated
+    (by ``MINQING``) unless its comment is already ``marker``; its name."""
     with _admin() as admin:
         row = admin.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
@@ -123,6 +128,7 @@ def template(scale: int) -> str:
         admin.execute(f'CREATE DATABASE "{name}"')
         _minqing(_url(name), "db", "init")
         _minqing(_url(name), "demo", "--seed", str(SEED), "--as-of", AS_OF, "--scale", str(scale))
+        # Set only once the demo is complete, so a cut generation is redone.
         admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{marker}'")
     return name
 
@@ -211,17 +217,14 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Server:
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
             "MINQING_INSTANCE_PATH": str(self.folder),
         }
-        with (self.folder / "server.log").open("wb") as log:
+        log_path = self.folder / "server.log"
+        with log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [
                     str(MINQING),
@@ -238,18 +241,11 @@ class Server:
                 stderr=log,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError((self.folder / "server.log").read_text()[-3000:])
-            try:
-                urllib.request.urlopen(f"{self.url}/login", timeout=1).close()
-                if len(self.pids()) > self.workers:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("the server did not start within 60 s")
+        # Its workers too, not just the master that answers first.
+        wait_until_serving(
+            self.process, self.url, log_path, 60, lambda: len(self.pids()) > self.workers
+        )
+        return self
 
     def __exit__(self, *_: object) -> None:
         if self.process is not None:

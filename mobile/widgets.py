@@ -8,8 +8,9 @@ are read in the sun. Their look is in widgets.kv.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable, Sized
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.metrics import dp
@@ -30,8 +31,15 @@ from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 from kivy.uix.togglebutton import ToggleButton
+from kivy.uix.widget import Widget
+from marshmallow import ValidationError
 
+from mobile.forms import Errors, flatten
 from mobile.lines import break_lines
+
+if TYPE_CHECKING:
+    from mobile.notebook import Notebook
+    from mobile.photos import PhotoPicker
 
 INK = (0.07, 0.07, 0.07, 1)
 MUTED = (0.27, 0.27, 0.27, 1)
@@ -292,3 +300,55 @@ class Page(Screen):
 
     def show(self, **params: Any) -> None:
         """Fill the screen (by asking the app's workers) for ``params``."""
+
+
+class FormPage(Page):
+    """A screen whose form the notebook saves on the store's thread; what it
+    refuses goes beside the fields, by the screen's ``show_errors``."""
+
+    def photos_preparing(self, *pickers: PhotoPicker) -> bool:
+        """True (and asks to wait) while a photo is still being made ready."""
+        if any(picker.preparing for picker in pickers):
+            self.app.say(self.app.t("photo.wait"))
+            return True
+        return False
+
+    def save_with(
+        self, job: Callable[[Notebook], Any], saved_key: str, then: Callable[[], None]
+    ) -> None:
+        """Run ``job``; once it has saved, say ``saved_key`` and ``then()``."""
+
+        def saved(_result: Any) -> None:
+            self.app.saved(saved_key)
+            then()
+
+        self.app.call(job, saved, self.refused)
+
+    def refused(self, error: BaseException) -> None:
+        """The notebook's validation messages beside their fields; anything else said plainly."""
+        if isinstance(error, ValidationError):
+            # A refusal with no field of its own still shows, as the form's.
+            self.show_errors(flatten(error.messages) or {"_schema": str(error)})
+        else:
+            self.app.show_error(error)
+
+    def show_errors(self, errors: Errors) -> bool:
+        """Put each message next to its field (none where ``errors`` has none); True if any."""
+        raise NotImplementedError
+
+
+def show_field_errors(
+    ids: Any, errors: Errors, pick: Callable[[str], str], *names: str, **renamed: str
+) -> None:
+    """Each field's message under it, or none: ``names`` are the ids of fields
+    whose errors bear their name; ``renamed`` maps an id to its errors' key."""
+    keys = {name: name for name in names} | renamed
+    for name, key in keys.items():
+        ids[name].error = pick(errors[key]) if key in errors else ""
+
+
+def clear_list(box: Widget, items: Sized, nothing: str) -> None:
+    """Empty ``box`` to list ``items`` in; when there are none, a note ``nothing`` says so."""
+    box.clear_widgets()
+    if not items:
+        box.add_widget(Note(text=nothing))

@@ -157,6 +157,16 @@ def phone(*, required: bool = True) -> fields.String:
     )
 
 
+def whole_number(minimum: int, maximum: int, *, error: str) -> fields.Integer:
+    """A required integer from ``minimum`` to ``maximum``; strict, so 3.0 and "3" are refused."""
+    return fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=minimum, max=maximum, error=error),
+        error_messages=_messages(invalid="应为整数 / must be a whole number"),
+    )
+
+
 class RecordSchema(Schema):
     """Base: unknown fields are refused, and said so in both languages."""
 
@@ -258,14 +268,7 @@ class HouseholdSchema(RecordSchema):
     code = text(40)
     grid_id = record_id()
     head_name = text(MAX_NAME_LENGTH)
-    members = fields.Integer(
-        required=True,
-        strict=True,
-        validate=validate.Range(
-            min=1, max=50, error="家庭人口应为 1–50 / members must be between 1 and 50"
-        ),
-        error_messages=_messages(invalid="应为整数 / must be a whole number"),
-    )
+    members = whole_number(1, 50, error="家庭人口应为 1–50 / members must be between 1 and 50")
     address = text(200, required=False, allow_empty=True)
     phones = fields.List(
         phone(),
@@ -426,14 +429,7 @@ SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _pixels() -> fields.Integer:
-    return fields.Integer(
-        required=True,
-        strict=True,
-        validate=validate.Range(
-            min=1, max=20_000, error="像素数应为 1–20000 / must be 1–20000 pixels"
-        ),
-        error_messages=_messages(invalid="应为整数 / must be a whole number"),
-    )
+    return whole_number(1, 20_000, error="像素数应为 1–20000 / must be 1–20000 pixels")
 
 
 class PhotoSchema(RecordSchema):
@@ -457,15 +453,10 @@ class PhotoSchema(RecordSchema):
             error="应为 64 位小写十六进制 SHA-256 / must be a SHA-256 in 64 lowercase hex digits",
         ),
     )
-    size = fields.Integer(
-        required=True,
-        strict=True,
-        validate=validate.Range(
-            min=1,
-            max=MAX_PHOTO_BYTES,
-            error=f"照片应为 1–{MAX_PHOTO_BYTES} 字节 / a photo must be 1–{MAX_PHOTO_BYTES} bytes",
-        ),
-        error_messages=_messages(invalid="应为整数 / must be a whole number"),
+    size = whole_number(
+        1,
+        MAX_PHOTO_BYTES,
+        error=f"照片应为 1–{MAX_PHOTO_BYTES} 字节 / a photo must be 1–{MAX_PHOTO_BYTES} bytes",
     )
     width = _pixels()
     height = _pixels()

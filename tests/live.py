@@ -10,7 +10,6 @@ import re
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,13 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.link import LocalServer
+from bench.serving import free_port, wait_until_serving
 from tests.cli import MINQING, run_minqing
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -75,16 +69,7 @@ class LiveServer:
                 stderr=log,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{self.url}/login", timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start within 30 s")
+        wait_until_serving(self.process, self.url, self.log_path, 30)
 
     @contextmanager
     def worker(self) -> Iterator[subprocess.Popen[bytes]]:

@@ -6,12 +6,11 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
-from marshmallow import ValidationError
 
-from mobile.forms import HouseholdInput, check_household, flatten, show_time
+from mobile.forms import Errors, HouseholdInput, check_household, show_time
 from mobile.notebook import HouseholdView, local_time
 from mobile.photos import add_photos
-from mobile.widgets import Card, Note, Page, QuietButton, Text
+from mobile.widgets import Card, FormPage, Note, QuietButton, Text, clear_list, show_field_errors
 from shared.vocab import HouseholdTag
 
 # Enough of a long history to see the pattern; the notebook has the rest.
@@ -23,7 +22,7 @@ class HouseholdForm(BoxLayout):
     """The facts a cadre may correct: phones, members, address, tags, notes."""
 
 
-class HouseholdScreen(Page):
+class HouseholdScreen(FormPage):
     household_id = StringProperty("")
     head_name = StringProperty("")
     editing = BooleanProperty(False)
@@ -86,9 +85,7 @@ class HouseholdScreen(Page):
     def _issues(self, view: HouseholdView) -> None:
         app = self.app
         box = self.ids.issues
-        box.clear_widgets()
-        if not view.issues:
-            box.add_widget(Note(text=app.t("household.no_issues")))
+        clear_list(box, view.issues, app.t("household.no_issues"))
         for issue in view.issues:
             button = QuietButton(
                 text=f"{app.label('IssueCategory', issue['category'])} · "
@@ -101,9 +98,7 @@ class HouseholdScreen(Page):
     def _visits(self, view: HouseholdView) -> None:
         app = self.app
         box = self.ids.visits
-        box.clear_widgets()
-        if not view.visits:
-            box.add_widget(Note(text=app.t("household.no_visits")))
+        clear_list(box, view.visits, app.t("household.no_visits"))
         for visit in view.visits[:RECENT_VISITS]:
             card = Card()
             when = show_time(local_time(visit["visited_at"]))
@@ -161,36 +156,24 @@ class HouseholdScreen(Page):
             notes=ids.notes.text,
         )
         changes, errors = check_household(typed, self.view.household)
-        if self._show_errors(errors):
+        if self.show_errors(errors):
             return
         if not changes:
             self.app.say(self.app.t("household.unchanged"))
             self.close_form()
             return
         household_id = self.household_id
-        self.app.call(
+        self.save_with(
             lambda notebook: notebook.edit_household(household_id, **changes),
-            lambda _none: self._saved(),
-            self._refused,
+            "household.saved",
+            then=lambda: self.show(household_id=self.household_id),
         )
 
-    def _saved(self) -> None:
-        self.app.saved("household.saved")
-        self.show(household_id=self.household_id)
-
-    def _refused(self, error: BaseException) -> None:
-        if isinstance(error, ValidationError):
-            self._show_errors(flatten(error.messages))
-        else:
-            self.app.show_error(error)
-
-    def _show_errors(self, errors: dict[str, str]) -> bool:
+    def show_errors(self, errors: Errors) -> bool:
         if self.form is None:
             return bool(errors)
-        for name in ("phones", "members", "address", "tags", "notes"):
-            self.form.ids[name].error = (
-                self.app.pick(errors.get(name, "")) if name in errors else ""
-            )
+        fields = ("phones", "members", "address", "tags", "notes")
+        show_field_errors(self.form.ids, errors, self.app.pick, *fields)
         if errors:
             self.app.say(self.app.t("visit.fix_errors"))
         return bool(errors)

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.properties import StringProperty
-from marshmallow import ValidationError
 
-from mobile.forms import INSPECTION_FIELDS, InspectionInput, check_inspection, flatten
-from mobile.widgets import Page
+from mobile.forms import INSPECTION_FIELDS, Errors, InspectionInput, check_inspection
+from mobile.widgets import FormPage, show_field_errors
 from shared.vocab import ProblemSolved, Satisfaction
 
 # The answers the screen asks for (the day is today's).
 ANSWERS = tuple(name for name in INSPECTION_FIELDS if name != "inspected_on")
 
 
-class InspectionScreen(Page):
+class InspectionScreen(FormPage):
     household_id = StringProperty("")
     head_name = StringProperty("")
     message = StringProperty("")
@@ -31,7 +30,7 @@ class InspectionScreen(Page):
             self.ids[name].selected = []
         self.ids.last_visit_reported.text = ""
         self.ids.notes.text = ""
-        self._show_errors({})
+        self.show_errors({})
         self._label_choices()
 
     def _label_choices(self) -> None:
@@ -51,27 +50,16 @@ class InspectionScreen(Page):
             notes=ids.notes.text,
         )
         answers, errors = check_inspection(typed, self.app.now().astimezone().date())
-        if self._show_errors(errors):
+        if self.show_errors(errors):
             return
         household_id = self.household_id
-        self.app.call(
+        self.save_with(
             lambda notebook: notebook.record_inspection(household_id, **answers),
-            lambda _inspection_id: self._saved(),
-            self._refused,
+            "inspection.saved",
+            then=self.app.back,
         )
 
-    def _saved(self) -> None:
-        self.app.saved("inspection.saved")
-        self.app.back()
-
-    def _refused(self, error: BaseException) -> None:
-        if isinstance(error, ValidationError):
-            self._show_errors(flatten(error.messages))
-        else:
-            self.app.show_error(error)
-
-    def _show_errors(self, errors: dict[str, str]) -> bool:
-        for name in ANSWERS:
-            self.ids[name].error = self.app.pick(errors[name]) if name in errors else ""
+    def show_errors(self, errors: Errors) -> bool:
+        show_field_errors(self.ids, errors, self.app.pick, *ANSWERS)
         self.message = self.app.t("visit.fix_errors") if errors else ""
         return bool(errors)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.properties import StringProperty
-from marshmallow import ValidationError
 
-from mobile.forms import check_follow_up, flatten, show_time
+from mobile.forms import Errors, check_follow_up, show_time
 from mobile.notebook import IssueView, local_time
 from mobile.photos import PhotoPicker, add_photos
-from mobile.widgets import Card, Note, Page, Text
+from mobile.widgets import Card, FormPage, Note, Text, clear_list, show_field_errors
 from shared.vocab import IssueStatus
 
 # The moves a cadre makes after the visit; "household informed" has its own button.
@@ -21,7 +20,7 @@ NEXT_STATUSES = (
 )
 
 
-class IssueScreen(Page):
+class IssueScreen(FormPage):
     issue_id = StringProperty("")
     message = StringProperty("")
 
@@ -37,7 +36,7 @@ class IssueScreen(Page):
         self.ids.status.selected = []
         self.ids.photos.clear()
         self.message = ""
-        self._show_errors({})
+        self.show_errors({})
         self.app.call(lambda notebook: notebook.issue(self.issue_id), self._loaded)
 
     def _loaded(self, view: IssueView | None) -> None:
@@ -72,9 +71,7 @@ class IssueScreen(Page):
         photos = self.view.photos
         add_photos(head, photos.get(("issue", issue["id"]), []))
         box = self.ids.events
-        box.clear_widgets()
-        if not self.view.events:
-            box.add_widget(Note(text=app.t("followup.no_history")))
+        clear_list(box, self.view.events, app.t("followup.no_history"))
         for event in self.view.events:
             card = Card()
             when = show_time(local_time(event["at"]))
@@ -93,39 +90,29 @@ class IssueScreen(Page):
         """Record the note and the chosen status (or ``status``, for the informed button)."""
         status = status or self.ids.status.value
         picker: PhotoPicker = self.ids.photos
-        if picker.preparing:
-            self.app.say(self.app.t("photo.wait"))
+        if self.photos_preparing(picker):
             return
         event, errors = check_follow_up(self.ids.note.text, status, self.ids.department.text)
-        if self._show_errors(errors):
+        if self.show_errors(errors):
             return
         issue_id = self.issue_id
         photos = picker.jpegs
-        self.app.call(
+        self.save_with(
             lambda notebook: notebook.follow_up(issue_id, photos=photos, **event),
-            lambda _event_id: self._saved(),
-            self._refused,
+            "followup.saved",
+            then=lambda: self.show(issue_id=self.issue_id),
         )
 
     def told_household(self) -> None:
         self.save(IssueStatus.HOUSEHOLD_INFORMED.value)
 
-    def _saved(self) -> None:
-        self.app.saved("followup.saved")
-        self.show(issue_id=self.issue_id)
-
-    def _refused(self, error: BaseException) -> None:
-        if isinstance(error, ValidationError):
-            self._show_errors(flatten(error.messages))
-        elif isinstance(error, ValueError):  # a photo refused: nothing was saved
+    def refused(self, error: BaseException) -> None:
+        if isinstance(error, ValueError):  # a photo refused: nothing was saved
             self.message = self.app.pick(str(error))
         else:
-            self.app.show_error(error)
+            super().refused(error)
 
-    def _show_errors(self, errors: dict[str, str]) -> bool:
-        pick = self.app.pick
-        self.ids.note.error = pick(errors["note"]) if "note" in errors else ""
-        self.ids.department.error = pick(errors["department"]) if "department" in errors else ""
-        self.ids.status.error = pick(errors["status"]) if "status" in errors else ""
+    def show_errors(self, errors: Errors) -> bool:
+        show_field_errors(self.ids, errors, self.app.pick, "note", "department", "status")
         self.message = self.app.t("visit.fix_errors") if errors else ""
         return bool(errors)

@@ -7,11 +7,10 @@ from typing import Any
 from kivy.clock import Clock, ClockEvent
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
-from marshmallow import ValidationError
 
-from mobile.forms import IssueInput, VisitInput, check_visit, flatten, show_time
+from mobile.forms import Errors, IssueInput, VisitInput, check_visit, show_time
 from mobile.photos import PhotoPicker
-from mobile.widgets import Page
+from mobile.widgets import FormPage, show_field_errors
 from shared.vocab import IssueCategory, IssueStatus, VisitKind, VisitRole
 
 # How an issue stands when it is written down.
@@ -35,13 +34,12 @@ class IssueForm(BoxLayout):
             department=self.ids.department.text,
         )
 
-    def show_errors(self, errors: dict[str, str], pick: Any) -> None:
-        for name in ("category", "description", "department"):
-            self.ids[name].error = pick(errors[name]) if name in errors else ""
-        self.ids.outcome.error = pick(errors["status"]) if "status" in errors else ""
+    def show_errors(self, errors: Errors, pick: Any) -> None:
+        fields = ("category", "description", "department")
+        show_field_errors(self.ids, errors, pick, *fields, outcome="status")
 
 
-class VisitScreen(Page):
+class VisitScreen(FormPage):
     household_id = StringProperty("")
     head_name = StringProperty("")
     location_text = StringProperty("")
@@ -64,7 +62,7 @@ class VisitScreen(Page):
         ids.photos.clear()
         ids.issues.clear_widgets()
         self.message = ""
-        self._show_errors({})
+        self.show_errors({})
         self._label_choices()
         self.app.locator.start()
         self._watch_location = Clock.schedule_interval(lambda _dt: self._locate(), 2)
@@ -113,9 +111,7 @@ class VisitScreen(Page):
 
     def save(self) -> None:
         ids = self.ids
-        pickers = [ids.photos, *(form.photos for form in self._issue_forms())]
-        if any(picker.preparing for picker in pickers):
-            self.app.say(self.app.t("photo.wait"))
+        if self.photos_preparing(ids.photos, *(form.photos for form in self._issue_forms())):
             return
         typed = VisitInput(
             when=ids.when.text,
@@ -126,7 +122,7 @@ class VisitScreen(Page):
             issues=[form.value() for form in self._issue_forms()],
         )
         visit, errors = check_visit(typed, self.app.now())
-        if self._show_errors(errors):
+        if self.show_errors(errors):
             return
         # Each issue's photos go with it; all are saved with the visit, at once.
         for issue, form in zip(visit["issues"], self._issue_forms(), strict=True):
@@ -135,34 +131,25 @@ class VisitScreen(Page):
         visit["photos"] = photos.jpegs
         fix = self.app.locator.fix
         household_id = self.household_id
-        self.app.call(
+        self.save_with(
             lambda notebook: notebook.record_visit(household_id, location=fix, **visit),
-            lambda _visit_id: self._saved(),
-            self._refused,
+            "visit.saved",
+            then=self.app.back,
         )
 
-    def _saved(self) -> None:
-        self.app.saved("visit.saved")
-        self.app.back()
-
-    def _refused(self, error: BaseException) -> None:
-        if isinstance(error, ValidationError):
-            self._show_errors(flatten(error.messages) or {"_schema": str(error)})
-        elif isinstance(error, KeyError):
+    def refused(self, error: BaseException) -> None:
+        if isinstance(error, KeyError):
             self.message = self.app.t("error.household_gone")
         elif isinstance(error, ValueError):  # a photo refused: nothing was saved
             self.message = self.app.pick(str(error))
         else:
-            self.app.show_error(error)
+            super().refused(error)
 
-    def _show_errors(self, errors: dict[str, str]) -> bool:
-        """Put each message next to its field; True if there were any."""
+    def show_errors(self, errors: Errors) -> bool:
         pick = self.app.pick
-        for name in ("when", "topics", "notes"):
-            key = "visited_at" if name == "when" else name
-            self.ids[name].error = pick(errors[key]) if key in errors else ""
-        self.ids.kind.error = pick(errors["kind"]) if "kind" in errors else ""
-        self.ids.roles.error = pick(errors["roles"]) if "roles" in errors else ""
+        show_field_errors(
+            self.ids, errors, pick, "topics", "notes", "kind", "roles", when="visited_at"
+        )
         for number, form in enumerate(self._issue_forms()):
             prefix = f"issues.{number}."
             form.show_errors(

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from server.demo.activity import Fieldwork, Step
-from server.demo.context import VillageLedger
+from server.demo.activity import Fieldwork
+from server.demo.context import Covering, VillageLedger
 from server.demo.writer import Row
 from shared.vocab import HouseholdTag, IssueCategory, IssueStatus, VisitKind, VisitRole
 
@@ -54,62 +54,40 @@ def qianlou(fieldwork: Fieldwork, ledger: VillageLedger) -> None:
     # Admission letters arrive in July: the loans, then the bureau's own aid.
     # One family after another, half an hour apart.
     for i, (covering, household) in enumerate(loans):
-        raised = calendar.at(date(calendar.gaokao_year, 7, 20), 8 * 60 + 30 * i)
-        visit_id = fieldwork.visit(
+        _solved_by_department(
+            fieldwork,
             ledger,
-            cadre_id=covering.cadre_id,
-            household=household,
-            at=raised,
-            kind=VisitKind.HOME_VISIT,
-            roles=[VisitRole.SERVICE.value],
-            topics=["助学贷款"],
-            notes="孩子已被高校录取，家庭困难，帮助办理生源地助学贷款。",
-        )
-        fieldwork.issue(
-            ledger,
-            cadre_id=covering.cadre_id,
-            household_id=household["id"],
-            visit_id=visit_id,
+            covering,
+            household,
+            raised=calendar.at(date(calendar.gaokao_year, 7, 20), 8 * 60 + 30 * i),
+            roles=[VisitRole.SERVICE],
+            topic="助学贷款",
+            visit_notes="孩子已被高校录取，家庭困难，帮助办理生源地助学贷款。",
             category=IssueCategory.EDUCATION,
             description=f"孩子被高校录取，家庭困难，申请生源地助学贷款{LOAN_YUAN}元。",
             department="县教育局学生资助管理中心",
             aid=LOAN_YUAN,
-            steps=_passed_on(
-                raised,
-                "县教育局学生资助管理中心",
-                solved_after=timedelta(days=26),
-                solved=f"助学贷款每人{LOAN_YUAN}元已办妥",
-                informed="已上门告知户主贷款办妥，孩子可按时入学",
-            ),
+            solved_after=timedelta(days=26),
+            solved=f"助学贷款每人{LOAN_YUAN}元已办妥",
+            informed="已上门告知户主贷款办妥，孩子可按时入学",
         )
     for i, ((covering, household), amount) in enumerate(zip(aided, AID_YUAN, strict=True)):
-        raised = calendar.at(date(calendar.gaokao_year, 7, 28), 15 * 60 + 40 * i)
-        visit_id = fieldwork.visit(
+        _solved_by_department(
+            fieldwork,
             ledger,
-            cadre_id=covering.cadre_id,
-            household=household,
-            at=raised,
-            kind=VisitKind.HOME_VISIT,
-            roles=[VisitRole.SERVICE.value, VisitRole.OPINIONS.value],
-            topics=["助学政策"],
-            notes="了解到家中2名学生上学，家庭贫困，负担重，帮助申请县教育局资助。",
-        )
-        fieldwork.issue(
-            ledger,
-            cadre_id=covering.cadre_id,
-            household_id=household["id"],
-            visit_id=visit_id,
+            covering,
+            household,
+            raised=calendar.at(date(calendar.gaokao_year, 7, 28), 15 * 60 + 40 * i),
+            roles=[VisitRole.SERVICE, VisitRole.OPINIONS],
+            topic="助学政策",
+            visit_notes="了解到家中2名学生上学，家庭贫困，负担重，帮助申请县教育局资助。",
             category=IssueCategory.EDUCATION,
             description="贫困家庭，家中2名学生上学，负担重，申请助学资助。",
             department="县教育局",
             aid=amount,
-            steps=_passed_on(
-                raised,
-                "县教育局",
-                solved_after=timedelta(days=20),
-                solved=f"县教育局资助{amount}元已发放（2名学生）",
-                informed="已告知户主资助款到位",
-            ),
+            solved_after=timedelta(days=20),
+            solved=f"县教育局资助{amount}元已发放（2名学生）",
+            informed="已告知户主资助款到位",
         )
 
 
@@ -173,51 +151,76 @@ def houma(fieldwork: Fieldwork, ledger: VillageLedger) -> None:
     calendar = fieldwork.calendar
     covering = rng.choice(ledger.department_coverings())
     household = rng.choice(covering.households)
-    day = calendar.as_of - timedelta(days=100)
-    raised = calendar.at(day, 10 * 60)
     complaint = "村里排水沟经常堵塞，且是明沟，下雨天污水横流，夏天蚊蝇滋生，臭味很大。"
+    _solved_by_department(
+        fieldwork,
+        ledger,
+        covering,
+        household,
+        raised=calendar.at(calendar.as_of - timedelta(days=100), 10 * 60),
+        roles=[VisitRole.OPINIONS],
+        topic="环境卫生整治",
+        visit_notes=f"走访时群众反映：{complaint}",
+        category=IssueCategory.INFRASTRUCTURE,
+        description=f"群众反映{complaint}",
+        department=f"{ledger.town}人民政府、{ledger.village}委会",
+        aid=DITCH_YUAN,
+        solved_after=timedelta(days=28),
+        solved=f"村里投入{DITCH_YUAN}元，整治排水沟{DITCH_METRES}米，排污改道下地",
+        informed="已向反映问题的村民反馈，村民好评",
+        village_wide=True,
+    )
+
+
+def _solved_by_department(
+    fieldwork: Fieldwork,
+    ledger: VillageLedger,
+    covering: Covering,
+    household: Row,
+    *,
+    raised: datetime,
+    roles: list[VisitRole],
+    topic: str,
+    visit_notes: str,
+    category: IssueCategory,
+    description: str,
+    department: str,
+    aid: int,
+    solved_after: timedelta,
+    solved: str,
+    informed: str,
+    village_wide: bool = False,
+) -> None:
+    """A home visit that raises an issue (the village's, if ``village_wide``),
+    and the issue's full path: passed to ``department`` the same day, taken up
+    within days, solved, and the household told the next day."""
     visit_id = fieldwork.visit(
         ledger,
         cadre_id=covering.cadre_id,
         household=household,
         at=raised,
         kind=VisitKind.HOME_VISIT,
-        roles=[VisitRole.OPINIONS.value],
-        topics=["环境卫生整治"],
-        notes=f"走访时群众反映：{complaint}",
+        roles=[role.value for role in roles],
+        topics=[topic],
+        notes=visit_notes,
     )
-    department = f"{ledger.town}人民政府、{ledger.village}委会"
     fieldwork.issue(
         ledger,
         cadre_id=covering.cadre_id,
-        household_id=None,
+        household_id=None if village_wide else household["id"],
         visit_id=visit_id,
-        category=IssueCategory.INFRASTRUCTURE,
-        description=f"群众反映{complaint}",
+        category=category,
+        description=description,
         department=department,
-        aid=DITCH_YUAN,
-        steps=_passed_on(
-            raised,
-            department,
-            solved_after=timedelta(days=28),
-            solved=f"村里投入{DITCH_YUAN}元，整治排水沟{DITCH_METRES}米，排污改道下地",
-            informed="已向反映问题的村民反馈，村民好评",
-        ),
-    )
-
-
-def _passed_on(
-    raised: datetime, department: str, *, solved_after: timedelta, solved: str, informed: str
-) -> list[Step]:
-    """The full path of an issue a department solved: passed on the same day,
-    taken up within days, solved, and the household told the next day."""
-    return [
-        (raised, IssueStatus.OPEN, ""),
-        (raised + timedelta(hours=4), IssueStatus.PASSED_TO_DEPARTMENT, f"已形成材料转{department}"),
-        (raised + timedelta(days=3), IssueStatus.IN_PROGRESS, f"{department}已受理"),
-        (raised + solved_after, IssueStatus.SOLVED, solved),
-        (raised + solved_after + timedelta(days=1), IssueStatus.HOUSEHOLD_INFORMED, informed),
-    ]  # fmt: skip
+        aid=aid,
+        steps=[
+            (raised, IssueStatus.OPEN, ""),
+            (raised + timedelta(hours=4), IssueStatus.PASSED_TO_DEPARTMENT, f"已形成材料转{department}"),
+            (raised + timedelta(days=3), IssueStatus.IN_PROGRESS, f"{department}已受理"),
+            (raised + solved_after, IssueStatus.SOLVED, solved),
+            (raised + solved_after + timedelta(days=1), IssueStatus.HOUSEHOLD_INFORMED, informed),
+        ],
+    )  # fmt: skip
 
 
 def _tag(household: Row, *tags: HouseholdTag) -> None:

@@ -29,11 +29,7 @@ KIND_LABELS = {
     "issue": ("问题", "problem"),
     "issue_event": ("跟进", "follow-up"),
 }
-PHOTO_LABELS = {
-    "visit": ("走访照片", "visit photo"),
-    "issue": ("问题照片", "problem photo"),
-    "issue_event": ("跟进照片", "follow-up photo"),
-}
+PHOTO_LABELS = {kind: (f"{zh}照片", f"{en} photo") for kind, (zh, en) in KIND_LABELS.items()}
 
 
 # The record a photo belongs to, for its day (aliases: a query may also name

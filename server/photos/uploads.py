@@ -154,6 +154,12 @@ def _complete(session: Session, sha256: str, data: bytes) -> None:
             " / the bytes do not match their SHA-256: dropped, upload them again",
             0,
         )
+    store_bytes(session, sha256, data)
+
+
+def store_bytes(session: Session, sha256: str, data: bytes) -> None:
+    """Store a whole photo's bytes without their metadata, and its thumbnail;
+    Refused (415) if they are not a JPEG."""
     try:
         width, height = inspect_jpeg(data)
         cleaned = strip_metadata(data)

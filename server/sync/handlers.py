@@ -67,13 +67,10 @@ def issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Any) -> None:
         household_id, village_id = issue.household_id, issue.village_id
     session = batch.session
     if household_id is not None:
-        household = batch.find(Household, household_id)
-        if household is None:
-            raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
+        household = _named_household(batch, household_id)
         if household.grid.village_id != village_id:
             raise Rejected("农户不在该村 / the household is not in that village")
-        if not batch.covers(cadre_id, household_id, from_ms(batch.server_ms)):
-            raise Rejected("不是您挂钩的农户 / not one of your households")
+        _check_covered(batch, cadre_id, household_id)
         return
     villages = set(
         session.scalars(
@@ -84,6 +81,20 @@ def issue_in_scope(batch: Batch, cadre_id: uuid.UUID, issue: Any) -> None:
     )
     if village_id not in villages:
         raise Rejected("不是您挂钩农户所在的村 / not a village where you cover households")
+
+
+def _named_household(batch: Batch, household_id: uuid.UUID) -> Household:
+    """The household a new record names; refused if there is none."""
+    household = batch.find(Household, household_id)
+    if household is None:
+        raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
+    return household
+
+
+def _check_covered(batch: Batch, cadre_id: uuid.UUID, household_id: uuid.UUID) -> None:
+    """Refuse unless the cadre covers the household at the batch's time."""
+    if not batch.covers(cadre_id, household_id, from_ms(batch.server_ms)):
+        raise Rejected("不是您挂钩的农户 / not one of your households")
 
 
 def _raised_at_own_visit(batch: Batch, cadre_id: uuid.UUID, issue: dict[str, Any]) -> bool:
@@ -161,9 +172,7 @@ def _create_inspection(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     content = {**data, "inspector_id": batch.account.id}
     if append_only(batch, Inspection, data["id"], content) is not None:
         return answer(protocol.ALREADY_APPLIED, notes)
-    household = batch.find(Household, data["household_id"])
-    if household is None:
-        raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
+    household = _named_household(batch, data["household_id"])
     # Outside the account's county it is no phone's of this account (sync/scope.py).
     if household.county_of(batch.session) != batch.county or not may_inspect(
         batch.session, batch.account.id, household.id, from_ms(batch.server_ms)
@@ -187,11 +196,8 @@ def _create_photo(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     content = {**data, "cadre_id": cadre_id}
     if append_only(batch, Photo, data["id"], content) is not None:
         return answer(protocol.ALREADY_APPLIED, notes)
-    household = batch.find(Household, data["household_id"])
-    if household is None:
-        raise Rejected("没有该农户 / no such household", {"household_id": ["unknown"]})
-    if not batch.covers(cadre_id, household.id, from_ms(batch.server_ms)):
-        raise Rejected("不是您挂钩的农户 / not one of your households")
+    household = _named_household(batch, data["household_id"])
+    _check_covered(batch, cadre_id, household.id)
     kind = data["record_kind"]
     parent = batch.find(PARENTS[kind], data["record_id"])
     if not belongs_to_household(kind, parent, household.id, household.grid.village_id, batch.find):
@@ -297,8 +303,7 @@ def _update_household(batch: Batch, parsed: dict[str, Any]) -> dict[str, Any]:
     # Now (or lately, for a phone that could not know of a reassignment): a
     # stamp is the phone's to choose, and could date an edit back to a time
     # when the cadre still covered the household.
-    if not batch.covers(cadre_of(batch), household.id, from_ms(batch.server_ms)):
-        raise Rejected("不是您挂钩的农户 / not one of your households")
+    _check_covered(batch, cadre_of(batch), household.id)
     if batch.together and household.id in batch.edited:
         # Its earlier edit takes its own seq first, as when each change is
         # applied alone: the merge below sees that version as newer.

@@ -26,7 +26,7 @@ from server.console.access import (
 from server.console.blueprint import bp, localized
 from server.console.forms import CHOOSE, AssignForm, WithdrawForm
 from server.console.reports import inspections, ledger
-from server.console.views.jobs import start
+from server.console.views.jobs import job_route, start
 from server.db import db
 from server.inspections import services
 from server.ledger.models import Village
@@ -164,12 +164,12 @@ def assign_sample() -> ResponseReturnValue:
 
 
 # The printed inspection sheets (督查表) are jobs (views/jobs.py), asked for here.
-
-
-@bp.post("/inspections/towns/<uuid:town_id>/sheet.pdf")
-@requires(Capability.INSPECT)
-def town_inspection_sheet(town_id: uuid.UUID) -> BaseResponse:
-    return start("town_inspection_sheet", str(town_id))
+job_route(
+    "/inspections/towns/<uuid:town_id>/sheet.pdf",
+    "town_inspection_sheet",
+    "town_inspection_sheet",
+    Capability.INSPECT,
+)
 
 
 @bp.post("/inspections/inspectors/<uuid:inspector_id>/sheet.pdf")

@@ -98,6 +98,16 @@ def start(kind: str, target: str = "") -> BaseResponse:
     return redirect(url_for("console.job_page", job_id=job.id), code=303)
 
 
+def job_route(rule: str, endpoint: str, kind: str, *capabilities: Capability) -> None:
+    """Register the button (a POST to ``rule``) that asks for ``kind``; the address's
+    id, if it has one, is the job's target."""
+
+    def ask(**ids: uuid.UUID) -> BaseResponse:
+        return start(kind, *map(str, ids.values()))
+
+    bp.add_url_rule(rule, endpoint, requires(*capabilities)(ask), methods=["POST"])
+
+
 def _facts(job: Job) -> dict[str, str]:
     return {"kind": job.kind, "target": job.target}
 

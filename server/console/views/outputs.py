@@ -26,7 +26,7 @@ from server.console.blueprint import bp
 from server.console.downloads import PHOTOS
 from server.console.reports import CHINA
 from server.console.reports.outputs import cadre_town, cards, county_of, notebook
-from server.console.views.jobs import start
+from server.console.views.jobs import job_route, start
 from server.db import db
 from server.ledger.models import Household
 from server.ledger.queries import covered_by
@@ -39,36 +39,14 @@ def _pdf(data: bytes, name: str) -> Response:
 
 
 # A county's, town's or village's file is a job (views/jobs.py): asked for here.
-
-
-@bp.post("/ledger/ledger.xlsx")
-@requires(Capability.VIEW)
-def county_xlsx() -> BaseResponse:
-    return start("county_ledger")
-
-
-@bp.post("/ledger/towns/<uuid:town_id>/ledger.xlsx")
-@requires(Capability.VIEW)
-def town_xlsx(town_id: uuid.UUID) -> BaseResponse:
-    return start("town_ledger", str(town_id))
-
-
-@bp.post("/ledger/villages/<uuid:village_id>/ledger.xlsx")
-@requires(Capability.VIEW)
-def village_xlsx(village_id: uuid.UUID) -> BaseResponse:
-    return start("village_ledger", str(village_id))
-
-
-@bp.post("/ledger/towns/<uuid:town_id>/cards.pdf")
-@requires(Capability.VIEW)
-def town_cards(town_id: uuid.UUID) -> BaseResponse:
-    return start("town_cards", str(town_id))
-
-
-@bp.post("/ledger/villages/<uuid:village_id>/cards.pdf")
-@requires(Capability.VIEW)
-def village_cards(village_id: uuid.UUID) -> BaseResponse:
-    return start("village_cards", str(village_id))
+for rule, endpoint, kind in (
+    ("/ledger/ledger.xlsx", "county_xlsx", "county_ledger"),
+    ("/ledger/towns/<uuid:town_id>/ledger.xlsx", "town_xlsx", "town_ledger"),
+    ("/ledger/villages/<uuid:village_id>/ledger.xlsx", "village_xlsx", "village_ledger"),
+    ("/ledger/towns/<uuid:town_id>/cards.pdf", "town_cards", "town_cards"),
+    ("/ledger/villages/<uuid:village_id>/cards.pdf", "village_cards", "village_cards"),
+):
+    job_route(rule, endpoint, kind, Capability.VIEW)
 
 
 @bp.post("/ledger/towns/<uuid:town_id>/notebooks.zip")

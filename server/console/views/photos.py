@@ -6,12 +6,11 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, abort, request
-from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.scope import Capability
 from server.console.access import photo_or_404, requires
 from server.console.blueprint import bp
-from server.console.views.jobs import start
+from server.console.views.jobs import job_route
 from server.db import db
 from server.photos.queries import photo_bytes, photo_etag
 from shared.protocol import PHOTO_CONTENT_TYPE
@@ -49,8 +48,11 @@ def photo_full(photo_id: uuid.UUID) -> Response:
     return _image(photo_id, thumbnail=False)
 
 
-@bp.post("/ledger/villages/<uuid:village_id>/photos.zip")
-@requires(Capability.MANAGE, Capability.INSPECT)
-def village_photos(village_id: uuid.UUID) -> BaseResponse:
-    """A village's photos for an inspection: prepared by the job worker."""
-    return start("village_photos", str(village_id))
+# A village's photos for an inspection: prepared by the job worker.
+job_route(
+    "/ledger/villages/<uuid:village_id>/photos.zip",
+    "village_photos",
+    "village_photos",
+    Capability.MANAGE,
+    Capability.INSPECT,
+)

@@ -24,9 +24,10 @@ from server.inspections.models import Inspection
 from server.issues.models import Department, Issue, IssueEvent
 from server.ledger.models import Cadre, Grid, Household, Town, Village
 from server.ledger.services import link_household, set_village_leader
-from server.photos.models import Photo, PhotoBlob
+from server.photos.models import Photo
+from server.photos.uploads import store_bytes
 from server.visits.models import Visit
-from shared.images import inspect_jpeg, strip_metadata, thumbnail
+from shared.images import inspect_jpeg
 from shared.protocol import PHOTO_CONTENT_TYPE
 from shared.vocab import (
     AccountRole,
@@ -283,18 +284,8 @@ def add_photo(
     data = phone_photo(seed)
     sha256 = hashlib.sha256(data).hexdigest()
     width, height = inspect_jpeg(data)
-    if uploaded and session.get(PhotoBlob, sha256) is None:
-        session.add(
-            PhotoBlob(
-                sha256=sha256,
-                content_type=PHOTO_CONTENT_TYPE,
-                size=len(data),
-                width=width,
-                height=height,
-                data=strip_metadata(data),
-                thumbnail=thumbnail(data),
-            )
-        )
+    if uploaded:
+        store_bytes(session, sha256, data)
     photo = Photo(
         id=uuid.uuid4(),
         household_id=household.id,
