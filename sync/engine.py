@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.protocol import MAX_PUSH_CHANGES
 from sync.hlc import Clock, ClockError, Stamp
 from sync.store import OutboxEntry, Store
 from sync.transport import (
@@ -43,6 +44,12 @@ OFFSET_TOLERANCE_MS = 1000
 # through more often; each photo sent whole doubles them back.
 PHOTO_CHUNK = 64 * 1024
 LEAST_PHOTO_CHUNK = 16 * 1024
+# Changes a push starts with. While the outbox is longer, each full batch the
+# server answers doubles the next (up to the protocol's most), so a long
+# backlog goes in few requests; a cut connection halves it (down to the
+# least), so less is sent again over a link that keeps cutting.
+PUSH_BATCH = 100
+LEAST_PUSH_BATCH = 25
 
 Progress = Callable[[str, int, int], None]
 
@@ -102,7 +109,8 @@ class SyncEngine:
         transport: Transport,
         clock: Clock,
         *,
-        push_batch: int = 100,
+        push_batch: int = PUSH_BATCH,
+        most_per_push: int = MAX_PUSH_CHANGES,
         pull_limit: int = 1000,
         progress: Progress | None = None,
         wall_ms: Callable[[], int] | None = None,
@@ -111,6 +119,7 @@ class SyncEngine:
         self.transport = transport
         self.clock = clock
         self.push_batch = push_batch
+        self.most_per_push = most_per_push
         self.pull_limit = pull_limit
         self.progress = progress or (lambda stage, done, total: None)
         self._wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
@@ -174,9 +183,18 @@ class SyncEngine:
             if not batch:
                 return
             sent_at = self._wall_ms()
-            # The device's own clock, uncorrected: the server measures how far
-            # it is off and brings back the times the outbox took with it.
-            answer = self.transport.push(self.token, sent_at, [entry.to_wire() for entry in batch])
+            try:
+                # The device's own clock, uncorrected: the server measures how far
+                # it is off and brings back the times the outbox took with it.
+                answer = self.transport.push(
+                    self.token, sent_at, [entry.to_wire() for entry in batch]
+                )
+            except NetworkError:
+                least = min(self.push_batch, LEAST_PUSH_BATCH)
+                self.push_batch = max(least, self.push_batch // 2)
+                raise
+            if len(batch) == self.push_batch:
+                self.push_batch = min(self.most_per_push, self.push_batch * 2)
             self._learn_offset(sent_at, answer["server_time_ms"])
             results = answer["results"]
             self.store.acknowledge(results)
