@@ -279,9 +279,10 @@ class SyncEngine:
 
         While a page is being stored, the next one is already asked for, so
         the server's work and the phone's overlap. A request names the
-        households the phone holds: only a page that leaves them as they
-        were (no snapshot of a new one, nothing to drop) lets the next
-        request go before it is stored.
+        households the phone holds: those of a page being stored are named
+        already (storing it adds them), but a page that drops households
+        is stored before the next request (the phone may keep one it still
+        has changes for).
         """
         with ThreadPoolExecutor(1) as ahead:
             held = self.store.held_households()
@@ -289,8 +290,9 @@ class SyncEngine:
             while True:
                 sent_at, received_at, page = coming.result()
                 self._check_epoch(page)
-                early = page["more"] and not page["evict"] and _holds_all(page["records"], held)
+                early = page["more"] and not page["evict"]
                 if early:
+                    held = _with_households_of(page["records"], held)
                     coming = ahead.submit(self._ask, page["cursor"], held)
                 self._learn_offset(sent_at, page["server_time_ms"], received_at)
                 self._store(page, report)
@@ -379,10 +381,11 @@ class SyncEngine:
             return
 
 
-def _holds_all(records: list[dict[str, Any]], held: list[str]) -> bool:
-    """Whether every household among ``records`` is one of ``held``."""
-    households = {str(item["id"]) for item in records if item["kind"] == "household"}
-    return households <= set(held)
+def _with_households_of(records: list[dict[str, Any]], held: list[str]) -> list[str]:
+    """``held``, and the households among ``records`` it lacks."""
+    known = set(held)
+    new = {str(item["id"]) for item in records if item["kind"] == "household"} - known
+    return held + sorted(new)
 
 
 def is_news(item: dict[str, Any], held: tuple[int, dict[str, Any]] | None, node: str) -> bool:
