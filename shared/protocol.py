@@ -42,6 +42,13 @@ MAX_PUSH_CHANGES = 500
 # link as faster than that (on the server's own LAN, say) compresses for
 # speed and asks the same of the server with FAST_LINK_HEADER: "fast" (a
 # server from before ignores it).
+# A phone that stores what it pulls as it came asks with RECORDS_HEADER: "text"
+# for each record's data as JSON text ("text") instead of an object ("data"),
+# with the few fields it reads of every record beside it (FIELDS_BESIDE_TEXT):
+# it then neither parses nor writes out again the text of records it only
+# stores. A server from before ignores the header and sends "data".
+RECORDS_HEADER = "Minqing-Records"
+FIELDS_BESIDE_TEXT = ("household_id", "stamp")
 SIZE_GZIP_LEVEL = 6
 SPEED_GZIP_LEVEL = 1
 FAST_LINK_HEADER = "Minqing-Link"
@@ -255,7 +262,12 @@ class PulledRecordSchema(RecordSchema):
     kind = fields.String(required=True)
     id = fields.UUID(required=True)
     seq = fields.Integer(required=True)
-    data = fields.Dict(required=True)
+    # One of the two: the record's data, or (asked with RECORDS_HEADER) its
+    # JSON text, with FIELDS_BESIDE_TEXT that it has beside it.
+    data = fields.Dict()
+    text = fields.String()
+    household_id = fields.UUID(allow_none=True)
+    stamp = fields.String(allow_none=True)
 
 
 class PullResponseSchema(RecordSchema):

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from shared.protocol import (
     FAST_LINK_HEADER,
     PROTOCOL_VERSION,
+    RECORDS_HEADER,
     SIZE_GZIP_LEVEL,
     SPEED_GZIP_LEVEL,
 )
@@ -166,7 +167,8 @@ class HttpTransport:
 
     def pull(self, token: str, cursor: str | None, held: list[str], limit: int) -> dict[str, Any]:
         body = {"protocol": PROTOCOL_VERSION, "cursor": cursor, "held": held, "limit": limit}
-        return self._post("/api/v1/sync/pull", body, token)
+        # Records' data as the text to store (sync/store.py reads either form).
+        return self._post("/api/v1/sync/pull", body, token, {RECORDS_HEADER: "text"})
 
     def confirm_wipe(self, token: str) -> None:
         self._post("/api/v1/devices/wiped", {}, token)
@@ -215,7 +217,13 @@ class HttpTransport:
     def fast_link(self) -> bool:
         return self.link_rate is not None and self.link_rate >= FAST_LINK_BYTES_PER_S
 
-    def _post(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
+    def _post(
+        self,
+        path: str,
+        body: dict[str, Any],
+        token: str | None,
+        asked: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         fast = self.fast_link
         payload = gzip.compress(
             json.dumps(body, ensure_ascii=False).encode(),
@@ -225,6 +233,7 @@ class HttpTransport:
             "Content-Type": "application/json",
             "Content-Encoding": "gzip",
             "Accept-Encoding": "gzip",
+            **(asked or {}),
         }
         if fast:
             # A server from before this asks nothing of it: it answers at level 6.
