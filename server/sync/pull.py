@@ -103,6 +103,10 @@ def pull(
         # A first sync starts its cursor where the snapshot was taken.
         cursor = str(high_water if since is None else since)
         return Page(records, cursor, True, evict, epoch, reset, covered.county_id)
+    if since is not None and since >= high_water:
+        # Everything a phone pulls is numbered by its county's counter, in
+        # commit order: nothing committed after the cursor, nothing to read.
+        return Page([], str(since), False, evict, epoch, reset, covered.county_id)
     changes, more = _changes_since(session, covered, scope, since or 0, limit, as_text)
     new_cursor = changes[-1][0] if more else max(high_water, since or 0)
     return Page(
