@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import console, counties, demo, migrations, mobile, photos, sync
+from bench import compression, console, counties, demo, migrations, mobile, over_2g, photos, sync
 from bench.report import write_section
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -45,6 +45,14 @@ def _photos(options: argparse.Namespace) -> str:
     return photos.run()
 
 
+def _compression(options: argparse.Namespace) -> str:
+    return compression.run()
+
+
+def _over_2g(options: argparse.Namespace) -> str:
+    return over_2g.run()
+
+
 # Each benchmark: its name (and section) and what runs it.
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {
     "demo": _demo,
@@ -54,6 +62,8 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {
     "migrations": _migrations,
     "counties": _counties,
     "photos": _photos,
+    "compression": _compression,
+    "over-2g": _over_2g,
 }
 
 

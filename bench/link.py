@@ -61,10 +61,12 @@ class LinkCounters:
 
 class ShapedLink(LocalServer):
     """A proxy to ``upstream_port``: ``rate`` bytes a second each way (None:
-    as fast as it goes), and with ``cut_every`` the connection cut after that
-    many bytes sent up on average (a Poisson process, seeded: cuts fall at
-    random points, inside requests as between them). A phone keeps one
-    connection at a time: they are served one after another."""
+    as fast as it goes), each byte arriving ``delay`` seconds after it left
+    (a round trip is twice that, a new connection's handshake one more), and
+    with ``cut_every`` the connection cut after that many bytes sent up on
+    average (a Poisson process, seeded: cuts fall at random points, inside
+    requests as between them). A phone keeps one connection at a time: they
+    are served one after another."""
 
     def __init__(
         self,
@@ -72,9 +74,11 @@ class ShapedLink(LocalServer):
         rate: float | None = None,
         cut_every: int | None = None,
         seed: int = 0,
+        delay: float = 0.0,
     ) -> None:
         self.upstream_port = upstream_port
         self.rate = rate
+        self.delay = delay
         self.cut_every = cut_every
         self.counters = LinkCounters()
         self._rng = random.Random(seed)
@@ -89,6 +93,7 @@ class ShapedLink(LocalServer):
 
     def answer(self, client: socket.socket) -> None:
         self.counters.connections += 1
+        time.sleep(2 * self.delay)  # TCP's handshake: a round trip before the first byte
         try:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
         except OSError:
@@ -105,6 +110,7 @@ class ShapedLink(LocalServer):
         try:
             while True:
                 piece = source.recv(PIECE)
+                arrived = time.monotonic()
                 if not piece:
                     with contextlib.suppress(OSError):
                         sink.shutdown(socket.SHUT_WR)
@@ -112,8 +118,9 @@ class ShapedLink(LocalServer):
                 if up and self._cut_in(len(piece)):
                     _cut(source, sink)
                     return
-                if self.rate:
-                    sent_at = max(sent_at + len(piece) / self.rate, time.monotonic())
+                if self.rate or self.delay:
+                    sending = len(piece) / self.rate if self.rate else 0.0
+                    sent_at = max(sent_at + sending, arrived + self.delay)
                     time.sleep(max(0.0, sent_at - time.monotonic()))
                 sink.sendall(piece)
                 with self._lock:

@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from shared.protocol import FAST_LINK_HEADER, SIZE_GZIP_LEVEL, SPEED_GZIP_LEVEL
+
 # Refuse to inflate a body beyond this: a small gzip can expand enormously.
 MAX_INFLATED_BYTES = 32 * 1024 * 1024
 # Below this, compressing costs more than it saves.
@@ -84,7 +86,10 @@ def init_app(app: Flask) -> None:
         data = response.get_data()
         if len(data) < MIN_COMPRESS_BYTES:
             return response
-        response.set_data(gzip.compress(data, compresslevel=6))
+        fast = request.headers.get(FAST_LINK_HEADER) == "fast"
+        response.set_data(
+            gzip.compress(data, compresslevel=SPEED_GZIP_LEVEL if fast else SIZE_GZIP_LEVEL)
+        )
         response.headers["Content-Encoding"] = "gzip"
-        response.headers["Vary"] = "Accept-Encoding"
+        response.headers["Vary"] = f"Accept-Encoding, {FAST_LINK_HEADER}"
         return response

@@ -35,6 +35,23 @@ from shared.schemas import (
 PROTOCOL_VERSION = 1
 # A week of a cadre's work is about 50 changes; a batch is capped well above.
 MAX_PUSH_CHANGES = 500
+# gzip levels both ways (docs/benchmarks.md, "Compression of sync's JSON"):
+# level 6 sends 10-15% fewer bytes than level 1 for twice the CPU. Over 2G,
+# or any link slower than a few MB/s, the bytes cost more time than the CPU,
+# so requests and answers are compressed for size. A phone that measured its
+# link as faster than that (on the server's own LAN, say) compresses for
+# speed and asks the same of the server with FAST_LINK_HEADER: "fast" (a
+# server from before ignores it).
+# A phone that stores what it pulls as it came asks with RECORDS_HEADER: "text"
+# for each record's data as JSON text ("text") instead of an object ("data"),
+# with the few fields it reads of every record beside it (FIELDS_BESIDE_TEXT):
+# it then neither parses nor writes out again the text of records it only
+# stores. A server from before ignores the header and sends "data".
+RECORDS_HEADER = "Minqing-Records"
+FIELDS_BESIDE_TEXT = ("household_id", "stamp")
+SIZE_GZIP_LEVEL = 6
+SPEED_GZIP_LEVEL = 1
+FAST_LINK_HEADER = "Minqing-Link"
 MAX_PULL_LIMIT = 2000
 DEFAULT_PULL_LIMIT = 500
 # A clock stamp's 48 bits of milliseconds (sync/hlc.py): beyond any real clock.
@@ -245,7 +262,12 @@ class PulledRecordSchema(RecordSchema):
     kind = fields.String(required=True)
     id = fields.UUID(required=True)
     seq = fields.Integer(required=True)
-    data = fields.Dict(required=True)
+    # One of the two: the record's data, or (asked with RECORDS_HEADER) its
+    # JSON text, with FIELDS_BESIDE_TEXT that it has beside it.
+    data = fields.Dict()
+    text = fields.String()
+    household_id = fields.UUID(allow_none=True)
+    stamp = fields.String(allow_none=True)
 
 
 class PullResponseSchema(RecordSchema):

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.protocol import MAX_PUSH_CHANGES
 from sync.hlc import Clock, ClockError, Stamp
-from sync.store import OutboxEntry, Store
+from sync.store import OutboxEntry, Store, pulled_data, pulled_value
 from sync.transport import (
     AuthError,
     DeviceLost,
@@ -43,6 +44,12 @@ OFFSET_TOLERANCE_MS = 1000
 # through more often; each photo sent whole doubles them back.
 PHOTO_CHUNK = 64 * 1024
 LEAST_PHOTO_CHUNK = 16 * 1024
+# Changes a push starts with. While the outbox is longer, each full batch the
+# server answers doubles the next (up to the protocol's most), so a long
+# backlog goes in few requests; a cut connection halves it (down to the
+# least), so less is sent again over a link that keeps cutting.
+PUSH_BATCH = 100
+LEAST_PUSH_BATCH = 25
 
 Progress = Callable[[str, int, int], None]
 
@@ -102,7 +109,8 @@ class SyncEngine:
         transport: Transport,
         clock: Clock,
         *,
-        push_batch: int = 100,
+        push_batch: int = PUSH_BATCH,
+        most_per_push: int = MAX_PUSH_CHANGES,
         pull_limit: int = 1000,
         progress: Progress | None = None,
         wall_ms: Callable[[], int] | None = None,
@@ -111,6 +119,7 @@ class SyncEngine:
         self.transport = transport
         self.clock = clock
         self.push_batch = push_batch
+        self.most_per_push = most_per_push
         self.pull_limit = pull_limit
         self.progress = progress or (lambda stage, done, total: None)
         self._wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
@@ -174,9 +183,18 @@ class SyncEngine:
             if not batch:
                 return
             sent_at = self._wall_ms()
-            # The device's own clock, uncorrected: the server measures how far
-            # it is off and brings back the times the outbox took with it.
-            answer = self.transport.push(self.token, sent_at, [entry.to_wire() for entry in batch])
+            try:
+                # The device's own clock, uncorrected: the server measures how far
+                # it is off and brings back the times the outbox took with it.
+                answer = self.transport.push(
+                    self.token, sent_at, [entry.to_wire() for entry in batch]
+                )
+            except NetworkError:
+                least = min(self.push_batch, LEAST_PUSH_BATCH)
+                self.push_batch = max(least, self.push_batch // 2)
+                raise
+            if len(batch) == self.push_batch:
+                self.push_batch = min(self.most_per_push, self.push_batch * 2)
             self._learn_offset(sent_at, answer["server_time_ms"])
             results = answer["results"]
             self.store.acknowledge(results)
@@ -261,9 +279,10 @@ class SyncEngine:
 
         While a page is being stored, the next one is already asked for, so
         the server's work and the phone's overlap. A request names the
-        households the phone holds: only a page that leaves them as they
-        were (no snapshot of a new one, nothing to drop) lets the next
-        request go before it is stored.
+        households the phone holds: those of a page being stored are named
+        already (storing it adds them), but a page that drops households
+        is stored before the next request (the phone may keep one it still
+        has changes for).
         """
         with ThreadPoolExecutor(1) as ahead:
             held = self.store.held_households()
@@ -271,8 +290,9 @@ class SyncEngine:
             while True:
                 sent_at, received_at, page = coming.result()
                 self._check_epoch(page)
-                early = page["more"] and not page["evict"] and _holds_all(page["records"], held)
+                early = page["more"] and not page["evict"]
                 if early:
+                    held = _with_households_of(page["records"], held)
                     coming = ahead.submit(self._ask, page["cursor"], held)
                 self._learn_offset(sent_at, page["server_time_ms"], received_at)
                 self._store(page, report)
@@ -348,11 +368,10 @@ class SyncEngine:
         """
         texts: list[str] = []
         for item in records:
-            data = item["data"]
-            texts.append(data.get("stamp") or "")
-            texts += [
-                entry.get("stamp") or "" for entry in (data.get("field_stamps") or {}).values()
-            ]
+            texts.append(pulled_value(item, "stamp") or "")
+            if item["kind"] == "household":  # the one kind stamped field by field
+                stamps = pulled_data(item).get("field_stamps") or {}
+                texts += [entry.get("stamp") or "" for entry in stamps.values()]
         for text in sorted(filter(None, texts), reverse=True):
             try:
                 self.clock.observe(Stamp.parse(text))
@@ -361,10 +380,11 @@ class SyncEngine:
             return
 
 
-def _holds_all(records: list[dict[str, Any]], held: list[str]) -> bool:
-    """Whether every household among ``records`` is one of ``held``."""
-    households = {str(item["id"]) for item in records if item["kind"] == "household"}
-    return households <= set(held)
+def _with_households_of(records: list[dict[str, Any]], held: list[str]) -> list[str]:
+    """``held``, and the households among ``records`` it lacks."""
+    known = set(held)
+    new = {str(item["id"]) for item in records if item["kind"] == "household"} - known
+    return held + sorted(new)
 
 
 def is_news(item: dict[str, Any], held: tuple[int, dict[str, Any]] | None, node: str) -> bool:
@@ -375,19 +395,22 @@ def is_news(item: dict[str, Any], held: tuple[int, dict[str, Any]] | None, node:
     phone holds as it is, or a new one stamped by this phone (``node``), is
     not news.
     """
-    data = item["data"]
     if held is None:
-        return not _stamped_by(data.get("stamp"), node)
+        return not _stamped_by(pulled_value(item, "stamp"), node)
     seq, stored = held
     if item["seq"] < seq:
         return False  # an older version than the phone's: not stored
+    data = pulled_data(item)
     names = (stored.keys() | data.keys()) - BOOKKEEPING
     return not all(_same(stored.get(name), data.get(name)) for name in names)
 
 
 def _stamped_by(text: Any, node: str) -> bool:
+    # Most pulled records are others': told apart without parsing their stamps.
+    if not isinstance(text, str) or not text.endswith(f"@{node}"):
+        return False
     try:
-        return bool(text) and Stamp.parse(text).node == node
+        return Stamp.parse(text).node == node
     except ClockError:
         return False
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sync.store import OutboxEntry
+from sync.store import OutboxEntry, pulled_data, pulled_text, pulled_value
 from sync.vault import Codec, Wrapped
 
 SCHEMA = """
@@ -609,24 +609,23 @@ def _upsert_pulled(db: sqlite3.Connection, codec: Codec, items: Sequence[dict[st
     pending = _pending_household_edits(db, codec, items)
     rows = []
     for item in items:
-        kind, data = item["kind"], item["data"]
+        kind = item["kind"]
+        household_id: str | None = None
         if kind == "household":
             # Never overwrite what the cadre changed and has not yet sent: lay
             # the pending edits over the server's version (they win or lose on push).
-            data = dict(data)
+            data = dict(pulled_data(item))
             for edit in pending.get(item["id"], []):
                 data.update({k: v for k, v in edit.items() if k != "id"})
-            household_id: str | None = str(item["id"])
-        elif kind == "issue_event":
-            household_id = households.get(data["issue_id"])
-        elif kind in HOUSEHOLD_KINDS and data.get("household_id"):
-            household_id = str(data["household_id"])
+            household_id, text = str(item["id"]), _encode(data)
         else:
-            household_id = None
+            text = pulled_text(item)
+            if kind == "issue_event":
+                household_id = households.get(pulled_data(item)["issue_id"])
+            elif kind in HOUSEHOLD_KINDS and (household := pulled_value(item, "household_id")):
+                household_id = str(household)
         context = f"record:{kind}:{item['id']}"
-        rows.append(
-            (kind, item["id"], item["seq"], household_id, codec.seal(_encode(data), context))
-        )
+        rows.append((kind, item["id"], item["seq"], household_id, codec.seal(text, context)))
     db.executemany(
         "INSERT INTO record (kind, id, seq, household_id, data) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq,"
@@ -634,29 +633,21 @@ def _upsert_pulled(db: sqlite3.Connection, codec: Codec, items: Sequence[dict[st
         " WHERE excluded.seq >= record.seq",
         rows,
     )
+    photos = [pulled_data(item) for item in items if item["kind"] == "photo"]
     # A pulled photo's bytes are the server's: fetched later (its own are kept).
     db.executemany(
         "INSERT INTO photo_file (sha256, household_id, size, sealed, state)"
         " VALUES (?, ?, ?, ?, 'remote') ON CONFLICT (sha256) DO NOTHING",
         [
-            (
-                item["data"]["sha256"],
-                item["data"]["household_id"],
-                item["data"]["size"],
-                int(codec.sealing),
-            )
-            for item in items
-            if item["kind"] == "photo" and not item["data"].get("deleted_at")
+            (photo["sha256"], photo["household_id"], photo["size"], int(codec.sealing))
+            for photo in photos
+            if not photo.get("deleted_at")
         ],
     )
     # A deleted one's thumbnail goes (the phone's own bytes stay until sent).
     db.executemany(
         "DELETE FROM photo_file WHERE sha256 = ? AND state = 'remote'",
-        [
-            (item["data"]["sha256"],)
-            for item in items
-            if item["kind"] == "photo" and item["data"].get("deleted_at")
-        ],
+        [(photo["sha256"],) for photo in photos if photo.get("deleted_at")],
     )
 
 
@@ -664,7 +655,9 @@ def _households_of_events(
     db: sqlite3.Connection, items: Sequence[dict[str, Any]]
 ) -> dict[str, str]:
     """The household of each issue the issue events among ``items`` belong to."""
-    issues = sorted({item["data"]["issue_id"] for item in items if item["kind"] == "issue_event"})
+    issues = sorted(
+        {pulled_data(item)["issue_id"] for item in items if item["kind"] == "issue_event"}
+    )
     found: dict[str, str] = {}
     # In slices: SQLite limits the parameters of one statement.
     for start in range(0, len(issues), 500):

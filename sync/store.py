@@ -8,9 +8,12 @@ phone killed at any moment keeps either all of an operation or none of it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from shared.protocol import FIELDS_BESIDE_TEXT
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,32 @@ class OutboxEntry:
             "record": self.record,
             "base_seq": self.base_seq,
         }
+
+
+# A pulled record comes with its data as an object ("data"), or as JSON text
+# ("text") with FIELDS_BESIDE_TEXT beside it (shared/protocol.py): the phone
+# reads the text only when it needs more than those, and stores it as it came.
+
+
+def pulled_data(item: dict[str, Any]) -> dict[str, Any]:
+    """A pulled record's data (its text read once, when first needed)."""
+    if "data" not in item:
+        item["data"] = json.loads(item["text"])
+    data: dict[str, Any] = item["data"]
+    return data
+
+
+def pulled_value(item: dict[str, Any], name: str) -> Any:
+    """One field of a pulled record's data, read from beside its text if it is there."""
+    if "data" not in item and name in FIELDS_BESIDE_TEXT:
+        return item.get(name)
+    return pulled_data(item).get(name)
+
+
+def pulled_text(item: dict[str, Any]) -> str:
+    """A pulled record's data as JSON text, to store."""
+    text = item.get("text")
+    return text if text is not None else json.dumps(item["data"], ensure_ascii=False)
 
 
 class Store(Protocol):

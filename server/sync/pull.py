@@ -59,13 +59,19 @@ class Page:
 
 
 def pull(
-    session: Session, device: Device, cursor: str | None, held: Iterable[uuid.UUID], limit: int
+    session: Session,
+    device: Device,
+    cursor: str | None,
+    held: Iterable[uuid.UUID],
+    limit: int,
+    as_text: bool = False,
 ) -> Page:
     """The next page of what the device's phone should hold.
 
     ``held`` are the households the phone holds, ``cursor`` the one the last
     page gave (None on a first sync). Households the phone lacks come first,
-    whole; then up to ``limit`` records changed after the cursor. Refused
+    whole; then up to ``limit`` records changed after the cursor, their data
+    ``as_text`` if the phone asked (server/sync/records.py). Refused
     (SyncRefused) for a lost phone, an account with no households, or a
     cursor this server never gave.
     """
@@ -93,11 +99,15 @@ def pull(
     missing = sorted(scope - held)
     if missing:
         batch = missing[:SNAPSHOT_HOUSEHOLDS_PER_PAGE]
-        records = _snapshot(session, covered, batch)
+        records = _snapshot(session, covered, batch, as_text)
         # A first sync starts its cursor where the snapshot was taken.
         cursor = str(high_water if since is None else since)
         return Page(records, cursor, True, evict, epoch, reset, covered.county_id)
-    changes, more = _changes_since(session, covered, scope, since or 0, limit)
+    if since is not None and since >= high_water:
+        # Everything a phone pulls is numbered by its county's counter, in
+        # commit order: nothing committed after the cursor, nothing to read.
+        return Page([], str(since), False, evict, epoch, reset, covered.county_id)
+    changes, more = _changes_since(session, covered, scope, since or 0, limit, as_text)
     new_cursor = changes[-1][0] if more else max(high_water, since or 0)
     return Page(
         [record for _, record in changes],
@@ -237,17 +247,24 @@ NOTEBOOK_SINCE = [
 ]
 
 
-def _snapshot(session: Session, covered: Reach, households: Sequence[uuid.UUID]) -> list[str]:
+def _snapshot(
+    session: Session, covered: Reach, households: Sequence[uuid.UUID], as_text: bool
+) -> list[str]:
     """Everything a phone needs about households it does not hold yet."""
     context = _context(session, covered, households)
     params = context.params(households)
     connection = session.connection()
     tables = AROUND + ([LINKS] if context.linked else []) + NOTEBOOK
-    return [record for _, record in wire.wire_rows(connection, tables, params)]
+    return [record for _, record in wire.wire_rows(connection, tables, params, None, as_text)]
 
 
 def _changes_since(
-    session: Session, covered: Reach, scope: set[uuid.UUID], since: int, limit: int
+    session: Session,
+    covered: Reach,
+    scope: set[uuid.UUID],
+    since: int,
+    limit: int,
+    as_text: bool,
 ) -> tuple[list[tuple[int, str]], bool]:
     """Up to ``limit`` records in scope changed after ``since``, in seq order:
     each one's seq and wire JSON."""
@@ -255,7 +272,7 @@ def _changes_since(
     context = _context(session, covered, households)
     params = {**context.params(households), "since": since}
     tables = AROUND_SINCE[bool(context.linked)] + NOTEBOOK_SINCE
-    candidates = wire.wire_rows(session.connection(), tables, params, limit + 1)
+    candidates = wire.wire_rows(session.connection(), tables, params, limit + 1, as_text)
     # Each table gave its own first limit+1; the first limit+1 of them all
     # are therefore the first limit+1 overall.
     candidates.sort(key=lambda candidate: candidate[0])

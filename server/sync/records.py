@@ -130,22 +130,28 @@ def columns(model: type[Base]) -> list[Any]:
     ]
 
 
-def to_wire(model: type[Base], row: Any) -> dict[str, Any]:
-    """A row selected with ``columns(model)`` as the phone receives it."""
+def to_wire(model: type[Base], row: Any, as_text: bool = False) -> dict[str, Any]:
+    """A row selected with ``columns(model)`` as the phone receives it: its
+    data as an object, or ``as_text`` as JSON text with the fields the phone
+    reads of every record beside it (shared/protocol.py, RECORDS_HEADER)."""
     record_id, seq, *values = row
     for index in CONVERTED[model]:
         values[index] = wire_value(values[index])
-    return {
-        "kind": KIND_OF[model],
-        "id": str(record_id),
-        "seq": seq,
-        "data": dict(zip(WIRE_FIELDS[model], values, strict=True)),
-    }
+    data = dict(zip(WIRE_FIELDS[model], values, strict=True))
+    wire = {"kind": KIND_OF[model], "id": str(record_id), "seq": seq}
+    if not as_text:
+        return wire | {"data": data}
+    beside = {name: data[name] for name in protocol.FIELDS_BESIDE_TEXT if name in data}
+    return wire | beside | {"text": _compact(data)}
 
 
-def to_json(model: type[Base], row: Any) -> str:
+def to_json(model: type[Base], row: Any, as_text: bool = False) -> str:
     """``to_wire``, as the JSON text that goes out."""
-    return json.dumps(to_wire(model, row), ensure_ascii=False, separators=(",", ":"))
+    return _compact(to_wire(model, row, as_text))
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sql_wire_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -164,17 +170,24 @@ def _sql_wire_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return column  # UUIDs, dates and JSON come out of json_build_object as to_wire writes them
 
 
-def wire_json(model: type[Base], table: Any) -> ColumnElement[str]:
+def wire_json(model: type[Base], table: Any, as_text: bool = False) -> ColumnElement[str]:
     """The JSON text of ``to_wire`` for the rows of ``table`` (``model``'s table or
     a subquery of it), built by PostgreSQL."""
     names = WIRE_FIELDS[model]
-    data = func.json_build_object(
-        *(
+
+    def pairs(chosen: Sequence[str]) -> list[Any]:
+        return [
             part
-            for name in names
+            for name in chosen
             for part in (literal(name, String), _sql_wire_value(table.c[name]))
-        )
-    )
+        ]
+
+    data = func.json_build_object(*pairs(names))
+    if as_text:
+        beside = [name for name in protocol.FIELDS_BESIDE_TEXT if name in names]
+        rest = [*pairs(beside), literal("text", String), cast(data, Text)]
+    else:
+        rest = [literal("data", String), data]
     return cast(
         func.json_build_object(
             literal("kind", String),
@@ -183,22 +196,21 @@ def wire_json(model: type[Base], table: Any) -> ColumnElement[str]:
             table.c.id,
             literal("seq", String),
             table.c.seq,
-            literal("data", String),
-            data,
+            *rest,
         ),
         Text,
     )
 
 
 @cache
-def _wire_json_column(model: type[Base], rows: str) -> ColumnElement[str]:
+def _wire_json_column(model: type[Base], rows: str, as_text: bool) -> ColumnElement[str]:
     """``wire_json`` of the rows named ``rows`` (the model's table, or a
     subquery of its rows so named), compiled to PostgreSQL's SQL once: a pull
     runs it thousands of times, and SQLAlchemy would walk the whole expression
     at each to find its compiled form."""
     table = model.__table__
     named = table if rows == table.name else table.alias(rows)  # type: ignore[attr-defined]
-    sql = wire_json(model, named).compile(
+    sql = wire_json(model, named, as_text).compile(
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
     )
     return literal_column(str(sql), Text)
@@ -239,9 +251,11 @@ def wire_rows(
     tables: Sequence[Records],
     params: dict[str, Any] | None = None,
     limit: int | None = None,
+    as_text: bool = False,
 ) -> list[tuple[int, str]]:
     """The seq and wire JSON of the records of ``tables``, table after table,
-    in seq order within each, at most ``limit`` of each table.
+    in seq order within each, at most ``limit`` of each table (their data
+    ``as_text``: see ``to_wire``).
 
     On PostgreSQL in one statement (a UNION ALL of the tables' queries):
     a pull's round trips and statements cost more than the rows it reads.
@@ -263,10 +277,10 @@ def wire_rows(
         return []
     limited = limit is not None
     if connection.dialect.name == "postgresql":
-        rows = connection.execute(_wire_union(tuple(parts), limited), params)
+        rows = connection.execute(_wire_union(tuple(parts), limited, as_text), params)
         return [(seq, text) for _, seq, text in rows]
     return [
-        (row[1], to_json(records.model, row))
+        (row[1], to_json(records.model, row, as_text))
         for records, _ in parts
         for row in connection.execute(_columns_query(records, limited), params)
     ]
@@ -281,7 +295,7 @@ def _columns_query(records: Records, limited: bool) -> Select[Any]:
 
 
 @lru_cache(maxsize=256)
-def _wire_union(parts: tuple[tuple[Records, int | None], ...], limited: bool) -> Any:
+def _wire_union(parts: tuple[tuple[Records, int | None], ...], limited: bool, as_text: bool) -> Any:
     """PostgreSQL's statement of ``wire_rows``: each part's number, seq and JSON."""
     queries = []
     for part, (records, count) in enumerate(parts):
@@ -293,7 +307,7 @@ def _wire_union(parts: tuple[tuple[Records, int | None], ...], limited: bool) ->
         query = select(
             literal_column(str(part), Integer).label("part"),
             rows.c.seq.label("seq"),
-            _wire_json_column(model, rows.name).label("json"),
+            _wire_json_column(model, rows.name, as_text).label("json"),
         )
         queries.append(query if limited else query.where(records.within))
     union = union_all(*queries).subquery()

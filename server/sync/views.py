@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from flask import Response, current_app
+from flask import request as flask_request
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -88,9 +89,17 @@ class Pull(MethodView):
         households in ``evict`` once their pending changes are pushed.
         """
         started = time.perf_counter()
+        # Asked in a header, which a server from before ignores: the phone
+        # reads either form.
+        as_text = flask_request.headers.get(protocol.RECORDS_HEADER) == "text"
         page = _run(
             lambda: pull(
-                db.session, current_device(), request["cursor"], request["held"], request["limit"]
+                db.session,
+                current_device(),
+                request["cursor"],
+                request["held"],
+                request["limit"],
+                as_text,
             )
         )
         metrics.count_pull(len(page.records), time.perf_counter() - started)

@@ -186,7 +186,7 @@ def test_a_phone_syncs_through_nginx_over_https_on_one_kept_connection(
         phone.sync()
         for household in county.households[username]:
             phone.record_visit(household, notes="走访")
-        phone.engine.push_batch = 1
+        phone.engine.push_batch = phone.engine.most_per_push = 1
         report = phone.sync()
         assert report.applied == 3 and phone.pending_count() == 0
     finally:

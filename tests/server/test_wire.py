@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -154,16 +155,40 @@ def _one_of_each(session: Session) -> dict[type[Base], Any]:
     }
 
 
-def test_every_kind_of_record_goes_out_as_to_wire_writes_it(session: Session) -> None:
+@pytest.mark.parametrize("as_text", [False, True], ids=["data", "as text"])
+def test_every_kind_of_record_goes_out_as_to_wire_writes_it(
+    session: Session, as_text: bool
+) -> None:
     records = _one_of_each(session)
     assert set(records) >= set(WIRE_FIELDS) - {County}
     connection = session.connection()
     for model, record in records.items():
         where = model.id == record.id  # type: ignore[attr-defined]
         row = connection.execute(select(*columns(model)).where(where)).one()
-        ((seq, text),) = wire_rows(connection, [Records(model, where)])
+        ((seq, text),) = wire_rows(connection, [Records(model, where)], as_text=as_text)
         assert seq == row.seq
-        assert json.loads(text) == to_wire(model, row), model.__name__
+        expected = to_wire(model, row, as_text)
+        assert _read(json.loads(text)) == _read(expected), model.__name__
+
+
+def test_a_record_as_text_holds_its_data_with_the_fields_a_phone_reads_beside_it(
+    session: Session,
+) -> None:
+    connection = session.connection()
+    for model, record in _one_of_each(session).items():
+        row = connection.execute(select(*columns(model)).where(model.id == record.id)).one()  # type: ignore[attr-defined]
+        plain, as_text = to_wire(model, row), to_wire(model, row, as_text=True)
+        assert "data" not in as_text and json.loads(as_text["text"]) == plain["data"]
+        beside = {key: as_text[key] for key in protocol.FIELDS_BESIDE_TEXT if key in as_text}
+        assert beside == {
+            key: plain["data"][key] for key in protocol.FIELDS_BESIDE_TEXT if key in plain["data"]
+        }, model.__name__
+    assert set(protocol.FIELDS_BESIDE_TEXT) <= set(WIRE_FIELDS[Visit])
+
+
+def _read(wire: dict[str, Any]) -> dict[str, Any]:
+    """A wire record with its text read: PostgreSQL spaces its JSON as Python does not."""
+    return {**wire, "text": json.loads(wire["text"])} if "text" in wire else wire
 
 
 def test_every_kind_of_pulled_record_passes_its_schema_once_the_servers_fields_are_set_aside(

@@ -94,7 +94,7 @@ def test_a_household_edited_several_times_in_one_batch_merges_as_if_pushed_one_b
     second = county.phone(alone, transport)
     first.sync()
     second.sync()
-    second.engine.push_batch = 1
+    second.engine.push_batch = second.engine.most_per_push = 1
     edit_three_times(first, county.households[together][0])
     edit_three_times(second, county.households[alone][0])
     first.sync()
