@@ -56,7 +56,7 @@ class ConnectionPerRequest(TimedTransport):
         try:
             return super()._round_trip(method, path, payload, headers)
         finally:
-            self._drop()
+            self.close()
 
 
 @dataclass
