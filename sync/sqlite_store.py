@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sync.store import OutboxEntry, pulled_data, pulled_text, pulled_value
+from sync.store import OutboxEntry, pulled_data, pulled_value
 from sync.vault import Codec, Wrapped
 
 SCHEMA = """
@@ -99,6 +99,13 @@ class PhotoFile:
 
 # Pulled records come by the thousand: one encoder, made once, stores them.
 _encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _pulled_text(item: dict[str, Any]) -> str:
+    """A pulled record's data as JSON text, to store: as it came if it came so."""
+    text = item.get("text")
+    return text if text is not None else _encode(item["data"])
+
 
 # Records that belong to one household (the rest are villages, cadres, ...).
 HOUSEHOLD_KINDS = (
@@ -619,7 +626,7 @@ def _upsert_pulled(db: sqlite3.Connection, codec: Codec, items: Sequence[dict[st
                 data.update({k: v for k, v in edit.items() if k != "id"})
             household_id, text = str(item["id"]), _encode(data)
         else:
-            text = pulled_text(item)
+            text = _pulled_text(item)
             if kind == "issue_event":
                 household_id = households.get(pulled_data(item)["issue_id"])
             elif kind in HOUSEHOLD_KINDS and (household := pulled_value(item, "household_id")):

@@ -42,7 +42,8 @@ class OutboxEntry:
 
 # A pulled record comes with its data as an object ("data"), or as JSON text
 # ("text") with FIELDS_BESIDE_TEXT beside it (shared/protocol.py): the phone
-# reads the text only when it needs more than those, and stores it as it came.
+# reads the text only when it needs more than those, and stores it as it came
+# (sqlite_store.py).
 
 
 def pulled_data(item: dict[str, Any]) -> dict[str, Any]:
@@ -58,12 +59,6 @@ def pulled_value(item: dict[str, Any], name: str) -> Any:
     if "data" not in item and name in FIELDS_BESIDE_TEXT:
         return item.get(name)
     return pulled_data(item).get(name)
-
-
-def pulled_text(item: dict[str, Any]) -> str:
-    """A pulled record's data as JSON text, to store."""
-    text = item.get("text")
-    return text if text is not None else json.dumps(item["data"], ensure_ascii=False)
 
 
 class Store(Protocol):
